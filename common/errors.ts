@@ -1,0 +1,43 @@
+// Typed errors shared by every layer. Callers match them by class, never by message text.
+
+/** Base class: `code` is stable and machine-readable; the message tells the operator what to do. */
+export class HypervisorError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Input that does not satisfy a schema: a config key, a desired-state document, a tag. */
+export class ValidationError extends HypervisorError {
+  /** Dotted path of the offending key, e.g. `colors.green.tag`. */
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('invalid', path ? `${path}: ${message}` : message);
+    this.path = path;
+  }
+}
+
+/** A write based on a stale revision (If-Match) or a unique key that already exists. */
+export class ConflictError extends HypervisorError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+export class NotFoundError extends HypervisorError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+/** A store key that must be unique already exists (delivery id, tag, username). */
+export class DuplicateKeyError extends HypervisorError {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super('duplicate', message);
+    this.key = key;
+  }
+}

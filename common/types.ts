@@ -1,0 +1,125 @@
+// Shared nouns of the product (see ARCHITECTURE.md). Every layer may import this file; it imports nothing.
+
+/** The two slots. A closed union: exhaustive switches over it are checked by the compiler. */
+export type Color = 'blue' | 'green';
+export const COLORS: readonly Color[] = ['blue', 'green'];
+
+export function isColor(value: unknown): value is Color {
+  return value === 'blue' || value === 'green';
+}
+
+export function otherColor(color: Color): Color {
+  return color === 'blue' ? 'green' : 'blue';
+}
+
+/** What the operator wants. A color whose tag is null is stopped. */
+export interface DesiredDoc {
+  active: Color | null;
+  colors: Record<Color, { tag: string | null }>;
+  paused: boolean;
+}
+
+/** Where a revision came from: `api`, `file`, `webhook`, `git@<sha>`, `demo`, ... */
+export type RevisionSource = string;
+
+export interface Revision {
+  /** Monotonic, unique across every host sharing the store. */
+  number: number;
+  doc: DesiredDoc;
+  source: RevisionSource;
+  author: string;
+  /** ISO-8601 time the revision was written. */
+  time: string;
+}
+
+export type ReleaseStatus =
+  | 'pending'
+  | 'building'
+  | 'testing'
+  | 'succeeded'
+  | 'failed'
+  | 'rejected'
+  | 'interrupted';
+
+/** The outcome of one script run (BUILD or TEST). */
+export interface StepResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  durationMs: number;
+  logPath: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface ReleaseRecord {
+  tag: string;
+  sha: string | null;
+  /** The content of VERSION at the tag (the tag without its `v`). */
+  version: string | null;
+  author: string | null;
+  status: ReleaseStatus;
+  /** Why the release failed or was rejected, for the operator. */
+  error: string | null;
+  build: StepResult | null;
+  test: StepResult | null;
+  /** Absolute path of the executable `<root>/artifacts/<tag>/<version>` once built. */
+  artifactPath: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeploymentKind = 'install' | 'start' | 'restart' | 'stop' | 'switch';
+
+export interface DeploymentRecord {
+  id: number;
+  kind: DeploymentKind;
+  color: Color;
+  tag: string | null;
+  time: string;
+  actor: string;
+}
+
+export interface EventRecord {
+  /** Monotonic within the store; followers resume after the last id they saw. */
+  id: number;
+  time: string;
+  /** A short machine-readable reason, e.g. `BuildStarted`, `Switched`, `DesiredRejected`. */
+  reason: string;
+  message: string;
+  color: Color | null;
+  actor: string;
+  data: Record<string, unknown> | null;
+}
+
+export type NewEvent = Omit<EventRecord, 'id' | 'time' | 'actor' | 'color' | 'data'> &
+  Partial<Pick<EventRecord, 'actor' | 'color' | 'data'>>;
+
+export interface GithubDelivery {
+  deliveryId: string;
+  event: string;
+  /** The raw body exactly as received (the signature covers these bytes). */
+  payload: string;
+  receivedAt: string;
+}
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface Hyperuser {
+  username: string;
+  /** Self-describing hash string, parameters included. */
+  passwordHash: string;
+  roles: Role[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Session {
+  id: string;
+  username: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** A color's lifecycle as the reconciler concludes it. */
+export type Phase = 'Empty' | 'Building' | 'Testing' | 'Starting' | 'Ready' | 'Degraded' | 'Failed';

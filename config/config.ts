@@ -1,0 +1,289 @@
+// The daemon's configuration (ARCHITECTURE.md, "The config file"): types, defaults and validation.
+// Every key is checked once at start; a bad key or value throws a ValidationError naming both.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ValidationError } from '../common/errors.js';
+import { COLORS, type Color } from '../common/types.js';
+import { describe, ObjectReader } from './reader.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface StepConfig {
+  script: string;
+  timeoutMs: number;
+}
+
+export interface HealthConfig {
+  /** @default '/ping' */
+  readyPath: string;
+  /** @default '/version' */
+  versionPath: string;
+  /** @default 2s */
+  intervalMs: number;
+  /** @default 1s */
+  timeoutMs: number;
+  /** Consecutive failed probes before a Ready color counts as Degraded. @default 3 */
+  failureThreshold: number;
+  /** How long a started color may take to become Ready before it is Failed. @default 60s */
+  startTimeoutMs: number;
+}
+
+export interface AppConfig {
+  name: string;
+  /** A git URL or a local path (resolved against the config file's folder). */
+  repo: string;
+  tagPattern: RegExp;
+  build: StepConfig;
+  test: StepConfig;
+  run: { deployment: string; envRoot: string };
+  health: HealthConfig;
+}
+
+export type StoreConfig =
+  | { kind: 'embedded'; path: string }
+  | { kind: 'mongodb'; uri: string; database: string };
+
+export interface GitSourceConfig {
+  url: string;
+  branch: string;
+  path: string;
+  intervalMs: number;
+}
+
+export interface Config {
+  app: AppConfig;
+  colors: Record<Color, { port: number }>;
+  listen: { public: HostPort; preview: HostPort | null; admin: string | null };
+  root: string;
+  units: { driver: 'systemd' | 'process' };
+  store: StoreConfig;
+  desired: { file: string | null; git: GitSourceConfig | null };
+  github: { repository: string | null; secretFile: string | null };
+  policy: { autoStage: boolean; autoPromote: boolean; promoteDelayMs: number };
+  /** How often a pass runs without any trigger. @default 5s */
+  reconcile: { intervalMs: number };
+  proxy: { drainTimeoutMs: number };
+}
+
+const APP_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+const SCRIPT_NAME = /^[A-Za-z0-9_.-]+$/;
+const URL_PATH = /^\/[A-Za-z0-9/_.~-]*$/;
+
+/** Reads and validates a config file; relative paths in it are resolved against its folder. */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ValidationError('', `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, path.dirname(path.resolve(file)));
+}
+
+export function parseConfig(text: string, baseDir: string): Config {
+  const parsed = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (parsed.errors.length > 0) {
+    throw new ValidationError('', `config is not valid YAML: ${parsed.errors[0]!.message}`);
+  }
+  return validateConfig(parsed.toJS(), baseDir);
+}
+
+export function validateConfig(value: unknown, baseDir: string): Config {
+  const top = new ObjectReader(value, '');
+  const resolve = (p: string): string => path.resolve(baseDir, p);
+  const root = resolve(top.string('root', '/var/openhack'));
+  const config: Config = {
+    app: readApp(top.child('app'), resolve, root),
+    colors: readColors(top.child('colors')),
+    listen: readListen(top.child('listen'), resolve),
+    root,
+    units: readUnits(top.child('units')),
+    store: readStore(top.child('store'), resolve),
+    desired: readDesired(top.child('desired'), resolve),
+    github: readGithub(top.child('github'), resolve),
+    policy: readPolicy(top.child('policy')),
+    reconcile: readReconcile(top.child('reconcile')),
+    proxy: readProxy(top.child('proxy')),
+  };
+  top.rejectUnknown();
+  checkPorts(config);
+  return config;
+}
+
+function matching(reader: ObjectReader, key: string, pattern: RegExp, fallback?: string): string {
+  const value = reader.string(key, fallback);
+  if (!pattern.test(value)) {
+    throw new ValidationError(reader.keyPath(key), `must match ${pattern.source}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function readApp(r: ObjectReader, resolve: (p: string) => string, root: string): AppConfig {
+  const name = matching(r, 'name', APP_NAME);
+  const repoRaw = r.string('repo');
+  const repo = /^[a-z+]+:\/\/|^git@/.test(repoRaw) ? repoRaw : resolve(repoRaw);
+  const app: AppConfig = {
+    name,
+    repo,
+    tagPattern: readPattern(r, 'tagPattern'),
+    build: readStep(r.child('build'), 'BUILD', '10m'),
+    test: readStep(r.child('test'), 'TEST', '20m'),
+    run: readRun(r.child('run'), resolve, root),
+    health: readHealth(r.child('health')),
+  };
+  r.rejectUnknown();
+  return app;
+}
+
+function readPattern(r: ObjectReader, key: string): RegExp {
+  const source = r.string(key, '^v\\d{2}\\.\\d{2}\\.\\d{2}\\.\\d+$');
+  if (!source.startsWith('^') || !source.endsWith('$')) {
+    throw new ValidationError(r.keyPath(key), `must be anchored with ^ and $, got ${describe(source)}`);
+  }
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new ValidationError(r.keyPath(key), `is not a valid regular expression ${describe(source)}: ${(err as Error).message}`);
+  }
+}
+
+function readStep(r: ObjectReader, script: string, timeout: string): StepConfig {
+  const step = { script: matching(r, 'script', SCRIPT_NAME, script), timeoutMs: r.durationMs('timeout', timeout) };
+  r.rejectUnknown();
+  return step;
+}
+
+function readRun(r: ObjectReader, resolve: (p: string) => string, root: string): AppConfig['run'] {
+  const run = {
+    deployment: matching(r, 'deployment', /^[A-Za-z0-9_-]+$/, 'prod'),
+    envRoot: r.has('envRoot') ? resolve(r.string('envRoot')) : path.join(root, 'env'),
+  };
+  r.rejectUnknown();
+  return run;
+}
+
+function readHealth(r: ObjectReader): HealthConfig {
+  const health: HealthConfig = {
+    readyPath: matching(r, 'readyPath', URL_PATH, '/ping'),
+    versionPath: matching(r, 'versionPath', URL_PATH, '/version'),
+    intervalMs: r.durationMs('interval', '2s'),
+    timeoutMs: r.durationMs('timeout', '1s'),
+    failureThreshold: r.integer('failureThreshold', 3, 1, 100),
+    startTimeoutMs: r.durationMs('startTimeout', '60s'),
+  };
+  r.rejectUnknown();
+  return health;
+}
+
+function readColors(r: ObjectReader): Config['colors'] {
+  const defaults: Record<Color, number> = { blue: 8001, green: 8002 };
+  const colors = {} as Config['colors'];
+  for (const color of COLORS) {
+    const c = r.child(color);
+    colors[color] = { port: c.integer('port', defaults[color], 1, 65535) };
+    c.rejectUnknown();
+  }
+  r.rejectUnknown();
+  return colors;
+}
+
+export function parseHostPort(value: string, keyPath: string): HostPort {
+  const match = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port < 0 || port > 65535) {
+    throw new ValidationError(keyPath, `must be host:port (e.g. 127.0.0.1:8080), got ${describe(value)}`);
+  }
+  return { host: match[1] ?? match[2]!, port };
+}
+
+function readListen(r: ObjectReader, resolve: (p: string) => string): Config['listen'] {
+  const listen = {
+    public: parseHostPort(r.string('public', '0.0.0.0:8080'), r.keyPath('public')),
+    preview: r.raw('preview') === false ? null : parseHostPort(r.string('preview', '127.0.0.1:8003'), r.keyPath('preview')),
+    admin: r.raw('admin') === false ? null : resolve(r.string('admin', '/run/openhack/hypervisor.sock')),
+  };
+  r.rejectUnknown();
+  return listen;
+}
+
+function readUnits(r: ObjectReader): Config['units'] {
+  const units = { driver: r.oneOf('driver', ['systemd', 'process'] as const, 'systemd') };
+  r.rejectUnknown();
+  return units;
+}
+
+function readStore(r: ObjectReader, resolve: (p: string) => string): StoreConfig {
+  const kind = r.oneOf('kind', ['embedded', 'mongodb'] as const, 'embedded');
+  const store: StoreConfig =
+    kind === 'embedded'
+      ? { kind, path: resolve(r.string('path', '/var/lib/openhack/hypervisor.db')) }
+      : { kind, uri: matching(r, 'uri', /^mongodb(\+srv)?:\/\//), database: matching(r, 'database', /^[A-Za-z0-9_-]{1,63}$/, 'hypervisor') };
+  r.rejectUnknown();
+  return store;
+}
+
+function readDesired(r: ObjectReader, resolve: (p: string) => string): Config['desired'] {
+  const file = r.optionalString('file');
+  let git: GitSourceConfig | null = null;
+  if (r.has('git')) {
+    const g = r.child('git');
+    git = {
+      url: g.string('url'),
+      branch: matching(g, 'branch', /^[A-Za-z0-9._/-]+$/, 'main'),
+      path: matching(g, 'path', /^[A-Za-z0-9._/-]+$/, 'desired.yaml'),
+      intervalMs: g.durationMs('interval', '60s'),
+    };
+    g.rejectUnknown();
+  } else {
+    r.raw('git');
+  }
+  r.rejectUnknown();
+  return { file: file === null ? null : resolve(file), git };
+}
+
+function readGithub(r: ObjectReader, resolve: (p: string) => string): Config['github'] {
+  const repository = r.has('repository') ? matching(r, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/) : (r.raw('repository'), null);
+  const secretFile = r.optionalString('secretFile');
+  r.rejectUnknown();
+  return { repository, secretFile: secretFile === null ? null : resolve(secretFile) };
+}
+
+function readPolicy(r: ObjectReader): Config['policy'] {
+  const policy = {
+    autoStage: r.boolean('autoStage', true),
+    autoPromote: r.boolean('autoPromote', false),
+    promoteDelayMs: r.durationMs('promoteDelay', '0s'),
+  };
+  r.rejectUnknown();
+  return policy;
+}
+
+function readReconcile(r: ObjectReader): Config['reconcile'] {
+  const reconcile = { intervalMs: r.durationMs('interval', '5s') };
+  r.rejectUnknown();
+  return reconcile;
+}
+
+function readProxy(r: ObjectReader): Config['proxy'] {
+  const proxy = { drainTimeoutMs: r.durationMs('drainTimeout', '30s') };
+  r.rejectUnknown();
+  return proxy;
+}
+
+function checkPorts(config: Config): void {
+  const used = new Map<number, string>();
+  const claim = (port: number, key: string): void => {
+    if (port === 0) return;
+    const other = used.get(port);
+    if (other) throw new ValidationError(key, `port ${port} is already used by ${other}`);
+    used.set(port, key);
+  };
+  claim(config.colors.blue.port, 'colors.blue.port');
+  claim(config.colors.green.port, 'colors.green.port');
+  claim(config.listen.public.port, 'listen.public');
+  if (config.listen.preview) claim(config.listen.preview.port, 'listen.preview');
+}

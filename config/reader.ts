@@ -1,0 +1,96 @@
+// A small typed reader over an untrusted YAML object: each getter validates one key and names it
+// (dotted path and offending value) in the ValidationError it throws. Unknown keys are errors too,
+// so a typo in the config stops the daemon instead of being silently ignored.
+import { ValidationError } from '../common/errors.js';
+import { parseDuration } from '../common/duration.js';
+
+export function describe(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export class ObjectReader {
+  readonly #obj: Record<string, unknown>;
+  readonly #path: string;
+  readonly #seen = new Set<string>();
+
+  constructor(value: unknown, path: string) {
+    if (value === undefined || value === null) value = {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new ValidationError(path, `must be a mapping, got ${describe(value)}`);
+    }
+    this.#obj = value as Record<string, unknown>;
+    this.#path = path;
+  }
+
+  keyPath(key: string): string {
+    return this.#path ? `${this.#path}.${key}` : key;
+  }
+
+  has(key: string): boolean {
+    return this.#obj[key] !== undefined && this.#obj[key] !== null;
+  }
+
+  raw(key: string): unknown {
+    this.#seen.add(key);
+    return this.#obj[key];
+  }
+
+  child(key: string): ObjectReader {
+    return new ObjectReader(this.raw(key), this.keyPath(key));
+  }
+
+  string(key: string, fallback?: string): string {
+    const value = this.raw(key) ?? fallback;
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new ValidationError(this.keyPath(key), `must be a non-empty string, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  optionalString(key: string): string | null {
+    return this.has(key) ? this.string(key) : (this.raw(key), null);
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.raw(key) ?? fallback;
+    if (typeof value !== 'boolean') {
+      throw new ValidationError(this.keyPath(key), `must be true or false, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  integer(key: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(key) ?? fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ValidationError(this.keyPath(key), `must be an integer from ${min} to ${max}, got ${describe(value)}`);
+    }
+    return value;
+  }
+
+  durationMs(key: string, fallback: string): number {
+    const value = this.raw(key) ?? fallback;
+    const ms = parseDuration(value);
+    if (ms === null) {
+      throw new ValidationError(this.keyPath(key), `must be a duration like 500ms, 2s, 10m or 1h, got ${describe(value)}`);
+    }
+    return ms;
+  }
+
+  oneOf<T extends string>(key: string, choices: readonly T[], fallback: T): T {
+    const value = this.raw(key) ?? fallback;
+    if (!choices.includes(value as T)) {
+      throw new ValidationError(this.keyPath(key), `must be one of ${choices.join(', ')}, got ${describe(value)}`);
+    }
+    return value as T;
+  }
+
+  /** Call after reading every known key: anything left is a typo or an unsupported option. */
+  rejectUnknown(): void {
+    for (const key of Object.keys(this.#obj)) {
+      if (!this.#seen.has(key)) {
+        throw new ValidationError(this.keyPath(key), `unknown key (value ${describe(this.#obj[key])})`);
+      }
+    }
+  }
+}

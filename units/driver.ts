@@ -1,0 +1,45 @@
+// The units port: how the reconciler runs a color's backend. Two drivers implement it, `systemd`
+// (real user units through systemctl --user) and `process` (a supervised child process, where no
+// user manager runs). One contract suite (test/units-contract.ts) covers both.
+import type { Color } from '../common/types.js';
+
+/** Everything needed to run one color: rendered into the unit file / the child's command line. */
+export interface UnitSpec {
+  color: Color;
+  tag: string;
+  version: string;
+  /** Absolute path of the built executable `<root>/artifacts/<tag>/<version>`. */
+  executable: string;
+  port: number;
+  deployment: string;
+  envRoot: string;
+  /** Output of the backend is appended here: `<root>/logs/<color>.log`. */
+  logFile: string;
+}
+
+export interface UnitObservation {
+  color: Color;
+  /** systemd's LoadState: `loaded`, `not-found`, ... (process driver: `loaded` or `not-found`). */
+  loadState: string;
+  /** `active`, `activating`, `deactivating`, `inactive`, `failed`. */
+  activeState: string;
+  subState: string;
+  mainPid: number | null;
+  nRestarts: number;
+  /** The spec installed for this color, read back from what is on disk; null when none is. */
+  installed: UnitSpec | null;
+}
+
+export interface UnitDriver {
+  readonly kind: 'systemd' | 'process';
+  /** Writes the unit for `spec` atomically (and daemon-reloads). `changed` is false when identical. */
+  install(spec: UnitSpec): Promise<{ changed: boolean }>;
+  /** Removes the unit of a color (stopping it first). */
+  uninstall(color: Color): Promise<void>;
+  start(color: Color): Promise<void>;
+  stop(color: Color): Promise<void>;
+  restart(color: Color): Promise<void>;
+  observe(color: Color): Promise<UnitObservation>;
+  /** Releases resources held by the driver; running backends keep running. */
+  close(): Promise<void>;
+}
