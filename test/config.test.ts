@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { parseConfig } from '../config/config.js';
+import { ValidationError } from '../common/errors.js';
+
+const minimal = `
+app:
+  name: demo
+  repo: ./backend
+root: ./var
+`;
+
+describe('config', () => {
+  it('fills documented defaults and resolves paths against the config folder', () => {
+    const config = parseConfig(minimal, '/etc/openhack');
+    expect(config.app.repo).to.equal('/etc/openhack/backend');
+    expect(config.root).to.equal('/etc/openhack/var');
+    expect(config.app.run.envRoot).to.equal('/etc/openhack/var/env');
+    expect(config.colors.blue.port).to.equal(8001);
+    expect(config.app.health.intervalMs).to.equal(2000);
+    expect(config.app.build.timeoutMs).to.equal(600_000);
+    expect(config.units.driver).to.equal('systemd');
+    expect(config.app.tagPattern.test('v26.11.27.0')).to.equal(true);
+  });
+
+  const bad: Array<[string, string, RegExp]> = [
+    ['unknown top-level key', `${minimal}colour: blue\n`, /colour: unknown key/],
+    ['unknown nested key', `${minimal}colors: { blue: { prot: 1 } }\n`, /colors\.blue\.prot: unknown key/],
+    ['bad duration', `${minimal}reconcile: { interval: fast }\n`, /reconcile\.interval: .*"fast"/],
+    ['bad port', `${minimal}colors: { green: { port: 70000 } }\n`, /colors\.green\.port: .*70000/],
+    ['same port twice', `${minimal}colors: { green: { port: 8001 } }\n`, /colors\.green\.port: port 8001/],
+    ['bad driver', `${minimal}units: { driver: docker }\n`, /units\.driver: .*"docker"/],
+    ['unanchored tag pattern', minimal.replace('repo: ./backend', "repo: ./backend\n  tagPattern: 'v\\d+'"), /app\.tagPattern: must be anchored/],
+    ['a store path that is not a string', `${minimal}store: { kind: embedded, path: 1 }\n`, /store\.path: .*1/],
+    ['bad listen address', `${minimal}listen: { public: 'localhost' }\n`, /listen\.public: .*"localhost"/],
+    ['YAML syntax error', `${minimal}app: [\n`, /not valid YAML/],
+  ];
+  for (const [name, text, message] of bad) {
+    it(`refuses ${name}, naming the key and value`, () => {
+      expect(() => parseConfig(text, '/etc')).to.throw(ValidationError, message);
+    });
+  }
+});

@@ -1,0 +1,17 @@
+// Mocha's spec output, then the one closing line CI reads: "N passed, N failed, N skipped".
+// Skipped counts pending tests (e.g. the MongoDB leg without MONGODB_URI): never counted as passed.
+'use strict';
+const Mocha = require('mocha');
+const { Spec } = Mocha.reporters;
+const { EVENT_RUN_END } = Mocha.Runner.constants;
+
+class SummaryReporter extends Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    runner.once(EVENT_RUN_END, () => {
+      const { passes, failures, pending } = runner.stats;
+      process.stdout.write(`\n${passes} passed, ${failures} failed, ${pending} skipped\n`);
+    });
+  }
+}
+module.exports = SummaryReporter;
