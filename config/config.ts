@@ -5,7 +5,8 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ValidationError } from '../common/errors.js';
 import { COLORS, type Color } from '../common/types.js';
-import { describe, ObjectReader } from './reader.js';
+import { describeValue } from '../common/describe.js';
+import { ObjectReader } from './reader.js';
 
 export interface HostPort {
   host: string;
@@ -117,7 +118,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
 function matching(reader: ObjectReader, key: string, pattern: RegExp, fallback?: string): string {
   const value = reader.string(key, fallback);
   if (!pattern.test(value)) {
-    throw new ValidationError(reader.keyPath(key), `must match ${pattern.source}, got ${describe(value)}`);
+    throw new ValidationError(reader.keyPath(key), `must match ${pattern.source}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -142,12 +143,12 @@ function readApp(r: ObjectReader, resolve: (p: string) => string, root: string):
 function readPattern(r: ObjectReader, key: string): RegExp {
   const source = r.string(key, '^v\\d{2}\\.\\d{2}\\.\\d{2}\\.\\d+$');
   if (!source.startsWith('^') || !source.endsWith('$')) {
-    throw new ValidationError(r.keyPath(key), `must be anchored with ^ and $, got ${describe(source)}`);
+    throw new ValidationError(r.keyPath(key), `must be anchored with ^ and $, got ${describeValue(source)}`);
   }
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new ValidationError(r.keyPath(key), `is not a valid regular expression ${describe(source)}: ${(err as Error).message}`);
+    throw new ValidationError(r.keyPath(key), `is not a valid regular expression ${describeValue(source)}: ${(err as Error).message}`);
   }
 }
 
@@ -195,7 +196,7 @@ export function parseHostPort(value: string, keyPath: string): HostPort {
   const match = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
   const port = match ? Number(match[3]) : NaN;
   if (!match || port < 0 || port > 65535) {
-    throw new ValidationError(keyPath, `must be host:port (e.g. 127.0.0.1:8080), got ${describe(value)}`);
+    throw new ValidationError(keyPath, `must be host:port (e.g. 127.0.0.1:8080), got ${describeValue(value)}`);
   }
   return { host: match[1] ?? match[2]!, port };
 }

@@ -4,10 +4,7 @@
 import { ValidationError } from '../common/errors.js';
 import { parseDuration } from '../common/duration.js';
 
-export function describe(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
+import { describeValue } from '../common/describe.js';
 
 export class ObjectReader {
   readonly #obj: Record<string, unknown>;
@@ -17,7 +14,7 @@ export class ObjectReader {
   constructor(value: unknown, path: string) {
     if (value === undefined || value === null) value = {};
     if (typeof value !== 'object' || Array.isArray(value)) {
-      throw new ValidationError(path, `must be a mapping, got ${describe(value)}`);
+      throw new ValidationError(path, `must be a mapping, got ${describeValue(value)}`);
     }
     this.#obj = value as Record<string, unknown>;
     this.#path = path;
@@ -43,7 +40,7 @@ export class ObjectReader {
   string(key: string, fallback?: string): string {
     const value = this.raw(key) ?? fallback;
     if (typeof value !== 'string' || value.length === 0) {
-      throw new ValidationError(this.keyPath(key), `must be a non-empty string, got ${describe(value)}`);
+      throw new ValidationError(this.keyPath(key), `must be a non-empty string, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -55,7 +52,7 @@ export class ObjectReader {
   boolean(key: string, fallback: boolean): boolean {
     const value = this.raw(key) ?? fallback;
     if (typeof value !== 'boolean') {
-      throw new ValidationError(this.keyPath(key), `must be true or false, got ${describe(value)}`);
+      throw new ValidationError(this.keyPath(key), `must be true or false, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -63,7 +60,7 @@ export class ObjectReader {
   integer(key: string, fallback: number, min: number, max: number): number {
     const value = this.raw(key) ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new ValidationError(this.keyPath(key), `must be an integer from ${min} to ${max}, got ${describe(value)}`);
+      throw new ValidationError(this.keyPath(key), `must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -72,7 +69,7 @@ export class ObjectReader {
     const value = this.raw(key) ?? fallback;
     const ms = parseDuration(value);
     if (ms === null) {
-      throw new ValidationError(this.keyPath(key), `must be a duration like 500ms, 2s, 10m or 1h, got ${describe(value)}`);
+      throw new ValidationError(this.keyPath(key), `must be a duration like 500ms, 2s, 10m or 1h, got ${describeValue(value)}`);
     }
     return ms;
   }
@@ -80,7 +77,7 @@ export class ObjectReader {
   oneOf<T extends string>(key: string, choices: readonly T[], fallback: T): T {
     const value = this.raw(key) ?? fallback;
     if (!choices.includes(value as T)) {
-      throw new ValidationError(this.keyPath(key), `must be one of ${choices.join(', ')}, got ${describe(value)}`);
+      throw new ValidationError(this.keyPath(key), `must be one of ${choices.join(', ')}, got ${describeValue(value)}`);
     }
     return value as T;
   }
@@ -89,7 +86,7 @@ export class ObjectReader {
   rejectUnknown(): void {
     for (const key of Object.keys(this.#obj)) {
       if (!this.#seen.has(key)) {
-        throw new ValidationError(this.keyPath(key), `unknown key (value ${describe(this.#obj[key])})`);
+        throw new ValidationError(this.keyPath(key), `unknown key (value ${describeValue(this.#obj[key])})`);
       }
     }
   }

@@ -40,3 +40,12 @@ describe('config', () => {
     });
   }
 });
+
+describe('config/hypervisor.example.yaml', () => {
+  it('is a valid config', async () => {
+    const { loadConfig } = await import('../config/config.js');
+    const config = loadConfig(new URL('../../config/hypervisor.example.yaml', import.meta.url).pathname);
+    expect(config.app.name).to.equal('openhack-backend');
+    expect(config.listen.public).to.deep.equal({ host: '0.0.0.0', port: 8080 });
+  });
+});

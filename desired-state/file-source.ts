@@ -1,0 +1,181 @@
+// The desired file as a source (config `desired.file`): an operator edits a YAML file on the host
+// and each valid edit becomes a revision. The file is read whole on every event (level-triggered):
+// what counts is its content now, not which event fired, so bursts of events cost one extra read.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { type ApplyResult, type DesiredStateService } from './revisions.js';
+import { parseDesiredYaml } from './yaml.js';
+
+/** What the file source needs from the service. */
+export type DesiredApplier = Pick<DesiredStateService, 'apply' | 'tagPattern'>;
+
+export interface FileSourceContext {
+  file: string;
+}
+
+export interface FileSourceOptions {
+  /** The desired YAML file; it may not exist yet (it is picked up when created). */
+  file: string;
+  service: DesiredApplier;
+  /** Told why a read was refused (syntax, validation, I/O, store). Also kept as `lastError`. */
+  onError?: (err: Error, context: FileSourceContext) => void;
+  /** How long the file's size must stay the same before it is read. @default 100 */
+  stabilityThresholdMs?: number;
+  /** Deadline for the watcher to become ready in start(). @default 10000 */
+  readyTimeoutMs?: number;
+}
+
+export interface FileSourceError {
+  message: string;
+  error: Error;
+  /** ISO-8601 time of the refused read. */
+  time: string;
+}
+
+export interface FileSourceRead {
+  /** The revision the file's content is at (new or, for an identical rewrite, the existing one). */
+  revision: number;
+  changed: boolean;
+  time: string;
+}
+
+export class DesiredFileSource {
+  readonly file: string;
+  readonly #service: DesiredApplier;
+  readonly #onError: (err: Error, context: FileSourceContext) => void;
+  readonly #stabilityThresholdMs: number;
+  readonly #readyTimeoutMs: number;
+  #watcher: FSWatcher | null = null;
+  #closed = false;
+  #reading: Promise<void> | null = null;
+  #readAgain = false;
+  #lastError: FileSourceError | null = null;
+  #lastRead: FileSourceRead | null = null;
+
+  constructor(options: FileSourceOptions) {
+    if (typeof options.file !== 'string' || options.file.length === 0) {
+      throw new TypeError(`file must be a non-empty path, got ${JSON.stringify(options.file)}`);
+    }
+    this.file = path.resolve(options.file);
+    this.#service = options.service;
+    this.#onError = options.onError ?? (() => undefined);
+    this.#stabilityThresholdMs = positive('stabilityThresholdMs', options.stabilityThresholdMs ?? 100);
+    this.#readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs ?? 10_000);
+  }
+
+  /** Why the last read was refused; null once a later read is valid. For status. */
+  get lastError(): FileSourceError | null {
+    return this.#lastError;
+  }
+
+  /** The last valid read. */
+  get lastRead(): FileSourceRead | null {
+    return this.#lastRead;
+  }
+
+  /** Starts watching; resolves once the watcher is ready and the file's current content is applied. */
+  async start(): Promise<void> {
+    if (this.#watcher || this.#closed) throw new Error(`desired file source for ${this.file} was already started or closed`);
+    const watcher = watch(this.file, {
+      ignoreInitial: false,
+      // Editors that save by writing a temp file and renaming it over ours show up as `change`
+      // (chokidar re-watches the new inode); deleting and re-creating shows up as `add`.
+      awaitWriteFinish: { stabilityThreshold: this.#stabilityThresholdMs, pollInterval: 25 },
+    });
+    this.#watcher = watcher;
+    watcher.on('add', () => this.#trigger());
+    watcher.on('change', () => this.#trigger());
+    // A deleted file changes nothing: the last desired state stays, as with any other source going quiet.
+    watcher.on('error', (err) => this.#report(toError(err)));
+    await this.#ready(watcher);
+    // Read once more after ready: the initial `add` may still wait in awaitWriteFinish.
+    this.#trigger();
+    await this.#settled();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#watcher?.close();
+    // A read in flight finishes first, so the caller may close the store right after.
+    await this.#settled();
+  }
+
+  #ready(watcher: FSWatcher): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`watching ${this.file} did not become ready within ${this.#readyTimeoutMs} ms`));
+      }, this.#readyTimeoutMs);
+      watcher.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Coalesces events: one read at a time, and one more after it if anything fired meanwhile. */
+  #trigger(): void {
+    if (this.#closed) return;
+    if (this.#reading) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#reading = this.#readLoop().finally(() => {
+      this.#reading = null;
+    });
+  }
+
+  async #readLoop(): Promise<void> {
+    do {
+      this.#readAgain = false;
+      await this.#readOnce();
+    } while (this.#readAgain && !this.#closed);
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#reading) await this.#reading;
+  }
+
+  async #readOnce(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      // The file is optional and may vanish between the event and the read; `add` brings it back.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      this.#report(toError(err));
+      return;
+    }
+    try {
+      const doc = parseDesiredYaml(text, this.#service.tagPattern);
+      const result = await this.#service.apply(doc, { source: 'file', author: `file:${this.file}` });
+      this.#accepted(result);
+    } catch (err) {
+      this.#report(toError(err));
+    }
+  }
+
+  #accepted(result: ApplyResult): void {
+    this.#lastRead = { revision: result.revision.number, changed: result.changed, time: new Date().toISOString() };
+    this.#lastError = null;
+  }
+
+  #report(error: Error): void {
+    this.#lastError = { message: error.message, error, time: new Date().toISOString() };
+    try {
+      this.#onError(error, { file: this.file });
+    } catch (err) {
+      // A bug in the caller's handler must not stop the watcher; the reason is kept in lastError.
+      process.emitWarning(`desired file source onError handler failed: ${toError(err).message}`, 'DesiredFileSourceWarning');
+    }
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of ms, got ${value}`);
+  return value;
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

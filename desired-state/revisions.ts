@@ -1,0 +1,162 @@
+// Desired state over time: every accepted change is a new revision in the store. This service is
+// the only writer path in this process (API, file, git, conveniences all go through it), so
+// validation, "identical writes nothing", and optimistic concurrency live in one place.
+import { ConflictError, ValidationError } from '../common/errors.js';
+import { type DesiredDoc, type Revision } from '../common/types.js';
+import { describeChange, emptyDesired, sameDesired, validateDesired } from './document.js';
+
+/**
+ * The part of the store this service needs. Declared here, structurally, so desired-state does not
+ * import store/; the Store port satisfies it as is.
+ */
+export interface RevisionLog {
+  latestRevision(): Promise<Revision | null>;
+  /** Must throw ConflictError when `expected` is given and is not the latest number (0 = none yet). */
+  appendRevision(input: { doc: DesiredDoc; source: string; author: string; expected?: number }): Promise<Revision>;
+  /** Newest first. */
+  listRevisions(limit: number): Promise<Revision[]>;
+}
+
+export interface ChangeMeta {
+  /** Where the change came from: `api`, `file`, `git@<sha>`, ... */
+  source: string;
+  author: string;
+}
+
+export interface ApplyMeta extends ChangeMeta {
+  /** The revision the caller based its change on (If-Match); 0 = "no revision yet". */
+  expected?: number;
+}
+
+export interface ApplyResult {
+  /** The new revision, or the latest one when nothing changed. */
+  revision: Revision;
+  changed: boolean;
+}
+
+export interface DesiredChange {
+  revision: Revision;
+  previous: Revision | null;
+  /** Human lines, e.g. `green: v1 -> v2`; see describeChange. */
+  lines: string[];
+}
+
+export type ChangeListener = (change: DesiredChange) => void;
+
+export interface DesiredStateOptions {
+  /** Read-modify-write attempts before a ConflictError reaches the caller. @default 5 */
+  maxAttempts?: number;
+  /**
+   * Where a throwing change listener's error goes. The revision is already written, so the error
+   * must not fail the write. @default process.emitWarning
+   */
+  onListenerError?: (err: unknown) => void;
+}
+
+export class DesiredStateService {
+  readonly tagPattern: RegExp;
+  readonly #log: RevisionLog;
+  readonly #maxAttempts: number;
+  readonly #onListenerError: (err: unknown) => void;
+  readonly #listeners = new Set<ChangeListener>();
+
+  constructor(log: RevisionLog, tagPattern: RegExp, options: DesiredStateOptions = {}) {
+    const maxAttempts = options.maxAttempts ?? 5;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100) {
+      throw new RangeError(`maxAttempts must be an integer from 1 to 100, got ${maxAttempts}`);
+    }
+    this.#log = log;
+    this.tagPattern = tagPattern;
+    this.#maxAttempts = maxAttempts;
+    this.#onListenerError = options.onListenerError ?? warnListenerError;
+  }
+
+  current(): Promise<Revision | null> {
+    return this.#log.latestRevision();
+  }
+
+  /**
+   * Validates `doc` and writes it as a new revision unless it equals the latest one. With
+   * `expected`, a stale base throws ConflictError (also when the doc is identical: the caller's
+   * view is out of date either way). Without it, the write is retried against the newest revision.
+   */
+  async apply(doc: unknown, meta: ApplyMeta): Promise<ApplyResult> {
+    const next = validateDesired(doc, this.tagPattern);
+    if (meta.expected === undefined) return this.#writeLoop(() => next, meta);
+    checkExpected(meta.expected);
+    const latest = await this.#log.latestRevision();
+    const latestNumber = latest?.number ?? 0;
+    if (latestNumber !== meta.expected) {
+      throw new ConflictError(`desired state is at revision ${latestNumber}, not ${meta.expected}; read it again and retry`);
+    }
+    return this.#write(latest, next, { ...meta, expected: meta.expected });
+  }
+
+  /**
+   * Read-modify-write: `mutator` gets a copy of the current document (empty when there is none)
+   * and returns the next one, which is validated. On a concurrent write the whole step is redone
+   * against the newer revision, a few times. Errors thrown by the mutator reach the caller.
+   */
+  update(mutator: (doc: DesiredDoc) => DesiredDoc, meta: ChangeMeta): Promise<ApplyResult> {
+    return this.#writeLoop((base) => validateDesired(mutator(base), this.tagPattern), meta);
+  }
+
+  /** Newest first. */
+  history(limit: number): Promise<Revision[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new ValidationError('limit', `must be a positive integer, got ${limit}`);
+    }
+    return this.#log.listRevisions(limit);
+  }
+
+  /**
+   * Called after this service writes a new revision (not for writes by other hosts sharing the
+   * store: the reconciler sees those on its next level-triggered read). Returns an unsubscribe.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #writeLoop(next: (base: DesiredDoc) => DesiredDoc, meta: ChangeMeta): Promise<ApplyResult> {
+    for (let attempt = 1; ; attempt++) {
+      const latest = await this.#log.latestRevision();
+      const doc = next(latest ? structuredClone(latest.doc) : emptyDesired());
+      try {
+        return await this.#write(latest, doc, { ...meta, expected: latest?.number ?? 0 });
+      } catch (err) {
+        // No sleep: a conflict means a newer revision exists, so reading it again is the fix.
+        if (!(err instanceof ConflictError) || attempt >= this.#maxAttempts) throw err;
+      }
+    }
+  }
+
+  async #write(latest: Revision | null, doc: DesiredDoc, input: ApplyMeta & { expected: number }): Promise<ApplyResult> {
+    // The first revision is always written, even an empty one: it records who declared the state.
+    if (latest && sameDesired(latest.doc, doc)) return { revision: latest, changed: false };
+    const revision = await this.#log.appendRevision({ doc, ...input });
+    this.#emit({ revision, previous: latest, lines: describeChange(latest?.doc ?? emptyDesired(), doc) });
+    return { revision, changed: true };
+  }
+
+  #emit(change: DesiredChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+}
+
+function checkExpected(expected: number): void {
+  if (!Number.isInteger(expected) || expected < 0) {
+    throw new ValidationError('expected', `must be a revision number (0 or more), got ${expected}`);
+  }
+}
+
+function warnListenerError(err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err);
+  process.emitWarning(`desired-state change listener failed: ${message}`, 'DesiredStateListenerWarning');
+}

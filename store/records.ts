@@ -1,0 +1,181 @@
+// What both adapters share: argument checks and the mapping of stored documents to the common types.
+// Keeping it in one place is what lets the one contract suite hold for both stores: the same input
+// is refused the same way, and a record reads back with exactly the same keys whichever store held it.
+import { ConflictError, ValidationError } from '../common/errors.js';
+import type {
+  DeploymentRecord,
+  DesiredDoc,
+  EventRecord,
+  GithubDelivery,
+  Hyperuser,
+  NewEvent,
+  ReleaseRecord,
+  Revision,
+  Session,
+  StepResult,
+} from '../common/types.js';
+import type { ReleasePatch } from './store.js';
+
+/** The actor of an event whose writer named none: the daemon itself. */
+export const DEFAULT_ACTOR = 'hypervisor';
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * A list size must be a non-negative integer. Checked because both engines read odd values as
+ * "no limit" (MongoDB's limit(0), SQLite's LIMIT -1), which would turn a bad argument into a full scan.
+ */
+export function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new ValidationError('limit', `must be a non-negative integer, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+export function checkAfterId(afterId: number): number {
+  if (!Number.isSafeInteger(afterId) || afterId < 0) {
+    throw new ValidationError('afterId', `must be a non-negative integer, got ${String(afterId)}`);
+  }
+  return afterId;
+}
+
+export function checkExpected(expected: number | undefined): void {
+  if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 0)) {
+    throw new ValidationError('expected', `must be a revision number (0 for none), got ${String(expected)}`);
+  }
+}
+
+export function staleRevision(expected: number, latest: number): ConflictError {
+  return new ConflictError(
+    `desired state is at revision ${latest}, not ${expected}: read it again and reapply the change`,
+  );
+}
+
+export function revisionTaken(number: number): ConflictError {
+  return new ConflictError(`revision ${number} was written by another writer at the same time: read it again and retry`);
+}
+
+/** Sessions compare by instant, so an expiry is kept as a number (SQLite) or Date (MongoDB). */
+export function expiryMs(session: Session): number {
+  const ms = Date.parse(session.expiresAt);
+  if (Number.isNaN(ms)) {
+    throw new ValidationError('expiresAt', `must be an ISO-8601 time, got ${JSON.stringify(session.expiresAt)}`);
+  }
+  return ms;
+}
+
+/** Event data goes through JSON in both stores, so a Date or an undefined reads back the same from either. */
+export function jsonData(data: Record<string, unknown> | null | undefined): Record<string, unknown> | null {
+  return data == null ? null : (JSON.parse(JSON.stringify(data)) as Record<string, unknown>);
+}
+
+export function newEventRecord(id: number, event: NewEvent, time: string): EventRecord {
+  return {
+    id,
+    time,
+    reason: event.reason,
+    message: event.message,
+    color: event.color ?? null,
+    actor: event.actor ?? DEFAULT_ACTOR,
+    data: jsonData(event.data),
+  };
+}
+
+// The copy* functions list every key, so extra fields a store keeps (_id, seq) never reach a caller.
+
+export function copyDesired(doc: DesiredDoc): DesiredDoc {
+  return {
+    active: doc.active ?? null,
+    colors: { blue: { tag: doc.colors.blue.tag ?? null }, green: { tag: doc.colors.green.tag ?? null } },
+    paused: doc.paused === true,
+  };
+}
+
+export function copyRevision(r: Revision): Revision {
+  return { number: r.number, doc: copyDesired(r.doc), source: r.source, author: r.author, time: r.time };
+}
+
+function copyStep(step: StepResult | null | undefined): StepResult | null {
+  if (!step) return null;
+  return {
+    exitCode: step.exitCode ?? null,
+    signal: step.signal ?? null,
+    timedOut: step.timedOut === true,
+    durationMs: step.durationMs,
+    logPath: step.logPath,
+    startedAt: step.startedAt,
+    finishedAt: step.finishedAt,
+  };
+}
+
+export function copyRelease(r: ReleaseRecord): ReleaseRecord {
+  return {
+    tag: r.tag,
+    sha: r.sha ?? null,
+    version: r.version ?? null,
+    author: r.author ?? null,
+    status: r.status,
+    error: r.error ?? null,
+    build: copyStep(r.build),
+    test: copyStep(r.test),
+    artifactPath: r.artifactPath ?? null,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+const RELEASE_PATCH_KEYS = ['sha', 'version', 'author', 'status', 'error', 'build', 'test', 'artifactPath'] as const;
+
+/** Only the patchable keys that are really set: a stray `tag` or an `undefined` must not overwrite anything. */
+export function releasePatchFields(patch: ReleasePatch): ReleasePatch {
+  const fields: Record<string, unknown> = {};
+  for (const key of RELEASE_PATCH_KEYS) {
+    if (patch[key] !== undefined) fields[key] = key === 'build' || key === 'test' ? copyStep(patch[key]) : patch[key];
+  }
+  return fields as ReleasePatch;
+}
+
+export function newRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'>, time: string): ReleaseRecord {
+  return copyRelease({ ...record, createdAt: time, updatedAt: time });
+}
+
+export function copyDeployment(d: DeploymentRecord): DeploymentRecord {
+  return { id: d.id, kind: d.kind, color: d.color, tag: d.tag ?? null, time: d.time, actor: d.actor };
+}
+
+export function copyEvent(e: EventRecord): EventRecord {
+  return {
+    id: e.id,
+    time: e.time,
+    reason: e.reason,
+    message: e.message,
+    color: e.color ?? null,
+    actor: e.actor,
+    data: e.data ?? null,
+  };
+}
+
+export function copyDelivery(d: GithubDelivery): GithubDelivery {
+  return { deliveryId: d.deliveryId, event: d.event, payload: d.payload, receivedAt: d.receivedAt };
+}
+
+export function copyUser(u: Hyperuser): Hyperuser {
+  return {
+    username: u.username,
+    passwordHash: u.passwordHash,
+    roles: [...u.roles],
+    createdAt: u.createdAt,
+    updatedAt: u.updatedAt,
+  };
+}
+
+export type UserPatch = Partial<Pick<Hyperuser, 'passwordHash' | 'roles'>>;
+
+export function userPatchFields(patch: UserPatch): UserPatch {
+  const fields: UserPatch = {};
+  if (patch.passwordHash !== undefined) fields.passwordHash = patch.passwordHash;
+  if (patch.roles !== undefined) fields.roles = [...patch.roles];
+  return fields;
+}

@@ -1,0 +1,92 @@
+// The store contract against the embedded SQLite adapter, on real files in a temporary folder,
+// plus what only a file can show: WAL mode, a created parent folder, and data that outlives a close.
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { expect } from 'chai';
+import { ConflictError } from '../common/errors.js';
+import { EmbeddedStore } from '../store/embedded.js';
+import { openStore } from '../store/open-store.js';
+import { storeContract } from './store-contract.js';
+
+describe('store: embedded', () => {
+  let dir: string;
+  let files = 0;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hypervisor-store-'));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const nextFile = (): string => path.join(dir, `store-${++files}`, 'hypervisor.db');
+
+  storeContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
+  storeContract('embedded (:memory:)', () => openStore({ kind: 'embedded', path: ':memory:' }));
+
+  describe('on disk', () => {
+    it('creates the parent folder and keeps the file in WAL mode', async () => {
+      const file = nextFile();
+      const store = await openStore({ kind: 'embedded', path: file });
+      try {
+        await store.appendRevision({ doc: { active: null, colors: { blue: { tag: null }, green: { tag: null } }, paused: false }, source: 'api', author: 'ana' });
+        expect(existsSync(file)).to.equal(true);
+        // A second, independent connection reads the mode recorded in the file itself.
+        const probe = new Database(file, { readonly: true });
+        try {
+          expect(probe.pragma('journal_mode', { simple: true })).to.equal('wal');
+        } finally {
+          probe.close();
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('keeps every kind of record across close and reopen', async () => {
+      const file = nextFile();
+      const first = await openStore({ kind: 'embedded', path: file });
+      const revision = await first.appendRevision({ doc: { active: 'blue', colors: { blue: { tag: 'v26.11.27.0' }, green: { tag: null } }, paused: true }, source: 'api', author: 'ana' });
+      const created = await first.createRelease({ tag: 'v26.11.27.0', sha: 'abc', version: '26.11.27.0', author: 'ana', status: 'pending', error: null, build: null, test: null, artifactPath: null });
+      const event = await first.appendEvent({ reason: 'Staged', message: 'staged v26.11.27.0', data: { n: 1 } });
+      const user = await first.createUser({ username: 'ana', passwordHash: 'h', roles: ['admin'] });
+      await first.close();
+
+      const second = await openStore({ kind: 'embedded', path: file });
+      try {
+        expect(await second.latestRevision()).to.deep.equal(revision);
+        expect(await second.getRelease('v26.11.27.0')).to.deep.equal(created);
+        expect(await second.listEventsAfter(0, 10)).to.deep.equal([event]);
+        expect(await second.getUser('ana')).to.deep.equal(user);
+        expect((await second.appendEvent({ reason: 'Next', message: 'after reopen' })).id).to.be.above(event.id);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('shares revisions between two connections to one file, with If-Match across them', async () => {
+      const file = nextFile();
+      const a = new EmbeddedStore({ path: file });
+      const b = new EmbeddedStore({ path: file });
+      await a.init();
+      await b.init();
+      try {
+        const doc = { active: null, colors: { blue: { tag: null }, green: { tag: null } }, paused: false };
+        await a.appendRevision({ doc, source: 'host-a', author: 'ana', expected: 0 });
+        expect(await rejectionOf(b.appendRevision({ doc, source: 'host-b', author: 'bo', expected: 0 }))).to.be.instanceOf(ConflictError);
+        expect((await b.appendRevision({ doc, source: 'host-b', author: 'bo', expected: 1 })).number).to.equal(2);
+        expect((await a.latestRevision())?.source).to.equal('host-b');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+});
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => { throw new Error('expected the call to fail, it succeeded'); },
+    (err: unknown) => err,
+  );
+}
