@@ -1,0 +1,98 @@
+// Carries out the actions of a plan, in order. Each action is idempotent (deploying the same spec
+// twice writes nothing new, routing to the current target is a no-op) and each outcome becomes an
+// event, so the audit trail explains every change the loop made to the host.
+import type { Color, NewEvent } from '../common/types.js';
+import type { UnitDriver } from '../units/driver.js';
+import type { Observer } from './observe.js';
+import type { BuildJobs } from './jobs.js';
+import type { RouteTarget, TrafficRouter } from './ports.js';
+import type { Action } from './types.js';
+
+export interface ActorDeps {
+  driver: UnitDriver;
+  router: TrafficRouter;
+  jobs: BuildJobs;
+  observer: Observer;
+  ports: Record<Color, number>;
+  event(event: NewEvent): Promise<void>;
+  deployment(kind: 'install' | 'start' | 'restart' | 'stop' | 'switch', color: Color, tag: string | null): Promise<void>;
+}
+
+export interface ActionOutcome {
+  action: Action;
+  ok: boolean;
+  error: string | null;
+}
+
+export async function act(actions: readonly Action[], deps: ActorDeps): Promise<ActionOutcome[]> {
+  const outcomes: ActionOutcome[] = [];
+  for (const action of actions) {
+    try {
+      await perform(action, deps);
+      outcomes.push({ action, ok: true, error: null });
+    } catch (err) {
+      const error = (err as Error).message;
+      outcomes.push({ action, ok: false, error });
+      await deps.event({
+        reason: 'ActionFailed',
+        message: `${action.kind} failed: ${error}`,
+        color: 'color' in action ? action.color : null,
+        data: { action },
+      });
+    }
+  }
+  return outcomes;
+}
+
+async function perform(action: Action, deps: ActorDeps): Promise<void> {
+  switch (action.kind) {
+    case 'build': {
+      if (deps.jobs.enqueue(action.tag)) {
+        await deps.event({ reason: 'BuildQueued', message: `build of ${action.tag} queued: ${action.reason}`, data: { tag: action.tag } });
+      }
+      return;
+    }
+    case 'deploy': {
+      const { color, spec } = action;
+      await deps.driver.install(spec);
+      await deps.driver.restart(color);
+      deps.observer.forget(color);
+      await deps.deployment('install', color, spec.tag);
+      await deps.event({ reason: 'Deployed', color, message: `${color} now runs ${spec.tag}: ${action.reason}`, data: { tag: spec.tag } });
+      return;
+    }
+    case 'start': {
+      await deps.driver.start(action.color);
+      deps.observer.forget(action.color);
+      await deps.deployment('start', action.color, null);
+      await deps.event({ reason: 'Started', color: action.color, message: `${action.color} started: ${action.reason}` });
+      return;
+    }
+    case 'restart': {
+      await deps.driver.restart(action.color);
+      deps.observer.noteHealRestart(action.color);
+      await deps.deployment('restart', action.color, null);
+      await deps.event({ reason: 'Restarted', color: action.color, message: `${action.color} restarted to heal it: ${action.reason}` });
+      return;
+    }
+    case 'stop': {
+      await deps.driver.stop(action.color);
+      deps.observer.forget(action.color);
+      await deps.deployment('stop', action.color, null);
+      await deps.event({ reason: 'Stopped', color: action.color, message: `${action.color} stopped: ${action.reason}` });
+      return;
+    }
+    case 'route': {
+      const target = (color: Color | null): RouteTarget | null => color === null ? null : { color, port: deps.ports[color] };
+      const before = deps.router.activeColor();
+      deps.router.route(target(action.active), target(action.preview));
+      if (before !== action.active && action.active !== null) await deps.deployment('switch', action.active, null);
+      await deps.event({ reason: 'Routed', color: action.active, message: action.reason, data: { active: action.active, preview: action.preview } });
+      return;
+    }
+    default: {
+      const never: never = action;
+      throw new Error(`unknown action ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,21 @@
+// What the reconciler needs from the proxy and the build pipeline, stated as small ports so the
+// loop can be composed (and its pieces replaced) in the daemon's one composition root.
+import type { Color, ReleaseRecord } from '../common/types.js';
+
+export interface RouteTarget {
+  color: Color;
+  port: number;
+}
+
+export interface TrafficRouter {
+  /** The color new public requests go to, or null when none does. */
+  activeColor(): Color | null;
+  previewColor(): Color | null;
+  /** New requests go to the new targets; requests in flight finish where they started. */
+  route(active: RouteTarget | null, preview: RouteTarget | null): void;
+}
+
+export interface ReleaseBuilder {
+  /** Builds and tests one tag; resolves with the final release record, never leaves it mid-way. */
+  run(tag: string, signal: AbortSignal): Promise<ReleaseRecord>;
+}

@@ -1,0 +1,257 @@
+// The loop: one pass at a time (p-queue, concurrency 1), triggers coalesced into the next pass,
+// a requeue timer, builds in their own queue. A pass reads the desired revision and the world,
+// plans, acts and writes status; it never branches on what triggered it.
+import PQueue from 'p-queue';
+import { COLORS, type Color, type NewEvent, type ReleaseRecord, type Revision } from '../common/types.js';
+import type { Config } from '../config/config.js';
+import { emptyDesired } from '../desired-state/document.js';
+import type { Store } from '../store/store.js';
+import type { UnitDriver, UnitSpec } from '../units/driver.js';
+import { act, type ActionOutcome } from './act.js';
+import { BuildJobs } from './jobs.js';
+import { Observer } from './observe.js';
+import { plan } from './plan.js';
+import type { ReleaseBuilder, TrafficRouter } from './ports.js';
+import { colorReports, initialStatus, setCondition, summarizeOutcomes, type ReconcilerStatus } from './status.js';
+import type { Action, Observed, PlanContext, Plan } from './types.js';
+
+export type ReconcilerStore = Pick<Store, 'latestRevision' | 'getRelease' | 'createRelease' | 'updateRelease'
+  | 'listReleases' | 'appendEvent' | 'recordDeployment'>;
+
+export interface ReconcilerOptions {
+  config: Pick<Config, 'app' | 'colors' | 'root' | 'reconcile'>;
+  store: ReconcilerStore;
+  driver: UnitDriver;
+  router: TrafficRouter;
+  builder: ReleaseBuilder;
+}
+
+export interface PassResult {
+  revision: number | null;
+  actions: ActionOutcome[];
+  waiting: string | null;
+  status: ReconcilerStatus;
+}
+
+const MAX_HEAL_BACKOFF_MS = 5 * 60_000;
+
+export class Reconciler {
+  readonly #options: ReconcilerOptions;
+  readonly #passes = new PQueue({ concurrency: 1 });
+  readonly #jobs: BuildJobs;
+  readonly #observer: Observer;
+  readonly #ports: Record<Color, number>;
+  #queued: Promise<PassResult> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #status: ReconcilerStatus = initialStatus();
+  #lastPhases = new Map<Color, string>();
+  #closed = false;
+
+  constructor(options: ReconcilerOptions) {
+    this.#options = options;
+    this.#ports = { blue: options.config.colors.blue.port, green: options.config.colors.green.port };
+    this.#jobs = new BuildJobs(options.builder, {
+      started: (tag) => void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }),
+      finished: (tag, outcome) => void this.#buildFinished(tag, outcome),
+    });
+    this.#observer = new Observer({
+      driver: options.driver,
+      router: options.router,
+      health: options.config.app.health,
+      getRelease: (tag) => options.store.getRelease(tag),
+      jobs: () => this.#jobs.tags(),
+    });
+  }
+
+  /** Marks builds a previous daemon left mid-way as interrupted (plan() builds them again), then runs. */
+  async start(): Promise<void> {
+    for (const release of await this.#options.store.listReleases(1000)) {
+      if (release.status === 'building' || release.status === 'testing') {
+        await this.#options.store.updateRelease(release.tag, { status: 'interrupted', error: 'the hypervisor stopped during this build' });
+        await this.#event({ reason: 'BuildInterrupted', message: `build of ${release.tag} was interrupted by a restart; it runs again`, data: { tag: release.tag } });
+      }
+    }
+    void this.trigger();
+  }
+
+  /** Wakes the loop. Triggers that arrive while a pass is waiting to run share that pass. */
+  trigger(): Promise<PassResult> {
+    if (this.#closed) return Promise.resolve(this.#result(null, [], null));
+    if (this.#queued) return this.#queued;
+    const pass = this.#passes.add(() => {
+      this.#queued = null;
+      return this.#pass();
+    }, { throwOnTimeout: true }) as Promise<PassResult>;
+    this.#queued = pass;
+    return pass;
+  }
+
+  status(): ReconcilerStatus {
+    return this.#status;
+  }
+
+  /** Reports a desired-state source's health (the file or git source) in the status conditions. */
+  setSourceError(source: string, error: string | null): void {
+    this.#status = {
+      ...this.#status,
+      conditions: setCondition(this.#status.conditions, error === null
+        ? { type: 'DesiredSourceValid', status: 'True', reason: 'Valid', message: `${source}: valid` }
+        : { type: 'DesiredSourceValid', status: 'False', reason: 'Invalid', message: `${source}: ${error}` }, new Date().toISOString()),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#jobs.close();
+    await this.#passes.onIdle();
+  }
+
+  async #pass(): Promise<PassResult> {
+    const started = Date.now();
+    let revision: Revision | null = null;
+    try {
+      revision = await this.#options.store.latestRevision();
+      this.#status = { ...this.#status, lastAttemptedRevision: revision?.number ?? null };
+      const desired = revision?.doc ?? emptyDesired();
+      const observed = await this.#observer.observe(desired);
+      const result = plan({ desired, observed, context: this.#context() });
+      const outcomes = await act(result.actions, this.#actorDeps());
+      await this.#finish(revision, desired, observed, result, outcomes, started);
+      return this.#result(revision, outcomes, result.waiting);
+    } catch (err) {
+      await this.#failed(err as Error, started);
+      return this.#result(revision, [], (err as Error).message);
+    } finally {
+      this.#requeue();
+    }
+  }
+
+  async #finish(revision: Revision | null, desired: Revision['doc'], observed: Observed, result: Plan, outcomes: ActionOutcome[], started: number): Promise<void> {
+    const now = new Date().toISOString();
+    const failed = outcomes.filter((o) => !o.ok);
+    let conditions = setCondition(this.#status.conditions, failed.length === 0
+      ? { type: 'Reconciling', status: 'True', reason: 'PassSucceeded', message: `${outcomes.length} action(s)` }
+      : { type: 'Reconciling', status: 'False', reason: 'ActionFailed', message: failed.map((f) => f.error).join('; ') }, now);
+    const converged = result.waiting === null && result.actions.length === 0;
+    conditions = setCondition(conditions, converged
+      ? { type: 'Ready', status: 'True', reason: 'Converged', message: 'the host matches the desired state' }
+      : { type: 'Ready', status: 'False', reason: desired.paused ? 'Paused' : 'Progressing', message: result.waiting ?? describeActions(result.actions) }, now);
+    this.#status = {
+      ...this.#status,
+      observedRevision: revision?.number ?? null,
+      desired,
+      active: this.#options.router.activeColor(),
+      preview: this.#options.router.previewColor(),
+      paused: desired.paused,
+      colors: colorReports(observed, result, desired, this.#ports),
+      waiting: result.waiting,
+      conditions,
+      lastReconcileAt: now,
+      lastPass: { durationMs: Date.now() - started, actions: summarizeOutcomes(outcomes) },
+      builds: [...this.#jobs.tags()],
+    };
+    await this.#phaseEvents();
+  }
+
+  async #failed(err: Error, started: number): Promise<void> {
+    const now = new Date().toISOString();
+    this.#status = {
+      ...this.#status,
+      conditions: setCondition(this.#status.conditions, { type: 'Reconciling', status: 'False', reason: 'PassFailed', message: err.message }, now),
+      lastReconcileAt: now,
+      lastPass: { durationMs: Date.now() - started, actions: [] },
+    };
+    await this.#event({ reason: 'PassFailed', message: `reconcile pass failed: ${err.message}` }).catch(() => undefined);
+  }
+
+  /** Every phase change is a decision worth an event; passes that change nothing stay quiet. */
+  async #phaseEvents(): Promise<void> {
+    for (const color of COLORS) {
+      const report = this.#status.colors?.[color];
+      if (!report) continue;
+      const key = `${report.phase}: ${report.message}`;
+      if (this.#lastPhases.get(color)?.startsWith(`${report.phase}:`)) continue;
+      this.#lastPhases.set(color, key);
+      await this.#event({ reason: `Phase${report.phase}`, color, message: `${color} is ${report.phase}: ${report.message}` });
+    }
+  }
+
+  #requeue(): void {
+    if (this.#closed) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    const every = Math.min(this.#options.config.reconcile.intervalMs, this.#options.config.app.health.intervalMs);
+    this.#timer = setTimeout(() => void this.trigger(), every);
+    this.#timer.unref();
+  }
+
+  #context(): PlanContext {
+    const { app, colors, root } = this.#options.config;
+    return {
+      specFor: (color: Color, release: ReleaseRecord): UnitSpec | null => release.artifactPath === null || release.version === null ? null : {
+        color,
+        tag: release.tag,
+        version: release.version,
+        executable: release.artifactPath,
+        port: colors[color].port,
+        deployment: app.run.deployment,
+        envRoot: app.run.envRoot,
+        logFile: `${root}/logs/${color}.log`,
+      },
+      failureThreshold: app.health.failureThreshold,
+      startTimeoutMs: app.health.startTimeoutMs,
+      healBackoffMs: (n) => Math.min(MAX_HEAL_BACKOFF_MS, 1000 * 2 ** n),
+    };
+  }
+
+  #actorDeps(): Parameters<typeof act>[1] {
+    const { store } = this.#options;
+    return {
+      driver: this.#options.driver,
+      router: this.#options.router,
+      jobs: this.#jobs,
+      observer: this.#observer,
+      ports: this.#ports,
+      event: (e) => this.#event(e),
+      deployment: async (kind, color, tag) => void (await store.recordDeployment({ kind, color, tag, actor: 'reconciler' })),
+    };
+  }
+
+  async #buildFinished(tag: string, outcome: { status: string; error: string | null }): Promise<void> {
+    try {
+      await this.#recordCrashedBuild(tag, outcome);
+      await this.#event({
+        reason: outcome.status === 'succeeded' ? 'BuildSucceeded' : 'BuildFailed',
+        message: `build of ${tag} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`,
+        data: { tag },
+      });
+    } finally {
+      void this.trigger();
+    }
+  }
+
+  /** A builder that threw may have left no terminal record: write one, or plan() would build forever. */
+  async #recordCrashedBuild(tag: string, outcome: { status: string; error: string | null }): Promise<void> {
+    const { store } = this.#options;
+    const record = await store.getRelease(tag);
+    if (record && ['succeeded', 'failed', 'rejected'].includes(record.status)) return;
+    const error = outcome.error ?? 'the build ended without a result';
+    if (record) {
+      await store.updateRelease(tag, { status: 'failed', error });
+    } else {
+      await store.createRelease({ tag, sha: null, version: null, author: null, status: 'failed', error, build: null, test: null, artifactPath: null });
+    }
+  }
+
+  async #event(event: NewEvent): Promise<void> {
+    await this.#options.store.appendEvent({ actor: 'reconciler', ...event });
+  }
+
+  #result(revision: Revision | null, actions: ActionOutcome[], waiting: string | null): PassResult {
+    return { revision: revision?.number ?? null, actions, waiting, status: this.#status };
+  }
+}
+
+function describeActions(actions: readonly Action[]): string {
+  return actions.map((a) => `${a.kind}: ${a.reason}`).join('; ');
+}

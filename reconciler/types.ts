@@ -1,0 +1,73 @@
+// What the reconciler reads (observed state), decides (actions) and reports (status).
+import type { Color, DesiredDoc, Phase, ReleaseRecord } from '../common/types.js';
+import type { UnitObservation, UnitSpec } from '../units/driver.js';
+
+export interface HealthObservation {
+  ready: boolean;
+  version: string | null;
+  reason: string;
+}
+
+/** One color as it really is, read again at the start of every pass. */
+export interface ColorObservation {
+  unit: UnitObservation;
+  /** Null when the unit is not running, so nothing was probed. */
+  health: HealthObservation | null;
+  /** Failed probes in a row while the unit was active (reset by a Ready probe or a new MainPID). */
+  consecutiveFailures: number;
+  /** Whether this MainPID has been Ready at least once. */
+  wasReady: boolean;
+  /** Milliseconds since the current MainPID was first seen active (0 when not running). */
+  runningForMs: number;
+  /** Restarts the reconciler itself ordered for this color in a row, and how long ago the last one was. */
+  healRestarts: number;
+  sinceHealRestartMs: number | null;
+}
+
+export interface Observed {
+  colors: Record<Color, ColorObservation>;
+  /** The color the proxy sends public traffic to right now, and the preview color. */
+  routed: Color | null;
+  preview: Color | null;
+  /** Release records of the tags the desired state names. */
+  releases: Record<string, ReleaseRecord | undefined>;
+  /** Tags whose build/test job is queued or running. */
+  jobs: ReadonlySet<string>;
+}
+
+/** Per-color facts the planner needs from config (expected unit spec, thresholds). */
+export interface PlanContext {
+  /** The spec a color should run for a succeeded release, or null if the release has no artifact. */
+  specFor(color: Color, release: ReleaseRecord): UnitSpec | null;
+  failureThreshold: number;
+  startTimeoutMs: number;
+  /** Backoff before the n-th self-heal restart in a row (n from 0). */
+  healBackoffMs(n: number): number;
+}
+
+/** A closed union: the executor handles each kind in an exhaustive switch. */
+export type Action =
+  | { kind: 'build'; tag: string; reason: string }
+  | { kind: 'deploy'; color: Color; spec: UnitSpec; reason: string }
+  | { kind: 'start'; color: Color; reason: string }
+  | { kind: 'restart'; color: Color; reason: string }
+  | { kind: 'stop'; color: Color; reason: string }
+  | { kind: 'route'; active: Color | null; preview: Color | null; reason: string };
+
+export interface ColorStatus {
+  phase: Phase;
+  message: string;
+}
+
+export interface Plan {
+  actions: Action[];
+  colors: Record<Color, ColorStatus>;
+  /** Why traffic is (not) where the desired state wants it; null when it is. */
+  waiting: string | null;
+}
+
+export interface PlanInput {
+  desired: DesiredDoc;
+  observed: Observed;
+  context: PlanContext;
+}
