@@ -1,0 +1,164 @@
+// The proxy's listeners. The public one sends `/hypervisor` paths to the API handler and every
+// other request to the active color; the preview one serves the preview color. Neither ever
+// lets a socket error escape: the daemon is the host's front door.
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ListenError, NoTargetError, ProxyHttpError, sendError } from './errors.js';
+import { forward } from './forward.js';
+import { requestIdOf } from './headers.js';
+import type { Router, Slot } from './router.js';
+import { positive } from './target.js';
+import { guard, WebSocketForwarder, writeRawError } from './websocket.js';
+
+export type ListenerKind = 'public' | 'preview';
+export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface ServerTimeouts {
+  /** Deadline for a client to send the request head (slow-loris guard). @default 30000 */
+  headersTimeoutMs?: number;
+  /** Deadline for a client to send the whole request, body included. @default 300000 */
+  requestTimeoutMs?: number;
+  /** Idle time of a client keep-alive connection; above common load-balancer idle timeouts (60s). @default 65000 */
+  keepAliveTimeoutMs?: number;
+}
+
+export interface ProxyServerOptions {
+  router: Router;
+  /** Serves `/hypervisor` and `/hypervisor/...`. Without it those paths get 404: they never reach a backend. */
+  apiHandler?: ApiHandler;
+  which: ListenerKind;
+  timeouts?: ServerTimeouts;
+}
+
+export const API_PREFIX = '/hypervisor';
+
+const DEFAULT_TIMEOUTS: Required<ServerTimeouts> = {
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 65_000,
+};
+
+/** Sockets taken over by an upgrade: the HTTP server no longer tracks them, closeServer must. */
+const upgraded = new WeakMap<Server, Set<Duplex>>();
+
+export function createProxyServer(options: ProxyServerOptions): Server {
+  const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  for (const [key, value] of Object.entries(t)) positive(`timeouts.${key}`, value);
+  const server = http.createServer({
+    headersTimeout: Math.min(t.headersTimeoutMs, t.requestTimeoutMs),
+    requestTimeout: t.requestTimeoutMs,
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+  });
+  const slot: Slot = options.which === 'public' ? 'active' : 'preview';
+  const ws = new WebSocketForwarder();
+  const sockets = new Set<Duplex>();
+  upgraded.set(server, sockets);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(server, options, slot, req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    onUpgrade(options.router, slot, ws, req, socket, head);
+  });
+  return server;
+}
+
+function onRequest(server: Server, options: ProxyServerOptions, slot: Slot, req: IncomingMessage, res: ServerResponse): void {
+  // Node emits write-after-end and similar as 'error' on the response; never let one go uncaught.
+  res.on('error', () => undefined);
+  // A server being closed must not keep this connection alive for another request.
+  if (!server.listening) res.setHeader('connection', 'close');
+  if (isApiPath(req.url)) {
+    callApi(options.apiHandler, req, res);
+    return;
+  }
+  const lease = options.router.lease(slot);
+  if (!lease) {
+    sendError(res, new NoTargetError(slot), requestIdOf(req));
+    return;
+  }
+  forward(req, res, lease);
+}
+
+function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: ServerResponse): void {
+  if (!apiHandler) {
+    sendError(res, new ProxyHttpError(404, 'not_found', 'the hypervisor API is served on the public listener'), requestIdOf(req));
+    return;
+  }
+  try {
+    apiHandler(req, res);
+  } catch (err) {
+    sendError(res, new ProxyHttpError(500, 'internal', 'the API handler failed', { cause: err }), requestIdOf(req));
+  }
+}
+
+function onUpgrade(router: Router, slot: Slot, ws: WebSocketForwarder, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  guard(socket);
+  const requestId = requestIdOf(req);
+  if (isApiPath(req.url)) {
+    writeRawError(socket, new ProxyHttpError(404, 'not_found', 'the hypervisor API has no websocket endpoints'), requestId);
+    return;
+  }
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
+    writeRawError(socket, new ProxyHttpError(400, 'bad_request', 'only websocket upgrades (GET, Upgrade: websocket) are proxied'), requestId);
+    return;
+  }
+  const lease = router.lease(slot);
+  if (!lease) {
+    writeRawError(socket, new NoTargetError(slot), requestId);
+    return;
+  }
+  ws.forward(req, socket, head, lease);
+}
+
+/** True for `/hypervisor` and `/hypervisor/...` (query string aside); `/hypervisorx` is a backend path. */
+export function isApiPath(url: string | undefined): boolean {
+  const path = (url ?? '/').split('?', 1)[0] as string;
+  return path === API_PREFIX || path.startsWith(`${API_PREFIX}/`);
+}
+
+export function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(new ListenError(host, port, err));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/** Period at which connections that became idle during a close are dropped. */
+const IDLE_SWEEP_MS = 100;
+/** After the deadline every socket is destroyed; this only bounds waiting for the 'close' event. */
+const FORCED_CLOSE_DEADLINE_MS = 2_000;
+
+/**
+ * Stops accepting, closes idle keep-alive connections as they become idle, and at the deadline
+ * destroys whatever is left (websockets included). Resolves once the server is closed.
+ */
+export async function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  positive('timeoutMs', timeoutMs);
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  try {
+    if (await settlesWithin(closed, timeoutMs)) return;
+    server.closeAllConnections();
+    for (const socket of upgraded.get(server) ?? []) socket.destroy();
+    await settlesWithin(closed, FORCED_CLOSE_DEADLINE_MS);
+  } finally {
+    clearInterval(sweeper);
+  }
+}
+
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

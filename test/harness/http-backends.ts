@@ -1,0 +1,209 @@
+// Tiny real backends for proxy tests: a node:http server on a loopback port that reports its
+// color, with a few paths that misbehave on purpose. Each cleans up after itself in close().
+import { EventEmitter, once } from 'node:events';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Color } from '../../common/types.js';
+import { acceptWebSocket } from './ws.js';
+
+/** The body of `/slow`: the first half is sent at once, the rest after the delay. */
+export function slowBody(color: Color): { first: string; rest: string } {
+  return { first: `${color}:start:${'a'.repeat(32 * 1024)}`, rest: `${'b'.repeat(32 * 1024)}:${color}:end` };
+}
+
+export interface Backend {
+  readonly color: Color;
+  readonly port: number;
+  /** Emits `request` (path) when a request arrives and `aborted` (path) when its client left early. */
+  readonly events: EventEmitter;
+  /** Requests answered so far (upgrades excluded). */
+  readonly served: number;
+  close(): Promise<void>;
+}
+
+/** Longest delay `/slow?ms=` accepts, so no test can park a backend for long. */
+const MAX_DELAY_MS = 10_000;
+const CLOSE_DEADLINE_MS = 2_000;
+
+export async function startBackend(color: Color): Promise<Backend> {
+  const events = new EventEmitter();
+  const sockets = new Set<Duplex>();
+  let served = 0;
+  const server = http.createServer((req, res) => {
+    events.emit('request', pathOf(req));
+    res.once('finish', () => (served += 1));
+    res.once('close', () => {
+      if (!res.writableFinished) events.emit('aborted', pathOf(req));
+    });
+    route(color, req, res);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    upgrade(color, req, socket, head);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  return {
+    color,
+    port,
+    events,
+    get served() {
+      return served;
+    },
+    close: () => closeBackend(server, sockets),
+  };
+}
+
+/** A loopback port nothing listens on (bound, then released): connections to it are refused. */
+export async function refusedPort(): Promise<number> {
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://backend').pathname;
+}
+
+function route(color: Color, req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://backend');
+  res.setHeader('x-backend-color', color);
+  switch (url.pathname) {
+    case '/slow':
+      return slow(color, res, Math.min(Number(url.searchParams.get('ms') ?? 100), MAX_DELAY_MS));
+    case '/echo':
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      req.pipe(res);
+      return;
+    case '/headers':
+      return json(res, { color, headers: req.headers });
+    case '/hop':
+      // Fields this backend declares hop-by-hop: the proxy must not pass them to the client.
+      res.writeHead(200, { connection: 'x-upstream-secret', 'x-upstream-secret': '1', 'x-kept': 'yes', 'content-length': '2' });
+      res.end('ok');
+      return;
+    case '/hang':
+      return; // never answers; closed by the client or by close()
+    default:
+      json(res, { color, method: req.method, path: url.pathname });
+  }
+}
+
+function slow(color: Color, res: ServerResponse, ms: number): void {
+  const { first, rest } = slowBody(color);
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(first + rest) });
+  res.write(first);
+  const timer = setTimeout(() => res.end(rest), ms);
+  res.once('close', () => clearTimeout(timer));
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function upgrade(color: Color, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const path = pathOf(req);
+  if (path === '/ws') {
+    const peer = acceptWebSocket(req, socket, head);
+    peer.onText = (text) => peer.send(text === '?headers' ? JSON.stringify(req.headers) : `${color}:${text}`);
+    return;
+  }
+  if (path === '/ws-reject') return dribbleRefusal(socket);
+  socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+}
+
+/** A non-101 answer whose body keeps coming, so the proxy is still writing when the client resets. */
+function dribbleRefusal(socket: Duplex): void {
+  socket.write('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n');
+  let left = 200;
+  const timer = setInterval(() => {
+    if (socket.destroyed || left === 0) {
+      clearInterval(timer);
+      if (!socket.destroyed) socket.end('0\r\n\r\n');
+      return;
+    }
+    left -= 1;
+    socket.write('6\r\nnope.\n\r\n');
+  }, 10);
+  socket.once('close', () => clearInterval(timer));
+}
+
+async function closeBackend(server: Server, sockets: Set<Duplex>): Promise<void> {
+  const closed = once(server, 'close');
+  server.close();
+  for (const socket of sockets) socket.destroy();
+  server.closeAllConnections();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DEADLINE_MS)))]);
+  clearTimeout(timer);
+}
+
+export interface SimpleResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface SimpleRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  timeoutMs?: number;
+}
+
+/**
+ * One request with node's own client on a fresh connection: it sends any header as given (undici
+ * refuses to send a `Connection` field), and a deadline bounds the whole exchange.
+ */
+export function httpRequest(port: number, path: string, options: SimpleRequest = {}): Promise<SimpleResponse> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false });
+    const timer = setTimeout(() => req.destroy(new Error(`${path}: no complete response within ${timeoutMs}ms`)), timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(options.body);
+  });
+}
+
+/** Resolves with the first `event` whose argument passes `match`; rejects after the deadline. */
+export function waitForEvent<T>(emitter: EventEmitter, event: string, match: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onEvent = (value: T): void => {
+      if (!match(value)) return;
+      clearTimeout(timer);
+      emitter.off(event, onEvent);
+      resolve(value);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, onEvent);
+      reject(new Error(`no '${event}' event within ${timeoutMs}ms`));
+    }, timeoutMs);
+    emitter.on(event, onEvent);
+  });
+}

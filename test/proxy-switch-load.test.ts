@@ -1,0 +1,147 @@
+// Switching under load: 64 keep-alive clients hammer the proxy while the router flips between two
+// real backends 20 times. Nothing may fail, both colors must serve, and every request that was in
+// flight at a switch must complete with a 200 and its full body. Bounded in requests and in time.
+import { expect } from 'chai';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Pool } from 'undici';
+import type { Color } from '../common/types.js';
+import { Router } from '../proxy/router.js';
+import { closeServer, createProxyServer, listen } from '../proxy/server.js';
+import type { DrainResult } from '../proxy/target.js';
+import { slowBody, startBackend, type Backend } from './harness/http-backends.js';
+
+const CLIENTS = 64;
+const SWITCHES = 20;
+const SWITCH_EVERY_MS = 100;
+/** Load before the first switch and after the last, so both edges see traffic. */
+const MARGIN_MS = 300;
+/** Hard caps: the loop stops at whichever comes first, whatever the machine's speed. */
+const MAX_REQUESTS = 150_000;
+const MAX_WALL_MS = 8_000;
+/** Every 8th request is slow (its body arrives in two parts), so switches land mid-response. */
+const SLOW_EVERY = 8;
+const SLOW_MS = 40;
+
+interface Sample {
+  start: number;
+  end: number;
+  status: number;
+  color: Color | null;
+  bodyOk: boolean;
+  error: string | null;
+}
+
+interface LoadState {
+  stopAt: number;
+  sent: number;
+  samples: Sample[];
+}
+
+function apiHandler(_req: IncomingMessage, res: ServerResponse): void {
+  res.end('{}');
+}
+
+async function oneRequest(client: Pool, slow: boolean): Promise<Sample> {
+  const start = performance.now();
+  try {
+    const res = await client.request({
+      path: slow ? `/slow?ms=${SLOW_MS}` : '/',
+      method: 'GET',
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+    });
+    const body = await res.body.text();
+    const color = (res.headers['x-backend-color'] as Color | undefined) ?? null;
+    return { start, end: performance.now(), status: res.statusCode, color, bodyOk: bodyMatches(body, color, slow), error: null };
+  } catch (err) {
+    return { start, end: performance.now(), status: 0, color: null, bodyOk: false, error: String(err) };
+  }
+}
+
+function bodyMatches(body: string, color: Color | null, slow: boolean): boolean {
+  if (!color) return false;
+  if (slow) {
+    const { first, rest } = slowBody(color);
+    return body === first + rest;
+  }
+  return (JSON.parse(body) as { color?: string }).color === color;
+}
+
+async function client(pool: Pool, index: number, state: LoadState): Promise<void> {
+  for (let n = index; performance.now() < state.stopAt && state.sent < MAX_REQUESTS; n += 1) {
+    state.sent += 1;
+    state.samples.push(await oneRequest(pool, n % SLOW_EVERY === 0));
+  }
+}
+
+async function switcher(router: Router, blue: Backend, green: Backend): Promise<{ times: number[]; drains: Promise<DrainResult | null>[] }> {
+  const times: number[] = [];
+  const drains: Promise<DrainResult | null>[] = [];
+  await sleep(MARGIN_MS);
+  for (let i = 0; i < SWITCHES; i += 1) {
+    const to = i % 2 === 0 ? green : blue;
+    times.push(performance.now());
+    drains.push(router.setActive(to.color, to.port));
+    await sleep(SWITCH_EVERY_MS);
+  }
+  await sleep(MARGIN_MS);
+  return { times, drains };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('proxy switch under load', function () {
+  this.timeout(MAX_WALL_MS + 20_000);
+  let blue: Backend;
+  let green: Backend;
+  let router: Router;
+  let server: Server;
+  let pool: Pool;
+
+  before(async () => {
+    [blue, green] = await Promise.all([startBackend('blue'), startBackend('green')]);
+    router = new Router({ drainTimeoutMs: 5_000 });
+    await router.setActive('blue', blue.port);
+    server = createProxyServer({ router, apiHandler, which: 'public' });
+    const { port } = await listen(server, '127.0.0.1', 0);
+    pool = new Pool(`http://127.0.0.1:${port}`, { connections: CLIENTS, pipelining: 1 });
+  });
+
+  after(async () => {
+    await pool.close();
+    await closeServer(server, 2_000);
+    await router.close(2_000);
+    await Promise.all([blue.close(), green.close()]);
+  });
+
+  it(`switches ${SWITCHES} times under ${CLIENTS} keep-alive clients without failing a request`, async () => {
+    const started = performance.now();
+    const state: LoadState = { stopAt: started + MAX_WALL_MS, sent: 0, samples: [] };
+    const clients = Array.from({ length: CLIENTS }, (_, i) => client(pool, i, state));
+    const { times, drains } = await switcher(router, blue, green);
+    state.stopAt = Math.min(state.stopAt, performance.now());
+    await Promise.all(clients);
+    const { samples } = state;
+
+    const failed = samples.filter((s) => s.status !== 200 || !s.bodyOk);
+    expect(failed.slice(0, 5), `${failed.length} of ${samples.length} requests failed`).to.deep.equal([]);
+    expect(samples.filter((s) => s.color === 'blue').length, 'blue served').to.be.greaterThan(0);
+    expect(samples.filter((s) => s.color === 'green').length, 'green served').to.be.greaterThan(0);
+    expect(times).to.have.length(SWITCHES);
+
+    let straddling = 0;
+    for (const t of times) {
+      const inFlight = samples.filter((s) => s.start < t && s.end > t);
+      expect(inFlight.length, 'requests in flight at a switch').to.be.greaterThan(0);
+      expect(inFlight.every((s) => s.status === 200 && s.bodyOk)).to.equal(true);
+      straddling += inFlight.length;
+    }
+    const results = await Promise.all(drains);
+    for (const result of results) expect(result).to.include({ idle: true, inFlight: 0 });
+    expect(router.snapshot().draining).to.deep.equal([]);
+    expect(performance.now() - started).to.be.lessThan(MAX_WALL_MS + 2_000);
+    console.log(`      ${samples.length} requests, ${straddling} in flight across ${SWITCHES} switches, 0 failed`);
+  });
+});
