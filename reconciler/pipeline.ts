@@ -1,0 +1,226 @@
+// The build pipeline of one release (ARCHITECTURE.md, "The backend contract"): check the tag, clone
+// the repo at it, check VERSION, run BUILD into a temporary folder that becomes
+// <root>/artifacts/<tag>/, then run TEST. Every stage writes the release record as it goes, so an
+// operator can follow building -> testing -> succeeded | failed | rejected | interrupted.
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ConflictError, DuplicateKeyError, HypervisorError } from '../common/errors.js';
+import type { ReleaseRecord } from '../common/types.js';
+import type { Store } from '../store/store.js';
+import { cloneAtTag, readTaggedSource, remoteHasTag, type GitRunOptions } from './pipeline/checkout.js';
+import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
+import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
+import { assertReleaseTag, isSafeTag, statelessPattern } from './pipeline/tag.js';
+import type { ReleaseBuilder } from './ports.js';
+
+export { isSafeTag, type ReleasePipelineOptions };
+
+type FinalStatus = 'rejected' | 'failed' | 'interrupted';
+type StepKind = 'build' | 'test';
+
+interface ReleasePaths {
+  checkout: string;
+  artifactsRoot: string;
+  artifacts: string;
+  logs: string;
+}
+
+/** Ends a run before success; `status` and the message go into the release record. */
+class ReleaseStopped extends HypervisorError {
+  readonly status: FinalStatus;
+  constructor(status: FinalStatus, message: string) {
+    super(`release_${status}`, message);
+    this.status = status;
+  }
+}
+
+const BLANK: Omit<ReleaseRecord, 'tag' | 'createdAt' | 'updatedAt'> = {
+  sha: null,
+  version: null,
+  author: null,
+  status: 'building',
+  error: null,
+  build: null,
+  test: null,
+  artifactPath: null,
+};
+
+export class ReleasePipeline implements ReleaseBuilder {
+  readonly #settings: PipelineSettings;
+  readonly #store: Store;
+  readonly #pattern: RegExp;
+  /** Tags being built by this pipeline: two runs of one tag would share their folders. */
+  readonly #running = new Set<string>();
+
+  constructor(options: ReleasePipelineOptions) {
+    this.#settings = validateOptions(options);
+    this.#store = options.store;
+    this.#pattern = statelessPattern(options.tagPattern);
+  }
+
+  /**
+   * Builds and tests `tag`. Throws ValidationError (before anything is written) for a tag that is
+   * unsafe or does not match the pattern, and ConflictError while the tag is already being built;
+   * otherwise resolves with the final record, whatever the scripts did.
+   */
+  async run(tag: string, signal: AbortSignal): Promise<ReleaseRecord> {
+    assertReleaseTag(tag, this.#pattern);
+    signal.throwIfAborted();
+    if (this.#running.has(tag)) throw new ConflictError(`${tag} is already being built`);
+    this.#running.add(tag);
+    try {
+      return await this.#run(tag, signal);
+    } finally {
+      this.#running.delete(tag);
+    }
+  }
+
+  async #run(tag: string, signal: AbortSignal): Promise<ReleaseRecord> {
+    const paths = this.#paths(tag);
+    await this.#reset(tag, paths);
+    try {
+      const version = await this.#fetch(tag, paths, signal);
+      await this.#build(tag, version, paths, signal);
+      await this.#test(tag, version, paths, signal);
+      return await this.#store.updateRelease(tag, { status: 'succeeded', error: null });
+    } catch (err) {
+      return await this.#conclude(tag, err, signal);
+    }
+  }
+
+  #paths(tag: string): ReleasePaths {
+    const { root } = this.#settings;
+    return {
+      checkout: path.join(root, 'repos', tag),
+      artifactsRoot: path.join(root, 'artifacts'),
+      artifacts: path.join(root, 'artifacts', tag),
+      logs: path.join(root, 'logs', tag),
+    };
+  }
+
+  /** A run starts from a blank record and no logs of an earlier run; an earlier artifact stays until a new one replaces it. */
+  async #reset(tag: string, paths: ReleasePaths): Promise<void> {
+    if ((await this.#store.getRelease(tag)) === null) {
+      try {
+        await this.#store.createRelease({ tag, ...BLANK });
+      } catch (err) {
+        // Another host sharing the store created it in between: reset it like any existing record.
+        if (!(err instanceof DuplicateKeyError)) throw err;
+        await this.#store.updateRelease(tag, BLANK);
+      }
+    } else {
+      await this.#store.updateRelease(tag, BLANK);
+    }
+    await rm(paths.logs, { recursive: true, force: true });
+  }
+
+  /** Clones the tag and checks that it is a release candidate; resolves with its version. */
+  async #fetch(tag: string, paths: ReleasePaths, signal: AbortSignal): Promise<string> {
+    const { repo, gitTimeoutMs } = this.#settings;
+    const git: GitRunOptions = { timeoutMs: gitTimeoutMs, signal };
+    await mkdir(path.dirname(paths.checkout), { recursive: true });
+    if (!(await remoteHasTag(repo, tag, path.dirname(paths.checkout), git))) {
+      throw new ReleaseStopped('rejected', `tag ${tag} does not exist in ${repo}`);
+    }
+    await cloneAtTag(repo, tag, paths.checkout, git);
+    const source = await readTaggedSource(paths.checkout, tag, git);
+    const expected = tag.slice(1);
+    const matches = source.version === expected;
+    await this.#store.updateRelease(tag, { sha: source.sha, author: source.author, version: matches ? expected : null });
+    if (!matches) throw new ReleaseStopped('rejected', versionMismatch(tag, source.version));
+    checkpoint(signal);
+    return expected;
+  }
+
+  /** BUILD writes into a temporary folder that replaces artifacts/<tag>/ only when it holds the executable. */
+  async #build(tag: string, version: string, paths: ReleasePaths, signal: AbortSignal): Promise<void> {
+    await mkdir(paths.artifactsRoot, { recursive: true });
+    const output = await mkdtemp(path.join(paths.artifactsRoot, `.build-${tag}-`));
+    try {
+      await this.#step('build', tag, paths, ['--output', output], signal);
+      await requireExecutable(output, version, this.#settings.appBuild.script);
+      await replaceDir(output, paths.artifacts);
+    } finally {
+      await rm(output, { recursive: true, force: true });
+    }
+    checkpoint(signal);
+    await this.#store.updateRelease(tag, { status: 'testing', artifactPath: path.join(paths.artifacts, version) });
+  }
+
+  async #test(tag: string, version: string, paths: ReleasePaths, signal: AbortSignal): Promise<void> {
+    await this.#step('test', tag, paths, ['--env-root', this.#settings.envRoot, '--app-version', version], signal);
+    checkpoint(signal);
+  }
+
+  /** Runs `./<script> args` in the checkout and records its StepResult; throws ReleaseStopped unless it exited 0. */
+  async #step(kind: StepKind, tag: string, paths: ReleasePaths, args: string[], signal: AbortSignal): Promise<StepRun> {
+    const config = kind === 'build' ? this.#settings.appBuild : this.#settings.appTest;
+    await requireScript(paths.checkout, config.script, tag);
+    const logPath = path.join(paths.logs, `${kind}.log`);
+    const run = await runStep({
+      name: config.script,
+      command: `./${config.script}`,
+      args,
+      cwd: paths.checkout,
+      timeoutMs: config.timeoutMs,
+      killGraceMs: this.#settings.killGraceMs,
+      logPath,
+      logCapBytes: this.#settings.logCapBytes,
+      signal,
+    });
+    await this.#store.updateRelease(tag, kind === 'build' ? { build: run.result } : { test: run.result });
+    if (run.result.exitCode === 0 && !run.result.timedOut && !run.aborted) return run;
+    const how = describeOutcome({ ...run.result, aborted: run.aborted, startError: run.startError }, config.timeoutMs);
+    throw new ReleaseStopped(run.aborted ? 'interrupted' : 'failed', `${config.script} ${how} (log: ${logPath})`);
+  }
+
+  async #conclude(tag: string, err: unknown, signal: AbortSignal): Promise<ReleaseRecord> {
+    const stop = err instanceof ReleaseStopped ? err : new ReleaseStopped(signal.aborted ? 'interrupted' : 'failed', reasonOf(err, signal));
+    return this.#store.updateRelease(tag, { status: stop.status, error: stop.message });
+  }
+}
+
+function checkpoint(signal: AbortSignal): void {
+  if (signal.aborted) throw new ReleaseStopped('interrupted', reasonOf(null, signal));
+}
+
+function reasonOf(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    return `cancelled: ${reason instanceof Error ? reason.message : String(reason)}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function versionMismatch(tag: string, version: string | null): string {
+  if (version === null) return `VERSION at ${tag} is missing, not a regular file, or larger than 1 KiB`;
+  const shown = JSON.stringify(version.length > 40 ? `${version.slice(0, 37)}...` : version);
+  return `VERSION at ${tag} is ${shown}, but a release tag must be v + VERSION (expected ${JSON.stringify(tag.slice(1))})`;
+}
+
+async function requireScript(checkout: string, script: string, tag: string): Promise<void> {
+  const info = await stat(path.join(checkout, script)).catch(() => null);
+  if (!info?.isFile()) throw new ReleaseStopped('failed', `the script ${script} does not exist at ${tag}`);
+}
+
+async function requireExecutable(dir: string, version: string, script: string): Promise<void> {
+  const info = await stat(path.join(dir, version)).catch(() => null);
+  if (!info?.isFile() || (info.mode & 0o111) === 0) {
+    throw new ReleaseStopped('failed', `${script} exited 0 but did not write the executable ${version} into its --output folder`);
+  }
+}
+
+/** Puts `from` in the place of `to`: the old folder is moved aside first, so `to` is never half-written. */
+async function replaceDir(from: string, to: string): Promise<void> {
+  const aside = path.join(path.dirname(to), `.old-${path.basename(to)}-${randomUUID()}`);
+  const moved = await rename(to, aside).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+  await rename(from, to);
+  if (moved) await rm(aside, { recursive: true, force: true });
+}

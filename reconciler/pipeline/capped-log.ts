@@ -1,0 +1,64 @@
+// A step's log file. Output beyond the cap is dropped (and the pipe still drained, so the script
+// never blocks on a full pipe); one marker line says so. Header and footer lines are always written,
+// so the exit status is at the end of a truncated log too.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+
+/** @default 5 MiB */
+export const DEFAULT_LOG_CAP_BYTES = 5 * 1024 * 1024;
+const CLOSE_TIMEOUT_MS = 10_000;
+
+export class CappedLog {
+  readonly path: string;
+  readonly #stream: WriteStream;
+  readonly #cap: number;
+  #written = 0;
+  #truncated = false;
+
+  private constructor(file: string, stream: WriteStream, cap: number) {
+    this.path = file;
+    this.#stream = stream;
+    this.#cap = cap;
+  }
+
+  /** Creates (or empties) the file; its folder is created. */
+  static async open(file: string, cap: number): Promise<CappedLog> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const stream = createWriteStream(file, { flags: 'w', mode: 0o640 });
+    await once(stream, 'open');
+    return new CappedLog(file, stream, cap);
+  }
+
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /** Script output, counted against the cap. */
+  write(chunk: Buffer): void {
+    if (this.#truncated) return;
+    const room = this.#cap - this.#written;
+    if (chunk.length <= room) {
+      this.#written += chunk.length;
+      this.#stream.write(chunk);
+      return;
+    }
+    this.#stream.write(chunk.subarray(0, room));
+    this.#written = this.#cap;
+    this.#truncated = true;
+    this.#stream.write(`\n[log truncated: output beyond ${this.#cap} bytes was dropped]\n`);
+  }
+
+  /** A line of our own (header, footer, kill notice), not counted against the cap. */
+  note(text: string): void {
+    this.#stream.write(`[pipeline] ${text}\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#stream.closed) return;
+    const closed = once(this.#stream, 'close');
+    this.#stream.end();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]);
+  }
+}
