@@ -1,0 +1,175 @@
+// The one composition root: builds the daemon from its config. Every other module receives what
+// it needs from here; nothing else reads the config file or wires layers together.
+import { mkdir, chmod, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createApi } from '../api/app.js';
+import { createAuth } from '../api/auth/setup.js';
+import type { ApiDeps } from '../api/deps.js';
+import { HypervisorError } from '../common/errors.js';
+import type { Config } from '../config/config.js';
+import { DesiredFileSource } from '../desired-state/file-source.js';
+import { DesiredStateService } from '../desired-state/revisions.js';
+import { Router } from '../proxy/router.js';
+import { closeServer, createProxyServer, listen } from '../proxy/server.js';
+import { ReleasePipeline } from '../reconciler/pipeline.js';
+import { Reconciler } from '../reconciler/reconciler.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import type { UnitDriver } from '../units/driver.js';
+import { ProcessDriver } from '../units/process-driver.js';
+import { defaultUserEnv } from '../units/systemctl.js';
+import { isUserManagerReachable, SystemdDriver } from '../units/systemd-driver.js';
+
+export const DAEMON_VERSION = '0.1.0';
+
+export interface Daemon {
+  readonly config: Config;
+  readonly store: Store;
+  readonly reconciler: Reconciler;
+  readonly publicAddress: AddressInfo;
+  readonly previewAddress: AddressInfo | null;
+  readonly adminSocket: string | null;
+  /** Stops the daemon. The backends keep running: a restarted daemon adopts them. */
+  close(): Promise<void>;
+}
+
+/** The host cannot run what the config asks for (no user manager, a port in use, ...). */
+export class StartupError extends HypervisorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('startup', message, options);
+  }
+}
+
+export async function startDaemon(config: Config, log: (line: string) => void = console.log): Promise<Daemon> {
+  await prepareFolders(config);
+  const driver = await makeDriver(config);
+  const store = await openStore(config.store);
+  const closers: Array<() => Promise<unknown>> = [() => store.close(), () => driver.close()];
+  try {
+    return await assemble(config, store, driver, closers, log);
+  } catch (err) {
+    await closeAll(closers);
+    throw err;
+  }
+}
+
+async function assemble(config: Config, store: Store, driver: UnitDriver, closers: Array<() => Promise<unknown>>, log: (line: string) => void): Promise<Daemon> {
+  const desired = new DesiredStateService(store, config.app.tagPattern);
+  const router = new Router({ drainTimeoutMs: config.proxy.drainTimeoutMs });
+  closers.unshift(() => router.close(config.proxy.drainTimeoutMs));
+  const builder = new ReleasePipeline({
+    repo: config.app.repo, root: config.root, appBuild: config.app.build, appTest: config.app.test,
+    envRoot: config.app.run.envRoot, tagPattern: config.app.tagPattern, store,
+  });
+  const reconciler = new Reconciler({ config, store, driver, router, builder });
+  closers.unshift(() => reconciler.close());
+  desired.onChange(() => void reconciler.trigger());
+
+  const { auth, users } = await createAuth(config.auth, store);
+  const deps: ApiDeps = {
+    desired, reconciler, store, auth, users, logsDir: path.join(config.root, 'logs'),
+    daemon: { version: DAEMON_VERSION, startedAt: new Date().toISOString(), driver: driver.kind, store: store.kind },
+  };
+  const api = createApi(deps, 'public');
+  const publicServer = createProxyServer({ router, apiHandler: api, which: 'public' });
+  closers.unshift(() => closeServer(publicServer, 5_000));
+  const publicAddress = await listenOrExplain(publicServer, config.listen.public.host, config.listen.public.port, 'listen.public');
+  let previewAddress: AddressInfo | null = null;
+  if (config.listen.preview) {
+    const previewServer = createProxyServer({ router, apiHandler: api, which: 'preview' });
+    closers.unshift(() => closeServer(previewServer, 5_000));
+    previewAddress = await listenOrExplain(previewServer, config.listen.preview.host, config.listen.preview.port, 'listen.preview');
+  }
+  if (config.listen.admin) {
+    const adminServer = http.createServer(createApi(deps, 'admin'));
+    closers.unshift(() => closeServer(adminServer, 5_000));
+    await listenAdmin(adminServer, config.listen.admin);
+  }
+
+  if (config.desired.file) {
+    const source = new DesiredFileSource({
+      file: config.desired.file,
+      service: desired,
+      onError: (err) => {
+        reconciler.setSourceError(`desired.file ${config.desired.file}`, err.message);
+        void store.appendEvent({ reason: 'DesiredRejected', message: `desired.file ${config.desired.file} refused: ${err.message}`, actor: 'file' });
+        log(`desired.file refused: ${err.message}`);
+      },
+    });
+    desired.onChange((change) => {
+      if (change.revision.source === 'file') reconciler.setSourceError(`desired.file ${config.desired.file}`, null);
+    });
+    closers.unshift(() => source.close());
+    await source.start();
+  }
+
+  await reconciler.start();
+  log(`hypervisor ${DAEMON_VERSION}: public http://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}`
+    + `${config.listen.admin ? `, admin socket ${config.listen.admin}` : ''}; units: ${driver.kind}; store: ${store.kind}`);
+  return {
+    config, store, reconciler, publicAddress, previewAddress, adminSocket: config.listen.admin,
+    close: () => closeAll(closers),
+  };
+}
+
+async function prepareFolders(config: Config): Promise<void> {
+  for (const dir of ['repos', 'artifacts', 'logs', 'run']) await mkdir(path.join(config.root, dir), { recursive: true });
+  await mkdir(config.app.run.envRoot, { recursive: true });
+}
+
+async function makeDriver(config: Config): Promise<UnitDriver> {
+  if (config.units.driver === 'process') {
+    return new ProcessDriver({ appName: config.app.name, stateDir: path.join(config.root, 'run') });
+  }
+  const env = defaultUserEnv();
+  if (!(await isUserManagerReachable(env))) {
+    throw new StartupError(`units.driver is systemd, but no systemd user manager answers at ${env.XDG_RUNTIME_DIR} `
+      + '(start one, enable lingering with `loginctl enable-linger`, or set units.driver: process)');
+  }
+  return new SystemdDriver({ appName: config.app.name, env });
+}
+
+async function listenOrExplain(server: http.Server, host: string, port: number, key: string): Promise<AddressInfo> {
+  try {
+    return await listen(server, host, port);
+  } catch (err) {
+    throw new StartupError(`${key}: cannot listen on ${host}:${port}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The admin socket serves the API without auth: only its owner may open it (mode 0600). */
+async function listenAdmin(server: http.Server, socketPath: string): Promise<void> {
+  await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  await rm(socketPath, { force: true });
+  const previous = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    throw new StartupError(`listen.admin: cannot listen on ${socketPath}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    process.umask(previous);
+  }
+  await chmod(socketPath, 0o600);
+}
+
+async function closeAll(closers: Array<() => Promise<unknown>>): Promise<void> {
+  for (const close of closers) {
+    try {
+      await close();
+    } catch (err) {
+      console.error(`hypervisor: error while stopping: ${(err as Error).message}`);
+    }
+  }
+}
+
+function fmt(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+}

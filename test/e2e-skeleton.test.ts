@@ -1,0 +1,231 @@
+// The walking skeleton end to end, as an operator drives it: the real `hypervisor` binary with the
+// systemd driver against a real `systemd --user`, the example backend in a real git repo, real
+// sockets, and the real `hyper-cli` / `hyperctl` binaries.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { StatusAnswer } from '../cli/answers.js';
+import type { Color } from '../common/types.js';
+import { binPath, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { createExampleRepo } from './harness/example-repo.js';
+import { startLoad } from './harness/load.js';
+import { freePorts } from './harness/ports.js';
+import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
+import { waitFor } from './harness/wait.js';
+
+const V1 = '26.11.27.0';
+const V2 = '26.11.27.1';
+
+describe('walking skeleton, end to end (real systemd user manager)', function () {
+  this.timeout(180_000);
+  let manager: SharedUserManager;
+  let scratch: { dir: string; remove(): Promise<void> };
+  let daemon: DaemonProcess;
+  let configPath: string;
+  let publicUrl: string;
+  let previewUrl: string;
+  let adminSocket: string;
+  let sessionFile: string;
+  let token: string;
+  const OPERATOR = 'e2e-operator';
+  const PASSWORD = 'an operator\u0000password 🔐';
+
+  const api = async <T>(method: string, route: string, body?: string, type = 'application/json'): Promise<{ status: number; json: T }> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = type;
+    const response = await fetch(`${publicUrl}/hypervisor${route}`, { method, body, headers });
+    return { status: response.status, json: (await response.json()) as T };
+  };
+  const status = async (): Promise<StatusAnswer> => (await api<StatusAnswer>('GET', '/status')).json;
+  const version = async (origin = publicUrl): Promise<string> => (await fetch(`${origin}/version`)).text();
+  const readyColor = (color: Color, tag: string) => async () => {
+    const s = await status();
+    const c = s.status.colors?.[color];
+    return c?.phase === 'Ready' && c.runningTag === tag ? s : null;
+  };
+  /** Runs a CLI as an operator would, stdin piped (a password, or nothing), hyper-cli's session in the scratch folder. */
+  const cli = (bin: 'hyper-cli' | 'hyperctl', args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [binPath(bin), ...args], {
+        env: { ...process.env, HYPER_CLI_SESSION: sessionFile }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(input);
+    });
+
+  before(async () => {
+    manager = await sharedUserManager();
+    scratch = await scratchDir('hv-e2e-');
+    const repo = await createExampleRepo(path.join(scratch.dir, 'backend'));
+    await repo.release(V1);
+    await repo.release(V2);
+    const [pub, blue, green, preview] = await freePorts(4);
+    publicUrl = `http://127.0.0.1:${pub}`;
+    previewUrl = `http://127.0.0.1:${preview}`;
+    adminSocket = path.join(scratch.dir, 'admin.sock');
+    configPath = path.join(scratch.dir, 'hypervisor.yaml');
+    await writeFile(configPath, `
+app:
+  name: e2e-${process.pid}
+  repo: ${repo.path}
+  build: { script: BUILD, timeout: 2m }
+  test: { script: TEST, timeout: 2m }
+  run: { deployment: test }
+  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
+colors:
+  blue: { port: ${blue} }
+  green: { port: ${green} }
+listen:
+  public: 127.0.0.1:${pub}
+  preview: 127.0.0.1:${preview}
+  admin: ${adminSocket}
+root: ${path.join(scratch.dir, 'var')}
+units: { driver: systemd }
+store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
+reconcile: { interval: 300ms }
+proxy: { drainTimeout: 5s }
+`);
+    daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
+    sessionFile = path.join(scratch.dir, 'hyper-cli-session.json');
+    const added = await cli('hyperctl', ['users', 'add', OPERATOR, '--role', 'operator', '--socket', adminSocket], PASSWORD);
+    expect(added.code, added.stderr).to.equal(0);
+    const login = await cli('hyper-cli', ['login', '--user', OPERATOR, '--password-stdin', '--server', publicUrl], PASSWORD);
+    expect(login.code, login.stderr + login.stdout).to.equal(0);
+    token = (JSON.parse(await readFile(sessionFile, 'utf8')) as { token: string }).token;
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    await manager?.release();
+    await scratch?.remove();
+  });
+
+  it('answers 503 with Retry-After and a JSON body while no color is Ready', async () => {
+    const response = await fetch(`${publicUrl}/anything`);
+    expect(response.status).to.equal(503);
+    expect(response.headers.get('retry-after')).to.match(/^\d+$/);
+    expect(((await response.json()) as { error: { code: string } }).error.code).to.be.a('string');
+  });
+
+  it('logs an operator in with hyper-cli: the token is cached in a 0600 file and names the operator', async () => {
+    expect((await stat(sessionFile)).mode & 0o777).to.equal(0o600);
+    const me = await cli('hyper-cli', ['whoami', '--server', publicUrl, '--json']);
+    expect(me.code, me.stderr).to.equal(0);
+    expect(JSON.parse(me.stdout)).to.deep.include({ username: OPERATOR, roles: ['operator'] });
+    const anonymous = await fetch(`${publicUrl}/hypervisor/status`);
+    expect(anonymous.status).to.equal(401);
+  });
+
+  it('builds, tests and starts blue from desired {blue: v1, active: blue}, and proxies to it', async () => {
+    const put = await api('PUT', '/desired', `active: blue\ncolors:\n  blue: { tag: v${V1} }\n`, 'application/yaml');
+    expect(put.status).to.equal(201);
+    await waitFor('blue Ready at v1', readyColor('blue', `v${V1}`), 90_000);
+    expect(await version()).to.equal(V1);
+    const s = await status();
+    expect(s.status.active).to.equal('blue');
+    expect(s.status.colors!.blue.unit.activeState).to.equal('active');
+  });
+
+  it('refuses bad desired states with a clear message and keeps the revision', async () => {
+    const before = (await status()).revision!.number;
+    const bad: Array<[string, RegExp]> = [
+      ['active: blue\ncolors:\n  purple: { tag: v1 }\n', /purple/],
+      ['active: blue\ncolors:\n  blue: { tag: "v1;x" }\n', /colors\.blue\.tag/],
+      ['active: green\ncolors:\n  blue: { tag: v26.11.27.0 }\n', /active/],
+      ['active: blue\ncolors: [\n', /YAML|line/i],
+      ['active: blue\ncolours: {}\n', /colours/],
+    ];
+    for (const [doc, message] of bad) {
+      const answer = await api<{ error: { code: string; message: string } }>('PUT', '/desired', doc, 'application/yaml');
+      expect(answer.status, doc).to.equal(400);
+      expect(answer.json.error.message).to.match(message);
+    }
+    expect((await status()).revision!.number).to.equal(before);
+  });
+
+  it('stages v2 on green with hyper-cli while blue keeps serving, and previews green', async () => {
+    const staged = await cli('hyper-cli', ['stage', `v${V2}`, '--server', publicUrl, '--json']);
+    expect(staged.code, staged.stderr + staged.stdout).to.equal(0);
+    expect(JSON.parse(staged.stdout).revision.doc.colors.green.tag).to.equal(`v${V2}`);
+    const seen = new Set<string>();
+    await waitFor('green Ready at v2', async () => {
+      seen.add(await version());
+      return readyColor('green', `v${V2}`)();
+    }, 90_000);
+    expect([...seen]).to.deep.equal([V1]);
+    expect(await version(previewUrl)).to.equal(V2);
+  });
+
+  it('switches with hyper-cli: the proxy then returns v2 and blue stays warm', async () => {
+    const switched = await cli('hyper-cli', ['switch', '--server', publicUrl]);
+    expect(switched.code, switched.stderr).to.equal(0);
+    expect(switched.stdout).to.contain('green');
+    expect(await version()).to.equal(V2);
+    const s = await status();
+    expect(s.status.colors!.blue.phase).to.equal('Ready');
+    expect(await version(previewUrl)).to.equal(V1);
+  });
+
+  it('loses no request under load (64 connections) across 20 switches', async () => {
+    const load = startLoad({ origin: publicUrl, connections: 64, durationMs: 15_000, maxRequests: 400_000 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const to = i % 2 === 0 ? 'blue' : 'green';
+        const answer = await api<{ active: string }>('POST', '/switch', JSON.stringify({ to }));
+        expect(answer.status, JSON.stringify(answer.json)).to.be.oneOf([200, 201]);
+        expect(answer.json.active).to.equal(to);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      load.stop();
+    }
+    const result = await load.done;
+    expect(result.failed, result.failures.join('\n')).to.equal(0);
+    expect(result.ok).to.be.greaterThan(100);
+    expect([...result.bodies.keys()].sort()).to.deep.equal([V1, V2]);
+  });
+
+  it('kill -9 of the active MainPID: systemd restarts it and status returns to Ready', async () => {
+    const s = await status();
+    const active = s.status.active!;
+    const pid = s.status.colors![active].unit.mainPid!;
+    const restarts = s.status.colors![active].unit.nRestarts;
+    process.kill(pid, 'SIGKILL');
+    const healed = await waitFor('a new MainPID, Ready', async () => {
+      const now = await status();
+      const c = now.status.colors![active];
+      return c.unit.mainPid !== pid && c.unit.mainPid !== null && c.phase === 'Ready' ? c : null;
+    }, 30_000);
+    expect(healed.unit.nRestarts).to.be.greaterThan(restarts);
+  });
+
+  it('hyperctl reads status and runs a pass through the admin socket', async () => {
+    const shown = await cli('hyperctl', ['status', '--socket', adminSocket, '--json']);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(JSON.parse(shown.stdout).status.colors.blue.phase).to.equal('Ready');
+    const pass = await cli('hyperctl', ['reconcile', '--socket', adminSocket]);
+    expect(pass.code, pass.stderr).to.equal(0);
+    expect(pass.stdout).to.contain('nothing to do');
+  });
+
+  it('after a daemon restart proxies the same color again without restarting either backend', async () => {
+    const before = await status();
+    const pids = { blue: before.status.colors!.blue.unit.mainPid, green: before.status.colors!.green.unit.mainPid };
+    const active = before.status.active!;
+    await daemon.stop();
+    daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
+    const after = await waitFor('the same active color routed again', async () => {
+      const s = await status();
+      return s.status.active === active ? s : null;
+    }, 30_000);
+    expect(after.status.colors!.blue.unit.mainPid).to.equal(pids.blue);
+    expect(after.status.colors!.green.unit.mainPid).to.equal(pids.green);
+    expect(await version()).to.equal(active === 'blue' ? V1 : V2);
+  });
+});

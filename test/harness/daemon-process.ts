@@ -1,0 +1,55 @@
+// Runs the real `hypervisor` binary as a child process, the way an operator starts it, and talks
+// to it over its real listeners. stop() sends SIGTERM (backends keep running, as in production).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { exampleBackendDir } from './example-repo.js';
+
+export const BIN_DIR = path.join(path.dirname(exampleBackendDir()), '..', 'bin');
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli'): string {
+  return path.resolve(BIN_DIR, `${name}.js`);
+}
+
+export async function startDaemonProcess(configPath: string, env: NodeJS.ProcessEnv, publicUrl: string, deadlineMs = 20_000): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [binPath('hypervisor'), '--config', configPath], {
+    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk) => { out += chunk; });
+  child.stderr!.on('data', (chunk) => { out += chunk; });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const daemon: DaemonProcess = {
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`hypervisor exited with ${child.exitCode}:\n${out}`);
+    const healthy = await fetch(`${publicUrl}/hypervisor/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    if (healthy) return daemon;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await daemon.stop();
+  throw new Error(`hypervisor did not become healthy within ${deadlineMs}ms:\n${out}`);
+}
+
+/** A scratch folder removed by the returned cleanup. */
+export async function scratchDir(prefix: string): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
