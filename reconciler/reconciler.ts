@@ -33,6 +33,11 @@ export interface PassResult {
   status: ReconcilerStatus;
 }
 
+/** What the next pass would do, from a fresh observation, without doing it (GET /hypervisor/plan). */
+export interface PlanPreview extends Plan {
+  revision: number | null;
+}
+
 const MAX_HEAL_BACKOFF_MS = 5 * 60_000;
 
 export class Reconciler {
@@ -78,16 +83,33 @@ export class Reconciler {
   trigger(): Promise<PassResult> {
     if (this.#closed) return Promise.resolve(this.#result(null, [], null));
     if (this.#queued) return this.#queued;
+    // p-queue may start the task inside add(): only a pass that has not started yet is shareable.
+    const state = { started: false };
     const pass = this.#passes.add(() => {
+      state.started = true;
       this.#queued = null;
       return this.#pass();
     }, { throwOnTimeout: true }) as Promise<PassResult>;
-    this.#queued = pass;
+    if (!state.started) this.#queued = pass;
     return pass;
   }
 
   status(): ReconcilerStatus {
     return this.#status;
+  }
+
+  /**
+   * Observes and plans like a pass, but acts on nothing and writes no status or event. It runs in
+   * the pass queue so it never observes while a pass acts; its health probes count as
+   * observations like any other (they are real facts about the colors).
+   */
+  planNow(): Promise<PlanPreview> {
+    return this.#passes.add(async () => {
+      const revision = await this.#options.store.latestRevision();
+      const desired = revision?.doc ?? emptyDesired();
+      const observed = await this.#observer.observe(desired);
+      return { revision: revision?.number ?? null, ...plan({ desired, observed, context: this.#context() }) };
+    }, { throwOnTimeout: true }) as Promise<PlanPreview>;
   }
 
   /** Reports a desired-state source's health (the file or git source) in the status conditions. */
