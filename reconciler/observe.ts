@@ -2,6 +2,7 @@
 // records of the desired tags and the jobs in flight. The only memory kept between passes is health
 // history per MainPID (failures in a row, whether it was ever Ready, since when it runs) and the
 // self-heal restarts the reconciler ordered: facts about the past that no single probe can give.
+import { existsSync } from 'node:fs';
 import { COLORS, type Color, type DesiredDoc, type ReleaseRecord } from '../common/types.js';
 import type { HealthConfig } from '../config/config.js';
 import type { UnitDriver, UnitObservation } from '../units/driver.js';
@@ -46,9 +47,13 @@ export class Observer {
   async observe(desired: DesiredDoc): Promise<Observed> {
     const [blue, green] = await Promise.all(COLORS.map((color) => this.#observeColor(color)));
     const releases: Record<string, ReleaseRecord | undefined> = {};
+    const missingArtifacts = new Set<string>();
     for (const color of COLORS) {
       const tag = desired.colors[color].tag;
-      if (tag !== null && !(tag in releases)) releases[tag] = (await this.#options.getRelease(tag)) ?? undefined;
+      if (tag === null || tag in releases) continue;
+      const release = (await this.#options.getRelease(tag)) ?? undefined;
+      releases[tag] = release;
+      if (release?.status === 'succeeded' && release.artifactPath !== null && !existsSync(release.artifactPath)) missingArtifacts.add(tag);
     }
     return {
       colors: { blue: blue!, green: green! },
@@ -56,6 +61,7 @@ export class Observer {
       preview: this.#options.router.previewColor(),
       releases,
       jobs: this.#options.jobs(),
+      missingArtifacts,
     };
   }
 

@@ -61,6 +61,10 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
     const message = `release ${tag} ${release.status}: ${release.error ?? 'see its logs'}`;
     return { actions: [], ready: false, status: { phase: 'Failed', message } };
   }
+  if (observed.missingArtifacts.has(tag)) {
+    const why = `artifact of ${tag} is missing at ${release.artifactPath}`;
+    return { actions: [{ kind: 'build', tag, reason: why }], ready: false, status: { phase: 'Building', message: `rebuilding: ${why}` } };
+  }
   const spec = context.specFor(color, release);
   if (spec === null) {
     return { actions: [], ready: false, status: { phase: 'Failed', message: `release ${tag} has no artifact` } };
@@ -70,9 +74,9 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
 
 function planUnit(color: Color, spec: UnitSpec, obs: ColorObservation, context: PlanInput['context']): ColorPlan {
   const { unit } = obs;
-  if (unit.loadState !== 'loaded' || unit.installed === null || !sameSpec(unit.installed, spec)) {
+  if (unit.loadState !== 'loaded' || unit.installed === null || !sameSpec(unit.installed, spec) || unit.drift !== null) {
     const why = unit.installed === null ? 'no unit installed' : unit.installed.tag !== spec.tag
-      ? `unit runs ${unit.installed.tag}` : 'unit file differs from the desired one';
+      ? `unit runs ${unit.installed.tag}` : unit.drift ?? 'unit file differs from the desired one';
     return {
       actions: [{ kind: 'deploy', color, spec, reason: `${why}; want ${spec.tag}` }],
       ready: false,
@@ -104,6 +108,12 @@ function planStopped(color: Color, spec: UnitSpec, obs: ColorObservation, contex
 
 function planUnhealthy(color: Color, spec: UnitSpec, obs: ColorObservation, context: PlanInput['context']): ColorPlan {
   const reason = obs.health?.reason ?? 'not probed yet';
+  const answered = obs.health?.version ?? null;
+  if (answered !== null && answered !== spec.version) {
+    // A definite answer with another version: something else serves this color's port.
+    const heal = healRestart(color, obs, context, `port ${spec.port} answers version ${answered}, want ${spec.version}`);
+    return { actions: heal.actions, ready: false, status: { phase: 'Degraded', message: `port ${spec.port} answers version ${answered}, want ${spec.version}; ${heal.note}` } };
+  }
   if (!obs.wasReady) {
     if (obs.runningForMs < context.startTimeoutMs) {
       return { actions: [], ready: false, status: { phase: 'Starting', message: `waiting for ${spec.tag} to be Ready: ${reason}` } };

@@ -33,6 +33,8 @@ export interface Observed {
   releases: Record<string, ReleaseRecord | undefined>;
   /** Tags whose build/test job is queued or running. */
   jobs: ReadonlySet<string>;
+  /** Succeeded releases (of the desired tags) whose artifact is gone from disk. */
+  missingArtifacts: ReadonlySet<string>;
 }
 
 /** Per-color facts the planner needs from config (expected unit spec, thresholds). */

@@ -29,14 +29,14 @@ function release(tag: string, status: ReleaseStatus = 'succeeded'): ReleaseRecor
 
 function absent(color: Color): ColorObservation {
   return {
-    unit: { color, loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: null, nRestarts: 0, installed: null },
+    unit: { color, loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: null, nRestarts: 0, installed: null, drift: null },
     health: null, consecutiveFailures: 0, wasReady: false, runningForMs: 0, healRestarts: 0, sinceHealRestartMs: null,
   };
 }
 
 function running(color: Color, tag: string, extra: Partial<ColorObservation> = {}): ColorObservation {
   return {
-    unit: { color, loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100, nRestarts: 0, installed: spec(color, tag) },
+    unit: { color, loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100, nRestarts: 0, installed: spec(color, tag), drift: null },
     health: { ready: true, version: tag.slice(1), reason: 'ok' },
     consecutiveFailures: 0, wasReady: true, runningForMs: 10_000, healRestarts: 0, sinceHealRestartMs: null,
     ...extra,
@@ -52,6 +52,7 @@ function observed(o: Partial<Omit<Observed, 'releases'>> & { releases?: ReleaseR
   return {
     colors: o.colors ?? { blue: absent('blue'), green: absent('green') },
     routed: o.routed ?? null, preview: o.preview ?? null, jobs: o.jobs ?? new Set(), releases,
+    missingArtifacts: o.missingArtifacts ?? new Set(),
   };
 }
 
@@ -172,7 +173,7 @@ describe('plan', () => {
   });
 
   it('marks a color that never became Ready in time as Failed and restarts it', () => {
-    const slow = running('blue', 'v1', { health: { ready: false, version: '0', reason: 'version 0, want 1' }, wasReady: false, runningForMs: 61_000 });
+    const slow = running('blue', 'v1', { health: { ready: false, version: null, reason: 'readiness timed out' }, wasReady: false, runningForMs: 61_000 });
     const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: slow, green: absent('green') } }), context });
     expect(kinds(p)).to.deep.equal(['restart:blue']);
     expect(p.colors.blue.phase).to.equal('Failed');
@@ -207,5 +208,36 @@ describe('plan', () => {
     expect(kinds(p)).to.deep.equal(['build:v3', 'route:green/null']);
     const q = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'green', preview: 'blue' }), context });
     expect(kinds(q)).to.deep.equal(['route:blue/null', 'stop:green']);
+  });
+});
+
+describe('plan: drift', () => {
+  it('reinstalls a unit file that was edited by hand', () => {
+    const edited = running('blue', 'v1');
+    edited.unit = { ...edited.unit, drift: 'openhack-blue.service was edited by hand' };
+    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: edited, green: absent('green') }, routed: 'blue' }), context });
+    expect(kinds(p)).to.deep.equal(['deploy:blue']);
+    expect(p.colors.blue.message).to.contain('edited by hand');
+  });
+
+  it('rebuilds a release whose artifact is missing', () => {
+    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], missingArtifacts: new Set(['v1']), colors: { blue: running('blue', 'v1'), green: absent('green') }, routed: 'blue' }), context });
+    expect(kinds(p)).to.deep.equal(['build:v1']);
+    expect(p.colors.blue.message).to.contain('artifact of v1 is missing');
+  });
+
+  it('restarts a color whose port answers another version, at once', () => {
+    const foreign = running('blue', 'v1', { health: { ready: false, version: '0.0.1', reason: 'version 0.0.1' }, wasReady: false, runningForMs: 100 });
+    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: foreign, green: absent('green') } }), context });
+    expect(kinds(p)).to.deep.equal(['restart:blue']);
+    expect(p.colors.blue.message).to.contain('answers version 0.0.1, want 1');
+  });
+
+  it('while paused reports drift and leaves it alone', () => {
+    const edited = running('blue', 'v1');
+    edited.unit = { ...edited.unit, drift: 'edited by hand' };
+    const p = plan({ desired: desired('v1', null, 'blue', true), observed: observed({ releases: [release('v1')], colors: { blue: edited, green: absent('green') }, routed: 'blue' }), context });
+    expect(p.actions).to.deep.equal([]);
+    expect(p.colors.blue.message).to.contain('edited by hand');
   });
 });

@@ -1,8 +1,9 @@
 // The units contract against a real, isolated systemd user manager, plus what only systemd has:
 // unit files on disk, daemon-reload, reachability of the manager.
 import { expect } from 'chai';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Systemctl } from '../units/systemctl.js';
 import { isUserManagerReachable, SystemdDriver } from '../units/systemd-driver.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 import { unitsContract } from './units-contract.js';
@@ -40,8 +41,17 @@ describe('SystemdDriver', function () {
     try {
       await driver.install(spec);
       const file = path.join(manager.env.XDG_CONFIG_HOME, 'systemd', 'user', `hvt-file-${process.pid}-green.service`);
-      expect(await readFile(file, 'utf8')).to.include('Restart=on-failure');
-      expect(await driver.observe('green')).to.include({ loadState: 'loaded', activeState: 'inactive' });
+      const text = await readFile(file, 'utf8');
+      expect(text).to.include('Restart=on-failure');
+      expect(await driver.observe('green')).to.include({ loadState: 'loaded', activeState: 'inactive', drift: null });
+      // Enabled, so the user manager starts it again after a host restart.
+      const enabled = await new Systemctl({ env: manager.env }).run(['is-enabled', `hvt-file-${process.pid}-green.service`]);
+      expect(enabled.trim()).to.equal('enabled');
+      // An edit by hand is drift; the next install writes the rendered file back.
+      await writeFile(file, text.replace('RestartSec=1', 'RestartSec=30'));
+      expect((await driver.observe('green')).drift).to.match(/edited by hand/);
+      expect(await driver.install(spec)).to.deep.equal({ changed: true });
+      expect((await driver.observe('green')).drift).to.equal(null);
     } finally {
       await driver.uninstall('green');
     }

@@ -28,11 +28,16 @@ export interface UnitObservation {
   nRestarts: number;
   /** The spec installed for this color, read back from what is on disk; null when none is. */
   installed: UnitSpec | null;
+  /** Why what is on disk differs from what the hypervisor wrote (a unit file edited by hand); null when it does not. */
+  drift: string | null;
 }
 
 export interface UnitDriver {
   readonly kind: 'systemd' | 'process';
-  /** Writes the unit for `spec` atomically (and daemon-reloads). `changed` is false when identical. */
+  /**
+   * Writes the unit for `spec` atomically (and daemon-reloads), enabled so that it comes back when
+   * the user manager starts again (a host reboot). `changed` is false when identical.
+   */
   install(spec: UnitSpec): Promise<{ changed: boolean }>;
   /** Removes the unit of a color (stopping it first). */
   uninstall(color: Color): Promise<void>;

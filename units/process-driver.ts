@@ -98,9 +98,9 @@ export class ProcessDriver implements UnitDriver {
   async observe(color: Color): Promise<UnitObservation> {
     const slot = await this.#slot(color);
     if (!slot) {
-      return { color, loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: null, nRestarts: 0, installed: null };
+      return { color, loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: null, nRestarts: 0, installed: null, drift: null };
     }
-    return { color, loadState: 'loaded', ...slot.observe(), installed: { ...slot.spec } };
+    return { color, loadState: 'loaded', ...slot.observe(), installed: { ...slot.spec }, drift: null };
   }
 
   /** Stops supervising; backends keep running and a new driver adopts them from the state files. */

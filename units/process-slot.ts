@@ -67,7 +67,7 @@ export class ProcessSlot {
     });
   }
 
-  observe(): Omit<UnitObservation, 'color' | 'installed' | 'loadState'> {
+  observe(): Omit<UnitObservation, 'color' | 'installed' | 'loadState' | 'drift'> {
     const [activeState, subState, proc] = this.#describe();
     return { activeState, subState, mainPid: proc?.pid ?? null, nRestarts: this.#state.nRestarts };
   }

@@ -86,6 +86,15 @@ export class Systemctl {
     return this.run(['restart', unit]);
   }
 
+  /** Links the unit into default.target, so the user manager starts it at its own start. */
+  enable(unit: string): Promise<string> {
+    return this.run(['enable', unit]);
+  }
+
+  disable(unit: string): Promise<string> {
+    return this.run(['disable', unit]);
+  }
+
   resetFailed(unit: string): Promise<string> {
     return this.run(['reset-failed', unit]);
   }

@@ -41,13 +41,17 @@ export class SystemdDriver implements UnitDriver {
     const unit = this.#unit(spec.color);
     const { changed } = await writeFileAtomic(this.#file(spec.color), text);
     // An unchanged file may still be unknown to systemd when a crash fell between write and reload.
-    if (changed || (await this.#needsReload(unit))) await this.#systemctl.daemonReload();
+    if (changed || (await this.#needsReload(unit))) {
+      await this.#systemctl.daemonReload();
+      await this.#systemctl.enable(unit);
+    }
     return { changed };
   }
 
   async uninstall(color: Color): Promise<void> {
     const unit = this.#unit(color);
     await this.#ignoreNotFound(() => this.#systemctl.stop(unit));
+    if (existsSync(this.#file(color))) await this.#systemctl.disable(unit);
     const removed = await removeFileDurable(this.#file(color));
     if (removed) await this.#systemctl.daemonReload();
     // A unit that failed before it was removed would linger in memory as "not-found failed".
@@ -70,11 +74,18 @@ export class SystemdDriver implements UnitDriver {
 
   async observe(color: Color): Promise<UnitObservation> {
     const [show, text] = await Promise.all([this.#systemctl.show(this.#unit(color)), readIfExists(this.#file(color))]);
-    return { color, ...show, installed: text === null ? null : parseInstalledSpec(text) };
+    const installed = text === null ? null : parseInstalledSpec(text);
+    return { color, ...show, installed, drift: this.#drift(text, installed) };
   }
 
   /** Nothing to release: systemd keeps supervising the units. */
   async close(): Promise<void> {}
+
+  /** A file whose body is not what its spec renders to was edited by hand: the next install rewrites it. */
+  #drift(text: string | null, installed: UnitSpec | null): string | null {
+    if (text === null || installed === null) return null;
+    return renderUnit(installed, this.#appName) === text ? null : `${path.basename(this.#file(installed.color))} was edited by hand`;
+  }
 
   #unit(color: Color): string {
     return unitName(this.#appName, color);
