@@ -43,6 +43,14 @@ export interface DesiredChange {
 
 export type ChangeListener = (change: DesiredChange) => void;
 
+/**
+ * Called before a new revision is stored, e.g. to commit and push it to a config repo first, so
+ * the repo's history is the desired-state history. Throwing aborts the write; a ConflictError
+ * makes update() redo its read-modify-write on top of the newer state. Not called for revisions
+ * that come from that repo itself (source `git@...`).
+ */
+export type WriteThrough = (change: { doc: DesiredDoc; previous: Revision | null; source: string; author: string }) => Promise<void>;
+
 export interface DesiredStateOptions {
   /** Read-modify-write attempts before a ConflictError reaches the caller. @default 5 */
   maxAttempts?: number;
@@ -59,6 +67,7 @@ export class DesiredStateService {
   readonly #maxAttempts: number;
   readonly #onListenerError: (err: unknown) => void;
   readonly #listeners = new Set<ChangeListener>();
+  #writeThrough: WriteThrough | null = null;
 
   constructor(log: RevisionLog, tagPattern: RegExp, options: DesiredStateOptions = {}) {
     const maxAttempts = options.maxAttempts ?? 5;
@@ -101,6 +110,10 @@ export class DesiredStateService {
     return this.#writeLoop((base) => validateDesired(mutator(base), this.tagPattern), meta);
   }
 
+  setWriteThrough(hook: WriteThrough | null): void {
+    this.#writeThrough = hook;
+  }
+
   /** Newest first. */
   history(limit: number): Promise<Revision[]> {
     if (!Number.isInteger(limit) || limit < 1) {
@@ -134,6 +147,9 @@ export class DesiredStateService {
   async #write(latest: Revision | null, doc: DesiredDoc, input: ApplyMeta & { expected: number }): Promise<ApplyResult> {
     // The first revision is always written, even an empty one: it records who declared the state.
     if (latest && sameDesired(latest.doc, doc)) return { revision: latest, changed: false };
+    if (this.#writeThrough && !input.source.startsWith('git@')) {
+      await this.#writeThrough({ doc, previous: latest, source: input.source, author: input.author });
+    }
     const revision = await this.#log.appendRevision({ doc, ...input });
     this.#emit({ revision, previous: latest, lines: describeChange(latest?.doc ?? emptyDesired(), doc) });
     return { revision, changed: true };

@@ -1,0 +1,181 @@
+// The config repo as a desired-state source (`desired.git`): the hypervisor keeps a clone, pulls
+// on an interval (and when told to, e.g. by a push webhook), and turns a commit whose document
+// differs into a revision with source `git@<sha>` and the commit's author. Edits made through the
+// API are committed (author: the hyperuser) and pushed before they are stored, so the repo's
+// history is the desired-state history; a concurrent upstream change is taken in first and the
+// edit redone on top of it.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { ConflictError, ValidationError } from '../common/errors.js';
+import type { DesiredDoc, Revision } from '../common/types.js';
+import { sameDesired } from './document.js';
+import type { DesiredStateService } from './revisions.js';
+import { formatDesiredYaml, parseDesiredYaml } from './yaml.js';
+
+export interface GitSourceOptions {
+  url: string;
+  branch: string;
+  /** The document's path inside the repo. */
+  path: string;
+  /** How often to pull. */
+  intervalMs: number;
+  /** Where the hypervisor keeps its clone. */
+  workdir: string;
+  service: DesiredStateService;
+  /** Told why a commit was refused (kept as `lastError` too) or why a pull failed. */
+  onError?: (err: Error, context: { sha: string | null }) => void;
+  /** Told about each commit read without error. */
+  onRead?: (read: { sha: string; changed: boolean; revision: number }) => void;
+  /** Deadline of one git command. @default 60000 */
+  gitTimeoutMs?: number;
+}
+
+export interface GitSourceError {
+  sha: string | null;
+  message: string;
+  time: string;
+}
+
+const SOURCE_PREFIX = 'git@';
+
+export class DesiredGitSource {
+  readonly #options: GitSourceOptions;
+  readonly #queue = new PQueue({ concurrency: 1 });
+  #git: SimpleGit | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #lastSha: string | null = null;
+  #lastError: GitSourceError | null = null;
+
+  constructor(options: GitSourceOptions) {
+    if (!Number.isInteger(options.intervalMs) || options.intervalMs < 100) {
+      throw new ValidationError('desired.git.interval', `must be at least 100ms, got ${options.intervalMs}`);
+    }
+    if (path.isAbsolute(options.path) || options.path.split('/').includes('..')) {
+      throw new ValidationError('desired.git.path', `must be a relative path inside the repo, got ${JSON.stringify(options.path)}`);
+    }
+    this.#options = options;
+  }
+
+  get lastError(): GitSourceError | null {
+    return this.#lastError;
+  }
+
+  get lastSha(): string | null {
+    return this.#lastSha;
+  }
+
+  /** Clones (once), reads the current commit, then pulls on the interval and writes edits back. */
+  async start(): Promise<void> {
+    this.#git = await this.#clone();
+    this.#options.service.setWriteThrough((change) => this.#queue.add(() => this.#commitAndPush(change)));
+    await this.pull();
+    this.#timer = setInterval(() => void this.pull(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Fetches and applies the branch's newest commit now (a push webhook calls this). Never throws. */
+  async pull(): Promise<void> {
+    await this.#queue.add(async () => {
+      try {
+        await this.#pullOnce();
+      } catch (err) {
+        this.#fail(err as Error, this.#lastSha);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#options.service.setWriteThrough(null);
+    await this.#queue.onIdle();
+  }
+
+  async #clone(): Promise<SimpleGit> {
+    const { workdir, url, branch } = this.#options;
+    const timeout = { block: this.#options.gitTimeoutMs ?? 60_000 };
+    if (!existsSync(path.join(workdir, '.git'))) {
+      await mkdir(path.dirname(workdir), { recursive: true });
+      await simpleGit({ timeout }).clone(url, workdir, ['--branch', branch, '--single-branch']);
+    }
+    const git = simpleGit({ baseDir: workdir, timeout });
+    await git.addConfig('user.name', 'openhack-hypervisor');
+    await git.addConfig('user.email', 'hypervisor@localhost');
+    return git;
+  }
+
+  /** Makes the clone exactly the remote branch's head; returns that commit. */
+  async #sync(): Promise<string> {
+    const git = this.#git!;
+    const { branch } = this.#options;
+    await git.fetch('origin', branch);
+    await git.reset(['--hard', `origin/${branch}`]);
+    return (await git.revparse(['HEAD'])).trim();
+  }
+
+  async #pullOnce(): Promise<void> {
+    const sha = await this.#sync();
+    if (sha === this.#lastSha) return;
+    this.#lastSha = sha;
+    try {
+      const doc = await this.#readDoc(sha);
+      const author = await this.#authorOf(sha);
+      const result = await this.#options.service.apply(doc, { source: `${SOURCE_PREFIX}${sha}`, author });
+      this.#lastError = null;
+      this.#options.onRead?.({ sha, changed: result.changed, revision: result.revision.number });
+    } catch (err) {
+      this.#fail(err as Error, sha);
+    }
+  }
+
+  async #readDoc(sha: string): Promise<DesiredDoc> {
+    const file = path.join(this.#options.workdir, this.#options.path);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      throw new ValidationError('desired.git.path', `${this.#options.path} does not exist in commit ${sha.slice(0, 12)}`);
+    }
+    return parseDesiredYaml(text, this.#options.service.tagPattern);
+  }
+
+  async #authorOf(sha: string): Promise<string> {
+    return (await this.#git!.raw(['log', '-1', '--format=%an <%ae>', sha])).trim();
+  }
+
+  /**
+   * The write-through: commit the new document on top of the remote branch and push. When the
+   * remote holds a change the store has not seen yet, that change is stored first and the edit is
+   * refused with a ConflictError, so update() redoes it on top (a rebase of the edit, in effect).
+   */
+  async #commitAndPush(change: { doc: DesiredDoc; previous: Revision | null; author: string; source: string }): Promise<void> {
+    const sha = await this.#sync();
+    const upstream = await this.#readDoc(sha).catch(() => null);
+    if (upstream && sha !== this.#lastSha && (!change.previous || !sameDesired(upstream, change.previous.doc))) {
+      this.#lastSha = sha;
+      await this.#options.service.apply(upstream, { source: `${SOURCE_PREFIX}${sha}`, author: await this.#authorOf(sha) });
+      throw new ConflictError(`the config repo changed upstream (commit ${sha.slice(0, 12)}); redo the edit on top of it`);
+    }
+    const file = path.join(this.#options.workdir, this.#options.path);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, formatDesiredYaml(change.doc));
+    const git = this.#git!;
+    await git.add(['--', this.#options.path]);
+    const author = `${change.author.replace(/[<>\n]/g, '')} <${change.author.replace(/[^A-Za-z0-9._-]/g, '_')}@hypervisor>`;
+    await git.commit(`desired state: ${change.source} edit by ${change.author}`, undefined, { '--author': author });
+    try {
+      await git.push('origin', `HEAD:${this.#options.branch}`);
+    } catch (err) {
+      await git.reset(['--hard', `origin/${this.#options.branch}`]);
+      throw new ConflictError(`pushing the edit to ${this.#options.url} failed (${(err as Error).message.split('\n')[0]}); retry`);
+    }
+    this.#lastSha = (await git.revparse(['HEAD'])).trim();
+  }
+
+  #fail(err: Error, sha: string | null): void {
+    this.#lastError = { sha, message: err.message, time: new Date().toISOString() };
+    this.#options.onError?.(err, { sha });
+  }
+}
