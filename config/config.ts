@@ -55,6 +55,45 @@ export interface GitSourceConfig {
   intervalMs: number;
 }
 
+export interface AuthConfig {
+  /** Lifetime of a login token and its session; 1m to 1h. @default 15m */
+  tokenTtlMs: number;
+  /** The JWT signing secret, generated at first start (mode 0600). @default <root>/auth/jwt-secret */
+  secretFile: string;
+  /** @default 'openhack-hypervisor' */
+  issuer: string;
+  /** @default 'openhack-hypervisor' */
+  audience: string;
+  lockout: {
+    /** Failed logins in a row before an account is locked. @default 10 */
+    threshold: number;
+    /** The first lock's length; each further lock doubles it. @default 30s */
+    baseMs: number;
+    /** The longest lock. @default 1h */
+    maxMs: number;
+  };
+}
+
+export interface GithubConfig {
+  /** `owner/name`; deliveries about any other repository are refused (403). Required with secretFile. */
+  repository: string | null;
+  /** The webhook secret (HMAC-SHA256 key); without it the webhook route answers 503. */
+  secretFile: string | null;
+  /** Larger webhook bodies are refused (413) before they are read whole. @default 1 MiB */
+  maxBodyBytes: number;
+}
+
+export interface PolicyConfig {
+  /** Stage a webhook release that built and tested onto the inactive color. @default true */
+  autoStage: boolean;
+  /** Then switch traffic to it once it is Ready (and stayed Ready for promoteDelay). @default false */
+  autoPromote: boolean;
+  /** @default 0s */
+  promoteDelayMs: number;
+  /** Checkouts and artifacts of this many newest releases are kept (plus any a color needs). @default 5 */
+  keepReleases: number;
+}
+
 export interface Config {
   app: AppConfig;
   colors: Record<Color, { port: number }>;
@@ -63,11 +102,12 @@ export interface Config {
   units: { driver: 'systemd' | 'process' };
   store: StoreConfig;
   desired: { file: string | null; git: GitSourceConfig | null };
-  github: { repository: string | null; secretFile: string | null };
-  policy: { autoStage: boolean; autoPromote: boolean; promoteDelayMs: number };
+  github: GithubConfig;
+  policy: PolicyConfig;
   /** How often a pass runs without any trigger. @default 5s */
   reconcile: { intervalMs: number };
   proxy: { drainTimeoutMs: number };
+  auth: AuthConfig;
 }
 
 const APP_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -109,6 +149,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
     policy: readPolicy(top.child('policy')),
     reconcile: readReconcile(top.child('reconcile')),
     proxy: readProxy(top.child('proxy')),
+    auth: readAuth(top.child('auth'), resolve, root),
   };
   top.rejectUnknown();
   checkPorts(config);
@@ -249,8 +290,18 @@ function readDesired(r: ObjectReader, resolve: (p: string) => string): Config['d
 function readGithub(r: ObjectReader, resolve: (p: string) => string): Config['github'] {
   const repository = r.has('repository') ? matching(r, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/) : (r.raw('repository'), null);
   const secretFile = r.optionalString('secretFile');
+  // Without a repository to compare, any repository's signed deliveries would be acted on.
+  if (secretFile !== null && repository === null) {
+    throw new ValidationError(r.keyPath('repository'), `is required with github.secretFile (e.g. OpenLabsRo/openhack-backend), got ${describeValue(r.raw('repository'))}`);
+  }
+  const github = {
+    repository,
+    secretFile: secretFile === null ? null : resolve(secretFile),
+    // GitHub caps a delivery at 25 MB; tag pushes are a few KiB.
+    maxBodyBytes: r.integer('maxBodyBytes', 1024 * 1024, 1024, 25 * 1024 * 1024),
+  };
   r.rejectUnknown();
-  return { repository, secretFile: secretFile === null ? null : resolve(secretFile) };
+  return github;
 }
 
 function readPolicy(r: ObjectReader): Config['policy'] {
@@ -258,6 +309,7 @@ function readPolicy(r: ObjectReader): Config['policy'] {
     autoStage: r.boolean('autoStage', true),
     autoPromote: r.boolean('autoPromote', false),
     promoteDelayMs: r.durationMs('promoteDelay', '0s'),
+    keepReleases: r.integer('keepReleases', 5, 1, 1000),
   };
   r.rejectUnknown();
   return policy;
@@ -273,6 +325,41 @@ function readProxy(r: ObjectReader): Config['proxy'] {
   const proxy = { drainTimeoutMs: r.durationMs('drainTimeout', '30s') };
   r.rejectUnknown();
   return proxy;
+}
+
+const TOKEN_TTL_MIN_MS = 60_000;
+const TOKEN_TTL_MAX_MS = 3_600_000;
+
+function readAuth(r: ObjectReader, resolve: (p: string) => string, root: string): AuthConfig {
+  const tokenTtlMs = r.durationMs('tokenTtl', '15m');
+  // Tokens are bearer credentials: short-lived by construction, never "remember me for a month".
+  if (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS) {
+    throw new ValidationError(r.keyPath('tokenTtl'), `must be from 1m to 1h, got ${describeValue(r.raw('tokenTtl'))}`);
+  }
+  const secretFile = r.optionalString('secretFile');
+  const auth: AuthConfig = {
+    tokenTtlMs,
+    secretFile: secretFile === null ? path.join(root, 'auth', 'jwt-secret') : resolve(secretFile),
+    issuer: matching(r, 'issuer', /^[\x21-\x7e]{1,200}$/, 'openhack-hypervisor'),
+    audience: matching(r, 'audience', /^[\x21-\x7e]{1,200}$/, 'openhack-hypervisor'),
+    lockout: readLockout(r.child('lockout')),
+  };
+  r.rejectUnknown();
+  return auth;
+}
+
+function readLockout(r: ObjectReader): AuthConfig['lockout'] {
+  const lockout = {
+    threshold: r.integer('threshold', 10, 1, 1000),
+    baseMs: r.durationMs('base', '30s'),
+    maxMs: r.durationMs('max', '1h'),
+  };
+  if (lockout.baseMs < 1000) throw new ValidationError(r.keyPath('base'), `must be at least 1s, got ${describeValue(r.raw('base'))}`);
+  if (lockout.maxMs < lockout.baseMs) {
+    throw new ValidationError(r.keyPath('max'), `must be at least lockout.base (${describeValue(r.raw('base') ?? '30s')}), got ${describeValue(r.raw('max'))}`);
+  }
+  r.rejectUnknown();
+  return lockout;
 }
 
 function checkPorts(config: Config): void {

@@ -9,13 +9,13 @@ import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { HypervisorError } from '../common/errors.js';
 import type { Config } from '../config/config.js';
-import { DesiredFileSource } from '../desired-state/file-source.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
 import { closeServer, createProxyServer, listen } from '../proxy/server.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { Reconciler } from '../reconciler/reconciler.js';
 import { openStore } from '../store/open-store.js';
+import { startDesiredSources } from './desired-sources.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { ProcessDriver } from '../units/process-driver.js';
@@ -88,22 +88,8 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
     await listenAdmin(adminServer, config.listen.admin);
   }
 
-  if (config.desired.file) {
-    const source = new DesiredFileSource({
-      file: config.desired.file,
-      service: desired,
-      onError: (err) => {
-        reconciler.setSourceError(`desired.file ${config.desired.file}`, err.message);
-        void store.appendEvent({ reason: 'DesiredRejected', message: `desired.file ${config.desired.file} refused: ${err.message}`, actor: 'file' });
-        log(`desired.file refused: ${err.message}`);
-      },
-    });
-    desired.onChange((change) => {
-      if (change.revision.source === 'file') reconciler.setSourceError(`desired.file ${config.desired.file}`, null);
-    });
-    closers.unshift(() => source.close());
-    await source.start();
-  }
+  const sources = await startDesiredSources({ config, desired, reconciler, store, log });
+  closers.unshift(() => sources.close());
 
   await reconciler.start();
   log(`hypervisor ${DAEMON_VERSION}: public http://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}`

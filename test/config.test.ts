@@ -22,6 +22,21 @@ describe('config', () => {
     expect(config.app.tagPattern.test('v26.11.27.0')).to.equal(true);
   });
 
+  it('fills the auth defaults: a 15m token, the secret under <root>/auth, lockout after 10 failures', () => {
+    const { auth } = parseConfig(minimal, '/etc/openhack');
+    expect(auth).to.deep.equal({
+      tokenTtlMs: 900_000,
+      secretFile: '/etc/openhack/var/auth/jwt-secret',
+      issuer: 'openhack-hypervisor',
+      audience: 'openhack-hypervisor',
+      lockout: { threshold: 10, baseMs: 30_000, maxMs: 3_600_000 },
+    });
+    const custom = parseConfig(`${minimal}auth: { tokenTtl: 5m, secretFile: ./jwt, lockout: { threshold: 3, base: 2s } }\n`, '/etc/openhack');
+    expect(custom.auth.tokenTtlMs).to.equal(300_000);
+    expect(custom.auth.secretFile).to.equal('/etc/openhack/jwt');
+    expect(custom.auth.lockout).to.deep.equal({ threshold: 3, baseMs: 2000, maxMs: 3_600_000 });
+  });
+
   const bad: Array<[string, string, RegExp]> = [
     ['unknown top-level key', `${minimal}colour: blue\n`, /colour: unknown key/],
     ['unknown nested key', `${minimal}colors: { blue: { prot: 1 } }\n`, /colors\.blue\.prot: unknown key/],
@@ -32,6 +47,10 @@ describe('config', () => {
     ['unanchored tag pattern', minimal.replace('repo: ./backend', "repo: ./backend\n  tagPattern: 'v\\d+'"), /app\.tagPattern: must be anchored/],
     ['a store path that is not a string', `${minimal}store: { kind: embedded, path: 1 }\n`, /store\.path: .*1/],
     ['bad listen address', `${minimal}listen: { public: 'localhost' }\n`, /listen\.public: .*"localhost"/],
+    ['a token that lives a day', `${minimal}auth: { tokenTtl: 24h }\n`, /auth\.tokenTtl: must be from 1m to 1h, got "24h"/],
+    ['an unknown auth key', `${minimal}auth: { tokenTTL: 5m }\n`, /auth\.tokenTTL: unknown key/],
+    ['an unknown lockout key', `${minimal}auth: { lockout: { treshold: 3 } }\n`, /auth\.lockout\.treshold: unknown key/],
+    ['a lockout threshold of 0', `${minimal}auth: { lockout: { threshold: 0 } }\n`, /auth\.lockout\.threshold: .*0/],
     ['YAML syntax error', `${minimal}app: [\n`, /not valid YAML/],
   ];
   for (const [name, text, message] of bad) {

@@ -1,0 +1,47 @@
+// The HTTP API under /hypervisor/: one express app per channel. On the public listeners every
+// route but healthz, login and the webhooks needs a Bearer token; on the admin socket the file
+// mode (0600) is the authentication and the caller acts as `hyperctl` with every role.
+import express, { type Express } from 'express';
+import { allow, authenticate, type Channel } from './auth/gate.js';
+import type { ApiDeps } from './deps.js';
+import { errorHandler, notFound } from './http-error.js';
+import { openApiDocument } from './openapi.js';
+import { actionRoutes } from './routes/actions.js';
+import { loginRoutes, sessionRoutes } from './routes/auth.js';
+import { desiredRoutes } from './routes/desired.js';
+import { eventRoutes } from './routes/events.js';
+import { releaseRoutes } from './routes/releases.js';
+import { statusRoutes } from './routes/status.js';
+import { userRoutes } from './routes/users.js';
+
+export const API_PREFIX = '/hypervisor';
+
+export function createApi(deps: ApiDeps, channel: Channel): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(API_PREFIX, apiRouter(deps, channel));
+  app.use((req) => notFound(req));
+  app.use(errorHandler);
+  return app;
+}
+
+/** The order is the policy: what is mounted before `authenticate` needs no token. */
+export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
+  const api = express.Router();
+  api.get('/healthz', (_req, res) => {
+    res.json({ ok: true, version: deps.daemon.version, startedAt: deps.daemon.startedAt });
+  });
+  if (deps.webhooks) api.use('/webhooks', deps.webhooks);
+  api.use(express.json({ limit: '64kb', strict: true }));
+  api.use(loginRoutes(deps));
+  api.use(authenticate(channel, deps.auth));
+  api.get('/openapi.json', allow('viewer'), (_req, res) => {
+    res.json(openApiDocument(deps.daemon.version));
+  });
+  for (const routes of [sessionRoutes, statusRoutes, desiredRoutes, actionRoutes, releaseRoutes, eventRoutes, userRoutes]) {
+    api.use(routes(deps));
+  }
+  api.use((req) => notFound(req));
+  return api;
+}

@@ -1,0 +1,134 @@
+// Login, logout and token checks against the store. A request is authenticated only when its
+// token verifies AND its session record still exists (logout deletes it; the store never returns
+// an expired one) AND its user still exists and has not changed since the login.
+import { ValidationError } from '../../common/errors.js';
+import type { Hyperuser, Role } from '../../common/types.js';
+import type { AuthConfig } from '../../config/config.js';
+import type { Store } from '../../store/store.js';
+import { HttpError } from '../http-error.js';
+import { LoginLockout } from './lockout.js';
+import { normalizePassword, type PasswordHasher } from './password.js';
+import type { Principal } from './principal.js';
+import { InvalidTokenError, type TokenIssuer } from './tokens.js';
+
+export type AuthStore = Pick<Store, 'getUser' | 'updateUser' | 'createSession' | 'getSession' | 'deleteSession'
+  | 'purgeExpiredSessions' | 'appendEvent'>;
+
+export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+export interface LoginAnswer {
+  token: string;
+  tokenType: 'Bearer';
+  expiresAt: string;
+  username: string;
+  roles: Role[];
+}
+
+export interface AuthServiceOptions {
+  store: AuthStore;
+  hasher: PasswordHasher;
+  tokens: TokenIssuer;
+  lockout: AuthConfig['lockout'];
+}
+
+const WRONG = 'wrong username or password';
+
+export class AuthService {
+  readonly hasher: PasswordHasher;
+  readonly #store: AuthStore;
+  readonly #tokens: TokenIssuer;
+  readonly #lockout: LoginLockout;
+
+  constructor(options: AuthServiceOptions) {
+    this.#store = options.store;
+    this.hasher = options.hasher;
+    this.#tokens = options.tokens;
+    this.#lockout = new LoginLockout(options.lockout);
+    // Made now, so that the first login for an unknown name costs one hash, like any other.
+    void this.hasher.dummyHash().catch(() => undefined);
+  }
+
+  /** Unknown user and wrong password: the same 401, after the same one hash. */
+  async login(rawUsername: string, rawPassword: string, address: string): Promise<LoginAnswer> {
+    const username = parseUsername(rawUsername.toLowerCase());
+    const password = normalizePassword(rawPassword);
+    this.#refuseIfLocked(username);
+    const user = await this.#store.getUser(username);
+    const ok = await this.hasher.verify(password, user?.passwordHash ?? (await this.hasher.dummyHash()));
+    if (!user || !ok) return this.#failed(username, address);
+    this.#lockout.succeed(username);
+    await this.#rehashIfOld(user, password);
+    return this.#startSession(user);
+  }
+
+  async logout(principal: Principal): Promise<boolean> {
+    return principal.sessionId === null ? false : this.#store.deleteSession(principal.sessionId);
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    const claims = await this.#tokens.verify(token).catch((err: unknown) => {
+      if (err instanceof InvalidTokenError) throw unauthorized(`invalid token (${err.message}); log in again`);
+      throw err;
+    });
+    const session = await this.#store.getSession(claims.sessionId);
+    if (!session || session.username !== claims.username || Date.parse(session.expiresAt) <= Date.now()) {
+      throw unauthorized('the session has ended (logged out or expired); log in again');
+    }
+    const user = await this.#store.getUser(claims.username);
+    if (!user) throw unauthorized(`hyperuser ${claims.username} no longer exists`);
+    // A password or role change ends the sessions opened before it (the store keeps no per-user index to delete them).
+    if (Date.parse(session.createdAt) < Date.parse(user.updatedAt)) {
+      throw unauthorized(`hyperuser ${user.username} was changed after this login; log in again`);
+    }
+    return { username: user.username, roles: [...user.roles], via: 'token', sessionId: session.id, expiresAt: session.expiresAt };
+  }
+
+  #refuseIfLocked(username: string): void {
+    const state = this.#lockout.check(username);
+    if (state.locked) throw lockedOut(state.retryAfterMs);
+  }
+
+  async #failed(username: string, address: string): Promise<never> {
+    const outcome = this.#lockout.fail(username);
+    if (outcome.lockedForMs === null) throw new HttpError(401, 'invalid_credentials', WRONG);
+    await this.#store.appendEvent({
+      reason: 'LoginLockedOut',
+      message: `logins as ${username} are refused for ${Math.ceil(outcome.lockedForMs / 1000)}s after ${outcome.failures} failures in a row`,
+      actor: 'auth',
+      data: { username, failures: outcome.failures, lockedForMs: outcome.lockedForMs, address },
+    });
+    throw lockedOut(outcome.lockedForMs);
+  }
+
+  async #rehashIfOld(user: Hyperuser, password: string): Promise<void> {
+    if (!this.hasher.needsRehash(user.passwordHash)) return;
+    await this.#store.updateUser(user.username, { passwordHash: await this.hasher.hash(password) });
+  }
+
+  async #startSession(user: Hyperuser): Promise<LoginAnswer> {
+    const { token, claims } = await this.#tokens.issue(user.username);
+    // createdAt is the real instant, not the whole-second iat: it is compared with the user's updatedAt.
+    await this.#store.createSession({
+      id: claims.sessionId, username: user.username, createdAt: new Date().toISOString(), expiresAt: claims.expiresAt.toISOString(),
+    });
+    // The embedded store has no TTL index: a login is a good moment to sweep, as it adds a row.
+    await this.#store.purgeExpiredSessions();
+    return { token, tokenType: 'Bearer', expiresAt: claims.expiresAt.toISOString(), username: user.username, roles: [...user.roles] };
+  }
+}
+
+export function parseUsername(value: string, field = 'username'): string {
+  if (!USERNAME.test(value)) {
+    throw new ValidationError(field, `must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ${JSON.stringify(value.slice(0, 80))}`);
+  }
+  return value;
+}
+
+function unauthorized(message: string): HttpError {
+  return new HttpError(401, 'unauthorized', message, { 'WWW-Authenticate': 'Bearer realm="hypervisor"' });
+}
+
+function lockedOut(retryAfterMs: number): HttpError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new HttpError(429, 'locked_out', `too many failed logins for this account; try again in ${seconds}s`, { 'Retry-After': String(seconds) });
+}

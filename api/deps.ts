@@ -1,0 +1,25 @@
+// What the API needs from the rest of the daemon, handed in by the composition root.
+import type { Router } from 'express';
+import type { DesiredStateService } from '../desired-state/revisions.js';
+import type { PassResult, PlanPreview } from '../reconciler/reconciler.js';
+import type { ReconcilerStatus } from '../reconciler/status.js';
+import type { Store } from '../store/store.js';
+import type { AuthService } from './auth/service.js';
+import type { UserAdmin } from './auth/users.js';
+
+export interface ApiDeps {
+  desired: DesiredStateService;
+  reconciler: { status(): ReconcilerStatus; trigger(): Promise<PassResult>; planNow(): Promise<PlanPreview> };
+  store: Store;
+  auth: AuthService;
+  users: UserAdmin;
+  /** `<root>/logs`: release logs are `<logsDir>/<tag>/build.log` and `test.log`. */
+  logsDir: string;
+  /** Facts about the daemon for healthz and status. */
+  daemon: { version: string; startedAt: string; driver: string; store: string };
+  /**
+   * Mounted at `/webhooks` without a token and before any body parser (signatures cover the raw
+   * bytes); each webhook authenticates its own sender.
+   */
+  webhooks?: Router;
+}

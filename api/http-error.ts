@@ -1,0 +1,44 @@
+// One HTTP error type and one central handler: routes throw, the handler answers
+// `{ error: { code, message } }` with the right status. Domain errors are mapped by class.
+import type { NextFunction, Request, Response } from 'express';
+import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
+import { HasherBusyError } from './auth/password.js';
+
+export class HttpError extends HypervisorError {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+    super(code, message);
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+function toHttp(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ValidationError) return new HttpError(400, err.code, err.message);
+  if (err instanceof ConflictError || err instanceof DuplicateKeyError) return new HttpError(409, err.code, err.message);
+  if (err instanceof NotFoundError) return new HttpError(404, err.code, err.message);
+  if (err instanceof HasherBusyError) return new HttpError(503, err.code, err.message, { 'Retry-After': '1' });
+  const bodyError = err as { type?: string; status?: number; message?: string };
+  if (bodyError.type === 'entity.too.large') return new HttpError(413, 'too_large', 'request body is too large');
+  if (bodyError.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', `request body is not valid JSON: ${bodyError.message}`);
+  if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+    return new HttpError(bodyError.status, 'bad_request', bodyError.message ?? 'bad request');
+  }
+  return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
+}
+
+export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (res.headersSent) {
+    next(err);
+    return;
+  }
+  const http = toHttp(err);
+  if (http.status >= 500) console.error('hypervisor api error:', err);
+  res.status(http.status).set(http.headers).json({ error: { code: http.code, message: http.message } });
+}
+
+export function notFound(req: Request): never {
+  throw new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`);
+}

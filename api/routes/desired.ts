@@ -1,0 +1,56 @@
+// The desired-state document: read it, replace it (YAML or JSON, guarded by If-Match), its history.
+import { Router, text, type Request } from 'express';
+import { formatDesiredYaml, parseDesiredYaml } from '../../desired-state/yaml.js';
+import { audit } from '../audit.js';
+import { allow, principalOf } from '../auth/gate.js';
+import type { ApiDeps } from '../deps.js';
+import { HttpError } from '../http-error.js';
+import { queryInteger } from '../query.js';
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
+
+export function desiredRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/desired', allow('viewer'), async (req, res) => {
+    const revision = await deps.desired.current();
+    if (!revision) throw new HttpError(404, 'no_desired_state', 'no desired state yet: PUT /hypervisor/desired or stage a tag');
+    res.set('ETag', `"${revision.number}"`);
+    if (req.accepts(['json', 'yaml']) === 'yaml') {
+      res.type('yaml').send(formatDesiredYaml(revision.doc));
+      return;
+    }
+    res.json(revision);
+  });
+  router.put('/desired', allow('operator'), text({ type: YAML_TYPES, limit: '64kb' }), async (req, res) => {
+    const doc = desiredBody(req, deps.desired.tagPattern);
+    const author = principalOf(res).username;
+    const result = await deps.desired.apply(doc, { source: 'api', author, expected: ifMatch(req.get('If-Match')) });
+    await audit(deps.store, res, {
+      reason: 'DesiredApplied',
+      message: result.changed ? `desired state revision ${result.revision.number} applied` : `desired state unchanged at revision ${result.revision.number}`,
+      data: { revision: result.revision.number, changed: result.changed },
+    });
+    res.status(result.changed ? 201 : 200).set('ETag', `"${result.revision.number}"`).json(result);
+  });
+  router.get('/desired/history', allow('viewer'), async (req, res) => {
+    const limit = queryInteger(req, 'limit', 100, 1, 1000);
+    res.json({ revisions: await deps.desired.history(limit) });
+  });
+  return router;
+}
+
+/** JSON is parsed by the app's JSON parser, YAML by this route's text parser; other types are refused. */
+function desiredBody(req: Request, tagPattern: RegExp): unknown {
+  const type = req.is(['json', ...YAML_TYPES]);
+  if (type === false) {
+    throw new HttpError(415, 'unsupported_media_type', `send the desired state as application/json or application/yaml, got ${JSON.stringify(req.get('content-type') ?? '')}`);
+  }
+  return typeof req.body === 'string' ? parseDesiredYaml(req.body, tagPattern) : req.body;
+}
+
+function ifMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const value = header.replace(/^W\//, '').replace(/"/g, '').trim();
+  if (!/^\d{1,12}$/.test(value)) throw new HttpError(400, 'invalid_if_match', `If-Match must be a revision number, got ${JSON.stringify(header)}`);
+  return Number(value);
+}

@@ -1,0 +1,25 @@
+// The event trail: recent events, events after an id, or (`?follow=1`) a stream of them as NDJSON.
+import { Router } from 'express';
+import { allow, principalOf } from '../auth/gate.js';
+import type { ApiDeps } from '../deps.js';
+import { followEvents, followSignal } from '../follow.js';
+import { queryFlag, queryInteger } from '../query.js';
+
+export function eventRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/events', allow('viewer'), async (req, res) => {
+    const after = queryInteger(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const limit = queryInteger(req, 'limit', 100, 1, 1000);
+    const events = after > 0 ? await deps.store.listEventsAfter(after, limit) : await deps.store.listRecentEvents(limit);
+    if (!queryFlag(req, 'follow')) {
+      res.json({ events });
+      return;
+    }
+    // The first batch as in the JSON answer, then everything after it as it is written.
+    res.type('application/x-ndjson').set('Cache-Control', 'no-store').flushHeaders();
+    for (const event of events) res.write(`${JSON.stringify(event)}\n`);
+    const start = events.at(-1)?.id ?? after;
+    await followEvents(res, (id) => deps.store.listEventsAfter(id, 500), start, followSignal(res, principalOf(res)));
+  });
+  return router;
+}

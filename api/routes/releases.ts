@@ -1,0 +1,46 @@
+// Releases and their build and test logs (`?follow=1` streams a log while its step runs).
+import { Router } from 'express';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ReleaseRecord } from '../../common/types.js';
+import { validateTag } from '../../desired-state/document.js';
+import { allow, principalOf } from '../auth/gate.js';
+import type { ApiDeps } from '../deps.js';
+import { followFile, followSignal } from '../follow.js';
+import { HttpError } from '../http-error.js';
+import { queryFlag, queryInteger } from '../query.js';
+
+const LOG_KINDS = ['build', 'test'] as const;
+const RUNNING = new Set(['pending', 'building', 'testing']);
+
+export function releaseRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  router.get('/releases', allow('viewer'), async (req, res) => {
+    res.json({ releases: await deps.store.listReleases(queryInteger(req, 'limit', 100, 1, 1000)) });
+  });
+  router.get('/releases/:tag', allow('viewer'), async (req, res) => {
+    res.json({ release: await releaseOf(deps, String(req.params.tag)) });
+  });
+  router.get('/releases/:tag/logs/:kind', allow('viewer'), async (req, res) => {
+    const release = await releaseOf(deps, String(req.params.tag));
+    const kind = String(req.params.kind);
+    if (!(LOG_KINDS as readonly string[]).includes(kind)) throw new HttpError(404, 'not_found', `no log ${JSON.stringify(kind.slice(0, 40))}; logs are build and test`);
+    const file = path.join(deps.logsDir, release.tag, `${kind}.log`);
+    const follow = queryFlag(req, 'follow') && RUNNING.has(release.status);
+    if (!follow && !(await stat(file).then((s) => s.isFile(), () => false))) {
+      throw new HttpError(404, 'no_log', `${release.tag} has no ${kind} log (release ${release.status})`);
+    }
+    res.type('text/plain; charset=utf-8').set('Cache-Control', 'no-store').flushHeaders();
+    const growing = async (): Promise<boolean> => follow && RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
+    await followFile(res, file, growing, followSignal(res, principalOf(res)));
+  });
+  return router;
+}
+
+async function releaseOf(deps: ApiDeps, rawTag: string): Promise<ReleaseRecord> {
+  // The tag becomes a path below logsDir: the safe-tag check refuses `..`, slashes and the like.
+  const tag = validateTag(rawTag, deps.desired.tagPattern, 'tag') as string;
+  const release = await deps.store.getRelease(tag);
+  if (!release) throw new HttpError(404, 'not_found', `no release ${tag}`);
+  return release;
+}

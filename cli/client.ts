@@ -1,0 +1,115 @@
+// A thin client of the hypervisor API, over TCP (hyper-cli) or the admin socket (hyperctl).
+// It knows routes and error shapes, nothing about how the daemon carries a request out.
+import { Agent, type Dispatcher } from 'undici';
+import { HypervisorError } from '../common/errors.js';
+
+/** Where the API is; `token` (hyper-cli, after login) is sent as `Authorization: Bearer`. */
+export type Endpoint = ({ url: string } | { socketPath: string }) & { token?: string };
+
+/** An error answer of the API, or a daemon that cannot be reached (status 0). */
+export class ApiError extends HypervisorError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+export class ApiClient {
+  readonly #base: string;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #where: string;
+  readonly #token: string | undefined;
+
+  constructor(endpoint: Endpoint) {
+    this.#token = endpoint.token;
+    if ('url' in endpoint) {
+      this.#base = endpoint.url.replace(/\/+$/, '');
+      this.#dispatcher = undefined;
+      this.#where = this.#base;
+    } else {
+      // The host part is ignored on a unix socket; the path part is what the API routes on.
+      this.#base = 'http://localhost';
+      this.#dispatcher = new Agent({ connect: { socketPath: endpoint.socketPath } });
+      this.#where = endpoint.socketPath;
+    }
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
+    const response = await this.#fetch(method, path, body, timeoutMs);
+    const text = await response.text();
+    const parsed = text ? safeJson(text) : null;
+    if (!response.ok) throw this.#error(response.status, parsed, text);
+    return parsed as T;
+  }
+
+  async #fetch(method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> {
+    try {
+      return await fetch(`${this.#base}/hypervisor${path}`, {
+        method,
+        headers: this.#headers(body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+        // @ts-expect-error undici's dispatcher option is not in the DOM fetch types Node ships
+        dispatcher: this.#dispatcher,
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new ApiError(0, 'unreachable', `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the daemon running (hyperctl status)?`);
+    }
+  }
+
+  #error(status: number, parsed: unknown, text: string): ApiError {
+    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+    const message = error?.message ?? `HTTP ${status}: ${text.slice(0, 200)}`;
+    // Without a token a 401 only means "not logged in": say how to fix it.
+    const hint = status === 401 && this.#token === undefined ? ' (log in first: hyper-cli login)' : '';
+    return new ApiError(status, error?.code ?? 'http_error', `${message}${hint}`);
+  }
+
+  /** A streamed answer (`?follow=1`): each chunk of text goes to `write` until the server ends it. */
+  async stream(path: string, write: (text: string) => void, timeoutMs = 65 * 60_000): Promise<void> {
+    const response = await this.#fetch('GET', path, undefined, timeoutMs);
+    if (!response.ok) {
+      const text = await response.text();
+      throw this.#error(response.status, text ? safeJson(text) : null, text);
+    }
+    const decoder = new TextDecoder();
+    for await (const chunk of response.body ?? []) write(decoder.decode(chunk as Uint8Array, { stream: true }));
+    write(decoder.decode());
+  }
+
+  #headers(json: boolean): Record<string, string> {
+    const headers: Record<string, string> = json ? { 'content-type': 'application/json' } : {};
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    return headers;
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher?.close();
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { raw: text };
+  }
+}

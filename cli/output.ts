@@ -1,0 +1,65 @@
+// Output and exit codes shared by hyperctl and hyper-cli. Exit codes (documented in the README):
+// 0 ok, 1 failed, 2 usage, 3 not logged in or forbidden, 4 conflict or not ready.
+import type { Color } from '../common/types.js';
+import type { ReconcilerStatus } from '../reconciler/status.js';
+import { ApiError } from './client.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, conflict: 4 } as const;
+
+export class UsageError extends Error {}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof ApiError) {
+    if (err.status === 401 || err.status === 403) return EXIT.auth;
+    if (err.status === 409) return EXIT.conflict;
+    if (err.status === 400 || err.status === 404 || err.status === 413) return EXIT.usage;
+  }
+  return EXIT.failed;
+}
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+/** Prints `data` as JSON for scripts, or the human text otherwise. */
+export function emit(options: OutputOptions, data: unknown, human: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
+}
+
+export function fail(options: OutputOptions, err: unknown): number {
+  const code = exitCodeFor(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (options.json) {
+    const errorCode = err instanceof ApiError ? err.code : err instanceof UsageError ? 'usage' : 'failed';
+    process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
+  } else {
+    process.stderr.write(`error: ${message}\n`);
+  }
+  return code;
+}
+
+const PHASE_COLORS: Record<string, string> = { Ready: '32', Starting: '36', Building: '36', Testing: '36', Degraded: '33', Failed: '31', Empty: '90' };
+
+function paint(text: string, phase: string): string {
+  const code = PHASE_COLORS[phase];
+  return process.stdout.isTTY && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+}
+
+/** A status table: one line per color, the active one marked. */
+export function formatStatus(status: ReconcilerStatus, revision: number | null): string {
+  const lines = [`revision ${revision ?? '-'} (observed ${status.observedRevision ?? '-'})${status.paused ? '  PAUSED' : ''}`,
+    `traffic  ${status.active ?? 'none'}    preview ${status.preview ?? 'none'}`];
+  lines.push('', 'COLOR   PHASE      DESIRED           RUNNING           PID      MESSAGE');
+  for (const color of ['blue', 'green'] as Color[]) {
+    const c = status.colors?.[color];
+    if (!c) continue;
+    const mark = status.active === color ? '*' : ' ';
+    lines.push(`${mark}${color.padEnd(7)}${paint(c.phase.padEnd(11), c.phase)}${(c.desiredTag ?? '-').padEnd(18)}${(c.runningTag ?? '-').padEnd(18)}${String(c.unit.mainPid ?? '-').padEnd(9)}${c.message}`);
+  }
+  if (status.waiting) lines.push('', `waiting: ${status.waiting}`);
+  const problems = status.conditions.filter((c) => c.status === 'False' && c.type !== 'Ready');
+  for (const p of problems) lines.push(`problem: ${p.type} ${p.reason}: ${p.message}`);
+  lines.push(`last reconcile ${status.lastReconcileAt ?? 'never'}`);
+  return lines.join('\n');
+}
