@@ -14,6 +14,11 @@ export interface UserManager {
   env: SystemdUserEnv;
   pid: number;
   stop(): Promise<void>;
+  /**
+   * A host reboot as the user manager sees it: the manager shuts down (stopping every unit) and a
+   * new one boots on the same folders, starting the enabled units again. Updates `pid`.
+   */
+  reboot(): Promise<void>;
 }
 
 const SYSTEMD = '/lib/systemd/systemd';
@@ -52,7 +57,30 @@ export async function startUserManager(): Promise<UserManager> {
     throw err;
   }
   const r = running;
-  return { env, pid: r.pid, stop: () => stopManager(r) };
+  const handle: UserManager = {
+    env,
+    pid: r.pid,
+    stop: () => stopManager(r),
+    reboot: async () => {
+      await shutDown(r);
+      r.pid = await withBootMarker(async () => {
+        const pid = await spawnManager(root, env);
+        await waitUntilUp({ ...r, pid });
+        return pid;
+      });
+      handle.pid = r.pid;
+    },
+  };
+  return handle;
+}
+
+/** SIGTERM makes systemd --user stop its units and exit, as at a shutdown; leftovers get SIGKILL. */
+async function shutDown(r: Running): Promise<void> {
+  const descendants = descendantsOf(r.pid);
+  killAll([r.pid]);
+  if (!(await exitsWithin(r.pid, STOP_TIMEOUT_MS))) killAll([r.pid], 'SIGKILL');
+  await exitsWithin(r.pid, STOP_TIMEOUT_MS);
+  killAll(descendants.filter(alive), 'SIGKILL');
 }
 
 async function spawnManager(root: string, env: SystemdUserEnv): Promise<number> {
