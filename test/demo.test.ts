@@ -2,6 +2,7 @@
 // state, starts the daemon, and the public port answers from the example backend.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StatusAnswer } from '../cli/answers.js';
@@ -41,10 +42,20 @@ describe('npm start (the demo)', function () {
       expect(output).to.match(/units: (systemd|process)/);
       const status = await (await fetch(`http://127.0.0.1:${pub}/hypervisor/healthz`)).json() as { ok: boolean };
       expect(status.ok).to.equal(true);
-      const shown = await run(process.execPath, [binPath('hyperctl'), 'status', '--json', '--socket', path.join(scratch.dir, 'demo', 'hypervisor.sock')]);
+      const socket = path.join(scratch.dir, 'demo', 'hypervisor.sock');
+      const shown = await run(process.execPath, [binPath('hyperctl'), 'status', '--json', '--socket', socket]);
       const answer = JSON.parse(shown.stdout) as StatusAnswer;
       expect(answer.status.active).to.equal('blue');
       backendPid = answer.status.colors!.blue.unit.mainPid;
+      // An invalid edit of the watched desired file changes nothing; status says why.
+      await writeFile(path.join(scratch.dir, 'demo', 'desired.yaml'), 'active: blue\ncolors:\n  purple: { tag: v1 }\n');
+      const refused = await waitFor('the refused edit in status', async () => {
+        const { stdout } = await run(process.execPath, [binPath('hyperctl'), 'status', '--json', '--socket', socket]);
+        const now = JSON.parse(stdout) as StatusAnswer;
+        return now.status.conditions.find((c) => c.type === 'DesiredSourceValid' && c.status === 'False') ? now : null;
+      }, 10_000);
+      expect(refused.revision!.number).to.equal(answer.revision!.number);
+      expect(refused.status.conditions.find((c) => c.type === 'DesiredSourceValid')!.message).to.match(/purple/);
     } finally {
       demo.kill('SIGTERM');
       await exited;
