@@ -18,6 +18,7 @@ export function plan({ desired, observed, context }: PlanInput): Plan {
   for (const color of COLORS) perColor[color] = planColor(color, { desired, observed, context });
 
   const route = planRoute({ desired, observed, context }, perColor);
+  markFailover(route.active, perColor);
   const actions: Action[] = [];
   for (const color of COLORS) actions.push(...perColor[color].actions);
   if (route.action) actions.push(route.action);
@@ -136,6 +137,15 @@ function healRestart(color: Color, obs: ColorObservation, context: PlanInput['co
     return { actions: [], note: `next restart in ${left}s (attempt ${obs.healRestarts + 1})` };
   }
   return { actions: [{ kind: 'restart', color, reason: why }], note: `restarting (attempt ${obs.healRestarts + 1})` };
+}
+
+/** Traffic on a color that is down while the other is Ready: the proxy fails over, status says so. */
+function markFailover(active: Color | null, perColor: Record<Color, ColorPlan>): void {
+  if (active === null || perColor[active].ready) return;
+  const other = otherColor(active);
+  if (!perColor[other].ready) return;
+  const { status } = perColor[active];
+  perColor[active].status = { phase: 'Degraded', message: `${status.phase}: ${status.message}; requests fail over to ${other}` };
 }
 
 interface RoutePlan {

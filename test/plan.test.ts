@@ -241,3 +241,14 @@ describe('plan: drift', () => {
     expect(p.colors.blue.message).to.contain('edited by hand');
   });
 });
+
+describe('plan: failover', () => {
+  it('says Degraded when the active color is down and the other is Ready', () => {
+    const down = running('blue', 'v1', { health: null });
+    down.unit = { ...down.unit, activeState: 'activating', subState: 'auto-restart', mainPid: null };
+    const p = plan({ desired: desired('v1', 'v2', 'blue'), observed: observed({ releases: [release('v1'), release('v2')], colors: { blue: down, green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    expect(p.colors.blue.phase).to.equal('Degraded');
+    expect(p.colors.blue.message).to.contain('requests fail over to green');
+    expect(p.actions).to.deep.equal([]);
+  });
+});
