@@ -198,6 +198,37 @@ proxy: { drainTimeout: 2s }
     await waitFor('traffic on blue', async () => (await version()) === V1 || null, 10_000);
   });
 
+  it('a color that stops answering its readiness probe is restarted (self-heal)', async () => {
+    const mark = await lastEventId();
+    const pid = (await status()).status.colors!.green.unit.mainPid!;
+    process.kill(pid, 'SIGSTOP'); // alive, but answers nothing: only the probes can tell
+    const restarted = await waitFor('a Restarted event for green', eventAfter(mark, 'Restarted', 'green'), 20_000);
+    expect(restarted.message).to.match(/failed probes/);
+    const healed = await waitFor('green Ready with a new MainPID', async () => {
+      const s = await readyAt('green', `v${V2}`)();
+      return s && s.status.colors!.green.unit.mainPid !== pid ? s : null;
+    }, 30_000);
+    expect(healed.status.colors!.green.phase).to.equal('Ready');
+  });
+
+  it('a unit that hit its start limit is reset and restarted', async () => {
+    const mark = await lastEventId();
+    const killed = new Set<number>();
+    await waitFor('green failed past its start limit', async () => {
+      const s = await status();
+      const unit = s.status.colors!.green.unit;
+      if (unit.activeState === 'failed') return true;
+      if (unit.mainPid !== null && !killed.has(unit.mainPid)) {
+        killed.add(unit.mainPid);
+        process.kill(unit.mainPid, 'SIGKILL');
+      }
+      return null;
+    }, 60_000);
+    expect(killed.size).to.be.greaterThan(3);
+    await waitFor('a Restarted event for green', eventAfter(mark, 'Restarted', 'green'), 20_000);
+    await waitFor('green Ready again', readyAt('green', `v${V2}`), 30_000);
+  });
+
   it('after a simulated host restart the same color serves again, with no manual step', async () => {
     const active = (await status()).status.active!;
     await daemon.stop();
