@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi.js';
 import { actionRoutes } from './routes/actions.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
 import { desiredRoutes } from './routes/desired.js';
+import { releaseActionRoutes } from './routes/release-actions.js';
 import { eventRoutes } from './routes/events.js';
 import { releaseRoutes } from './routes/releases.js';
 import { statusRoutes } from './routes/status.js';
@@ -39,7 +40,7 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
   api.get('/openapi.json', allow('viewer'), (_req, res) => {
     res.json(openApiDocument(deps.daemon.version));
   });
-  for (const routes of [sessionRoutes, statusRoutes, desiredRoutes, actionRoutes, releaseRoutes, eventRoutes, userRoutes]) {
+  for (const routes of [sessionRoutes, statusRoutes, desiredRoutes, actionRoutes, releaseRoutes, releaseActionRoutes, eventRoutes, userRoutes]) {
     api.use(routes(deps));
   }
   api.use((req) => notFound(req));

@@ -1,5 +1,6 @@
 // What the API needs from the rest of the daemon, handed in by the composition root.
 import type { Router } from 'express';
+import type { ReleaseRecord } from '../common/types.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
 import type { PassResult, PlanPreview } from '../reconciler/reconciler.js';
 import type { ReconcilerStatus } from '../reconciler/status.js';
@@ -22,4 +23,6 @@ export interface ApiDeps {
    * bytes); each webhook authenticates its own sender.
    */
   webhooks?: Router;
+  /** Rebuilds on demand (reconciler/release-intake.ts); without it the rebuild route answers 503. */
+  releases?: { rebuild(tag: string, actor: string): Promise<ReleaseRecord> };
 }

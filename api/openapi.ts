@@ -62,6 +62,11 @@ const paths: Record<string, Record<string, Operation>> = {
   '/reconcile': { post: op('run a reconcile pass now and report what it did', 'operator', answer({ type: 'object' })) },
   '/releases': { get: op('release records, newest first', 'viewer', answer({ type: 'object', properties: { releases: { type: 'array', items: ref('Release') } } }), { parameters: [query('limit', '1 to 1000')] }) },
   '/releases/{tag}': { get: op('one release', 'viewer', answer({ type: 'object', properties: { release: ref('Release') } }), { parameters: [pathParam('tag')] }) },
+  '/releases/{tag}/rebuild': {
+    post: op('build and test a release again, at the same commit (202: queued)', 'operator', { 202: { description: 'queued', ...json({ type: 'object', properties: { release: ref('Release') } }) } }, {
+      parameters: [pathParam('tag')], responses: { 404: ERROR, 409: { ...ERROR, description: 'the release is being built right now' } },
+    }),
+  },
   '/releases/{tag}/logs/{kind}': {
     get: op('a build or test log as text', 'viewer', { 200: { description: 'the log', content: { 'text/plain': { schema: { type: 'string' } } } } }, {
       parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW],

@@ -67,6 +67,18 @@ export interface ReleaseRecord {
   artifactPath: string | null;
   createdAt: string;
   updatedAt: string;
+  /** When the tag was made (the tagger's date, else the commit's). Absent in records of older versions. */
+  taggedAt?: string | null;
+  /** Who asked for this release to be built; null when a desired state named it. */
+  origin?: ReleaseOrigin | null;
+  /** Runs of this build cut short by a daemon restart in a row; a second one fails the release. */
+  interruptions?: number;
+}
+
+/** `webhook`: a signed GitHub delivery (actor: the pusher); `operator`: a rebuild on demand. */
+export interface ReleaseOrigin {
+  source: 'webhook' | 'operator';
+  actor: string;
 }
 
 export type DeploymentKind = 'install' | 'start' | 'restart' | 'stop' | 'switch';

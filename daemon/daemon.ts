@@ -4,16 +4,22 @@ import { mkdir, chmod, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Router as ExpressRouter } from 'express';
 import { createApi } from '../api/app.js';
 import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
+import { readWebhookSecret } from '../api/github-signature.js';
+import { webhookRoutes } from '../api/routes/webhooks.js';
 import { HypervisorError } from '../common/errors.js';
 import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
-import { closeServer, createProxyServer, listen } from '../proxy/server.js';
+import { closeServer, createProxyServer, listen, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
+import { ReleasePolicy } from '../reconciler/policy.js';
 import { Reconciler } from '../reconciler/reconciler.js';
+import { ReleaseIntake } from '../reconciler/release-intake.js';
+import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
 import type { Store } from '../store/store.js';
@@ -57,28 +63,31 @@ export async function startDaemon(config: Config, log: (line: string) => void = 
 
 async function assemble(config: Config, store: Store, driver: UnitDriver, closers: Array<() => Promise<unknown>>, log: (line: string) => void): Promise<Daemon> {
   const desired = new DesiredStateService(store, config.app.tagPattern);
-  const router = new Router({ drainTimeoutMs: config.proxy.drainTimeoutMs });
+  const { drainTimeoutMs, connectTimeoutMs, responseTimeoutMs } = config.proxy;
+  const router = new Router({ drainTimeoutMs, connectTimeoutMs, responseTimeoutMs });
   closers.unshift(() => router.close(config.proxy.drainTimeoutMs));
   const builder = new ReleasePipeline({
     repo: config.app.repo, root: config.root, appBuild: config.app.build, appTest: config.app.test,
     envRoot: config.app.run.envRoot, tagPattern: config.app.tagPattern, store,
   });
-  const reconciler = new Reconciler({ config, store, driver, router, builder });
+  const reconciler = new Reconciler({ config, store, driver, router, builder, buildMarksDir: builder.marksDir });
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
+  const releases = await releaseFlow(config, { store, driver, desired, builder, reconciler }, closers);
 
   const { auth, users } = await createAuth(config.auth, store);
   const deps: ApiDeps = {
     desired, reconciler, store, auth, users, logsDir: path.join(config.root, 'logs'),
     daemon: { version: DAEMON_VERSION, startedAt: new Date().toISOString(), driver: driver.kind, store: store.kind },
+    webhooks: releases.webhooks, releases: releases.intake,
   };
   const api = createApi(deps, 'public');
-  const publicServer = createProxyServer({ router, apiHandler: api, which: 'public' });
+  const publicServer = createProxyServer({ router, apiHandler: api, which: 'public', ...listenerLimits(config), tls: publicTls(config, log) });
   closers.unshift(() => closeServer(publicServer, 5_000));
   const publicAddress = await listenOrExplain(publicServer, config.listen.public.host, config.listen.public.port, 'listen.public');
   let previewAddress: AddressInfo | null = null;
   if (config.listen.preview) {
-    const previewServer = createProxyServer({ router, apiHandler: api, which: 'preview' });
+    const previewServer = createProxyServer({ router, apiHandler: api, which: 'preview', ...listenerLimits(config) });
     closers.unshift(() => closeServer(previewServer, 5_000));
     previewAddress = await listenOrExplain(previewServer, config.listen.preview.host, config.listen.preview.port, 'listen.preview');
   }
@@ -92,11 +101,56 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
   closers.unshift(() => sources.close());
 
   await reconciler.start();
-  log(`hypervisor ${DAEMON_VERSION}: public http://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}`
+  log(`hypervisor ${DAEMON_VERSION}: public ${config.listen.tls ? 'https' : 'http'}://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}`
     + `${config.listen.admin ? `, admin socket ${config.listen.admin}` : ''}; units: ${driver.kind}; store: ${store.kind}`);
   return {
     config, store, reconciler, publicAddress, previewAddress, adminSocket: config.listen.admin,
     close: () => closeAll(closers),
+  };
+}
+
+interface ReleaseParts {
+  store: Store;
+  driver: UnitDriver;
+  desired: DesiredStateService;
+  builder: ReleasePipeline;
+  reconciler: Reconciler;
+}
+
+/** Releases from GitHub: the webhook intake, the auto-stage/promote policy and retention around the pipeline. */
+async function releaseFlow(config: Config, parts: ReleaseParts, closers: Array<() => Promise<unknown>>): Promise<{ webhooks: ExpressRouter; intake: ReleaseIntake }> {
+  const { store, driver, desired, builder, reconciler } = parts;
+  const secret = config.github.secretFile === null ? null : await readWebhookSecret(config.github.secretFile);
+  const intake = new ReleaseIntake({ store, tagPattern: config.app.tagPattern, mirror: builder.mirror, builds: reconciler });
+  const policy = new ReleasePolicy({ policy: config.policy, desired, store });
+  const retention = new Retention({
+    root: config.root, keep: config.policy.keepReleases, store, driver, builds: () => reconciler.builds(),
+    event: async (event) => void (await store.appendEvent({ actor: 'retention', ...event })),
+  });
+  closers.unshift(() => intake.close(), () => policy.close());
+  reconciler.onBuildFinished((tag, outcome) => {
+    policy.buildFinished(tag);
+    // A new artifact is the only thing that can push an old one out.
+    if (outcome.status === 'succeeded') retention.prune().catch((err: unknown) => console.error(`hypervisor: retention failed: ${(err as Error).message}`));
+  });
+  reconciler.onPassFinished((result) => policy.passFinished(result.status));
+  const webhooks = webhookRoutes({ secret, repository: config.github.repository, maxBodyBytes: config.github.maxBodyBytes, intake, store });
+  return { webhooks, intake };
+}
+
+/** The `proxy:` limits every listener applies to its clients. */
+function listenerLimits(config: Config): Pick<ProxyServerOptions, 'timeouts' | 'maxBodyBytes' | 'trustedProxies'> {
+  const { headerTimeoutMs, idleTimeoutMs, maxBodyBytes, trustedProxies } = config.proxy;
+  return { timeouts: { headersTimeoutMs: headerTimeoutMs, keepAliveTimeoutMs: idleTimeoutMs }, maxBodyBytes, trustedProxies };
+}
+
+/** `listen.tls`: HTTPS on the public listener; a reload that fails keeps the previous pair and says why. */
+function publicTls(config: Config, log: (line: string) => void): ProxyTlsOptions | undefined {
+  if (!config.listen.tls) return undefined;
+  return {
+    certFile: config.listen.tls.cert,
+    keyFile: config.listen.tls.key,
+    onReload: (err) => log(err ? `listen.tls: ${err.message}; the previous certificate stays in use` : 'listen.tls: certificate reloaded'),
   };
 }
 

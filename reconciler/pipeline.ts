@@ -1,22 +1,23 @@
-// The build pipeline of one release (ARCHITECTURE.md, "The backend contract"): check the tag, clone
-// the repo at it, check VERSION, run BUILD into a temporary folder that becomes
-// <root>/artifacts/<tag>/, then run TEST. Every stage writes the release record as it goes, so an
-// operator can follow building -> testing -> succeeded | failed | rejected | interrupted.
+// The build pipeline of one release (ARCHITECTURE.md, "The backend contract"): check the tag, settle
+// its SHA and check it out from the bare mirror, check VERSION, run BUILD into a temporary folder
+// that becomes <root>/artifacts/<tag>/, then run TEST. Every stage writes the release record as it
+// goes, so an operator can follow building -> testing -> succeeded | failed | rejected | interrupted.
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { ConflictError, DuplicateKeyError, HypervisorError } from '../common/errors.js';
+import { ConflictError, DuplicateKeyError } from '../common/errors.js';
 import type { ReleaseRecord } from '../common/types.js';
-import type { Store } from '../store/store.js';
-import { cloneAtTag, readTaggedSource, remoteHasTag, type GitRunOptions } from './pipeline/checkout.js';
+import type { ReleasePatch, Store } from '../store/store.js';
+import { RepoMirror } from './pipeline/mirror.js';
 import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
+import { prepareSource } from './pipeline/source.js';
 import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
+import { checkpoint, reasonOf, ReleaseStopped } from './pipeline/stopped.js';
 import { assertReleaseTag, isSafeTag, statelessPattern } from './pipeline/tag.js';
 import type { ReleaseBuilder } from './ports.js';
 
 export { isSafeTag, type ReleasePipelineOptions };
 
-type FinalStatus = 'rejected' | 'failed' | 'interrupted';
 type StepKind = 'build' | 'test';
 
 interface ReleasePaths {
@@ -24,29 +25,15 @@ interface ReleasePaths {
   artifactsRoot: string;
   artifacts: string;
   logs: string;
+  /** Marks of running script groups (see pipeline/leftovers.ts). */
+  marks: string;
 }
 
-/** Ends a run before success; `status` and the message go into the release record. */
-class ReleaseStopped extends HypervisorError {
-  readonly status: FinalStatus;
-  constructor(status: FinalStatus, message: string) {
-    super(`release_${status}`, message);
-    this.status = status;
-  }
-}
-
-const BLANK: Omit<ReleaseRecord, 'tag' | 'createdAt' | 'updatedAt'> = {
-  sha: null,
-  version: null,
-  author: null,
-  status: 'building',
-  error: null,
-  build: null,
-  test: null,
-  artifactPath: null,
-};
+/** What a new run clears; the tag's identity (SHA, author, time, origin) stays. */
+const RESULTS: ReleasePatch = { status: 'building', error: null, version: null, build: null, test: null, artifactPath: null };
 
 export class ReleasePipeline implements ReleaseBuilder {
+  readonly mirror: RepoMirror;
   readonly #settings: PipelineSettings;
   readonly #store: Store;
   readonly #pattern: RegExp;
@@ -57,6 +44,13 @@ export class ReleasePipeline implements ReleaseBuilder {
     this.#settings = validateOptions(options);
     this.#store = options.store;
     this.#pattern = statelessPattern(options.tagPattern);
+    const { repo, root, gitTimeoutMs } = this.#settings;
+    this.mirror = new RepoMirror({ repo, dir: path.join(root, 'mirror.git'), timeoutMs: gitTimeoutMs });
+  }
+
+  /** Where running script groups are marked (see pipeline/leftovers.ts). */
+  get marksDir(): string {
+    return path.join(this.#settings.root, 'run', 'builds');
   }
 
   /**
@@ -78,12 +72,12 @@ export class ReleasePipeline implements ReleaseBuilder {
 
   async #run(tag: string, signal: AbortSignal): Promise<ReleaseRecord> {
     const paths = this.#paths(tag);
-    await this.#reset(tag, paths);
+    const record = await this.#reset(tag, paths);
     try {
-      const version = await this.#fetch(tag, paths, signal);
+      const version = await this.#source(record, paths, signal);
       await this.#build(tag, version, paths, signal);
       await this.#test(tag, version, paths, signal);
-      return await this.#store.updateRelease(tag, { status: 'succeeded', error: null });
+      return await this.#store.updateRelease(tag, { status: 'succeeded', error: null, interruptions: 0 });
     } catch (err) {
       return await this.#conclude(tag, err, signal);
     }
@@ -96,38 +90,39 @@ export class ReleasePipeline implements ReleaseBuilder {
       artifactsRoot: path.join(root, 'artifacts'),
       artifacts: path.join(root, 'artifacts', tag),
       logs: path.join(root, 'logs', tag),
+      marks: this.marksDir,
     };
   }
 
-  /** A run starts from a blank record and no logs of an earlier run; an earlier artifact stays until a new one replaces it. */
-  async #reset(tag: string, paths: ReleasePaths): Promise<void> {
+  /** A run starts from cleared results and no logs of an earlier run; an earlier artifact stays until a new one replaces it. */
+  async #reset(tag: string, paths: ReleasePaths): Promise<ReleaseRecord> {
+    let record: ReleaseRecord;
     if ((await this.#store.getRelease(tag)) === null) {
       try {
-        await this.#store.createRelease({ tag, ...BLANK });
+        record = await this.#store.createRelease({
+          tag, sha: null, version: null, author: null, status: 'building', error: null, build: null, test: null, artifactPath: null,
+        });
       } catch (err) {
         // Another host sharing the store created it in between: reset it like any existing record.
         if (!(err instanceof DuplicateKeyError)) throw err;
-        await this.#store.updateRelease(tag, BLANK);
+        record = await this.#store.updateRelease(tag, RESULTS);
       }
     } else {
-      await this.#store.updateRelease(tag, BLANK);
+      record = await this.#store.updateRelease(tag, RESULTS);
     }
     await rm(paths.logs, { recursive: true, force: true });
+    return record;
   }
 
-  /** Clones the tag and checks that it is a release candidate; resolves with its version. */
-  async #fetch(tag: string, paths: ReleasePaths, signal: AbortSignal): Promise<string> {
-    const { repo, gitTimeoutMs } = this.#settings;
-    const git: GitRunOptions = { timeoutMs: gitTimeoutMs, signal };
-    await mkdir(path.dirname(paths.checkout), { recursive: true });
-    if (!(await remoteHasTag(repo, tag, path.dirname(paths.checkout), git))) {
-      throw new ReleaseStopped('rejected', `tag ${tag} does not exist in ${repo}`);
-    }
-    await cloneAtTag(repo, tag, paths.checkout, git);
-    const source = await readTaggedSource(paths.checkout, tag, git);
+  /** Checks out the release's commit and checks that it is a release candidate; resolves with its version. */
+  async #source(record: ReleaseRecord, paths: ReleasePaths, signal: AbortSignal): Promise<string> {
+    const { tag } = record;
+    const source = await prepareSource(this.mirror, this.#settings.repo, record, paths.checkout, signal);
     const expected = tag.slice(1);
     const matches = source.version === expected;
-    await this.#store.updateRelease(tag, { sha: source.sha, author: source.author, version: matches ? expected : null });
+    await this.#store.updateRelease(tag, {
+      sha: source.sha, author: source.author, taggedAt: source.taggedAt, version: matches ? expected : null,
+    });
     if (!matches) throw new ReleaseStopped('rejected', versionMismatch(tag, source.version));
     checkpoint(signal);
     return expected;
@@ -168,6 +163,7 @@ export class ReleasePipeline implements ReleaseBuilder {
       logPath,
       logCapBytes: this.#settings.logCapBytes,
       signal,
+      markFile: path.join(paths.marks, `${tag}.json`),
     });
     await this.#store.updateRelease(tag, kind === 'build' ? { build: run.result } : { test: run.result });
     if (run.result.exitCode === 0 && !run.result.timedOut && !run.aborted) return run;
@@ -177,20 +173,11 @@ export class ReleasePipeline implements ReleaseBuilder {
 
   async #conclude(tag: string, err: unknown, signal: AbortSignal): Promise<ReleaseRecord> {
     const stop = err instanceof ReleaseStopped ? err : new ReleaseStopped(signal.aborted ? 'interrupted' : 'failed', reasonOf(err, signal));
-    return this.#store.updateRelease(tag, { status: stop.status, error: stop.message });
+    // A conclusive end restarts the count of interruptions; an interrupted one is counted by the next daemon start.
+    const patch: ReleasePatch = { status: stop.status, error: stop.message };
+    if (stop.status !== 'interrupted') patch.interruptions = 0;
+    return this.#store.updateRelease(tag, patch);
   }
-}
-
-function checkpoint(signal: AbortSignal): void {
-  if (signal.aborted) throw new ReleaseStopped('interrupted', reasonOf(null, signal));
-}
-
-function reasonOf(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason;
-    return `cancelled: ${reason instanceof Error ? reason.message : String(reason)}`;
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 function versionMismatch(tag: string, version: string | null): string {

@@ -10,6 +10,7 @@ import type { UnitDriver, UnitSpec } from '../units/driver.js';
 import { act, type ActionOutcome } from './act.js';
 import { BuildJobs } from './jobs.js';
 import { Observer } from './observe.js';
+import { recoverBuilds } from './pipeline/recovery.js';
 import { plan } from './plan.js';
 import type { ReleaseBuilder, TrafficRouter } from './ports.js';
 import { colorReports, initialStatus, setCondition, summarizeOutcomes, type ReconcilerStatus } from './status.js';
@@ -24,7 +25,12 @@ export interface ReconcilerOptions {
   driver: UnitDriver;
   router: TrafficRouter;
   builder: ReleaseBuilder;
+  /** Where the builder marks running script groups, to stop those a crashed daemon left (see pipeline/leftovers.ts). */
+  buildMarksDir?: string;
 }
+
+export type BuildFinishedListener = (tag: string, outcome: { status: string; error: string | null }) => void;
+export type PassFinishedListener = (result: PassResult) => void;
 
 export interface PassResult {
   revision: number | null;
@@ -51,6 +57,8 @@ export class Reconciler {
   #status: ReconcilerStatus = initialStatus();
   #lastPhases = new Map<Color, string>();
   #closed = false;
+  readonly #buildListeners = new Set<BuildFinishedListener>();
+  readonly #passListeners = new Set<PassFinishedListener>();
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
@@ -68,15 +76,43 @@ export class Reconciler {
     });
   }
 
-  /** Marks builds a previous daemon left mid-way as interrupted (plan() builds them again), then runs. */
+  /** Stops scripts a crashed daemon left, queues the builds it left unfinished again (once), then runs. */
   async start(): Promise<void> {
-    for (const release of await this.#options.store.listReleases(1000)) {
-      if (release.status === 'building' || release.status === 'testing') {
-        await this.#options.store.updateRelease(release.tag, { status: 'interrupted', error: 'the hypervisor stopped during this build' });
-        await this.#event({ reason: 'BuildInterrupted', message: `build of ${release.tag} was interrupted by a restart; it runs again`, data: { tag: release.tag } });
-      }
-    }
+    await recoverBuilds({
+      store: this.#options.store,
+      enqueue: (tag, reason) => void this.build(tag, reason),
+      event: (event) => this.#event(event),
+      marksDir: this.#options.buildMarksDir ?? null,
+      killGraceMs: 5_000,
+    });
     void this.trigger();
+  }
+
+  /**
+   * Queues a build of `tag` whether or not a desired state names it (a webhook release, a rebuild);
+   * false when one is queued or running already.
+   */
+  build(tag: string, reason: string): boolean {
+    if (this.#closed || !this.#jobs.enqueue(tag)) return false;
+    void this.#event({ reason: 'BuildQueued', message: `build of ${tag} queued: ${reason}`, data: { tag } }).catch(() => undefined);
+    return true;
+  }
+
+  /** Tags whose build is queued or running. */
+  builds(): ReadonlySet<string> {
+    return this.#jobs.tags();
+  }
+
+  /** Called after each build ends and its result is recorded; returns an unsubscribe. */
+  onBuildFinished(listener: BuildFinishedListener): () => void {
+    this.#buildListeners.add(listener);
+    return () => this.#buildListeners.delete(listener);
+  }
+
+  /** Called after each completed pass, with its status; returns an unsubscribe. */
+  onPassFinished(listener: PassFinishedListener): () => void {
+    this.#passListeners.add(listener);
+    return () => this.#passListeners.delete(listener);
   }
 
   /** Wakes the loop. Triggers that arrive while a pass is waiting to run share that pass. */
@@ -140,7 +176,9 @@ export class Reconciler {
       const result = plan({ desired, observed, context: this.#context() });
       const outcomes = await act(result.actions, this.#actorDeps());
       await this.#finish(revision, desired, observed, result, outcomes, started);
-      return this.#result(revision, outcomes, result.waiting);
+      const passed = this.#result(revision, outcomes, result.waiting);
+      this.#notify(this.#passListeners, passed);
+      return passed;
     } catch (err) {
       await this.#failed(err as Error, started);
       return this.#result(revision, [], (err as Error).message);
@@ -243,12 +281,24 @@ export class Reconciler {
     try {
       await this.#recordCrashedBuild(tag, outcome);
       await this.#event({
-        reason: outcome.status === 'succeeded' ? 'BuildSucceeded' : 'BuildFailed',
+        reason: outcome.status === 'succeeded' ? 'BuildSucceeded' : outcome.status === 'interrupted' ? 'BuildInterrupted' : 'BuildFailed',
         message: `build of ${tag} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`,
         data: { tag },
       });
     } finally {
+      this.#notify(this.#buildListeners, tag, outcome);
       void this.trigger();
+    }
+  }
+
+  /** Listeners are told, never waited on: a slow or failing one must not hold up the loop. */
+  #notify<A extends unknown[]>(listeners: ReadonlySet<(...args: A) => void>, ...args: A): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(...args);
+      } catch (err) {
+        console.error(`hypervisor: a reconciler listener failed: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -256,7 +306,8 @@ export class Reconciler {
   async #recordCrashedBuild(tag: string, outcome: { status: string; error: string | null }): Promise<void> {
     const { store } = this.#options;
     const record = await store.getRelease(tag);
-    if (record && ['succeeded', 'failed', 'rejected'].includes(record.status)) return;
+    // An interrupted record is a result too: the next start runs it again (pipeline/recovery.ts).
+    if (record && (record.status === outcome.status || ['succeeded', 'failed', 'rejected'].includes(record.status))) return;
     const error = outcome.error ?? 'the build ended without a result';
     if (record) {
       await store.updateRelease(tag, { status: 'failed', error });

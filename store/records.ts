@@ -123,10 +123,15 @@ export function copyRelease(r: ReleaseRecord): ReleaseRecord {
     artifactPath: r.artifactPath ?? null,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+    taggedAt: r.taggedAt ?? null,
+    origin: r.origin ? { source: r.origin.source, actor: r.origin.actor } : null,
+    interruptions: r.interruptions ?? 0,
   };
 }
 
-const RELEASE_PATCH_KEYS = ['sha', 'version', 'author', 'status', 'error', 'build', 'test', 'artifactPath'] as const;
+const RELEASE_PATCH_KEYS = [
+  'sha', 'version', 'author', 'status', 'error', 'build', 'test', 'artifactPath', 'taggedAt', 'origin', 'interruptions',
+] as const;
 
 /** Only the patchable keys that are really set: a stray `tag` or an `undefined` must not overwrite anything. */
 export function releasePatchFields(patch: ReleasePatch): ReleasePatch {

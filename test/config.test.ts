@@ -37,6 +37,27 @@ describe('config', () => {
     expect(custom.auth.lockout).to.deep.equal({ threshold: 3, baseMs: 2000, maxMs: 3_600_000 });
   });
 
+  it('fills the proxy defaults and reads sizes, address lists and TLS files', () => {
+    const { proxy, listen } = parseConfig(minimal, '/etc/openhack');
+    expect(proxy).to.deep.equal({
+      drainTimeoutMs: 30_000,
+      headerTimeoutMs: 30_000,
+      idleTimeoutMs: 65_000,
+      connectTimeoutMs: 5_000,
+      responseTimeoutMs: 60_000,
+      maxBodyBytes: 10 * 1024 * 1024,
+      trustedProxies: [],
+    });
+    expect(listen.tls).to.equal(null);
+    const custom = parseConfig(`${minimal}proxy: { headerTimeout: 5s, idleTimeout: 2m, maxBodySize: 512KB, trustedProxies: [10.0.0.0/8, '::1', 192.168.1.4] }
+listen: { tls: { cert: tls/cert.pem, key: /keys/key.pem } }
+`, '/etc/openhack');
+    expect(custom.proxy).to.include({ headerTimeoutMs: 5_000, idleTimeoutMs: 120_000, maxBodyBytes: 512 * 1024 });
+    expect(custom.proxy.trustedProxies).to.deep.equal(['10.0.0.0/8', '::1', '192.168.1.4']);
+    expect(custom.listen.tls).to.deep.equal({ cert: '/etc/openhack/tls/cert.pem', key: '/keys/key.pem' });
+    expect(parseConfig(`${minimal}proxy: { maxBodySize: 1000 }\n`, '/etc').proxy.maxBodyBytes).to.equal(1000);
+  });
+
   const bad: Array<[string, string, RegExp]> = [
     ['unknown top-level key', `${minimal}colour: blue\n`, /colour: unknown key/],
     ['unknown nested key', `${minimal}colors: { blue: { prot: 1 } }\n`, /colors\.blue\.prot: unknown key/],
@@ -51,6 +72,14 @@ describe('config', () => {
     ['an unknown auth key', `${minimal}auth: { tokenTTL: 5m }\n`, /auth\.tokenTTL: unknown key/],
     ['an unknown lockout key', `${minimal}auth: { lockout: { treshold: 3 } }\n`, /auth\.lockout\.treshold: unknown key/],
     ['a lockout threshold of 0', `${minimal}auth: { lockout: { threshold: 0 } }\n`, /auth\.lockout\.threshold: .*0/],
+    ['a proxy timeout of 0', `${minimal}proxy: { connectTimeout: 0s }\n`, /proxy\.connectTimeout: must be longer than 0, got "0s"/],
+    ['a body size without a number', `${minimal}proxy: { maxBodySize: large }\n`, /proxy\.maxBodySize: .*"large"/],
+    ['a negative body size', `${minimal}proxy: { maxBodySize: -1 }\n`, /proxy\.maxBodySize: .*-1/],
+    ['a trusted proxy that is not an address', `${minimal}proxy: { trustedProxies: [10.0.0.0/8, lb.example] }\n`, /proxy\.trustedProxies\[1\]: .*"lb\.example"/],
+    ['a CIDR prefix too long', `${minimal}proxy: { trustedProxies: [10.0.0.0/33] }\n`, /proxy\.trustedProxies\[0\]: .*"10\.0\.0\.0\/33"/],
+    ['trusted proxies that are not a list', `${minimal}proxy: { trustedProxies: 10.0.0.1 }\n`, /proxy\.trustedProxies: must be a list/],
+    ['an unknown proxy key', `${minimal}proxy: { maxBody: 1mb }\n`, /proxy\.maxBody: unknown key/],
+    ['TLS without a key', `${minimal}listen: { tls: { cert: /c.pem } }\n`, /listen\.tls\.key: must be a non-empty string/],
     ['YAML syntax error', `${minimal}app: [\n`, /not valid YAML/],
   ];
   for (const [name, text, message] of bad) {

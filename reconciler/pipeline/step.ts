@@ -7,6 +7,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { StepResult } from '../../common/types.js';
 import { CappedLog } from './capped-log.js';
+import { clearMark, markGroup } from './leftovers.js';
 import { ProcessGroup, type StopReport } from './process-group.js';
 
 /** How long stdout/stderr may stay open after the group is gone before we stop reading them. */
@@ -24,6 +25,8 @@ export interface StepSpec {
   logPath: string;
   logCapBytes: number;
   signal: AbortSignal;
+  /** Where the running group is marked, so a daemon restarted after a crash can stop it (see leftovers.ts). */
+  markFile?: string;
 }
 
 export interface StepRun {
@@ -93,6 +96,7 @@ function supervise(spec: StepSpec, log: CappedLog): Promise<Outcome> {
   child.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
   child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
   const group = child.pid === undefined ? null : new ProcessGroup(child.pid, spec.killGraceMs);
+  const marked = child.pid !== undefined && spec.markFile ? markGroup(spec.markFile, child.pid) : null;
   const flags = { timedOut: false, aborted: false };
   const stopFor = (reason: 'timedOut' | 'aborted'): void => {
     if (flags.timedOut || flags.aborted) return;
@@ -116,9 +120,18 @@ function supervise(spec: StepSpec, log: CappedLog): Promise<Outcome> {
     });
     child.once('exit', (exitCode, signal) => {
       cleanup();
-      void afterExit(child, group, closed, log).then(() => resolve({ exitCode, signal, ...flags, startError: null }));
+      void afterExit(child, group, closed, log)
+        .then(() => unmark(marked, spec.markFile))
+        .then(() => resolve({ exitCode, signal, ...flags, startError: null }));
     });
   });
+}
+
+/** The group is gone (or the step never started): its mark goes too. */
+async function unmark(marked: Promise<void> | null, file: string | undefined): Promise<void> {
+  if (marked === null || file === undefined) return;
+  await marked;
+  await clearMark(file).catch(() => undefined);
 }
 
 /** The leader is gone; anything it left in its group is stopped too, then the pipes are drained. */

@@ -1,0 +1,147 @@
+// The bare mirror of the backend repo at <root>/mirror.git: fetched once per change (a webhook
+// delivery, or a tag it does not hold yet), then every release is checked out from it locally at
+// its recorded SHA. Cloning from a local bare repo hardlinks objects, so a checkout costs
+// milliseconds instead of a network round trip, and the SHA is verified against real objects.
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ValidationError } from '../../common/errors.js';
+import { FULL_SHA, GitError, runGit, type GitRunOptions } from './checkout.js';
+import { isSafeTag } from './tag.js';
+
+export interface TagInfo {
+  /** The commit the tag points to (peeled through annotated tags). */
+  commit: string;
+  /** The tagger of an annotated tag, else the commit's author: `Name <email>`. */
+  author: string;
+  /** The tagger's date, else the committer's; ISO-8601. */
+  taggedAt: string | null;
+}
+
+export interface RepoMirrorOptions {
+  /** The backend repository: a git URL or a local path. */
+  repo: string;
+  /** Absolute path of the bare mirror. */
+  dir: string;
+  /** Deadline of each git call. */
+  timeoutMs: number;
+}
+
+// NUL-separated so no name or e-mail can shift a field.
+const TAG_FORMAT = '%(if)%(taggername)%(then)%(taggername) %(taggeremail)%(else)%(authorname) %(authoremail)%(end)%00%(creatordate:iso-strict)';
+
+export class RepoMirror {
+  readonly dir: string;
+  readonly #repo: string;
+  readonly #timeoutMs: number;
+  /** Changes noted so far, and how many of them the last finished fetch covered (-1: none yet). */
+  #changes = 0;
+  #fetched = -1;
+  /** Fetches run one at a time: two git fetches into one repo fight over its ref locks. */
+  #lock: Promise<unknown> = Promise.resolve();
+
+  constructor(options: RepoMirrorOptions) {
+    if (!path.isAbsolute(options.dir)) throw new ValidationError('mirror.dir', `must be absolute, got ${JSON.stringify(options.dir)}`);
+    this.dir = options.dir;
+    this.#repo = options.repo;
+    this.#timeoutMs = options.timeoutMs;
+  }
+
+  /** The repository changed (a webhook said so): the next refresh() fetches. */
+  noteChange(): void {
+    this.#changes++;
+  }
+
+  /** Fetches unless a fetch that started after the last noted change already finished; true when it fetched. */
+  refresh(signal: AbortSignal): Promise<boolean> {
+    return this.#fetchCovering(this.#changes, signal);
+  }
+
+  /** Fetches now (or waits for a fetch that started after this call). */
+  fetch(signal: AbortSignal): Promise<boolean> {
+    return this.#fetchCovering(++this.#changes, signal);
+  }
+
+  /** What the mirror's `refs/tags/<tag>` says, or null when it has no such tag. */
+  async resolveTag(tag: string, signal: AbortSignal): Promise<TagInfo | null> {
+    const ref = tagRef(tag);
+    if (!existsSync(path.join(this.dir, 'HEAD'))) return null;
+    const meta = await runGit(this.dir, ['for-each-ref', `--format=${TAG_FORMAT}`, '--', ref], `git for-each-ref ${ref}`, this.#opts(signal));
+    if (meta.trim() === '') return null;
+    const commit = await this.#verify(`${ref}^{commit}`, signal);
+    if (commit === null) return null;
+    const [author = '', date = ''] = meta.trim().split('\0');
+    const time = Date.parse(date);
+    return { commit, author: author.trim() || 'unknown', taggedAt: Number.isNaN(time) ? null : new Date(time).toISOString() };
+  }
+
+  /** Whether the mirror holds `sha` as a commit. */
+  async hasCommit(sha: string, signal: AbortSignal): Promise<boolean> {
+    if (!existsSync(path.join(this.dir, 'HEAD'))) return false;
+    return (await this.#verify(`${checkSha(sha)}^{commit}`, signal)) === sha;
+  }
+
+  /** Keeps the release's commit reachable (refs/releases/<tag>) even after its tag moved or went. */
+  async pin(tag: string, sha: string, signal: AbortSignal): Promise<void> {
+    const ref = `refs/releases/${checkTag(tag)}`;
+    await runGit(this.dir, ['update-ref', ref, checkSha(sha)], `git update-ref ${ref}`, this.#opts(signal));
+  }
+
+  /** A fresh working tree of `sha` in `dir` (removed first), HEAD detached at exactly that commit. */
+  async checkout(sha: string, dir: string, signal: AbortSignal): Promise<void> {
+    checkSha(sha);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(path.dirname(dir), { recursive: true });
+    const opts = this.#opts(signal);
+    await runGit(path.dirname(dir), ['clone', '--quiet', '--no-checkout', '--', this.dir, dir], `git clone ${this.dir}`, opts);
+    await runGit(dir, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha], `git checkout ${sha}`, opts);
+    const head = (await runGit(dir, ['rev-parse', '--verify', 'HEAD^{commit}'], 'git rev-parse HEAD', opts)).trim();
+    if (head !== sha) throw new GitError(`checkout of ${sha} in ${dir} is at ${head || 'nothing'}`);
+  }
+
+  async #verify(spec: string, signal: AbortSignal): Promise<string | null> {
+    const out = (await runGit(this.dir, ['rev-parse', '--verify', '--quiet', spec], `git rev-parse ${spec}`, this.#opts(signal), [1])).trim();
+    return FULL_SHA.test(out) ? out : null;
+  }
+
+  #fetchCovering(wanted: number, signal: AbortSignal): Promise<boolean> {
+    const run = this.#lock.then(async () => {
+      if (this.#fetched >= wanted) return false;
+      const covers = this.#changes;
+      await this.#fetchNow(signal);
+      this.#fetched = covers;
+      return true;
+    });
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async #fetchNow(signal: AbortSignal): Promise<void> {
+    const opts = this.#opts(signal);
+    if (!existsSync(path.join(this.dir, 'HEAD'))) {
+      await mkdir(path.dirname(this.dir), { recursive: true });
+      await runGit(path.dirname(this.dir), ['init', '--quiet', '--bare', '--', this.dir], `git init ${this.dir}`, opts);
+    }
+    // Tags only, forced: a moved tag shows up as moved (the intake refuses it), and branches are not releases.
+    const args = ['fetch', '--quiet', '--force', '--no-write-fetch-head', '--', this.#repo, '+refs/tags/*:refs/tags/*'];
+    await runGit(this.dir, args, `git fetch ${this.#repo}`, opts);
+  }
+
+  #opts(signal: AbortSignal): GitRunOptions {
+    return { timeoutMs: this.#timeoutMs, signal };
+  }
+}
+
+function tagRef(tag: string): string {
+  return `refs/tags/${checkTag(tag)}`;
+}
+
+function checkTag(tag: string): string {
+  if (!isSafeTag(tag)) throw new ValidationError('tag', `not a safe tag: ${JSON.stringify(String(tag).slice(0, 60))}`);
+  return tag;
+}
+
+function checkSha(sha: string): string {
+  if (!FULL_SHA.test(sha)) throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${JSON.stringify(sha.slice(0, 60))}`);
+  return sha;
+}

@@ -1,0 +1,43 @@
+// The source of one release: which commit it is, and a checkout of exactly that commit. A record
+// that already names a SHA (from a signed webhook, or an earlier run) is built at that SHA and no
+// other: a release is immutable, a tag moved afterwards does not change it. A record without one
+// takes the commit the tag points to in the mirror.
+import type { ReleaseRecord } from '../../common/types.js';
+import { readVersion } from './checkout.js';
+import type { RepoMirror, TagInfo } from './mirror.js';
+import { ReleaseStopped } from './stopped.js';
+
+export interface ReleaseSource {
+  sha: string;
+  author: string | null;
+  taggedAt: string | null;
+  /** VERSION at the commit; null when missing, not a regular file, or over 1 KiB. */
+  version: string | null;
+}
+
+/** Fetches (once per change), settles the SHA, pins it, and checks it out into `dir`. */
+export async function prepareSource(mirror: RepoMirror, repo: string, record: ReleaseRecord, dir: string, signal: AbortSignal): Promise<ReleaseSource> {
+  let fetched = await mirror.refresh(signal);
+  const { tag } = record;
+  let info = await mirror.resolveTag(tag, signal);
+  if (record.sha === null && info === null && !fetched) {
+    fetched = await mirror.fetch(signal);
+    info = await mirror.resolveTag(tag, signal);
+  }
+  const sha = record.sha ?? info?.commit ?? null;
+  if (sha === null) throw new ReleaseStopped('rejected', `tag ${tag} does not exist in ${repo}`);
+  const present = async (): Promise<boolean> => sha === info?.commit || mirror.hasCommit(sha, signal);
+  if (!(await present()) && !fetched) await mirror.fetch(signal);
+  if (!(await present())) {
+    throw new ReleaseStopped('rejected', `commit ${sha} of ${tag} is not in ${repo} (the tag was moved or deleted before it could be fetched)`);
+  }
+  await mirror.pin(tag, sha, signal);
+  await mirror.checkout(sha, dir, signal);
+  const same: TagInfo | null = info?.commit === sha ? info : null;
+  return {
+    sha,
+    author: record.author ?? same?.author ?? null,
+    taggedAt: record.taggedAt ?? same?.taggedAt ?? null,
+    version: await readVersion(dir),
+  };
+}

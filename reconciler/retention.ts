@@ -1,0 +1,114 @@
+// Retention: keep the checkouts (<root>/repos/<tag>) and artifacts (<root>/artifacts/<tag>/) of the
+// newest N releases, and always those a color needs: the tags of the latest desired revision, the
+// tags the units really run, and the builds queued or running. Records and logs stay; a removed
+// artifact of a succeeded release is rebuilt by plan() if a desired state names the tag again.
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { COLORS, type NewEvent } from '../common/types.js';
+import type { Store } from '../store/store.js';
+import type { UnitDriver } from '../units/driver.js';
+import { isSafeTag } from './pipeline/tag.js';
+
+export interface RetentionOptions {
+  root: string;
+  /** How many of the newest releases keep their checkout and artifact. */
+  keep: number;
+  store: Pick<Store, 'listReleases' | 'latestRevision'>;
+  driver: Pick<UnitDriver, 'observe'>;
+  /** Tags whose build is queued or running. */
+  builds(): ReadonlySet<string>;
+  event(event: NewEvent): Promise<void>;
+}
+
+export interface PruneReport {
+  removed: string[];
+  kept: string[];
+}
+
+/** Releases looked at to rank the ones on disk; a tag on disk without a record ranks oldest. */
+const SCAN_LIMIT = 10_000;
+const FOLDERS = ['repos', 'artifacts'] as const;
+
+export class Retention {
+  readonly #options: RetentionOptions;
+  #running: Promise<PruneReport> | null = null;
+  #again = false;
+
+  constructor(options: RetentionOptions) {
+    if (!Number.isInteger(options.keep) || options.keep < 1) throw new RangeError(`keep must be a positive integer, got ${options.keep}`);
+    this.#options = options;
+  }
+
+  /** Prunes now; a call during a prune runs one more afterwards (calls in between share it). */
+  prune(): Promise<PruneReport> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#pruneLoop().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #pruneLoop(): Promise<PruneReport> {
+    let report = await this.#pruneOnce();
+    // At most one more round: a prune asked for while this one ran.
+    if (this.#again) {
+      this.#again = false;
+      report = await this.#pruneOnce();
+    }
+    return report;
+  }
+
+  async #pruneOnce(): Promise<PruneReport> {
+    const onDisk = await this.#tagsOnDisk();
+    const needed = await this.#needed();
+    const ranked = await this.#newestFirst(onDisk);
+    const kept = new Set([...ranked.slice(0, this.#options.keep), ...ranked.filter((t) => needed.has(t))]);
+    const removed: string[] = [];
+    for (const tag of ranked) {
+      // Checked again at the last moment: a build may have been queued since the list was made.
+      if (kept.has(tag) || this.#options.builds().has(tag)) continue;
+      for (const folder of FOLDERS) await rm(path.join(this.#options.root, folder, tag), { recursive: true, force: true });
+      removed.push(tag);
+    }
+    if (removed.length > 0) {
+      await this.#options.event({
+        reason: 'ReleasesPruned',
+        message: `removed the checkouts and artifacts of ${removed.join(', ')} (keeping the newest ${this.#options.keep} and what a color needs)`,
+        data: { removed, kept: [...kept] },
+      });
+    }
+    return { removed, kept: [...kept].sort() };
+  }
+
+  /** Tags with a folder in repos/ or artifacts/. Dot-folders are builds in progress; anything that is not a safe tag is not ours to remove. */
+  async #tagsOnDisk(): Promise<Set<string>> {
+    const tags = new Set<string>();
+    for (const folder of FOLDERS) {
+      const names = await readdir(path.join(this.#options.root, folder)).catch(() => [] as string[]);
+      for (const name of names) if (isSafeTag(name)) tags.add(name);
+    }
+    return tags;
+  }
+
+  async #needed(): Promise<Set<string>> {
+    const needed = new Set<string>(this.#options.builds());
+    const latest = await this.#options.store.latestRevision();
+    for (const color of COLORS) {
+      const desired = latest?.doc.colors[color].tag;
+      if (desired) needed.add(desired);
+      const running = (await this.#options.driver.observe(color)).installed?.tag;
+      if (running) needed.add(running);
+    }
+    return needed;
+  }
+
+  async #newestFirst(onDisk: ReadonlySet<string>): Promise<string[]> {
+    const order = (await this.#options.store.listReleases(SCAN_LIMIT)).map((r) => r.tag).filter((t) => onDisk.has(t));
+    const recorded = new Set(order);
+    const unknown = [...onDisk].filter((t) => !recorded.has(t)).sort();
+    return [...order, ...unknown];
+  }
+}
