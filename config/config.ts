@@ -54,6 +54,8 @@ export interface GitSourceConfig {
   branch: string;
   path: string;
   intervalMs: number;
+  /** `owner/name` on GitHub: a push webhook for it makes the hypervisor pull at once. */
+  repository: string | null;
 }
 
 export interface AuthConfig {
@@ -307,6 +309,7 @@ function readDesired(r: ObjectReader, resolve: (p: string) => string): Config['d
       branch: matching(g, 'branch', /^[A-Za-z0-9._/-]+$/, 'main'),
       path: matching(g, 'path', /^[A-Za-z0-9._/-]+$/, 'desired.yaml'),
       intervalMs: g.durationMs('interval', '60s'),
+      repository: g.has('repository') ? matching(g, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/) : (g.raw('repository'), null),
     };
     g.rejectUnknown();
   } else {

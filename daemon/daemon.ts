@@ -73,7 +73,10 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
   const reconciler = new Reconciler({ config, store, driver, router, builder, buildMarksDir: builder.marksDir });
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
-  const releases = await releaseFlow(config, { store, driver, desired, builder, reconciler }, closers);
+  // The config repo's source starts after the listeners; a push webhook that arrives before it is
+  // harmless (the start pulls anyway), so the route reaches it through this late-bound handle.
+  const configRepo = { pull: (): void => undefined };
+  const releases = await releaseFlow(config, { store, driver, desired, builder, reconciler, configRepo }, closers);
 
   const { auth, users } = await createAuth(config.auth, store);
   const deps: ApiDeps = {
@@ -99,6 +102,7 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
 
   const sources = await startDesiredSources({ config, desired, reconciler, store, log });
   closers.unshift(() => sources.close());
+  if (sources.git) configRepo.pull = () => void sources.git!.pull();
 
   await reconciler.start();
   log(`hypervisor ${DAEMON_VERSION}: public ${config.listen.tls ? 'https' : 'http'}://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}`
@@ -115,6 +119,7 @@ interface ReleaseParts {
   desired: DesiredStateService;
   builder: ReleasePipeline;
   reconciler: Reconciler;
+  configRepo: { pull(): void };
 }
 
 /** Releases from GitHub: the webhook intake, the auto-stage/promote policy and retention around the pipeline. */
@@ -134,7 +139,9 @@ async function releaseFlow(config: Config, parts: ReleaseParts, closers: Array<(
     if (outcome.status === 'succeeded') retention.prune().catch((err: unknown) => console.error(`hypervisor: retention failed: ${(err as Error).message}`));
   });
   reconciler.onPassFinished((result) => policy.passFinished(result.status));
-  const webhooks = webhookRoutes({ secret, repository: config.github.repository, maxBodyBytes: config.github.maxBodyBytes, intake, store });
+  const repository = config.desired.git?.repository ?? null;
+  const configRepo = repository === null ? null : { repository, pull: () => parts.configRepo.pull() };
+  const webhooks = webhookRoutes({ secret, repository: config.github.repository, maxBodyBytes: config.github.maxBodyBytes, intake, store, configRepo });
   return { webhooks, intake };
 }
 

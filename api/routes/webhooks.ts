@@ -27,12 +27,15 @@ export interface WebhookOptions {
   readTimeoutMs?: number;
   intake: TagIntake;
   store: Pick<Store, 'insertGithubDelivery'>;
+  /** The config repo (desired.git): a branch push to it makes the hypervisor pull it now. */
+  configRepo?: { repository: string; pull(): void } | null;
 }
 
 /** What a verified delivery asks for. */
 export type DeliveryIntent =
   | { kind: 'ping' }
   | { kind: 'tag'; tag: string; sha: string | null; actor: string }
+  | { kind: 'config' }
   | { kind: 'ignored'; reason: string };
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
@@ -51,8 +54,9 @@ export function webhookRoutes(options: WebhookOptions): Router {
     if (!verdict.ok) throw new HttpError(401, 'bad_signature', verdict.reason);
     const { deliveryId, event } = deliveryHeaders(req);
     const payload = parsePayload(req, body);
-    checkRepository(payload, options.repository, event);
-    const intent = classifyDelivery(event, payload);
+    const config = isConfigRepo(payload, options.configRepo) ? options.configRepo! : null;
+    if (config === null) checkRepository(payload, options.repository, event);
+    const intent = config ? classifyConfigDelivery(event, payload) : classifyDelivery(event, payload);
     const tag: TagCreated | null = intent.kind === 'tag' ? { tag: intent.tag, sha: intent.sha, actor: intent.actor, deliveryId } : null;
     if (tag) await refuseUnwritable(options.intake, tag);
     const { duplicate } = await options.store.insertGithubDelivery({ deliveryId, event, payload: body.toString('utf8'), receivedAt: new Date().toISOString() });
@@ -60,7 +64,7 @@ export function webhookRoutes(options: WebhookOptions): Router {
       res.json({ delivery: deliveryId, duplicate: true, message: 'this delivery was received before; nothing was done' });
       return;
     }
-    await answer(res, options.intake, deliveryId, intent, tag);
+    await answer(res, options.intake, deliveryId, intent, tag, config);
   });
   return router;
 }
@@ -88,7 +92,25 @@ export function classifyDelivery(event: string, payload: Record<string, unknown>
   }
 }
 
-async function answer(res: Response, intake: TagIntake, deliveryId: string, intent: DeliveryIntent, tag: TagCreated | null): Promise<void> {
+function isConfigRepo(payload: Record<string, unknown>, configRepo: WebhookOptions['configRepo']): boolean {
+  const named = (payload.repository as { full_name?: unknown } | undefined)?.full_name;
+  return !!configRepo && typeof named === 'string' && named.toLowerCase() === configRepo.repository.toLowerCase();
+}
+
+/** Deliveries about the config repo: a branch push means "pull now"; tags mean nothing there. */
+export function classifyConfigDelivery(event: string, payload: Record<string, unknown>): DeliveryIntent {
+  if (event === 'ping') return { kind: 'ping' };
+  const ref = typeof payload.ref === 'string' ? payload.ref : '';
+  if (event === 'push' && ref.startsWith('refs/heads/')) return { kind: 'config' };
+  return { kind: 'ignored', reason: `${event} to ${describeRef(ref)} of the config repo is not a branch push` };
+}
+
+async function answer(res: Response, intake: TagIntake, deliveryId: string, intent: DeliveryIntent, tag: TagCreated | null, configRepo: WebhookOptions['configRepo']): Promise<void> {
+  if (intent.kind === 'config') {
+    configRepo?.pull();
+    res.status(202).json({ delivery: deliveryId, config: true, message: 'the config repo is pulled now' });
+    return;
+  }
   if (tag) {
     const result = await intake.accept(tag).catch(asHttp);
     res.status(result.known ? 200 : 202).json({ delivery: deliveryId, ...result });

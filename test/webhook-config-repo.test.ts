@@ -1,0 +1,94 @@
+// A push webhook for the config repo (desired.git.repository) makes the hypervisor pull it at
+// once: the pull interval here is an hour, so only the delivery can bring the commit in.
+import { expect } from 'chai';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import type { Revision } from '../common/types.js';
+import { ApiClient } from '../cli/client.js';
+import { scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { createExampleRepo } from './harness/example-repo.js';
+import { freePorts } from './harness/ports.js';
+import { waitFor } from './harness/wait.js';
+import { fixture, post, signed, TEST_SECRET } from './webhook-harness.js';
+
+describe('config repo push webhook', function () {
+  this.timeout(60_000);
+  let scratch: { dir: string; remove(): Promise<void> };
+  let daemon: DaemonProcess;
+  let admin: ApiClient;
+  let operator: SimpleGit;
+  let publicUrl: string;
+
+  const commit = async (paused: boolean): Promise<string> => {
+    await writeFile(path.join(scratch.dir, 'operator', 'desired.yaml'), `active: null\ncolors: {}\npaused: ${paused}\n`);
+    await operator.add(['--', 'desired.yaml']);
+    await operator.commit(`paused: ${paused}`);
+    await operator.push('origin', 'main');
+    return (await operator.revparse(['HEAD'])).trim();
+  };
+  const latest = async (): Promise<Revision> => (await admin.get<{ revision: Revision }>('/status')).revision;
+
+  before(async () => {
+    scratch = await scratchDir('hv-config-hook-');
+    const backend = await createExampleRepo(path.join(scratch.dir, 'backend'));
+    await simpleGit().init(['--bare', '--initial-branch=main', path.join(scratch.dir, 'deploy.git')]);
+    await simpleGit().clone(path.join(scratch.dir, 'deploy.git'), path.join(scratch.dir, 'operator'));
+    operator = simpleGit(path.join(scratch.dir, 'operator'));
+    await operator.addConfig('user.name', 'Ana Operator');
+    await operator.addConfig('user.email', 'ana@example.invalid');
+    await operator.raw(['checkout', '-b', 'main']);
+    await commit(false);
+    await mkdir(path.join(scratch.dir, 'etc'));
+    await writeFile(path.join(scratch.dir, 'etc', 'webhook-secret'), TEST_SECRET, { mode: 0o600 });
+    const [pub, blue, green] = await freePorts(3);
+    publicUrl = `http://127.0.0.1:${pub}`;
+    const config = path.join(scratch.dir, 'hypervisor.yaml');
+    await writeFile(config, `
+app: { name: hook-${process.pid}, repo: ${backend.path} }
+colors: { blue: { port: ${blue} }, green: { port: ${green} } }
+listen: { public: 127.0.0.1:${pub}, preview: false, admin: ${path.join(scratch.dir, 'admin.sock')} }
+root: ${path.join(scratch.dir, 'var')}
+units: { driver: process }
+store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
+desired:
+  git: { url: ${path.join(scratch.dir, 'deploy.git')}, branch: main, path: desired.yaml, interval: 1h, repository: example/deploy }
+github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc', 'webhook-secret')} }
+`);
+    daemon = await startDaemonProcess(config, {}, publicUrl);
+    admin = new ApiClient({ socketPath: path.join(scratch.dir, 'admin.sock') });
+    // The listeners answer before the config repo is cloned and read: wait for its first revision.
+    await waitFor('the first revision from the config repo', async () => (await latest()) ?? null, 20_000);
+  });
+
+  after(async () => {
+    await admin?.close();
+    await daemon?.stop();
+    await scratch?.remove();
+  });
+
+  it('pulls the config repo at once on a signed branch push for it', async () => {
+    const before = await latest();
+    const sha = await commit(true);
+    const push = { ...fixture('push-with-new-branch.payload.json', 'example/deploy'), ref: 'refs/heads/main', after: sha };
+    const answer = await post(publicUrl, signed(TEST_SECRET, 'push', push));
+    expect(answer.status, JSON.stringify(answer.json)).to.equal(202);
+    expect(answer.json.config).to.equal(true);
+    const revision = await waitFor('the pushed commit as a revision', async () => {
+      const r = await latest();
+      return r.number > before.number ? r : null;
+    }, 5_000);
+    expect(revision.source).to.equal(`git@${sha}`);
+    expect(revision.doc.paused).to.equal(true);
+  });
+
+  it('refuses a config-repo delivery with a wrong signature, and pulls nothing', async () => {
+    const before = await latest();
+    const sha = await commit(false);
+    const push = { ...fixture('push-with-new-branch.payload.json', 'example/deploy'), ref: 'refs/heads/main', after: sha };
+    const answer = await post(publicUrl, signed('not the secret', 'push', push));
+    expect(answer.status).to.equal(401);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await latest()).number).to.equal(before.number);
+  });
+});
