@@ -193,3 +193,33 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     }
   });
 });
+
+describe('api: GET /hypervisor/desired content negotiation (real daemon)', function () {
+  this.timeout(60_000);
+  let hv: TestDaemon;
+  before(async () => {
+    hv = await startTestDaemon();
+    const put = await hv.admin('PUT', '/desired', { body: 'active: null\ncolors: {}\npaused: true\n', type: 'application/yaml' });
+    expect(put.status, put.text).to.be.oneOf([200, 201]);
+  });
+  after(async () => {
+    await hv?.close();
+  });
+
+  for (const accept of ['application/yaml', 'application/x-yaml', 'text/yaml']) {
+    it(`answers YAML for Accept: ${accept}`, async () => {
+      const answer = await hv.admin('GET', '/desired', { headers: { accept } });
+      expect(answer.status).to.equal(200);
+      expect(answer.headers['content-type']).to.match(/yaml/);
+      expect(answer.text).to.match(/^paused: true$/m);
+    });
+  }
+
+  it('answers JSON for Accept: */* and application/json', async () => {
+    for (const accept of ['*/*', 'application/json']) {
+      const answer = await hv.admin<{ doc: { paused: boolean } }>('GET', '/desired', { headers: { accept } });
+      expect(answer.headers['content-type']).to.match(/json/);
+      expect(answer.json.doc.paused).to.equal(true);
+    }
+  });
+});

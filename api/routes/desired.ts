@@ -15,7 +15,9 @@ export function desiredRoutes(deps: ApiDeps): Router {
     const revision = await deps.desired.current();
     if (!revision) throw new HttpError(404, 'no_desired_state', 'no desired state yet: PUT /hypervisor/desired or stage a tag');
     res.set('ETag', `"${revision.number}"`);
-    if (req.accepts(['json', 'yaml']) === 'yaml') {
+    // JSON first, so `*/*` (curl, fetch) gets JSON; any YAML type asked for by name gets YAML.
+    const wanted = req.accepts(['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
+    if (typeof wanted === 'string' && wanted.endsWith('yaml')) {
       res.type('yaml').send(formatDesiredYaml(revision.doc));
       return;
     }
