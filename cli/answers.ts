@@ -1,5 +1,5 @@
 // The shapes of the API's answers the CLIs print. Types only: the API owns them.
-import type { Role, Revision } from '../common/types.js';
+import type { Color, Role, Revision } from '../common/types.js';
 import type { PassResult, PlanPreview } from '../reconciler/reconciler.js';
 import type { ReconcilerStatus } from '../reconciler/status.js';
 
@@ -14,6 +14,8 @@ export interface ChangeAnswer {
   changed: boolean;
   waiting: string | null;
   active?: string | null;
+  /** stage: the color the tag went onto. */
+  color?: Color;
 }
 
 export type ReconcileAnswer = PassResult;

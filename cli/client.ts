@@ -15,6 +15,11 @@ export class ApiError extends HypervisorError {
   }
 }
 
+export interface RawInit {
+  body?: string;
+  headers?: Record<string, string>;
+}
+
 export class ApiClient {
   readonly #base: string;
   readonly #dispatcher: Dispatcher | undefined;
@@ -52,26 +57,35 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
-    const response = await this.#fetch(method, path, body, timeoutMs);
+    const json = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+    const response = await this.#fetch(method, path, json, timeoutMs);
     const text = await response.text();
     const parsed = text ? safeJson(text) : null;
     if (!response.ok) throw this.#error(response.status, parsed, text);
     return parsed as T;
   }
 
-  async #fetch(method: string, path: string, body: unknown, timeoutMs: number): Promise<Response> {
+  /** A request with a body and headers of the caller's choosing (YAML, If-Match); the answer as text. */
+  async send(method: string, path: string, init: RawInit = {}, timeoutMs = 120_000): Promise<{ status: number; text: string; headers: Headers }> {
+    const response = await this.#fetch(method, path, init, timeoutMs);
+    const text = await response.text();
+    if (!response.ok) throw this.#error(response.status, text ? safeJson(text) : null, text);
+    return { status: response.status, text, headers: response.headers };
+  }
+
+  async #fetch(method: string, path: string, init: RawInit, timeoutMs: number): Promise<Response> {
     try {
       return await fetch(`${this.#base}/hypervisor${path}`, {
         method,
-        headers: this.#headers(body !== undefined),
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { ...this.#headers(), ...init.headers },
+        body: init.body,
         signal: AbortSignal.timeout(timeoutMs),
         // @ts-expect-error undici's dispatcher option is not in the DOM fetch types Node ships
         dispatcher: this.#dispatcher,
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'unreachable', `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the daemon running (hyperctl status)?`);
+      throw new ApiError(0, 'unreachable', `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the daemon running? On its host: hyperctl doctor, hyperctl restart`);
     }
   }
 
@@ -85,7 +99,7 @@ export class ApiClient {
 
   /** A streamed answer (`?follow=1`): each chunk of text goes to `write` until the server ends it. */
   async stream(path: string, write: (text: string) => void, timeoutMs = 65 * 60_000): Promise<void> {
-    const response = await this.#fetch('GET', path, undefined, timeoutMs);
+    const response = await this.#fetch('GET', path, {}, timeoutMs);
     if (!response.ok) {
       const text = await response.text();
       throw this.#error(response.status, text ? safeJson(text) : null, text);
@@ -95,10 +109,8 @@ export class ApiClient {
     write(decoder.decode());
   }
 
-  #headers(json: boolean): Record<string, string> {
-    const headers: Record<string, string> = json ? { 'content-type': 'application/json' } : {};
-    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
-    return headers;
+  #headers(): Record<string, string> {
+    return this.#token === undefined ? {} : { authorization: `Bearer ${this.#token}` };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,11 @@
 // hyper-cli: the operator's client, anywhere, as a hyperuser. `login` caches a short-lived token;
 // every other verb sends it to the server it was issued by (and to no other).
 import { cac } from 'cac';
-import type { Endpoint } from './client.js';
+import type { ApiClient, Endpoint } from './client.js';
+import { colorFlag, durationFlag, integerFlag, stringFlag } from './flags.js';
+import { desiredApply } from './hyper-cli/desired-apply.js';
+import { desiredDiff } from './hyper-cli/desired-diff.js';
+import { desiredGet } from './hyper-cli/desired-get.js';
 import { events } from './hyper-cli/events.js';
 import { login } from './hyper-cli/login.js';
 import { logout } from './hyper-cli/logout.js';
@@ -15,6 +19,7 @@ import { stage } from './hyper-cli/stage.js';
 import { status } from './hyper-cli/status.js';
 import { switchTraffic } from './hyper-cli/switch.js';
 import { whoami } from './hyper-cli/whoami.js';
+import { UsageError, type OutputOptions } from './output.js';
 import { runCli, runVerb } from './run.js';
 import { normalizeServer, readSession } from './session.js';
 
@@ -43,58 +48,104 @@ const act = (options: ServerOption & { json?: boolean }, run: Parameters<typeof 
 cli.command('login', 'log in as a hyperuser; the token is cached for the other commands')
   .option('--user <name>', 'the hyperuser (asked for on a terminal)')
   .option('--password-stdin', 'read the password from stdin (otherwise it is asked for, hidden)')
+  .example('hyper-cli login --server https://deploy.example.org --user alice')
   .example('printf %s "$PASSWORD" | hyper-cli login --user alice --password-stdin')
   .action(async (options) => {
     const server = serverOf(options, (await readSession())?.server);
-    const args = { server, user: options.user === undefined ? undefined : String(options.user), passwordStdin: Boolean(options.passwordStdin) };
+    const args = { server, user: stringFlag(options.user, '--user'), passwordStdin: Boolean(options.passwordStdin) };
     await runVerb({ url: server }, options, (client) => login(client, args, options));
   });
 
 cli.command('logout', 'end the session and forget the cached token')
+  .example('hyper-cli logout')
   .action(async (options) => {
     const found = await endpoint(options);
     await runVerb(found, options, (client) => logout(client, found.token !== undefined, options));
   });
 
-cli.command('whoami', 'the logged-in hyperuser and its roles').action((options) => act(options, (client) => whoami(client, options)));
+cli.command('whoami', 'the logged-in hyperuser and its roles')
+  .example('hyper-cli whoami --json')
+  .action((options) => act(options, (client) => whoami(client, options)));
 
-cli.command('status', 'show both colors, the active one and what the loop waits for')
-  .example('hyper-cli status --json')
+cli.command('status', 'both colors as a table, the active one, what the loop waits for, problems')
+  .example('hyper-cli status')
+  .example('hyper-cli status --json | jq .status.colors.green.phase')
   .action((options) => act(options, (client) => status(client, options)));
 
-cli.command('stage <tag>', 'build and start a tag on a color (default: the inactive one)')
-  .option('--color <color>', 'blue or green')
-  .example('hyper-cli stage v26.11.27.1')
-  .action((tag: string, options) => act(options, (client) => stage(client, { tag: String(tag), color: options.color }, options)));
-
-cli.command('switch', 'move traffic to the other color once it is Ready')
-  .option('--to <color>', 'blue or green')
-  .example('hyper-cli switch --to green')
-  .action((options) => act(options, (client) => switchTraffic(client, { to: options.to }, options)));
-
-cli.command('rollback', 'move traffic back to the previously active color, if it is Ready')
-  .action((options) => act(options, (client) => rollback(client, options)));
-
-cli.command('pause', 'stop changing the host: the loop only observes and reports')
-  .action((options) => act(options, (client) => pause(client, options)));
-
-cli.command('resume', 'let the loop act again')
-  .action((options) => act(options, (client) => resume(client, options)));
-
-cli.command('plan', 'what the next reconcile pass would do (nothing is done)')
-  .action((options) => act(options, (client) => plan(client, options)));
-
 cli.command('releases', 'release records, newest first')
+  .example('hyper-cli releases --json')
   .action((options) => act(options, (client) => releases(client, options)));
 
 cli.command('logs <tag>', 'the build log of a release (--test: its test log)')
   .option('--test', 'the test log')
   .option('--follow', 'keep printing while the step runs')
+  .example('hyper-cli logs v26.11.27.1 --test')
   .example('hyper-cli logs v26.11.27.1 --follow')
-  .action((tag: string, options) => act(options, (client) => logs(client, { tag: String(tag), kind: options.test ? 'test' : 'build', follow: Boolean(options.follow) })));
+  .action((tag: string, options) => act(options, (client) => logs(client, { tag: String(tag), kind: options.test ? 'test' : 'build', follow: Boolean(options.follow) }, options)));
+
+cli.command('stage <tag>', 'build and start a tag on a color (default: the inactive one); --wait follows it to Ready')
+  .option('--color <color>', 'blue or green')
+  .option('--wait', 'show progress through clone, build, test, start, ready; exit 0 once Ready, 1 if it fails')
+  .option('--timeout <duration>', 'with --wait: give up (exit 4) after this long (default 30m)')
+  .example('hyper-cli stage v26.11.27.1 --wait')
+  .example('hyper-cli stage v26.11.27.1 --color green --json')
+  .action((tag: string, options) => act(options, (client) => stage(client, {
+    tag: String(tag),
+    color: colorFlag(options.color, '--color'),
+    wait: Boolean(options.wait),
+    timeoutMs: durationFlag(options.timeout, '--timeout', '30m'),
+  }, options)));
+
+cli.command('switch', 'move traffic to the other color (or --to) once it is Ready; refused (exit 4) otherwise')
+  .option('--to <color>', 'blue or green')
+  .example('hyper-cli switch')
+  .example('hyper-cli switch --to green')
+  .action((options) => act(options, (client) => switchTraffic(client, { to: colorFlag(options.to, '--to') }, options)));
+
+cli.command('rollback', 'move traffic back to the previously active color, if it is Ready')
+  .example('hyper-cli rollback')
+  .action((options) => act(options, (client) => rollback(client, options)));
+
+cli.command('desired <verb>', 'the desired state: get | apply -f FILE | diff -f FILE (YAML or JSON; - is stdin)')
+  .option('-f, --file <file>', 'the desired state to apply or compare')
+  .option('--if-revision <n>', 'apply: only if the current revision is still N (exit 4 otherwise)')
+  .example('hyper-cli desired get > desired.yaml')
+  .example('hyper-cli desired diff -f desired.yaml')
+  .example('hyper-cli desired apply -f desired.yaml --if-revision 12')
+  .action((verb: string, options) => act(options, (client) => desired(client, String(verb), options)));
+
+function desired(client: ApiClient, verb: string, options: OutputOptions & { file?: unknown; ifRevision?: unknown }): Promise<number> {
+  const file = stringFlag(options.file, '--file');
+  switch (verb) {
+    case 'get':
+      return desiredGet(client, options);
+    case 'apply': {
+      const ifRevision = options.ifRevision === undefined ? undefined : integerFlag(options.ifRevision, '--if-revision', 0, 1, Number.MAX_SAFE_INTEGER);
+      return desiredApply(client, { file, ifRevision }, options);
+    }
+    case 'diff':
+      return desiredDiff(client, file, options);
+    default:
+      throw new UsageError(`unknown desired verb ${JSON.stringify(verb)}: get, apply -f FILE or diff -f FILE`);
+  }
+}
+
+cli.command('plan', 'what the next reconcile pass would do (nothing is done)')
+  .example('hyper-cli plan --json')
+  .action((options) => act(options, (client) => plan(client, options)));
 
 cli.command('events', 'the event trail (--follow: keep printing new events)')
-  .option('--follow', 'keep printing new events')
+  .option('--follow', 'keep printing new events (with --json: one object per line)')
+  .example('hyper-cli events')
+  .example('hyper-cli events --follow --json')
   .action((options) => act(options, (client) => events(client, { follow: Boolean(options.follow) }, options)));
+
+cli.command('pause', 'stop changing the host: the loop only observes and reports')
+  .example('hyper-cli pause')
+  .action((options) => act(options, (client) => pause(client, options)));
+
+cli.command('resume', 'let the loop act again')
+  .example('hyper-cli resume')
+  .action((options) => act(options, (client) => resume(client, options)));
 
 await runCli(cli);

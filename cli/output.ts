@@ -1,15 +1,30 @@
 // Output and exit codes shared by hyperctl and hyper-cli. Exit codes (documented in the README):
 // 0 ok, 1 failed, 2 usage, 3 not logged in or forbidden, 4 conflict or not ready.
+import { ValidationError } from '../common/errors.js';
 import type { Color } from '../common/types.js';
 import type { ReconcilerStatus } from '../reconciler/status.js';
 import { ApiError } from './client.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, conflict: 4 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export class UsageError extends Error {}
 
+/** A failure a verb concludes itself (a build failed, a wait ran out): its exit code and a stable code for --json. */
+export class CliError extends Error {
+  readonly exitCode: ExitCode;
+  readonly code: string;
+  constructor(exitCode: ExitCode, code: string, message: string) {
+    super(message);
+    this.exitCode = exitCode;
+    this.code = code;
+  }
+}
+
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT.usage;
+  // A bad config file or flag value: the operator fixes the input, as with any usage error.
+  if (err instanceof UsageError || err instanceof ValidationError) return EXIT.usage;
+  if (err instanceof CliError) return err.exitCode;
   if (err instanceof ApiError) {
     if (err.status === 401 || err.status === 403) return EXIT.auth;
     if (err.status === 409) return EXIT.conflict;
@@ -31,7 +46,7 @@ export function fail(options: OutputOptions, err: unknown): number {
   const code = exitCodeFor(err);
   const message = err instanceof Error ? err.message : String(err);
   if (options.json) {
-    const errorCode = err instanceof ApiError ? err.code : err instanceof UsageError ? 'usage' : 'failed';
+    const errorCode = err instanceof ApiError || err instanceof CliError || err instanceof ValidationError ? err.code : err instanceof UsageError ? 'usage' : 'failed';
     process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
   } else {
     process.stderr.write(`error: ${message}\n`);
@@ -41,9 +56,14 @@ export function fail(options: OutputOptions, err: unknown): number {
 
 const PHASE_COLORS: Record<string, string> = { Ready: '32', Starting: '36', Building: '36', Testing: '36', Degraded: '33', Failed: '31', Empty: '90' };
 
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
+export function useColor(): boolean {
+  return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+}
+
 function paint(text: string, phase: string): string {
   const code = PHASE_COLORS[phase];
-  return process.stdout.isTTY && code ? `\u001b[${code}m${text}\u001b[0m` : text;
+  return useColor() && code ? `\u001b[${code}m${text}\u001b[0m` : text;
 }
 
 /** A status table: one line per color, the active one marked. */
@@ -58,8 +78,22 @@ export function formatStatus(status: ReconcilerStatus, revision: number | null):
     lines.push(`${mark}${color.padEnd(7)}${paint(c.phase.padEnd(11), c.phase)}${(c.desiredTag ?? '-').padEnd(18)}${(c.runningTag ?? '-').padEnd(18)}${String(c.unit.mainPid ?? '-').padEnd(9)}${c.message}`);
   }
   if (status.waiting) lines.push('', `waiting: ${status.waiting}`);
-  const problems = status.conditions.filter((c) => c.status === 'False' && c.type !== 'Ready');
-  for (const p of problems) lines.push(`problem: ${p.type} ${p.reason}: ${p.message}`);
-  lines.push(`last reconcile ${status.lastReconcileAt ?? 'never'}`);
+  const problems = problemsOf(status);
+  lines.push('', problems.length === 0 ? 'problems: none' : 'problems:', ...problems.map((p) => `  ${p}`));
+  const pass = status.lastPass ? ` (${status.lastPass.actions.length} action(s), ${status.lastPass.durationMs} ms)` : '';
+  lines.push(`last reconcile ${status.lastReconcileAt ?? 'never'}${pass}`);
   return lines.join('\n');
+}
+
+/** What needs an operator: failing colors and false conditions (Ready=False only means "not converged yet"). */
+export function problemsOf(status: ReconcilerStatus): string[] {
+  const problems: string[] = [];
+  for (const color of ['blue', 'green'] as Color[]) {
+    const c = status.colors?.[color];
+    if (c && (c.phase === 'Failed' || c.phase === 'Degraded')) problems.push(`${color} ${c.phase}: ${c.message}`);
+  }
+  for (const c of status.conditions) {
+    if (c.status === 'False' && c.type !== 'Ready') problems.push(`${c.type} ${c.reason}: ${c.message}`);
+  }
+  return problems;
 }

@@ -25,6 +25,8 @@ export async function runCli(cli: CAC): Promise<void> {
   try {
     cli.parse(process.argv, { run: false });
     if (!cli.matchedCommand && !cli.options.help && !cli.options.version) {
+      const [unknown] = cli.args;
+      if (unknown !== undefined) process.stderr.write(`error: unknown command ${JSON.stringify(unknown)}; the commands are below\n`);
       cli.outputHelp();
       process.exitCode = EXIT.usage;
       return;

@@ -1,13 +1,35 @@
-// hyperctl status: the daemon and both colors, through the admin socket.
+// hyperctl status: the daemon (and, when setup installed it, its unit and build), both colors, the
+// active color, the last reconcile and the problems, through the admin socket.
+import { linkTarget, readInstallRecord } from '../../daemon/self-layout.js';
 import type { StatusAnswer } from '../answers.js';
 import type { ApiClient } from '../client.js';
-import { emit, formatStatus, type OutputOptions } from '../output.js';
+import { emit, formatStatus, problemsOf, type OutputOptions } from '../output.js';
+import { serviceOf, type Host } from './host.js';
 
-export async function status(client: ApiClient, options: OutputOptions): Promise<number> {
+interface SelfInfo {
+  unit: string;
+  scope: string;
+  activeState: string;
+  mainPid: number | null;
+  build: string | null;
+}
+
+export async function status(client: ApiClient, host: Host | null, options: OutputOptions): Promise<number> {
   const answer = await client.get<StatusAnswer>('/status');
-  emit(options, answer, () => [
+  const self = host ? await selfInfo(host) : null;
+  const problems = problemsOf(answer.status);
+  emit(options, { ...answer, self, problems }, () => [
     `daemon   up since ${answer.daemon.startedAt}, version ${answer.daemon.version}, units ${answer.daemon.driver}, store ${answer.daemon.store}`,
+    ...(self ? [`unit     ${self.unit} (${self.scope}) ${self.activeState}, pid ${self.mainPid ?? '-'}, build ${self.build ?? '-'}`] : []),
     formatStatus(answer.status, answer.revision?.number ?? null),
   ].join('\n'));
   return 0;
+}
+
+/** Host-side facts the API cannot know: which unit runs the daemon, from which build. */
+async function selfInfo(host: Host): Promise<SelfInfo | null> {
+  const record = await readInstallRecord(host.layout).catch(() => null);
+  if (!record) return null;
+  const state = await serviceOf(record).state().catch(() => ({ activeState: 'unknown', mainPid: null }));
+  return { unit: record.unit, scope: record.scope, activeState: state.activeState, mainPid: state.mainPid, build: await linkTarget(host.layout.current) };
 }

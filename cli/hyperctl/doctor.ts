@@ -1,0 +1,77 @@
+// hyperctl doctor: one line per thing the daemon needs from this host (config, the daemon itself,
+// user manager, lingering, ports, store, disk), each with a fix when it is not right. Read-only.
+// Exit 1 when any check fails; warnings alone exit 0.
+import type { Config } from '../../config/config.js';
+import { checkDisk, checkLingering, checkPort, checkStore, checkUserManager, type Check } from '../../daemon/doctor.js';
+import { currentUser } from '../../daemon/linger.js';
+import { readInstallRecord, selfLayout } from '../../daemon/self-layout.js';
+import { invokingUserEnv } from '../../daemon/self-unit.js';
+import type { StatusAnswer } from '../answers.js';
+import { ApiClient } from '../client.js';
+import { emit, type OutputOptions } from '../output.js';
+import { configPathOf, endpointOf, loadHost } from './host.js';
+
+export async function doctor(options: OutputOptions & { config?: string }): Promise<number> {
+  const checks: Check[] = [];
+  let config: Config | null = null;
+  try {
+    config = loadHost(options).config;
+    checks.push({ name: 'config', status: 'ok', detail: `${configPathOf(options)} is valid`, fix: null });
+  } catch (err) {
+    checks.push({ name: 'config', status: 'fail', detail: (err as Error).message, fix: `correct ${configPathOf(options)} (every key: config/hypervisor.example.yaml), or create one with hyperctl setup` });
+  }
+  if (config) checks.push(...(await hostChecks(config)));
+  const failed = checks.some((c) => c.status === 'fail');
+  emit(options, { ok: !failed, checks }, () => checks.map(formatCheck).join('\n'));
+  return failed ? 1 : 0;
+}
+
+function formatCheck(c: Check): string {
+  return `${c.status.padEnd(5)} ${c.name.padEnd(20)} ${c.detail}${c.fix ? `\n${''.padEnd(27)}fix: ${c.fix}` : ''}`;
+}
+
+async function hostChecks(config: Config): Promise<Check[]> {
+  const record = await readInstallRecord(selfLayout(config.root)).catch(() => null);
+  const { check: daemon, status } = await checkDaemon(config);
+  const holders = holdersOf(config, status);
+  const ports: Array<[string, string, number]> = [
+    ['listen.public', config.listen.public.host, config.listen.public.port],
+    ...(config.listen.preview ? [['listen.preview', config.listen.preview.host, config.listen.preview.port] as [string, string, number]] : []),
+    ['colors.blue.port', '127.0.0.1', config.colors.blue.port],
+    ['colors.green.port', '127.0.0.1', config.colors.green.port],
+  ];
+  return [
+    daemon,
+    await checkUserManager(config, record?.env ?? invokingUserEnv()),
+    await checkLingering(config, currentUser()),
+    ...(await Promise.all(ports.map(([name, host, port]) => checkPort(name, host, port, holders.get(name) ?? null)))),
+    await checkStore(config.store),
+    await checkDisk(config.root),
+  ];
+}
+
+async function checkDaemon(config: Config): Promise<{ check: Check; status: StatusAnswer | null }> {
+  const client = new ApiClient(endpointOf(config));
+  try {
+    const status = await client.request<StatusAnswer>('GET', '/status', undefined, 5_000);
+    return { check: { name: 'daemon', status: 'ok', detail: `healthy, version ${status.daemon.version}, up since ${status.daemon.startedAt}`, fix: null }, status };
+  } catch (err) {
+    const check: Check = { name: 'daemon', status: 'fail', detail: (err as Error).message, fix: 'hyperctl restart (or hyperctl setup when it was never installed); hyperctl logs shows why it stopped' };
+    return { check, status: null };
+  } finally {
+    await client.close();
+  }
+}
+
+/** Who may hold each port: the daemon its listeners while it answers, a running color its port. */
+function holdersOf(config: Config, status: StatusAnswer | null): Map<string, string> {
+  const holders = new Map<string, string>();
+  if (!status) return holders;
+  holders.set('listen.public', 'the hypervisor');
+  if (config.listen.preview) holders.set('listen.preview', 'the hypervisor');
+  for (const color of ['blue', 'green'] as const) {
+    const unit = status.status.colors?.[color]?.unit;
+    if (unit?.activeState === 'active') holders.set(`colors.${color}.port`, `${color} (pid ${unit.mainPid ?? '?'})`);
+  }
+  return holders;
+}

@@ -1,0 +1,120 @@
+// Host checks for `hyperctl doctor`: each answers one question about what the daemon needs from this
+// host, and says how to fix it when the answer is no. None of them changes anything.
+import { constants } from 'node:fs';
+import { access, stat, statfs } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Config, StoreConfig } from '../config/config.js';
+import type { SystemdUserEnv } from '../units/systemctl.js';
+import { isUserManagerReachable } from '../units/systemd-driver.js';
+import { isLingering, lingerFix } from './linger.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix: string | null;
+}
+
+const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+/** Below this a build or a log write may fail; below the warning level it soon will. */
+const DISK_FAIL_BYTES = 256 * MiB;
+const DISK_WARN_BYTES = 2 * GiB;
+const STORE_TIMEOUT_MS = 5_000;
+
+export async function checkUserManager(config: Config, env: SystemdUserEnv): Promise<Check> {
+  if (config.units.driver === 'process') return ok('user manager', 'not needed: units.driver is process');
+  if (await isUserManagerReachable(env)) return ok('user manager', `answers at ${env.XDG_RUNTIME_DIR}`);
+  return {
+    name: 'user manager', status: 'fail', detail: `no systemd user manager answers at ${env.XDG_RUNTIME_DIR}, so no color can run`,
+    fix: 'enable lingering (loginctl enable-linger USER) or log in to start one; or set units.driver: process',
+  };
+}
+
+export async function checkLingering(config: Config, user: string): Promise<Check> {
+  if (config.units.driver === 'process') return ok('lingering', 'not needed: units.driver is process');
+  if (await isLingering(user)) return ok('lingering', `enabled for ${user}`);
+  return { name: 'lingering', status: 'warn', detail: `not enabled for ${user}`, fix: lingerFix(user) };
+}
+
+/**
+ * A port is fine when it is free, or held by whom it should be (`holder`, e.g. "the hypervisor"
+ * for its own listeners while it runs, "blue (pid 42)" for a running color).
+ */
+export async function checkPort(name: string, host: string, port: number, holder: string | null): Promise<Check> {
+  const label = `port ${name}`;
+  const where = `${host}:${port}`;
+  const error = await tryListen(host, port);
+  if (error === null) return ok(label, `${where} is free`);
+  if (error === 'EADDRINUSE' && holder) return ok(label, `${where} is held by ${holder}`);
+  if (error === 'EADDRINUSE') {
+    return { name: label, status: 'fail', detail: `${where} is in use by another process`, fix: `find it with \`ss -ltnp 'sport = :${port}'\` and stop it, or give ${name} another port in the config` };
+  }
+  return { name: label, status: 'fail', detail: `cannot listen on ${where}: ${error}`, fix: `give ${name} a port this user may bind (1024 or above unless root), on an address of this host` };
+}
+
+function tryListen(host: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(null)));
+  });
+}
+
+export async function checkStore(store: StoreConfig): Promise<Check> {
+  return store.kind === 'embedded' ? checkEmbedded(store.path) : checkMongo(store.uri, store.database);
+}
+
+async function checkEmbedded(file: string): Promise<Check> {
+  const info = await stat(file).catch(() => null);
+  const target = info ? file : path.dirname(file);
+  const writable = await access(target, constants.R_OK | constants.W_OK).then(() => true, () => false);
+  if (!writable) {
+    return { name: 'store', status: 'fail', detail: `embedded store ${file}: ${info ? 'not readable and writable' : 'its folder is missing or not writable'} by this user`, fix: `create ${path.dirname(file)} and give it to the daemon's user, or change store.path` };
+  }
+  return ok('store', info ? `embedded ${file} (${(info.size / MiB).toFixed(1)} MiB), readable and writable` : `embedded ${file} does not exist yet; the daemon creates it at its first start`);
+}
+
+async function checkMongo(uri: string, database: string): Promise<Check> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: STORE_TIMEOUT_MS, connectTimeoutMS: STORE_TIMEOUT_MS, appName: 'hyperctl-doctor' });
+  try {
+    await client.db(database).command({ ping: 1 });
+    return ok('store', `mongodb database ${database} answers`);
+  } catch (err) {
+    return { name: 'store', status: 'fail', detail: `mongodb at ${redact(uri)} does not answer: ${(err as Error).message}`, fix: 'start MongoDB or correct store.uri (and its credentials)' };
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
+
+/** A URI may carry a password: never print it. */
+function redact(uri: string): string {
+  return uri.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export async function checkDisk(root: string): Promise<Check> {
+  const dir = await nearestExisting(root);
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  const share = fs.blocks > 0 ? fs.bavail / fs.blocks : 0;
+  const detail = `${(free / GiB).toFixed(1)} GiB free under ${dir} (${Math.round(share * 100)}%)`;
+  const fix = `free space under ${root}: fewer kept releases (policy.keepReleases), old logs, or a bigger disk`;
+  if (free < DISK_FAIL_BYTES) return { name: 'disk', status: 'fail', detail, fix };
+  if (free < DISK_WARN_BYTES || share < 0.05) return { name: 'disk', status: 'warn', detail, fix };
+  return ok('disk', detail);
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  let current = path.resolve(dir);
+  while (!(await stat(current).then(() => true, () => false))) {
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  return current;
+}

@@ -1,0 +1,69 @@
+// The hypervisor's own repository, as `hyperctl upgrade` reads it: where the running build came
+// from, which tags it has, and a checkout of one tag. Plain git with a timeout on every call and
+// no terminal prompts (an upgrade must fail, not hang, on a repo that asks for credentials).
+import { execFile } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
+import { HypervisorError } from '../common/errors.js';
+
+const GIT_TIMEOUT_MS = 5 * 60_000;
+/** A tag becomes a folder name (builds/<tag>): no slashes, no "..", nothing a shell would read. */
+const BUILD_TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
+
+export class GitError extends HypervisorError {
+  constructor(message: string) {
+    super('git', message);
+  }
+}
+
+export function git(args: string[], cwd?: string): Promise<string> {
+  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd, env, timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new GitError(`git ${args.join(' ')}: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+export function isBuildTag(tag: string): boolean {
+  return BUILD_TAG.test(tag) && !tag.includes('..');
+}
+
+/** The repo a build was cloned from (its `origin`), or the build itself when it is a git work tree. */
+export async function sourceOf(buildDir: string): Promise<string | null> {
+  const origin = await git(['remote', 'get-url', 'origin'], buildDir).catch(() => null);
+  if (origin?.trim()) return origin.trim();
+  const top = await git(['rev-parse', '--show-toplevel'], buildDir).catch(() => null);
+  if (top && (await realpath(top.trim())) === (await realpath(buildDir))) return buildDir;
+  return null;
+}
+
+export async function listTags(repo: string): Promise<string[]> {
+  const out = await git(['ls-remote', '--tags', '--refs', repo]);
+  return out.split('\n').map((line) => line.split('\trefs/tags/')[1]?.trim()).filter((t): t is string => Boolean(t));
+}
+
+/** The highest tag in version order (v0.10.0 after v0.9.3), among those usable as a build name. */
+export function newestTag(tags: string[]): string | null {
+  const usable = tags.filter(isBuildTag);
+  usable.sort(compareVersions);
+  return usable.at(-1) ?? null;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const [x, y] = [pa[i] ?? '', pb[i] ?? ''];
+    if (x === y) continue;
+    const numeric = /^\d+$/.test(x) && /^\d+$/.test(y);
+    return numeric ? Number(x) - Number(y) : x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Clones `repo` at `tag` (detached) into `dir`; resolves with the commit's SHA. */
+export async function cloneTag(repo: string, tag: string, dir: string): Promise<string> {
+  await git(['-c', 'advice.detachedHead=false', 'clone', '--quiet', '--branch', tag, repo, dir]);
+  return (await git(['rev-parse', 'HEAD'], dir)).trim();
+}

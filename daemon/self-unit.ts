@@ -1,0 +1,171 @@
+// The hypervisor's own systemd unit: rendering it, and driving it through `systemctl` (PID 1's
+// manager for the system scope, the invoking user's manager for the user scope). The colors are
+// separate user units; this unit only runs the daemon, from `<root>/hypervisor/current`.
+import { execFile } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ValidationError } from '../common/errors.js';
+import { writeFileAtomic } from '../units/atomic-write.js';
+import { defaultUserEnv, SystemctlError, type SystemdUserEnv } from '../units/systemctl.js';
+import { isUserManagerReachable } from '../units/systemd-driver.js';
+import type { SelfLayout, UnitScope } from './self-layout.js';
+
+/** @default the name setup gives the unit */
+export const DEFAULT_UNIT = 'openhack-hypervisor.service';
+const UNIT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,200}\.service$/;
+const SYSTEM_UNIT_DIR = '/etc/systemd/system';
+
+/** Stopping drains requests in flight on the old color (proxy.drainTimeout, 30s by default) first. */
+const TIMEOUT_STOP_SEC = 45;
+
+export interface SelfUnitSpec {
+  scope: UnitScope;
+  unit: string;
+  node: string;
+  config: string;
+  root: string;
+  layout: SelfLayout;
+  /** The user manager the daemon drives the colors in. */
+  env: SystemdUserEnv;
+  /** Whose user manager that is (the system unit waits for it). */
+  uid: number;
+}
+
+export function checkUnitName(unit: string): string {
+  const name = unit.endsWith('.service') ? unit : `${unit}.service`;
+  if (!UNIT_NAME.test(name)) throw new ValidationError('--unit-name', `must be a systemd service name like ${DEFAULT_UNIT}, got ${JSON.stringify(unit)}`);
+  return name;
+}
+
+export function unitFileOf(scope: UnitScope, unit: string, env: SystemdUserEnv): string {
+  return scope === 'system' ? path.join(SYSTEM_UNIT_DIR, unit) : path.join(env.XDG_CONFIG_HOME, 'systemd', 'user', unit);
+}
+
+export function renderSelfUnit(spec: SelfUnitSpec): string {
+  const entry = path.join(spec.layout.current, 'bin', 'hypervisor.js');
+  const system = spec.scope === 'system';
+  return [
+    `# ${spec.unit}: the openhack-hypervisor daemon, written by \`hyperctl setup\` (which rewrites it).`,
+    '# It starts whatever build <root>/hypervisor/current points at; `hyperctl upgrade` moves that link.',
+    '[Unit]',
+    'Description=openhack-hypervisor: blue/green deployments from git tags',
+    // A system daemon drives the colors in a user manager: that manager must be up first.
+    ...(system ? ['Wants=network-online.target', `Wants=user@${spec.uid}.service`, `After=network-online.target user@${spec.uid}.service`] : []),
+    'StartLimitBurst=5',
+    'StartLimitIntervalSec=60',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${quote(spec.node)} ${quote(entry)} --config ${quote(spec.config)}`,
+    `Environment=${quote(spec.env.XDG_RUNTIME_DIR, 'XDG_RUNTIME_DIR')} ${quote(spec.env.XDG_CONFIG_HOME, 'XDG_CONFIG_HOME')}`,
+    `WorkingDirectory=${safe(spec.root)}`,
+    'Restart=on-failure',
+    'RestartSec=2',
+    // Only the daemon is stopped on a restart: build scripts and process-driver backends it started
+    // outlive it, and the next daemon adopts or cleans them up (as after a crash).
+    'KillMode=process',
+    `TimeoutStopSec=${TIMEOUT_STOP_SEC}`,
+    `StandardOutput=append:${safe(spec.layout.daemonLog)}`,
+    `StandardError=append:${safe(spec.layout.daemonLog)}`,
+    '',
+    '[Install]',
+    `WantedBy=${system ? 'multi-user.target' : 'default.target'}`,
+    '',
+  ].join('\n');
+}
+
+/** Writes the unit file when its text differs; returns whether it changed (then a daemon-reload is due). */
+export async function installSelfUnit(spec: SelfUnitSpec): Promise<{ file: string; changed: boolean }> {
+  const file = unitFileOf(spec.scope, spec.unit, spec.env);
+  const text = renderSelfUnit(spec);
+  await mkdir(path.dirname(file), { recursive: true });
+  return { file, changed: (await writeFileAtomic(file, text)).changed };
+}
+
+/** The user manager of whoever runs hyperctl: where the colors (and a user-scope daemon) live. */
+export function invokingUserEnv(): SystemdUserEnv {
+  return defaultUserEnv();
+}
+
+export function userManagerAnswers(env: SystemdUserEnv): Promise<boolean> {
+  return isUserManagerReachable(env);
+}
+
+/** Paths go into the unit verbatim: refuse what systemd would read differently, escape specifiers. */
+function safe(value: string): string {
+  if (!path.isAbsolute(value) || /["'\\\s$]/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20)) {
+    throw new ValidationError('', `${JSON.stringify(value)} cannot go into a unit file: use an absolute path without spaces, quotes, $ or backslashes`);
+  }
+  return value.replaceAll('%', '%%');
+}
+
+/** A double-quoted path, optionally as the value of `NAME=` (an Environment assignment). */
+function quote(value: string, name = ''): string {
+  return `"${name ? `${name}=` : ''}${safe(value)}"`;
+}
+
+/** `systemctl` for one unit in one scope, with a small explicit environment and a timeout per call. */
+export class SelfService {
+  readonly scope: UnitScope;
+  readonly unit: string;
+  readonly #env: SystemdUserEnv;
+  readonly #timeoutMs: number;
+
+  constructor(options: { scope: UnitScope; unit: string; env: SystemdUserEnv; timeoutMs?: number }) {
+    this.scope = options.scope;
+    this.unit = options.unit;
+    this.#env = options.env;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  daemonReload(): Promise<string> {
+    return this.run(['daemon-reload']);
+  }
+
+  enable(): Promise<string> {
+    return this.run(['enable', this.unit]);
+  }
+
+  start(): Promise<string> {
+    return this.run(['start', this.unit]);
+  }
+
+  restart(): Promise<string> {
+    return this.run(['restart', this.unit]);
+  }
+
+  /** `systemctl is-enabled` exits non-zero for anything but enabled. */
+  async isEnabled(): Promise<boolean> {
+    return (await this.run(['is-enabled', this.unit]).catch(() => '')).trim() === 'enabled';
+  }
+
+  async state(): Promise<{ activeState: string; subState: string; mainPid: number | null }> {
+    const props = new Map<string, string>();
+    for (const line of (await this.run(['show', '-p', 'ActiveState,SubState,MainPID', this.unit])).split('\n')) {
+      const eq = line.indexOf('=');
+      if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1));
+    }
+    const pid = Number(props.get('MainPID') ?? 0);
+    return { activeState: props.get('ActiveState') ?? 'unknown', subState: props.get('SubState') ?? 'unknown', mainPid: pid > 0 ? pid : null };
+  }
+
+  /** Runs `systemctl [--user] <args>`; throws SystemctlError with systemd's own words. */
+  run(args: string[]): Promise<string> {
+    const command = ['systemctl', ...(this.scope === 'user' ? ['--user'] : []), ...args];
+    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', SYSTEMD_PAGER: '', ...(this.scope === 'user' ? this.#env : {}) };
+    return new Promise((resolve, reject) => {
+      execFile(command[0]!, command.slice(1), { env, timeout: this.#timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+        if (!err) return resolve(stdout);
+        const code = (err as NodeJS.ErrnoException & { code?: unknown }).code;
+        const exitCode = typeof code === 'number' ? code : null;
+        reject(new SystemctlError(command, exitCode, stderr, (err as { killed?: boolean }).killed === true && exitCode === null, err));
+      });
+    });
+  }
+}
+
+/** PID 1 is systemd (the system scope needs it); here a container init, say, is not. */
+export async function systemBootedWithSystemd(): Promise<boolean> {
+  const comm = await readFile('/proc/1/comm', 'utf8').catch(() => '');
+  return comm.trim() === 'systemd';
+}
