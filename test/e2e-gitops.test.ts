@@ -33,6 +33,7 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
   let operator: SimpleGit;
   let appName: string;
   let systemctl: Systemctl;
+  let bluePort: number;
 
   const status = (): Promise<StatusAnswer> => admin.get<StatusAnswer>('/status');
   const version = async (): Promise<string> => (await fetch(`${publicUrl}/version`)).text();
@@ -71,6 +72,7 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
     await push(desiredYaml('blue', `v${V1}`, null), 'blue runs v1');
     const [pub, blue, green, preview] = await freePorts(4);
     publicUrl = `http://127.0.0.1:${pub}`;
+    bluePort = blue!;
     appName = `gitops-${process.pid}`;
     configPath = path.join(scratch.dir, 'hypervisor.yaml');
     await writeFile(configPath, `
@@ -148,6 +150,22 @@ proxy: { drainTimeout: 2s }
     const mark = await lastEventId();
     await systemctl.stop(`${appName}-blue.service`);
     await waitFor('a Started event for blue', eventAfter(mark, 'Started', 'blue'), 10_000);
+    await waitFor('blue Ready again', readyAt('blue', `v${V1}`), 30_000);
+  });
+
+  it('a drop-in that makes blue answer another version (systemctl edit) is removed and corrected', async () => {
+    const mark = await lastEventId();
+    const unit = `${appName}-blue.service`;
+    const v2 = path.join(scratch.dir, 'var', 'artifacts', `v${V2}`, V2);
+    await mkdir(`${unitFile('blue')}.d`, { recursive: true });
+    await writeFile(path.join(`${unitFile('blue')}.d`, 'override.conf'),
+      `[Service]\nExecStart=\nExecStart=${v2} --deployment test --port ${bluePort} --env-root ${path.join(scratch.dir, 'var', 'env')} --app-version ${V2}\n`);
+    await systemctl.daemonReload();
+    await systemctl.restart(unit);
+    const event = await waitFor('a Deployed event for blue', eventAfter(mark, 'Deployed', 'blue'), 15_000);
+    expect(event.message).to.contain('drop-ins');
+    await waitFor('blue answering v1 on its own port again', async () =>
+      (await fetch(`http://127.0.0.1:${bluePort}/version`).then((r) => r.text(), () => '')) === V1 || null, 30_000);
     await waitFor('blue Ready again', readyAt('blue', `v${V1}`), 30_000);
   });
 

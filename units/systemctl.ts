@@ -49,6 +49,8 @@ export interface UnitShow {
   /** null when systemd reports 0 (no main process). */
   mainPid: number | null;
   nRestarts: number;
+  /** Drop-in files that override the unit (what `systemctl --user edit` writes). */
+  dropIns: string[];
 }
 
 export interface SystemctlOptions {
@@ -100,7 +102,7 @@ export class Systemctl {
   }
 
   async show(unit: string): Promise<UnitShow> {
-    const props = parseProperties(await this.run(['show', '-p', 'ActiveState,SubState,MainPID,NRestarts,LoadState', unit]));
+    const props = parseProperties(await this.run(['show', '-p', 'ActiveState,SubState,MainPID,NRestarts,LoadState,DropInPaths', unit]));
     const mainPid = Number(props.get('MainPID') ?? 0);
     return {
       loadState: props.get('LoadState') ?? 'not-found',
@@ -108,6 +110,7 @@ export class Systemctl {
       subState: props.get('SubState') ?? 'dead',
       mainPid: Number.isInteger(mainPid) && mainPid > 0 ? mainPid : null,
       nRestarts: Number(props.get('NRestarts') ?? 0) || 0,
+      dropIns: (props.get('DropInPaths') ?? '').split(' ').filter((p) => p.length > 0),
     };
   }
 

@@ -2,7 +2,7 @@
 // `$XDG_CONFIG_HOME/systemd/user/`, driven through `systemctl --user`. systemd does the
 // supervision (Restart=on-failure); this driver only writes files and asks questions.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
@@ -39,7 +39,9 @@ export class SystemdDriver implements UnitDriver {
     await mkdir(this.unitDir, { recursive: true });
     await mkdir(path.dirname(spec.logFile), { recursive: true });
     const unit = this.#unit(spec.color);
-    const { changed } = await writeFileAtomic(this.#file(spec.color), text);
+    const written = await writeFileAtomic(this.#file(spec.color), text);
+    // The hypervisor owns these units whole: overrides from `systemctl --user edit` are drift.
+    const changed = written.changed || (await this.#removeDropIns(spec.color));
     // An unchanged file may still be unknown to systemd when a crash fell between write and reload.
     if (changed || (await this.#needsReload(unit))) {
       await this.#systemctl.daemonReload();
@@ -75,7 +77,8 @@ export class SystemdDriver implements UnitDriver {
   async observe(color: Color): Promise<UnitObservation> {
     const [show, text] = await Promise.all([this.#systemctl.show(this.#unit(color)), readIfExists(this.#file(color))]);
     const installed = text === null ? null : parseInstalledSpec(text);
-    return { color, ...show, installed, drift: this.#drift(text, installed) };
+    const { dropIns, ...state } = show;
+    return { color, ...state, installed, drift: this.#drift(text, installed) ?? describeDropIns(dropIns) };
   }
 
   /** Nothing to release: systemd keeps supervising the units. */
@@ -85,6 +88,13 @@ export class SystemdDriver implements UnitDriver {
   #drift(text: string | null, installed: UnitSpec | null): string | null {
     if (text === null || installed === null) return null;
     return renderUnit(installed, this.#appName) === text ? null : `${path.basename(this.#file(installed.color))} was edited by hand`;
+  }
+
+  async #removeDropIns(color: Color): Promise<boolean> {
+    const dir = `${this.#file(color)}.d`;
+    if (!existsSync(dir)) return false;
+    await rm(dir, { recursive: true, force: true });
+    return true;
   }
 
   #unit(color: Color): string {
@@ -135,6 +145,10 @@ export class SystemdDriver implements UnitDriver {
       if (!(err instanceof SystemctlError && err.exitCode === EXIT_UNIT_NOT_FOUND)) throw err;
     }
   }
+}
+
+function describeDropIns(paths: string[]): string | null {
+  return paths.length === 0 ? null : `drop-ins override the unit (systemctl edit): ${paths.join(', ')}`;
 }
 
 /** True when a user manager answers at `env` (its private socket exists and `systemctl --user` works). */
