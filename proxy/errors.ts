@@ -30,6 +30,21 @@ export class BadGatewayError extends ProxyHttpError {
   }
 }
 
+/** Neither color took the request: both refused or reset the connection before answering. */
+export class BackendsDownError extends ProxyHttpError {
+  constructor(message: string, cause?: unknown) {
+    super(503, 'backends_down', message, { cause, headers: { 'retry-after': '5' } });
+  }
+}
+
+/** The request body is over the configured limit (`proxy.maxBodySize`). */
+export class PayloadTooLargeError extends ProxyHttpError {
+  constructor(limit: number) {
+    // The rest of the body is not read: the connection closes after this answer.
+    super(413, 'payload_too_large', `the request body is larger than the limit of ${limit} bytes`, { headers: { connection: 'close' } });
+  }
+}
+
 /** The backend did not connect or answer within the deadline. */
 export class GatewayTimeoutError extends ProxyHttpError {
   constructor(message: string, cause?: unknown) {

@@ -1,8 +1,12 @@
-// Forwards one plain HTTP request to a target through its undici pool and streams the answer
-// into `res`, with backpressure both ways. The lease is released when `res` is over, whatever ends it.
+// Forwards one plain HTTP request to a target through its undici pool and streams the answer into
+// `res`, with backpressure both ways. When the target refuses or resets the connection before the
+// first byte of its answer, a replayable request is sent once more, to the other color if it is
+// Ready (failover). The current lease is released when `res` is over, whatever ends it.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { limitedBody, planBody, readWhole, type BodyPlan } from './body.js';
 import {
+  BackendsDownError,
   BadGatewayError,
   ClientGoneError,
   GatewayTimeoutError,
@@ -12,45 +16,86 @@ import {
 import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
 import type { Lease } from './router.js';
 import type { Target } from './target.js';
+import type { TrustedProxies } from './trusted.js';
 
-export function forward(req: IncomingMessage, res: ServerResponse, lease: Lease): void {
-  res.once('close', lease.release);
+export interface ForwardContext {
+  trusted: TrustedProxies;
+  /** Largest request body passed on (413 above). */
+  maxBodyBytes: number;
+  /** A lease on the other color, Ready, for a request `failed` refused; null when there is none. */
+  failover(failed: Target): Lease | null;
+}
+
+/** Errors that mean the backend never saw the request through: nothing listens, or the connection died. */
+const REFUSED_OR_RESET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'UND_ERR_SOCKET']);
+
+export function forward(req: IncomingMessage, res: ServerResponse, lease: Lease, ctx: ForwardContext): void {
   const requestId = requestIdOf(req);
   const path = req.url ?? '/';
-  if (!path.startsWith('/')) {
-    sendError(res, new ProxyHttpError(400, 'bad_request', 'the request target must be a path starting with /'), requestId);
+  let plan: BodyPlan;
+  try {
+    if (!path.startsWith('/')) throw new ProxyHttpError(400, 'bad_request', 'the request target must be a path starting with /');
+    plan = planBody(req, ctx.maxBodyBytes);
+  } catch (err) {
+    lease.release();
+    sendError(res, err as ProxyHttpError, requestId);
     return;
   }
   const options: Dispatcher.DispatchOptions = {
     path,
     method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-    headers: upstreamRequestHeaders(req, requestId),
-    body: hasBody(req) ? req : null,
+    headers: upstreamRequestHeaders(req, requestId, ctx.trusted),
+    body: null,
   };
-  lease.target.pool.dispatch(options, new ForwardHandler(res, lease.target, requestId));
+  const exchange = new Exchange(res, lease, ctx, requestId, options, plan.replayable);
+  switch (plan.kind) {
+    case 'none':
+      return exchange.start();
+    case 'stream':
+      options.body = plan.length === null ? limitedBody(req, ctx.maxBodyBytes) : req;
+      return exchange.start();
+    case 'buffer':
+      readWhole(req).then((body) => {
+        options.body = body;
+        exchange.start();
+      }, () => undefined); // the client left while sending; `res` closes and releases the lease
+      return;
+    default: {
+      const never: never = plan;
+      throw new Error(`unknown body plan ${JSON.stringify(never)}`);
+    }
+  }
 }
 
-/** A request carries a body only when it says so (RFC 9112 6.3); GETs must not grow a chunked one. */
-function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true;
-  const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
-}
-
-/** Undici's dispatch handler writing straight into the client's response. */
-class ForwardHandler implements Dispatcher.DispatchHandler {
+/** One request's way through one or two backends: undici's dispatch handler writing into `res`. */
+class Exchange implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
-  readonly #target: Target;
+  readonly #ctx: ForwardContext;
   readonly #requestId: string;
+  readonly #options: Dispatcher.DispatchOptions;
+  readonly #replayable: boolean;
+  #lease: Lease;
+  #attempts = 0;
   #controller: Dispatcher.DispatchController | null = null;
   #clientGone = false;
+  #responding = false;
   #done = false;
 
-  constructor(res: ServerResponse, target: Target, requestId: string) {
+  constructor(res: ServerResponse, lease: Lease, ctx: ForwardContext, requestId: string, options: Dispatcher.DispatchOptions, replayable: boolean) {
     this.#res = res;
-    this.#target = target;
+    this.#lease = lease;
+    this.#ctx = ctx;
     this.#requestId = requestId;
+    this.#options = options;
+    this.#replayable = replayable;
     res.once('close', () => this.#onClientClose());
+  }
+
+  start(): void {
+    if (this.#clientGone) return;
+    this.#attempts += 1;
+    this.#controller = null;
+    this.#lease.target.pool.dispatch(this.#options, this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -62,11 +107,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx answers are the backend's business with this hop; the client gets the final one.
     if (status < 200 || this.#clientGone) return;
+    this.#responding = true;
     try {
       this.#res.writeHead(status, statusMessage || undefined, downstreamResponseHeaders(headers, this.#requestId));
     } catch (err) {
       // Node refuses a status line or field it considers invalid; the client gets a clean 502.
-      controller.abort(new BadGatewayError(`the ${this.#target.color} backend sent a response head that cannot be passed on`, err));
+      controller.abort(new BadGatewayError(`the ${this.#lease.target.color} backend sent a response head that cannot be passed on`, err));
     }
   }
 
@@ -84,16 +130,44 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.#clientGone || error instanceof ClientGoneError) {
+      this.#done = true;
+      return;
+    }
+    const next = this.#retryable(error) ? this.#ctx.failover(this.#lease.target) : null;
+    if (next) {
+      this.#lease.release();
+      this.#lease = next;
+      // Not from inside undici's error path: the failed client is still tearing its socket down.
+      process.nextTick(() => this.start());
+      return;
+    }
     this.#done = true;
-    if (this.#clientGone || error instanceof ClientGoneError) return;
-    sendError(this.#res, upstreamFailure(error, this.#target), this.#requestId);
+    sendError(this.#res, this.#failure(error), this.#requestId);
+  }
+
+  #retryable(error: Error): boolean {
+    return this.#replayable && this.#attempts === 1 && !this.#responding && isRefusedOrReset(error);
+  }
+
+  #failure(error: Error): ProxyHttpError {
+    if (this.#attempts > 1 && !this.#responding && isRefusedOrReset(error)) {
+      return new BackendsDownError('neither color accepted the request (both refused or reset the connection); retry shortly', error);
+    }
+    return upstreamFailure(error, this.#lease.target);
   }
 
   #onClientClose(): void {
+    this.#lease.release();
     if (this.#done || this.#res.writableFinished) return;
     this.#clientGone = true;
     this.#controller?.abort(new ClientGoneError());
   }
+}
+
+function isRefusedOrReset(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && REFUSED_OR_RESET.has(code);
 }
 
 /** What the client is told when the backend failed before (or while) answering. */

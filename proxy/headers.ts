@@ -1,8 +1,10 @@
-// Header rules of the proxy, both ways: hop-by-hop fields stay on their hop (RFC 9110 7.6.1),
-// and the X-Forwarded-* fields are ours to set, since this proxy is the edge of the host.
+// Header rules of the proxy, both ways: hop-by-hop fields stay on their hop (RFC 9110 7.6.1), and
+// the X-Forwarded-* fields are ours to set, since this proxy is the edge of the host; only a
+// trusted proxy in front of us may have set them already, and then we append to its values.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { clientAddress, type TrustedProxies } from './trusted.js';
 
 /** Fields that describe one connection, never the message; the libraries frame the message themselves. */
 const HOP_BY_HOP = new Set([
@@ -26,11 +28,13 @@ const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-h
 /** A request id we accept from a client: printable ASCII, no spaces, not absurdly long. */
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
-/** The lowercased names a message's `Connection` header declares hop-by-hop, plus the standard ones. */
-export function hopByHopNames(connection: string | string[] | undefined): Set<string> {
-  const names = new Set(HOP_BY_HOP);
-  const values = Array.isArray(connection) ? connection : connection === undefined ? [] : [connection];
-  for (const value of values) {
+const NONE: ReadonlySet<string> = new Set();
+
+/** The lowercased names a message's `Connection` header declares hop-by-hop (beyond the standard ones). */
+export function connectionNames(connection: string | string[] | undefined): ReadonlySet<string> {
+  if (connection === undefined) return NONE;
+  const names = new Set<string>();
+  for (const value of Array.isArray(connection) ? connection : [connection]) {
     for (const token of value.split(',')) {
       const name = token.trim().toLowerCase();
       if (name) names.add(name);
@@ -45,30 +49,45 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export function forwardedFields(req: IncomingMessage, requestId: string, secureScheme: 'https' | 'wss'): Record<string, string> {
+/**
+ * X-Forwarded-For/-Proto/-Host and X-Request-Id for the backend, as a flat name/value list. From a
+ * trusted proxy, its X-Forwarded-For gets the peer appended and its -Proto/-Host are kept.
+ */
+export function forwardedFields(req: IncomingMessage, requestId: string, secureScheme: 'https' | 'wss', trusted: TrustedProxies): string[] {
+  const peer = clientAddress(req.socket);
+  const h = req.headers;
+  const fromProxy = trusted.trusts(req.socket);
+  const givenFor = fromProxy ? joined(h['x-forwarded-for']) : undefined;
+  const givenProto = fromProxy ? joined(h['x-forwarded-proto']) : undefined;
+  const givenHost = fromProxy ? joined(h['x-forwarded-host']) : undefined;
   const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
-  const plain = secureScheme === 'https' ? 'http' : 'ws';
-  const fields: Record<string, string> = {
-    'x-forwarded-for': clientAddress(req),
-    'x-forwarded-proto': encrypted ? secureScheme : plain,
-    'x-request-id': requestId,
-  };
-  if (req.headers.host) fields['x-forwarded-host'] = req.headers.host;
+  const fields = [
+    'x-forwarded-for', givenFor ? `${givenFor}, ${peer}` : peer,
+    'x-forwarded-proto', givenProto || (encrypted ? secureScheme : secureScheme === 'https' ? 'http' : 'ws'),
+    'x-request-id', requestId,
+  ];
+  const host = givenHost || h.host;
+  if (host) fields.push('x-forwarded-host', host);
   return fields;
 }
 
+function joined(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** Request fields for undici, as a flat name/value list so repeated fields keep their order. */
-export function upstreamRequestHeaders(req: IncomingMessage, requestId: string): string[] {
-  const drop = hopByHopNames(req.headers.connection);
+export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, trusted: TrustedProxies): string[] {
+  const declared = connectionNames(req.headers.connection);
   const out: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (drop.has(lower) || REPLACED.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || REPLACED.has(lower) || declared.has(lower)) continue;
     out.push(name, raw[i + 1] as string);
   }
-  for (const [name, value] of Object.entries(forwardedFields(req, requestId, 'https'))) out.push(name, value);
+  const fields = forwardedFields(req, requestId, 'https', trusted);
+  for (const field of fields) out.push(field);
   return out;
 }
 
@@ -76,32 +95,29 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string):
  * Request fields for a websocket handshake (http-proxy sends `req.headers`): the same rules, except
  * that `Connection: Upgrade` and `Upgrade` are the point of this hop and must reach the backend.
  */
-export function upstreamUpgradeHeaders(req: IncomingMessage, requestId: string): IncomingHttpHeaders {
-  const drop = hopByHopNames(req.headers.connection);
+export function upstreamUpgradeHeaders(req: IncomingMessage, requestId: string, trusted: TrustedProxies): IncomingHttpHeaders {
+  const declared = connectionNames(req.headers.connection);
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || drop.has(name) || REPLACED.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || REPLACED.has(name) || declared.has(name)) continue;
     out[name] = value;
   }
   out.connection = 'Upgrade';
   out.upgrade = req.headers.upgrade;
-  return { ...out, ...forwardedFields(req, requestId, 'wss') };
+  const fields = forwardedFields(req, requestId, 'wss', trusted);
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1];
+  return out;
 }
 
 /** Response fields for the client: the backend's, minus its hop-by-hop ones. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
-  const drop = hopByHopNames(headers.connection);
+  const declared = connectionNames(headers.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || drop.has(name)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || declared.has(name)) continue;
     out[name] = value;
   }
   out['x-request-id'] ??= requestId;
   return out;
-}
-
-function clientAddress(req: IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? '';
-  // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; backends expect a.b.c.d.
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

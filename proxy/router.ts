@@ -1,7 +1,10 @@
 // Which backend each listener sends new requests to. A switch is one assignment: requests that
 // already picked a target keep it until they end, and the old target is drained with its own
-// deadline. The proxy never stops a backend; the reconciler owns the units.
+// deadline. The preview slot holds the other color exactly when it is Ready, which makes it the
+// failover target for public requests the active color refuses. The proxy never stops a backend;
+// the reconciler owns the units.
 import type { Color } from '../common/types.js';
+import { BackendPools } from './pools.js';
 import {
   checkTarget,
   checkTargetOptions,
@@ -43,7 +46,8 @@ export interface RouterSnapshot {
 }
 
 export class Router {
-  readonly #targetOptions: TargetOptions;
+  readonly #pools: BackendPools;
+  readonly #responseTimeoutMs: number;
   readonly #drainTimeoutMs: number;
   #slots: Record<Slot, Target | null> = { active: null, preview: null };
   #draining = new Set<Target>();
@@ -52,8 +56,9 @@ export class Router {
     const { drainTimeoutMs = 30_000, ...targetOptions } = options;
     positive('drainTimeoutMs', drainTimeoutMs);
     // Checked here so a bad pool option fails at start, not at the first switch.
-    checkTargetOptions(targetOptions);
-    this.#targetOptions = targetOptions;
+    const checked = checkTargetOptions(targetOptions);
+    this.#pools = new BackendPools(checked);
+    this.#responseTimeoutMs = checked.responseTimeoutMs;
     this.#drainTimeoutMs = drainTimeoutMs;
   }
 
@@ -107,6 +112,16 @@ export class Router {
     return { target, release: target.acquire() };
   }
 
+  /**
+   * For a public request `failed` refused: a lease on the other color, which the preview slot holds
+   * exactly when it is Ready. Null when there is none (or it is the color that failed).
+   */
+  failoverLease(failed: Target): Lease | null {
+    const other = this.#slots.preview;
+    if (!other || other.color === failed.color) return null;
+    return { target: other, release: other.acquire() };
+  }
+
   snapshot(): RouterSnapshot {
     const view = (t: Target): TargetView => ({ color: t.color, port: t.port, inFlight: t.inFlight });
     return {
@@ -130,7 +145,7 @@ export class Router {
     if (color !== null) checkTarget(color, port);
     const old = this.#slots[slot];
     if (color === null ? old === null : old?.matches(color, port as number)) return Promise.resolve(null);
-    this.#slots[slot] = color === null ? null : new Target(color, port as number, this.#targetOptions);
+    this.#slots[slot] = color === null ? null : new Target(color, port as number, this.#pools, this.#responseTimeoutMs);
     return old ? this.#retire(old) : Promise.resolve(null);
   }
 

@@ -2,25 +2,34 @@
 // other request to the active color; the preview one serves the preview color. Neither ever
 // lets a socket error escape: the daemon is the host's front door.
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ValidationError } from '../common/errors.js';
 import { ListenError, NoTargetError, ProxyHttpError, sendError } from './errors.js';
-import { forward } from './forward.js';
+import { forward, type ForwardContext } from './forward.js';
 import { requestIdOf } from './headers.js';
 import type { Router, Slot } from './router.js';
 import { positive } from './target.js';
+import { CertificateReloader, loadKeyPairSync, type TlsCertificateError, type TlsFiles } from './tls.js';
+import { TrustedProxies } from './trusted.js';
 import { guard, WebSocketForwarder, writeRawError } from './websocket.js';
 
 export type ListenerKind = 'public' | 'preview';
 export type ApiHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface ServerTimeouts {
-  /** Deadline for a client to send the request head (slow-loris guard). @default 30000 */
+  /** Deadline for a client to send the request head (slow-loris guard; answer 408). @default 30000 */
   headersTimeoutMs?: number;
   /** Deadline for a client to send the whole request, body included. @default 300000 */
   requestTimeoutMs?: number;
   /** Idle time of a client keep-alive connection; above common load-balancer idle timeouts (60s). @default 65000 */
   keepAliveTimeoutMs?: number;
+}
+
+export interface ProxyTlsOptions extends TlsFiles {
+  /** Told about each reload of the files: null when the new pair is in use, else why the old one stays. */
+  onReload?(error: TlsCertificateError | null): void;
 }
 
 export interface ProxyServerOptions {
@@ -29,6 +38,12 @@ export interface ProxyServerOptions {
   apiHandler?: ApiHandler;
   which: ListenerKind;
   timeouts?: ServerTimeouts;
+  /** Largest request body passed on to a backend; a larger one gets 413. @default 10485760 (10 MiB) */
+  maxBodyBytes?: number;
+  /** Addresses or CIDR ranges of proxies in front of us whose X-Forwarded-* we keep. @default [] */
+  trustedProxies?: readonly string[];
+  /** Serve HTTPS with this certificate and key (reloaded when the files change). @default plain HTTP */
+  tls?: ProxyTlsOptions;
 }
 
 export const API_PREFIX = '/hypervisor';
@@ -38,32 +53,78 @@ const DEFAULT_TIMEOUTS: Required<ServerTimeouts> = {
   requestTimeoutMs: 300_000,
   keepAliveTimeoutMs: 65_000,
 };
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Node checks the header and request deadlines on a timer (default every 30s, so a 30s deadline
+ * could take 60s); a quarter of the shorter deadline keeps the cut within 25% of it.
+ */
+function checkingIntervalMs(t: Required<ServerTimeouts>): number {
+  return Math.max(50, Math.min(1_000, Math.floor(Math.min(t.headersTimeoutMs, t.requestTimeoutMs) / 4)));
+}
 
 /** Sockets taken over by an upgrade: the HTTP server no longer tracks them, closeServer must. */
 const upgraded = new WeakMap<Server, Set<Duplex>>();
 
+/** A listener bound to its slot, with what every request on it needs. */
+interface Listener {
+  server: Server;
+  options: ProxyServerOptions;
+  slot: Slot;
+  forwarding: ForwardContext;
+}
+
 export function createProxyServer(options: ProxyServerOptions): Server {
   const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   for (const [key, value] of Object.entries(t)) positive(`timeouts.${key}`, value);
-  const server = http.createServer({
-    headersTimeout: Math.min(t.headersTimeoutMs, t.requestTimeoutMs),
-    requestTimeout: t.requestTimeoutMs,
-    keepAliveTimeout: t.keepAliveTimeoutMs,
-  });
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
+    throw new ValidationError('maxBodyBytes', `must be a whole number of bytes, got ${String(maxBodyBytes)}`);
+  }
+  const trusted = new TrustedProxies(options.trustedProxies);
+  const server = makeServer(t, options.tls);
   const slot: Slot = options.which === 'public' ? 'active' : 'preview';
-  const ws = new WebSocketForwarder();
+  const { router } = options;
+  // Only public traffic fails over: the preview listener exists to test one particular color.
+  const failover = slot === 'active' ? router.failoverLease.bind(router) : () => null;
+  const listener: Listener = { server, options, slot, forwarding: { trusted, maxBodyBytes, failover } };
+  const ws = new WebSocketForwarder(trusted);
   const sockets = new Set<Duplex>();
   upgraded.set(server, sockets);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(server, options, slot, req, res));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(listener, req, res));
+  // With a listener here node does not answer `Expect: 100-continue` itself: a body over the limit
+  // is refused before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) <= maxBodyBytes) res.writeContinue();
+    onRequest(listener, req, res);
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    onUpgrade(options.router, slot, ws, req, socket, head);
+    onUpgrade(router, slot, ws, req, socket, head);
   });
   return server;
 }
 
-function onRequest(server: Server, options: ProxyServerOptions, slot: Slot, req: IncomingMessage, res: ServerResponse): void {
+function makeServer(t: Required<ServerTimeouts>, tls: ProxyTlsOptions | undefined): Server {
+  const options: http.ServerOptions = {
+    headersTimeout: Math.min(t.headersTimeoutMs, t.requestTimeoutMs),
+    requestTimeout: t.requestTimeoutMs,
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+    connectionsCheckingInterval: checkingIntervalMs(t),
+  };
+  if (!tls) return http.createServer(options);
+  const pair = loadKeyPairSync(tls);
+  const server = https.createServer({ ...options, ...pair });
+  // Watched only while listening, so a listener that never opened leaves no watcher behind.
+  server.once('listening', () => {
+    const reloader = new CertificateReloader({ files: tls, current: pair, apply: (next) => server.setSecureContext(next), onReload: tls.onReload });
+    server.once('close', () => reloader.close());
+  });
+  return server;
+}
+
+function onRequest({ server, options, slot, forwarding }: Listener, req: IncomingMessage, res: ServerResponse): void {
   // Node emits write-after-end and similar as 'error' on the response; never let one go uncaught.
   res.on('error', () => undefined);
   // A server being closed must not keep this connection alive for another request.
@@ -77,7 +138,7 @@ function onRequest(server: Server, options: ProxyServerOptions, slot: Slot, req:
     sendError(res, new NoTargetError(slot), requestIdOf(req));
     return;
   }
-  forward(req, res, lease);
+  forward(req, res, lease, forwarding);
 }
 
 function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: ServerResponse): void {

@@ -1,8 +1,9 @@
 // One backend the proxy sends requests to: a color on a loopback port, its connection pool and the
 // count of requests (and websockets) still running on it, so a switch can drain it.
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { ValidationError } from '../common/errors.js';
 import { isColor, type Color } from '../common/types.js';
+import type { PoolLease } from './pools.js';
 
 /** serving: picked for new requests. draining: only finishing what it has. closed: pool closed. */
 export type TargetState = 'serving' | 'draining' | 'closed';
@@ -36,9 +37,16 @@ export interface DrainResult {
   port: number;
   /** True when every request had finished before the deadline. */
   idle: boolean;
-  /** Requests (and websockets) still running when the drain gave up waiting. */
+  /** Requests still running when the drain gave up waiting (websockets it closed not counted). */
   inFlight: number;
+  /** Websockets still open at the deadline, which the drain then closed (code 1012). */
+  closedWebSockets: number;
   waitedMs: number;
+}
+
+/** A long-lived exchange (an open websocket): a drain closes it at its deadline instead of waiting on. */
+export interface Session {
+  close(reason: string): void;
 }
 
 const DEFAULTS: Required<TargetOptions> = {
@@ -53,37 +61,34 @@ const DEFAULTS: Required<TargetOptions> = {
 
 /** Closing idle sockets is quick; this only guards against a pool that never reports back. */
 const IDLE_CLOSE_DEADLINE_MS = 2_000;
+/** How long closed websockets get to finish their close handshake before the drain reports. */
+const SESSION_CLOSE_GRACE_MS = 2_500;
 
 export class Target {
   readonly color: Color;
   readonly port: number;
   readonly host = '127.0.0.1' as const;
   readonly origin: string;
+  /** Shared with any other target of the same backend (a switch back while this one drains). */
   readonly pool: Pool;
   /** Also the deadline of a websocket handshake, which does not go through the pool. */
   readonly responseTimeoutMs: number;
+  readonly #poolLease: PoolLease;
   #inFlight = 0;
   #state: TargetState = 'serving';
   #idleWaiters = new Set<() => void>();
+  #sessions = new Set<Session>();
   #drain: Promise<DrainResult> | null = null;
 
-  constructor(color: Color, port: number, options: TargetOptions = {}) {
+  /** `pools` hands out the connection pool for this backend; `responseTimeoutMs` as in TargetOptions. */
+  constructor(color: Color, port: number, pools: { lease(origin: string): PoolLease }, responseTimeoutMs: number) {
     checkTarget(color, port);
-    const o = checkTargetOptions(options);
     this.color = color;
     this.port = port;
     this.origin = `http://${this.host}:${port}`;
-    this.responseTimeoutMs = o.responseTimeoutMs;
-    this.pool = new Pool(this.origin, {
-      connections: o.connections,
-      pipelining: 1,
-      keepAliveTimeout: o.keepAliveTimeoutMs,
-      keepAliveTimeoutThreshold: o.keepAliveThresholdMs,
-      keepAliveMaxTimeout: o.keepAliveMaxTimeoutMs,
-      headersTimeout: o.responseTimeoutMs,
-      bodyTimeout: o.bodyTimeoutMs,
-      connect: { timeout: o.connectTimeoutMs },
-    });
+    this.responseTimeoutMs = responseTimeoutMs;
+    this.#poolLease = pools.lease(this.origin);
+    this.pool = this.#poolLease.pool;
   }
 
   get state(): TargetState {
@@ -110,16 +115,23 @@ export class Target {
     };
   }
 
+  /** Registers an open websocket (already counted by `acquire`); the returned function forgets it. */
+  track(session: Session): () => void {
+    this.#sessions.add(session);
+    return () => this.#sessions.delete(session);
+  }
+
   /**
-   * Waits until nothing runs here or the deadline passes, then closes the pool gracefully: requests
-   * still running finish on it, no new one may start. Never rejects; a second call shares the first.
+   * Waits until nothing runs here or the deadline passes, closes the websockets still open, then
+   * lets go of the pool, which closes gracefully unless another target holds it: requests still
+   * running finish on it, no new one may start. Never rejects; a second call shares the first.
    */
   drain(timeoutMs: number): Promise<DrainResult> {
     this.#drain ??= this.#runDrain(timeoutMs);
     return this.#drain;
   }
 
-  /** Hard stop for shutdown: aborts whatever still runs on the pool. */
+  /** Hard stop for shutdown: aborts whatever still runs on the pool (other holders are closing too). */
   async destroy(): Promise<void> {
     this.#state = 'closed';
     await this.pool.destroy().catch(() => undefined);
@@ -129,14 +141,23 @@ export class Target {
     if (this.#state === 'serving') this.#state = 'draining';
     const started = performance.now();
     const idle = await this.#waitIdle(timeoutMs);
+    const closedWebSockets = idle ? 0 : this.#closeSessions();
+    if (closedWebSockets > 0) await this.#waitIdle(SESSION_CLOSE_GRACE_MS);
     const inFlight = this.#inFlight;
     this.#state = 'closed';
-    const closing = this.pool.close().catch(() => undefined);
+    const closing = this.#poolLease.release();
     // With requests left, close() resolves only when they end, which may be never (a stream);
     // they keep their sockets either way, so we only wait when there is nothing left to wait for.
     if (idle) await withDeadline(closing, IDLE_CLOSE_DEADLINE_MS);
     const waitedMs = Math.round(performance.now() - started);
-    return { color: this.color, port: this.port, idle, inFlight, waitedMs };
+    return { color: this.color, port: this.port, idle, inFlight, closedWebSockets, waitedMs };
+  }
+
+  #closeSessions(): number {
+    const sessions = [...this.#sessions];
+    this.#sessions.clear();
+    for (const session of sessions) session.close(`the ${this.color} backend is drained; reconnect`);
+    return sessions.length;
   }
 
   #waitIdle(timeoutMs: number): Promise<boolean> {

@@ -1,6 +1,8 @@
 // Websocket upgrades go through npm http-proxy (undici's pool cannot hand over a raw socket to a
 // server response). http-proxy 1.18.1 leaves sockets without error listeners on several paths (a
 // non-101 answer followed by a client reset kills the process), so every socket we touch gets one.
+// Once the backend says 101, the open connection is a WsSession, tracked by its target so that a
+// drain can close it with a proper close code.
 import { STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
@@ -8,19 +10,27 @@ import { errorBody, GatewayTimeoutError, type ProxyHttpError } from './errors.js
 import { upstreamFailure } from './forward.js';
 import { requestIdOf, upstreamUpgradeHeaders } from './headers.js';
 import type { Lease } from './router.js';
+import type { TrustedProxies } from './trusted.js';
+import { WsSession } from './ws-session.js';
 
 /** How long a socket we have ended may wait for its peer to close before we close it ourselves. */
 const CLOSE_GRACE_MS = 1_000;
 
 export class WebSocketForwarder {
   readonly #proxy: httpProxy;
+  readonly #trusted: TrustedProxies;
   readonly #upgrades = new WeakMap<IncomingMessage, Upgrade>();
+  /** Backend sockets that just answered 101, until http-proxy reports them open. */
+  readonly #opening = new WeakMap<Duplex, Upgrade>();
 
-  constructor() {
+  constructor(trusted: TrustedProxies) {
+    this.#trusted = trusted;
     this.#proxy = httpProxy.createProxyServer({ ws: true, xfwd: false, prependPath: false });
     // Errors reach the callback given to ws(); without a listener here the library throws instead.
     this.#proxy.on('error', () => undefined);
-    this.#proxy.on('proxyReqWs', (proxyReq, req) => this.#upgrades.get(req)?.attach(proxyReq));
+    this.#proxy.on('proxyReqWs', (proxyReq, req) => this.#upgrades.get(req)?.attach(proxyReq, this.#opening));
+    // Emitted right after http-proxy piped the two sockets together; the session takes them over.
+    this.#proxy.on('open', (upstream: Duplex) => this.#opening.get(upstream)?.open(upstream));
   }
 
   /** Hands the handshake to the lease's target; the lease ends when the client socket closes. */
@@ -28,7 +38,7 @@ export class WebSocketForwarder {
     guard(socket);
     socket.once('close', lease.release);
     const requestId = requestIdOf(req);
-    req.headers = upstreamUpgradeHeaders(req, requestId);
+    req.headers = upstreamUpgradeHeaders(req, requestId, this.#trusted);
     const upgrade = new Upgrade(socket, lease, requestId);
     this.#upgrades.set(req, upgrade);
     this.#proxy.ws(req, socket, head, { target: lease.target.origin }, (err) => upgrade.fail(err));
@@ -48,7 +58,7 @@ class Upgrade {
     this.#requestId = requestId;
   }
 
-  attach(proxyReq: ClientRequest): void {
+  attach(proxyReq: ClientRequest, opening: WeakMap<Duplex, Upgrade>): void {
     const { target } = this.#lease;
     const timer = setTimeout(() => {
       if (!this.#answered) proxyReq.destroy(new GatewayTimeoutError(`the ${target.color} backend did not answer the websocket handshake in time`));
@@ -58,16 +68,27 @@ class Upgrade {
       clearTimeout(timer);
     };
     proxyReq.once('response', answered);
+    // Registered before http-proxy's own 'upgrade' listener, so this runs first.
     proxyReq.once('upgrade', (_res: IncomingMessage, upstream: Duplex) => {
       answered();
       guard(upstream);
       tie(this.#socket, upstream);
+      opening.set(upstream, this);
     });
     // A client that leaves before the answer (or during a non-101 body) must not leave the backend waiting.
     this.#socket.once('close', () => {
       clearTimeout(timer);
       proxyReq.destroy();
     });
+  }
+
+  /** The handshake succeeded: relay through a session the target can close when it is drained. */
+  open(upstream: Duplex): void {
+    upstream.unpipe(this.#socket);
+    this.#socket.unpipe(upstream);
+    const session = new WsSession(this.#socket, upstream);
+    const untrack = this.#lease.target.track(session);
+    this.#socket.once('close', untrack);
   }
 
   /** http-proxy's error path; it ends the client socket right after this returns. */
@@ -112,7 +133,7 @@ export function guard(socket: Duplex): void {
 }
 const guarded = new WeakSet<Duplex>();
 
-/** Each side ends when the other closes, however it closed (http-proxy's pipes only follow clean ends). */
+/** Each side ends when the other closes, however it closed. */
 function tie(a: Duplex, b: Duplex): void {
   const endOther = (other: Duplex) => (): void => {
     if (!other.destroyed && !other.writableEnded) other.end();

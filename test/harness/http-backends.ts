@@ -1,5 +1,6 @@
 // Tiny real backends for proxy tests: a node:http server on a loopback port that reports its
 // color, with a few paths that misbehave on purpose. Each cleans up after itself in close().
+import { spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,10 @@ export function slowBody(color: Color): { first: string; rest: string } {
 export interface Backend {
   readonly color: Color;
   readonly port: number;
-  /** Emits `request` (path) when a request arrives and `aborted` (path) when its client left early. */
+  /**
+   * Emits `request` (path) when a request arrives, `aborted` (path) when its client left early, and
+   * `ws-close` (close code) when a websocket peer sent a close frame.
+   */
   readonly events: EventEmitter;
   /** Requests answered so far (upgrades excluded). */
   readonly served: number;
@@ -26,7 +30,7 @@ export interface Backend {
 const MAX_DELAY_MS = 10_000;
 const CLOSE_DEADLINE_MS = 2_000;
 
-export async function startBackend(color: Color): Promise<Backend> {
+export async function startBackend(color: Color, port = 0): Promise<Backend> {
   const events = new EventEmitter();
   const sockets = new Set<Duplex>();
   let served = 0;
@@ -46,14 +50,13 @@ export async function startBackend(color: Color): Promise<Backend> {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    upgrade(color, req, socket, head);
+    upgrade(color, events, req, socket, head);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
   return {
     color,
-    port,
+    port: (server.address() as AddressInfo).port,
     events,
     get served() {
       return served;
@@ -89,6 +92,13 @@ function route(color: Color, req: IncomingMessage, res: ServerResponse): void {
       return;
     case '/headers':
       return json(res, { color, headers: req.headers });
+    case '/sink': {
+      // Reads the whole body before answering, so a proxy that refuses it mid-way can still say why.
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('end', () => json(res, { color, bytes }));
+      return;
+    }
     case '/hop':
       // Fields this backend declares hop-by-hop: the proxy must not pass them to the client.
       res.writeHead(200, { connection: 'x-upstream-secret', 'x-upstream-secret': '1', 'x-kept': 'yes', 'content-length': '2' });
@@ -96,6 +106,16 @@ function route(color: Color, req: IncomingMessage, res: ServerResponse): void {
       return;
     case '/hang':
       return; // never answers; closed by the client or by close()
+    case '/reset':
+      // Resets the connection before any byte of an answer, when it is this backend's turn to fail.
+      if (url.searchParams.get('color') === color) return void req.socket.resetAndDestroy();
+      return json(res, { color, method: req.method, path: url.pathname });
+    case '/cut':
+      // Starts an answer, then resets: too late for the proxy to try elsewhere.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
+      res.write('partial');
+      setTimeout(() => req.socket.resetAndDestroy(), 20);
+      return;
     default:
       json(res, { color, method: req.method, path: url.pathname });
   }
@@ -115,11 +135,12 @@ function json(res: ServerResponse, value: unknown): void {
   res.end(body);
 }
 
-function upgrade(color: Color, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+function upgrade(color: Color, events: EventEmitter, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const path = pathOf(req);
   if (path === '/ws') {
     const peer = acceptWebSocket(req, socket, head);
     peer.onText = (text) => peer.send(text === '?headers' ? JSON.stringify(req.headers) : `${color}:${text}`);
+    peer.onClose = (code) => events.emit('ws-close', code);
     return;
   }
   if (path === '/ws-reject') return dribbleRefusal(socket);
@@ -150,6 +171,48 @@ async function closeBackend(server: Server, sockets: Set<Duplex>): Promise<void>
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DEADLINE_MS)))]);
   clearTimeout(timer);
+}
+
+/** A test backend in its own process (harness/backend-process.ts), for tests that kill it. */
+export interface BackendProcess {
+  readonly color: Color;
+  readonly port: number;
+  /** SIGKILL: the backend vanishes without a word, its connections reset by the kernel. */
+  kill(): Promise<void>;
+  /** SIGTERM, or SIGKILL after a deadline; harmless when already dead. */
+  close(): Promise<void>;
+}
+
+const PROCESS_START_DEADLINE_MS = 10_000;
+
+export async function startBackendProcess(color: Color): Promise<BackendProcess> {
+  const script = new URL('./backend-process.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [script, color], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit').then(() => undefined);
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`backend process ${color} not ready within ${PROCESS_START_DEADLINE_MS}ms`)), PROCESS_START_DEADLINE_MS);
+    child.once('exit', (code) => reject(new Error(`backend process ${color} exited with ${String(code)} before it was ready`)));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const match = /^ready (\d+)$/m.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+  }).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_DEADLINE_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { color, port, kill: () => stop('SIGKILL'), close: () => stop('SIGTERM') };
 }
 
 export interface SimpleResponse {

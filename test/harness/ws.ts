@@ -85,8 +85,11 @@ export class WsPeer {
   readonly #messages: string[] = [];
   #waiter: (() => void) | null = null;
   #closed = false;
+  #closeFrame: { code: number | null; reason: string } | null = null;
   /** Called with every text message; the server side of the harness echoes through it. */
   onText: ((text: string) => void) | null = null;
+  /** Called with the code of the peer's close frame (null when it had none). */
+  onClose: ((code: number | null) => void) | null = null;
 
   constructor(socket: Duplex, role: 'client' | 'server', head?: Buffer) {
     this.#socket = socket;
@@ -102,6 +105,27 @@ export class WsPeer {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The close frame the peer sent, if any: its status code and reason. */
+  get closeFrame(): { code: number | null; reason: string } | null {
+    return this.#closeFrame;
+  }
+
+  /** Resolves once the connection is closed; rejects after the deadline. */
+  async waitClosed(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`websocket still open after ${timeoutMs}ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
   }
 
   send(text: string): void {
@@ -148,6 +172,9 @@ export class WsPeer {
     } else if (frame.opcode === OP_PING) {
       this.#socket.write(encodeFrame(OP_PONG, frame.payload, this.#masked));
     } else if (frame.opcode === OP_CLOSE) {
+      const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : null;
+      this.#closeFrame = { code, reason: frame.payload.subarray(2).toString('utf8') };
+      this.onClose?.(code);
       // Answer the close; the server side then closes the TCP connection (RFC 6455 7.1.1).
       if (!this.#socket.writableEnded) this.#socket.write(encodeFrame(OP_CLOSE, frame.payload, this.#masked));
       if (!this.#masked) this.#socket.end();
