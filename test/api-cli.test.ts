@@ -2,13 +2,11 @@
 // daemon: hyperctl manages hyperusers over the admin socket; hyper-cli logs in, caches its token
 // in a 0600 file, sends it only to the server that issued it, and logs out.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
-import { binPath } from './harness/daemon-process.js';
+import { runBin, type Ran } from './harness/daemon-process.js';
 
-interface Ran { code: number; stdout: string; stderr: string }
 
 describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries, real daemon)', function () {
   this.timeout(60_000);
@@ -23,18 +21,8 @@ describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries
     await hv?.close();
   });
 
-  const run = (bin: 'hyperctl' | 'hyper-cli', args: string[], input = ''): Promise<Ran> => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(bin), ...args], {
-      env: { ...process.env, HYPER_CLI_SESSION: session, HYPER_SERVER: undefined }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  const run = (bin: 'hyperctl' | 'hyper-cli', args: string[], input = ''): Promise<Ran> =>
+    runBin(bin, args, { ...process.env, HYPER_CLI_SESSION: session, HYPER_SERVER: undefined }, input, 30_000);
   const hyperctl = (args: string[], input?: string): Promise<Ran> => run('hyperctl', [...args, '--socket', hv.socket], input);
   const hyperCli = (args: string[], input?: string): Promise<Ran> => run('hyper-cli', [...args, '--server', hv.url], input);
 

@@ -2,18 +2,13 @@
 // hyper-cli binaries run as child processes against the harness's real `systemd --user`. The daemon
 // is brought up by `hyperctl setup --user` itself; teardown() stops and removes every unit the test
 // made (the daemon's and both colors') and the scratch folder.
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Systemctl, type SystemdUserEnv } from '../units/systemctl.js';
-import { binPath, scratchDir } from './harness/daemon-process.js';
-import { freePorts } from './harness/ports.js';
+import { runBin, scratchDir, type Ran } from './harness/daemon-process.js';
 
-export interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export { runBin, type Ran };
+import { freePorts } from './harness/ports.js';
 
 export interface CliHost {
   dir: string;
@@ -32,19 +27,6 @@ export interface CliHost {
   hyperCli(args: string[], input?: string, session?: string): Promise<Ran>;
   /** Stops and removes the daemon's unit, both colors' units, and the scratch folder. */
   teardown(): Promise<void>;
-}
-
-export function runBin(bin: 'hyperctl' | 'hyper-cli', args: string[], env: NodeJS.ProcessEnv, input = '', timeoutMs = 120_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(bin), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
 }
 
 export async function newCliHost(name: string, managerEnv: SystemdUserEnv, backendRepo: (dir: string) => Promise<string>): Promise<CliHost> {

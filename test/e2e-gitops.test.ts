@@ -2,7 +2,6 @@
 // the systemd driver and a real `systemd --user` of this test's own (so it can be "rebooted").
 // Drift is made by hand, as an operator would by mistake, and must be seen and corrected.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -10,7 +9,7 @@ import type { StatusAnswer } from '../cli/answers.js';
 import { ApiClient } from '../cli/client.js';
 import type { Color, EventRecord } from '../common/types.js';
 import { Systemctl } from '../units/systemctl.js';
-import { binPath, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { freePorts } from './harness/ports.js';
 import { startUserManager, type UserManager } from './harness/systemd-user.js';
@@ -196,14 +195,10 @@ proxy: { drainTimeout: 2s }
   it('hyper-cli switch with a config repo produces a commit authored by the hyperuser', async () => {
     const socket = path.join(scratch.dir, 'admin.sock');
     const session = path.join(scratch.dir, 'session.json');
-    const run = (bin: string, args: string[], input = ''): Promise<{ code: number; out: string }> => new Promise((resolve) => {
-      const child = spawn(process.execPath, [binPath(bin as 'hyperctl'), ...args], { env: { ...process.env, HYPER_CLI_SESSION: session } });
-      let out = '';
-      child.stdout.on('data', (c) => (out += c));
-      child.stderr.on('data', (c) => (out += c));
-      child.once('close', (code) => resolve({ code: code ?? -1, out }));
-      child.stdin.end(input);
-    });
+    const run = async (bin: 'hyperctl' | 'hyper-cli', args: string[], input = ''): Promise<{ code: number; out: string }> => {
+      const ran = await runBin(bin, args, { ...process.env, HYPER_CLI_SESSION: session }, input);
+      return { code: ran.code, out: ran.stdout + ran.stderr };
+    };
     expect((await run('hyperctl', ['users', 'add', 'maria', '--role', 'operator', '--socket', socket], 'maria-password-1')).code).to.equal(0);
     const login = await run('hyper-cli', ['login', '--user', 'maria', '--password-stdin', '--server', publicUrl], 'maria-password-1');
     expect(login.code, login.out).to.equal(0);

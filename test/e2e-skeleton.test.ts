@@ -2,12 +2,11 @@
 // systemd driver against a real `systemd --user`, the example backend in a real git repo, real
 // sockets, and the real `hyper-cli` / `hyperctl` binaries.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusAnswer } from '../cli/answers.js';
 import type { Color } from '../common/types.js';
-import { binPath, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from './harness/daemon-process.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { startLoad } from './harness/load.js';
 import { freePorts } from './harness/ports.js';
@@ -45,19 +44,8 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     return c?.phase === 'Ready' && c.runningTag === tag ? s : null;
   };
   /** Runs a CLI as an operator would, stdin piped (a password, or nothing), hyper-cli's session in the scratch folder. */
-  const cli = (bin: 'hyper-cli' | 'hyperctl', args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [binPath(bin), ...args], {
-        env: { ...process.env, HYPER_CLI_SESSION: sessionFile }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120_000,
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      child.stdin.end(input);
-    });
+  const cli = (bin: 'hyper-cli' | 'hyperctl', args: string[], input = ''): Promise<Ran> =>
+    runBin(bin, args, { ...process.env, HYPER_CLI_SESSION: sessionFile }, input);
 
   before(async () => {
     manager = await sharedUserManager();

@@ -15,6 +15,27 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
+/** What a CLI run printed, and its exit code. */
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs hyperctl or hyper-cli as an operator would: stdin piped (a password, or nothing). */
+export function runBin(bin: 'hyperctl' | 'hyper-cli', args: string[], env: NodeJS.ProcessEnv, input = '', timeoutMs = 120_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath(bin), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli'): string {
   return path.resolve(BIN_DIR, `${name}.js`);
 }
