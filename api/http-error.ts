@@ -35,7 +35,9 @@ export function errorHandler(err: unknown, _req: Request, res: Response, next: N
     return;
   }
   const http = toHttp(err);
-  if (http.status >= 500) console.error('hypervisor api error:', err);
+  // An HttpError is an answer the code chose (a 503 for a disabled feature, say); only the
+  // unexpected deserve a stack trace in the daemon's log.
+  if (!(err instanceof HttpError) && http.status >= 500) console.error('hypervisor api error:', err);
   res.status(http.status).set(http.headers).json({ error: { code: http.code, message: http.message } });
 }
 
