@@ -37,15 +37,17 @@ export async function startDesiredSources(deps: SourceDeps): Promise<StartedSour
 
 function refused(deps: SourceDeps, name: string, actor: string, message: string, data: Record<string, unknown> = {}): void {
   deps.reconciler.setSourceError(name, message);
-  void deps.store.appendEvent({ reason: 'DesiredRejected', message: `${name} refused: ${message}`, actor, data });
+  deps.store.appendEvent({ reason: 'DesiredRejected', message: `${name} refused: ${message}`, actor, data })
+    .catch((err: unknown) => deps.log(`could not record the refusal: ${(err as Error).message}`));
   deps.log(`${name} refused: ${message}`);
 }
 
 async function startFileSource(deps: SourceDeps, file: string): Promise<DesiredFileSource> {
   const name = `desired.file ${file}`;
-  const source = new DesiredFileSource({ file, service: deps.desired, onError: (err) => refused(deps, name, 'file', err.message) });
-  deps.desired.onChange((change) => {
-    if (change.revision.source === 'file') deps.reconciler.setSourceError(name, null);
+  const source = new DesiredFileSource({
+    file, service: deps.desired,
+    onError: (err) => refused(deps, name, 'file', err.message),
+    onRead: () => deps.reconciler.setSourceError(name, null),
   });
   await source.start();
   return source;

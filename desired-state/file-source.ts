@@ -1,14 +1,17 @@
 // The desired file as a source (config `desired.file`): an operator edits a YAML file on the host
 // and each valid edit becomes a revision. The file is read whole on every event (level-triggered):
 // what counts is its content now, not which event fired, so bursts of events cost one extra read.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { type ApplyResult, type DesiredStateService } from './revisions.js';
 import { parseDesiredYaml } from './yaml.js';
 
 /** What the file source needs from the service. */
-export type DesiredApplier = Pick<DesiredStateService, 'apply' | 'tagPattern'>;
+/** How often the file is stat()ed in case a watcher event was missed. */
+const STAT_POLL_MS = 500;
+
+export type DesiredApplier = Pick<DesiredStateService, 'apply' | 'current' | 'tagPattern'>;
 
 export interface FileSourceContext {
   file: string;
@@ -20,6 +23,8 @@ export interface FileSourceOptions {
   service: DesiredApplier;
   /** Told why a read was refused (syntax, validation, I/O, store). Also kept as `lastError`. */
   onError?: (err: Error, context: FileSourceContext) => void;
+  /** Told after each read that was accepted (a new revision or an identical one): clears a reported error. */
+  onRead?: (read: FileSourceRead) => void;
   /** How long the file's size must stay the same before it is read. @default 100 */
   stabilityThresholdMs?: number;
   /** Deadline for the watcher to become ready in start(). @default 10000 */
@@ -44,6 +49,7 @@ export class DesiredFileSource {
   readonly file: string;
   readonly #service: DesiredApplier;
   readonly #onError: (err: Error, context: FileSourceContext) => void;
+  readonly #onRead: ((read: FileSourceRead) => void) | undefined;
   readonly #stabilityThresholdMs: number;
   readonly #readyTimeoutMs: number;
   #watcher: FSWatcher | null = null;
@@ -52,6 +58,9 @@ export class DesiredFileSource {
   #readAgain = false;
   #lastError: FileSourceError | null = null;
   #lastRead: FileSourceRead | null = null;
+  #started = false;
+  #poll: NodeJS.Timeout | null = null;
+  #statKey: string | null = null;
 
   constructor(options: FileSourceOptions) {
     if (typeof options.file !== 'string' || options.file.length === 0) {
@@ -60,6 +69,7 @@ export class DesiredFileSource {
     this.file = path.resolve(options.file);
     this.#service = options.service;
     this.#onError = options.onError ?? (() => undefined);
+    this.#onRead = options.onRead;
     this.#stabilityThresholdMs = positive('stabilityThresholdMs', options.stabilityThresholdMs ?? 100);
     this.#readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs ?? 10_000);
   }
@@ -92,10 +102,24 @@ export class DesiredFileSource {
     // Read once more after ready: the initial `add` may still wait in awaitWriteFinish.
     this.#trigger();
     await this.#settled();
+    this.#started = true;
+    // chokidar can miss a file that is deleted and created again (the inode it watched is gone);
+    // a cheap stat now and then catches whatever the events missed.
+    this.#poll = setInterval(() => void this.#pollStat(), STAT_POLL_MS);
+    this.#poll.unref();
+  }
+
+  async #pollStat(): Promise<void> {
+    const key = await stat(this.file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
+    if (key === this.#statKey) return;
+    const first = this.#statKey === null;
+    this.#statKey = key;
+    if (!first && key !== 'missing') this.#trigger();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#poll) clearInterval(this.#poll);
     await this.#watcher?.close();
     // A read in flight finishes first, so the caller may close the store right after.
     await this.#settled();
@@ -132,6 +156,18 @@ export class DesiredFileSource {
     } while (this.#readAgain && !this.#closed);
   }
 
+  /**
+   * At start, a file last edited before the newest revision from another source (an API switch, a
+   * webhook stage) is older news: applying it would undo that revision on every daemon restart.
+   * Edits made while the daemon was down are newer than it, and are applied.
+   */
+  async #staleAtStart(): Promise<boolean> {
+    const current = await this.#service.current();
+    if (current === null || current.source === 'file') return false;
+    const { mtimeMs } = await stat(this.file);
+    return Date.parse(current.time) > mtimeMs;
+  }
+
   async #settled(): Promise<void> {
     while (this.#reading) await this.#reading;
   }
@@ -139,6 +175,7 @@ export class DesiredFileSource {
   async #readOnce(): Promise<void> {
     let text: string;
     try {
+      if (!this.#started && (await this.#staleAtStart())) return;
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       // The file is optional and may vanish between the event and the read; `add` brings it back.
@@ -158,6 +195,7 @@ export class DesiredFileSource {
   #accepted(result: ApplyResult): void {
     this.#lastRead = { revision: result.revision.number, changed: result.changed, time: new Date().toISOString() };
     this.#lastError = null;
+    this.#onRead?.(this.#lastRead);
   }
 
   #report(error: Error): void {

@@ -48,6 +48,7 @@ export class DesiredGitSource {
   #timer: NodeJS.Timeout | null = null;
   #lastSha: string | null = null;
   #lastError: GitSourceError | null = null;
+  #closed = false;
 
   constructor(options: GitSourceOptions) {
     if (!Number.isInteger(options.intervalMs) || options.intervalMs < 100) {
@@ -78,6 +79,7 @@ export class DesiredGitSource {
 
   /** Fetches and applies the branch's newest commit now (a push webhook calls this). Never throws. */
   async pull(): Promise<void> {
+    if (this.#closed) return;
     await this.#queue.add(async () => {
       try {
         await this.#pullOnce();
@@ -88,6 +90,7 @@ export class DesiredGitSource {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#options.service.setWriteThrough(null);
     await this.#queue.onIdle();
@@ -118,14 +121,16 @@ export class DesiredGitSource {
   async #pullOnce(): Promise<void> {
     const sha = await this.#sync();
     if (sha === this.#lastSha) return;
-    this.#lastSha = sha;
     try {
       const doc = await this.#readDoc(sha);
       const author = await this.#authorOf(sha);
       const result = await this.#options.service.apply(doc, { source: `${SOURCE_PREFIX}${sha}`, author });
+      this.#lastSha = sha;
       this.#lastError = null;
       this.#options.onRead?.({ sha, changed: result.changed, revision: result.revision.number });
     } catch (err) {
+      // A broken document stays broken until the next commit; anything else (the store) is retried.
+      if (err instanceof ValidationError) this.#lastSha = sha;
       this.#fail(err as Error, sha);
     }
   }

@@ -14,6 +14,7 @@ export class BuildJobs {
   readonly #builder: ReleaseBuilder;
   readonly #events: JobEvents;
   readonly #inFlight = new Map<string, AbortController>();
+  #closed = false;
 
   constructor(builder: ReleaseBuilder, events: JobEvents, concurrency = 1) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
@@ -31,7 +32,8 @@ export class BuildJobs {
 
   /** Queues a build of `tag` unless one is queued or running; returns whether it was queued. */
   enqueue(tag: string): boolean {
-    if (this.#inFlight.has(tag)) return false;
+    // After close() a pass still finishing must not start a script that would outlive the daemon.
+    if (this.#closed || this.#inFlight.has(tag)) return false;
     const controller = new AbortController();
     this.#inFlight.set(tag, controller);
     void this.#queue.add(() => this.#run(tag, controller.signal));
@@ -46,6 +48,7 @@ export class BuildJobs {
 
   /** Cancels every job and waits until none runs. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const controller of this.#inFlight.values()) controller.abort(new Error('hypervisor is stopping'));
     this.#queue.clear();
     await this.#queue.onIdle();

@@ -64,8 +64,8 @@ export class Reconciler {
     this.#options = options;
     this.#ports = { blue: options.config.colors.blue.port, green: options.config.colors.green.port };
     this.#jobs = new BuildJobs(options.builder, {
-      started: (tag) => void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }),
-      finished: (tag, outcome) => void this.#buildFinished(tag, outcome),
+      started: (tag) => void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }).catch(logStoreError),
+      finished: (tag, outcome) => void this.#buildFinished(tag, outcome).catch(logStoreError),
     });
     this.#observer = new Observer({
       driver: options.driver,
@@ -327,4 +327,9 @@ export class Reconciler {
 
 function describeActions(actions: readonly Action[]): string {
   return actions.map((a) => `${a.kind}: ${a.reason}`).join('; ');
+}
+
+/** A store that fails while an event is written must not take the daemon down: say so and go on. */
+function logStoreError(err: unknown): void {
+  console.error(`hypervisor: could not record an event: ${(err as Error).message}`);
 }

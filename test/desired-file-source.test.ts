@@ -156,3 +156,38 @@ describe('desired-state file source (real files, embedded store)', () => {
     expect((error as Error).message).to.match(/already started/);
   });
 });
+
+describe('desired-state file source across a daemon restart', () => {
+  it('does not undo a newer revision from another source with an older file, but applies an edit made while stopped', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'desired-file-restart-'));
+    const file = path.join(dir, 'desired.yaml');
+    const store = new EmbeddedStore({ path: path.join(dir, 'hypervisor.db') });
+    await store.init();
+    const service = new DesiredStateService(store, PATTERN);
+    try {
+      await writeFile(file, V1);
+      let source = new DesiredFileSource({ file, service });
+      await source.start();
+      await source.close();
+      // An operator switches through the API after the file was written.
+      await service.apply({ active: 'green', colors: { blue: { tag: 'v26.01.01.0' }, green: { tag: 'v26.01.02.0' } }, paused: false }, { source: 'api', author: 'ana' });
+      const afterApi = (await store.latestRevision())!.number;
+      source = new DesiredFileSource({ file, service });
+      await source.start();
+      await source.close();
+      expect((await store.latestRevision())!.number).to.equal(afterApi);
+      expect((await store.latestRevision())!.source).to.equal('api');
+      // The file edited while the daemon was down is newer than the API's revision: it wins.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await writeFile(file, V3);
+      source = new DesiredFileSource({ file, service });
+      await source.start();
+      await source.close();
+      expect((await store.latestRevision())!.source).to.equal('file');
+      expect((await store.latestRevision())!.doc.colors.blue.tag).to.equal(null);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

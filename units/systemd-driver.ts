@@ -78,7 +78,10 @@ export class SystemdDriver implements UnitDriver {
     const [show, text] = await Promise.all([this.#systemctl.show(this.#unit(color)), readIfExists(this.#file(color))]);
     const installed = text === null ? null : parseInstalledSpec(text);
     const { dropIns, ...state } = show;
-    return { color, ...state, installed, drift: this.#drift(text, installed) ?? describeDropIns(dropIns) };
+    // Only drop-ins in the unit's own folder are hand edits we own and can remove; system-wide ones
+    // (e.g. a distribution's /usr/lib/systemd/user/service.d/) would be "drift" forever.
+    const ours = dropIns.filter((p) => p.startsWith(`${this.#file(color)}.d/`));
+    return { color, ...state, installed, drift: this.#drift(text, installed) ?? describeDropIns(ours) };
   }
 
   /** Nothing to release: systemd keeps supervising the units. */
