@@ -90,7 +90,8 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
   const publicAddress = await listenOrExplain(publicServer, config.listen.public.host, config.listen.public.port, 'listen.public');
   let previewAddress: AddressInfo | null = null;
   if (config.listen.preview) {
-    const previewServer = createProxyServer({ router, apiHandler: api, which: 'preview', ...listenerLimits(config) });
+    // No API here: the preview listener is plain HTTP for smoke tests, never a second way in.
+    const previewServer = createProxyServer({ router, which: 'preview', ...listenerLimits(config) });
     closers.unshift(() => closeServer(previewServer, 5_000));
     previewAddress = await listenOrExplain(previewServer, config.listen.preview.host, config.listen.preview.port, 'listen.preview');
   }

@@ -26,9 +26,11 @@ export interface ActionOutcome {
 
 export async function act(actions: readonly Action[], deps: ActorDeps): Promise<ActionOutcome[]> {
   const outcomes: ActionOutcome[] = [];
+  // Drains started by a route action of this pass: a color is stopped only after its requests finished.
+  const drains: Array<Promise<unknown>> = [];
   for (const action of actions) {
     try {
-      await perform(action, deps);
+      await perform(action, deps, drains);
       outcomes.push({ action, ok: true, error: null });
     } catch (err) {
       const error = (err as Error).message;
@@ -44,7 +46,7 @@ export async function act(actions: readonly Action[], deps: ActorDeps): Promise<
   return outcomes;
 }
 
-async function perform(action: Action, deps: ActorDeps): Promise<void> {
+async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<unknown>>): Promise<void> {
   switch (action.kind) {
     case 'build': {
       if (deps.jobs.enqueue(action.tag)) {
@@ -76,6 +78,7 @@ async function perform(action: Action, deps: ActorDeps): Promise<void> {
       return;
     }
     case 'stop': {
+      await Promise.all(drains);
       await deps.driver.stop(action.color);
       deps.observer.forget(action.color);
       await deps.deployment('stop', action.color, null);
@@ -85,7 +88,7 @@ async function perform(action: Action, deps: ActorDeps): Promise<void> {
     case 'route': {
       const target = (color: Color | null): RouteTarget | null => color === null ? null : { color, port: deps.ports[color] };
       const before = deps.router.activeColor();
-      deps.router.route(target(action.active), target(action.preview));
+      drains.push(deps.router.route(target(action.active), target(action.preview)).catch(() => undefined));
       if (before !== action.active && action.active !== null) await deps.deployment('switch', action.active, null);
       await deps.event({ reason: 'Routed', color: action.active, message: action.reason, data: { active: action.active, preview: action.preview } });
       return;

@@ -19,9 +19,13 @@ export function plan({ desired, observed, context }: PlanInput): Plan {
 
   const route = planRoute({ desired, observed, context }, perColor);
   markFailover(route.active, perColor);
-  const actions: Action[] = [];
-  for (const color of COLORS) actions.push(...perColor[color].actions);
+  holdServingDeploy(route.active, desired, observed, perColor);
+  // Builds first (they only queue), then traffic moves (only ever to a Ready color), then units
+  // change, then retired colors stop: a color is never restarted while traffic could still leave it.
+  const unitActions = COLORS.flatMap((color) => perColor[color].actions);
+  const actions: Action[] = unitActions.filter((a) => a.kind === 'build');
   if (route.action) actions.push(route.action);
+  actions.push(...unitActions.filter((a) => a.kind !== 'build'));
   for (const color of COLORS) {
     const stop = planStop(color, { desired, observed, context }, route.active);
     if (stop.action) actions.push(stop.action);
@@ -146,6 +150,25 @@ function markFailover(active: Color | null, perColor: Record<Color, ColorPlan>):
   if (!perColor[other].ready) return;
   const { status } = perColor[active];
   perColor[active].status = { phase: 'Degraded', message: `${status.phase}: ${status.message}; requests fail over to ${other}` };
+}
+
+/**
+ * A new tag for the color that carries all traffic waits while the other color is expected to
+ * take over (it has a tag) but is not Ready yet: deploying now would be an outage. With no other
+ * color to take over, the deploy goes ahead in place.
+ */
+function holdServingDeploy(active: Color | null, desired: PlanInput['desired'], observed: PlanInput['observed'], perColor: Record<Color, ColorPlan>): void {
+  if (active === null || observed.routed !== active) return;
+  const other = otherColor(active);
+  if (perColor[other].ready || desired.colors[other].tag === null) return;
+  const installed = observed.colors[active].unit.installed;
+  const held = perColor[active].actions.find((a) => a.kind === 'deploy' && installed !== null && a.spec.tag !== installed.tag);
+  if (!held || held.kind !== 'deploy') return;
+  perColor[active].actions = perColor[active].actions.filter((a) => a !== held);
+  perColor[active].status = {
+    phase: perColor[active].status.phase,
+    message: `${held.spec.tag} waits: ${active} serves all traffic and ${other} is not Ready yet (${perColor[other].status.message})`,
+  };
 }
 
 interface RoutePlan {

@@ -11,8 +11,11 @@ export interface TrafficRouter {
   /** The color new public requests go to, or null when none does. */
   activeColor(): Color | null;
   previewColor(): Color | null;
-  /** New requests go to the new targets; requests in flight finish where they started. */
-  route(active: RouteTarget | null, preview: RouteTarget | null): void;
+  /**
+   * New requests go to the new targets; requests in flight finish where they started. Resolves
+   * when the targets it replaced are drained (bounded by the drain timeout).
+   */
+  route(active: RouteTarget | null, preview: RouteTarget | null): Promise<unknown>;
 }
 
 export interface ReleaseBuilder {

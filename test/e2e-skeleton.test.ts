@@ -148,6 +148,7 @@ proxy: { drainTimeout: 5s }
     }, 90_000);
     expect([...seen]).to.deep.equal([V1]);
     expect(await version(previewUrl)).to.equal(V2);
+    expect((await fetch(`${previewUrl}/hypervisor/healthz`)).status, 'no API on the preview listener').to.equal(404);
   });
 
   it('switches with hyper-cli: the proxy then returns v2 and blue stays warm', async () => {

@@ -252,3 +252,22 @@ describe('plan: failover', () => {
     expect(p.actions).to.deep.equal([]);
   });
 });
+
+describe('plan: never restarts the color that serves traffic', () => {
+  it('moves traffic before deploying a new tag on the color it leaves', () => {
+    const p = plan({ desired: desired('v3', 'v2', 'green'), observed: observed({ releases: [release('v2'), release('v3')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    expect(kinds(p)).to.deep.equal(['route:green/null', 'deploy:blue']);
+  });
+
+  it('holds a new tag for the serving color while the other color, which has a tag, is not Ready', () => {
+    const starting = running('green', 'v2', { health: { ready: false, version: null, reason: 'refused' }, wasReady: false, runningForMs: 500 });
+    const p = plan({ desired: desired('v3', 'v2', 'green'), observed: observed({ releases: [release('v2'), release('v3')], colors: { blue: running('blue', 'v1'), green: starting }, routed: 'blue' }), context });
+    expect(p.actions).to.deep.equal([]);
+    expect(p.colors.blue.message).to.match(/v3 waits: blue serves all traffic and green is not Ready/);
+  });
+
+  it('deploys in place when no other color could take over', () => {
+    const p = plan({ desired: desired('v3', null, 'blue'), observed: observed({ releases: [release('v3')], colors: { blue: running('blue', 'v1'), green: absent('green') }, routed: 'blue' }), context });
+    expect(kinds(p)).to.deep.equal(['deploy:blue']);
+  });
+});
