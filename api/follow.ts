@@ -12,10 +12,21 @@ export const MAX_FOLLOW_MS = 60 * 60_000;
 const CHUNK_BYTES = 64 * 1024;
 const HEARTBEAT_MS = 15_000;
 
-/** Aborts when the client goes away, the session ends, or MAX_FOLLOW_MS passes. */
-export function followSignal(res: Response, principal: Principal): AbortSignal {
+/** How often a follow asks whether the caller's session is still good (logout, user removed). */
+const RECHECK_MS = 5_000;
+
+/** Aborts when the client goes away, the session ends or is revoked, or MAX_FOLLOW_MS passes. */
+export function followSignal(res: Response, principal: Principal, stillAuthenticated: () => Promise<boolean>): AbortSignal {
   const gone = new AbortController();
-  res.once('close', () => gone.abort());
+  const timer = setInterval(() => {
+    void stillAuthenticated().then((ok) => { if (!ok) gone.abort(); }, () => gone.abort());
+  }, RECHECK_MS);
+  timer.unref();
+  res.once('close', () => {
+    clearInterval(timer);
+    gone.abort();
+  });
+  gone.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   const untilExpiry = principal.expiresAt === null ? MAX_FOLLOW_MS : Date.parse(principal.expiresAt) - Date.now();
   return AbortSignal.any([gone.signal, AbortSignal.timeout(Math.max(0, Math.min(MAX_FOLLOW_MS, untilExpiry)))]);
 }

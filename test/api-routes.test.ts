@@ -194,6 +194,36 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
   });
 });
 
+describe('api: a follow stream ends when its caller may no longer read', function () {
+  this.timeout(60_000);
+  let hv: TestDaemon;
+  before(async () => {
+    hv = await startTestDaemon();
+  });
+  after(async () => {
+    await hv?.close();
+  });
+
+  it('closes ?follow=1 within a few seconds after the user is removed', async () => {
+    await hv.addUser('fleeting', 'viewer');
+    const token = await hv.login('fleeting');
+    const req = http.get(`${hv.url}/hypervisor/events?follow=1&limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject));
+    try {
+      expect(response.statusCode).to.equal(200);
+      response.resume();
+      const ended = new Promise<number>((resolve) => response.once('end', () => resolve(Date.now())));
+      const removed = Date.now();
+      expect((await hv.admin('DELETE', '/users/fleeting')).status).to.be.oneOf([200, 204]);
+      const outcome = await Promise.race([ended, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
+      expect(outcome, 'the stream went on after the user was removed').to.not.equal(null);
+      expect(outcome! - removed).to.be.below(15_000);
+    } finally {
+      req.destroy();
+    }
+  });
+});
+
 describe('api: GET /hypervisor/desired content negotiation (real daemon)', function () {
   this.timeout(60_000);
   let hv: TestDaemon;

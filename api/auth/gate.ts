@@ -11,14 +11,33 @@ export type Channel = 'public' | 'admin';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i;
 const PRINCIPAL = Symbol('principal');
+const RECHECK = Symbol('recheck');
 
 type Locals = Record<string | symbol, unknown>;
 
 export function authenticate(channel: Channel, auth: AuthService): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    (res.locals as Locals)[PRINCIPAL] = channel === 'admin' ? ADMIN_SOCKET_PRINCIPAL : await auth.authenticate(bearerToken(req));
+    const locals = res.locals as Locals;
+    if (channel === 'admin') {
+      locals[PRINCIPAL] = ADMIN_SOCKET_PRINCIPAL;
+      locals[RECHECK] = async () => true;
+    } else {
+      const token = bearerToken(req);
+      locals[PRINCIPAL] = await auth.authenticate(token);
+      locals[RECHECK] = () => auth.authenticate(token).then(() => true, () => false);
+    }
     next();
   };
+}
+
+/**
+ * Whether the caller's token still authenticates (session not revoked, user not removed or
+ * changed): long-lived answers (follow streams) ask again now and then, not just at the start.
+ */
+export function stillAuthenticated(res: Response): () => Promise<boolean> {
+  const recheck = (res.locals as Locals)[RECHECK] as (() => Promise<boolean>) | undefined;
+  if (!recheck) throw new HttpError(500, 'internal', 'route reached without authentication');
+  return recheck;
 }
 
 /** A route guard; it carries its role so the OpenAPI test can check the document against it. */

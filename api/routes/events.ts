@@ -1,6 +1,6 @@
 // The event trail: recent events, events after an id, or (`?follow=1`) a stream of them as NDJSON.
 import { Router } from 'express';
-import { allow, principalOf } from '../auth/gate.js';
+import { allow, principalOf, stillAuthenticated } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { followEvents, followSignal } from '../follow.js';
 import { queryFlag, queryInteger } from '../query.js';
@@ -19,7 +19,7 @@ export function eventRoutes(deps: ApiDeps): Router {
     res.type('application/x-ndjson').set('Cache-Control', 'no-store').flushHeaders();
     for (const event of events) res.write(`${JSON.stringify(event)}\n`);
     const start = events.at(-1)?.id ?? after;
-    await followEvents(res, (id) => deps.store.listEventsAfter(id, 500), start, followSignal(res, principalOf(res)));
+    await followEvents(res, (id) => deps.store.listEventsAfter(id, 500), start, followSignal(res, principalOf(res), stillAuthenticated(res)));
   });
   return router;
 }

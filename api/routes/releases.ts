@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReleaseRecord } from '../../common/types.js';
 import { validateTag } from '../../desired-state/document.js';
-import { allow, principalOf } from '../auth/gate.js';
+import { allow, principalOf, stillAuthenticated } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { followFile, followSignal } from '../follow.js';
 import { HttpError } from '../http-error.js';
@@ -32,7 +32,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
     }
     res.type('text/plain; charset=utf-8').set('Cache-Control', 'no-store').flushHeaders();
     const growing = async (): Promise<boolean> => follow && RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
-    await followFile(res, file, growing, followSignal(res, principalOf(res)));
+    await followFile(res, file, growing, followSignal(res, principalOf(res), stillAuthenticated(res)));
   });
   return router;
 }
