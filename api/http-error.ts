@@ -1,7 +1,7 @@
 // One HTTP error type and one central handler: routes throw, the handler answers
 // `{ error: { code, message } }` with the right status. Domain errors are mapped by class.
 import type { NextFunction, Request, Response } from 'express';
-import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, StaleRevisionError, ValidationError } from '../common/errors.js';
 import { HasherBusyError } from './auth/password.js';
 
 export class HttpError extends HypervisorError {
@@ -14,9 +14,12 @@ export class HttpError extends HypervisorError {
   }
 }
 
+const INTERNAL_MESSAGE = "internal error; see the hypervisor's log";
+
 function toHttp(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ValidationError) return new HttpError(400, err.code, err.message);
+  if (err instanceof StaleRevisionError) return new HttpError(412, 'stale_revision', err.message);
   if (err instanceof ConflictError || err instanceof DuplicateKeyError) return new HttpError(409, err.code, err.message);
   if (err instanceof NotFoundError) return new HttpError(404, err.code, err.message);
   if (err instanceof HasherBusyError) return new HttpError(503, err.code, err.message, { 'Retry-After': '1' });
@@ -26,7 +29,8 @@ function toHttp(err: unknown): HttpError {
   if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
     return new HttpError(bodyError.status, 'bad_request', bodyError.message ?? 'bad request');
   }
-  return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
+  // The message of an unexpected error may name paths, queries or secrets: it goes to the log only.
+  return new HttpError(500, 'internal', INTERNAL_MESSAGE);
 }
 
 export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {

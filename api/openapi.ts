@@ -29,7 +29,7 @@ const pathParam = (name: string, schema: Schema = { type: 'string' }): Schema =>
 const FOLLOW = query('follow', '1: stream (until the step or the session ends)', { type: 'string', enum: ['0', '1', 'true', 'false'] });
 const answer = (schema: Schema, description = 'ok'): Record<string, unknown> => ({ 200: { description, ...json(schema) } });
 const change = { 200: { description: 'unchanged', ...json(ref('Change')) }, 201: { description: 'a new revision', ...json(ref('Change')) } };
-const conflict = { 409: { ...ERROR, description: 'the color is not Ready, or a stale If-Match' } };
+const conflict = { 409: { ...ERROR, description: 'the color is not Ready' } };
 
 const paths: Record<string, Record<string, Operation>> = {
   '/healthz': { get: op('the daemon itself', null, answer({ type: 'object' })) },
@@ -49,7 +49,10 @@ const paths: Record<string, Record<string, Operation>> = {
     put: op('replace the desired state (JSON or YAML); If-Match: <revision> guards lost updates', 'operator', change, {
       parameters: [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
       requestBody: { required: true, content: { 'application/json': { schema: ref('DesiredDoc') }, 'application/yaml': { schema: { type: 'string' } } } },
-      responses: conflict,
+      responses: {
+        409: { ...ERROR, description: 'a concurrent change (the config repo moved); retry' },
+        412: { ...ERROR, description: 'stale If-Match: the desired state is at another revision (code stale_revision)' },
+      },
     }),
   },
   '/desired/history': { get: op('desired-state revisions, newest first', 'viewer', answer({ type: 'object', properties: { revisions: { type: 'array', items: ref('Revision') } } }), { parameters: [query('limit', '1 to 1000')] }) },

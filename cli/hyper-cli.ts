@@ -56,11 +56,12 @@ cli.command('login', 'log in as a hyperuser; the token is cached for the other c
     await runVerb({ url: server }, options, (client) => login(client, args, options));
   });
 
-cli.command('logout', 'end the session and forget the cached token')
+cli.command('logout', 'end the session with the server and forget the cached token (a session with another server is kept)')
   .example('hyper-cli logout')
   .action(async (options) => {
     const found = await endpoint(options);
-    await runVerb(found, options, (client) => logout(client, found.token !== undefined, options));
+    const keptFor = found.token === undefined ? (await readSession())?.server : undefined;
+    await runVerb(found, options, (client) => logout(client, found.token !== undefined, options, keptFor));
   });
 
 cli.command('whoami', 'the logged-in hyperuser and its roles')

@@ -27,7 +27,8 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ApiError) {
     if (err.status === 401 || err.status === 403) return EXIT.auth;
-    if (err.status === 409) return EXIT.conflict;
+    // 412: a stale If-Match (`--if-revision`), a conflict like any other for a script.
+    if (err.status === 409 || err.status === 412) return EXIT.conflict;
     if (err.status === 400 || err.status === 404 || err.status === 413) return EXIT.usage;
   }
   return EXIT.failed;

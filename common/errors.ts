@@ -27,6 +27,17 @@ export class ConflictError extends HypervisorError {
   }
 }
 
+/** A write guarded by a revision (If-Match) whose revision is no longer the latest: a failed precondition. */
+export class StaleRevisionError extends ConflictError {
+  readonly expected: number;
+  readonly latest: number;
+  constructor(expected: number, latest: number, message: string) {
+    super(message);
+    this.expected = expected;
+    this.latest = latest;
+  }
+}
+
 export class NotFoundError extends HypervisorError {
   constructor(message: string) {
     super('not_found', message);

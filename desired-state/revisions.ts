@@ -1,7 +1,7 @@
 // Desired state over time: every accepted change is a new revision in the store. This service is
 // the only writer path in this process (API, file, git, conveniences all go through it), so
 // validation, "identical writes nothing", and optimistic concurrency live in one place.
-import { ConflictError, ValidationError } from '../common/errors.js';
+import { ConflictError, StaleRevisionError, ValidationError } from '../common/errors.js';
 import { type DesiredDoc, type Revision } from '../common/types.js';
 import { describeChange, emptyDesired, sameDesired, validateDesired } from './document.js';
 
@@ -96,7 +96,7 @@ export class DesiredStateService {
     const latest = await this.#log.latestRevision();
     const latestNumber = latest?.number ?? 0;
     if (latestNumber !== meta.expected) {
-      throw new ConflictError(`desired state is at revision ${latestNumber}, not ${meta.expected}; read it again and retry`);
+      throw new StaleRevisionError(meta.expected, latestNumber, `desired state is at revision ${latestNumber}, not ${meta.expected}; read it again and retry`);
     }
     return this.#write(latest, next, { ...meta, expected: meta.expected });
   }

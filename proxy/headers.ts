@@ -1,6 +1,6 @@
 // Header rules of the proxy, both ways: hop-by-hop fields stay on their hop (RFC 9110 7.6.1), and
-// the X-Forwarded-* fields are ours to set, since this proxy is the edge of the host; only a
-// trusted proxy in front of us may have set them already, and then we append to its values.
+// the X-Forwarded-* and X-Real-IP fields are ours to set, since this proxy is the edge of the host;
+// only a trusted proxy in front of us may have set them already, and then we append to its values.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -24,6 +24,19 @@ const HOP_BY_HOP = new Set([
  * X-Forwarded-* we set, and `Expect` is answered by node itself (undici cannot send it).
  */
 const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'forwarded', 'expect']);
+
+/**
+ * Fields only a proxy may set (X-Forwarded-Port, -Ssl, -Prefix, X-Real-IP, ...): from an untrusted
+ * peer they are forgeries a backend could believe, so they are dropped before we set ours.
+ */
+function proxyOnly(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || lower === 'x-real-ip';
+}
+
+/** Whether a client field stays off the upstream request. */
+function dropped(lower: string, declared: ReadonlySet<string>, fromProxy: boolean): boolean {
+  return HOP_BY_HOP.has(lower) || REPLACED.has(lower) || declared.has(lower) || (!fromProxy && proxyOnly(lower));
+}
 
 /** A request id we accept from a client: printable ASCII, no spaces, not absurdly long. */
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
@@ -78,12 +91,12 @@ function joined(value: string | string[] | undefined): string | undefined {
 /** Request fields for undici, as a flat name/value list so repeated fields keep their order. */
 export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, trusted: TrustedProxies): string[] {
   const declared = connectionNames(req.headers.connection);
+  const fromProxy = trusted.trusts(req.socket);
   const out: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || REPLACED.has(lower) || declared.has(lower)) continue;
+    if (dropped(name.toLowerCase(), declared, fromProxy)) continue;
     out.push(name, raw[i + 1] as string);
   }
   const fields = forwardedFields(req, requestId, 'https', trusted);
@@ -97,9 +110,10 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, 
  */
 export function upstreamUpgradeHeaders(req: IncomingMessage, requestId: string, trusted: TrustedProxies): IncomingHttpHeaders {
   const declared = connectionNames(req.headers.connection);
+  const fromProxy = trusted.trusts(req.socket);
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || REPLACED.has(name) || declared.has(name)) continue;
+    if (value === undefined || dropped(name, declared, fromProxy)) continue;
     out[name] = value;
   }
   out.connection = 'Upgrade';

@@ -1,7 +1,7 @@
 // What both adapters share: argument checks and the mapping of stored documents to the common types.
 // Keeping it in one place is what lets the one contract suite hold for both stores: the same input
 // is refused the same way, and a record reads back with exactly the same keys whichever store held it.
-import { ConflictError, ValidationError } from '../common/errors.js';
+import { ConflictError, StaleRevisionError, ValidationError } from '../common/errors.js';
 import type {
   DeploymentRecord,
   DesiredDoc,
@@ -47,8 +47,8 @@ export function checkExpected(expected: number | undefined): void {
   }
 }
 
-export function staleRevision(expected: number, latest: number): ConflictError {
-  return new ConflictError(
+export function staleRevision(expected: number, latest: number): StaleRevisionError {
+  return new StaleRevisionError(expected, latest,
     `desired state is at revision ${latest}, not ${expected}: read it again and reapply the change`,
   );
 }

@@ -81,6 +81,15 @@ describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries
     expect(other.code, 'same daemon, other spelling: no token sent').to.equal(3);
   });
 
+  it('hyper-cli logout --server with another server keeps the cached session, which still works', async () => {
+    const { token } = JSON.parse(await readFile(session, 'utf8')) as { token: string };
+    const out = await run('hyper-cli', ['logout', '--server', hv.url.replace('127.0.0.1', 'localhost')]);
+    expect(out.code, out.stderr).to.equal(0);
+    expect(out.stdout).to.contain(`the session with ${hv.url} is kept`);
+    expect((JSON.parse(await readFile(session, 'utf8')) as { token: string }).token).to.equal(token);
+    expect((await hv.call('GET', '/status', { token })).status).to.equal(200);
+  });
+
   it('hyper-cli logout ends the session on the server and removes the cache', async () => {
     const { token } = JSON.parse(await readFile(session, 'utf8')) as { token: string };
     const out = await hyperCli(['logout']);

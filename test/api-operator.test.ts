@@ -130,8 +130,9 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     const current = await hv.call<{ number: number; doc: object }>('GET', '/desired', { token: vic });
     const etag = current.headers.etag!;
     const doc = { active: 'blue', colors: { blue: { tag: `v${V1}` }, green: { tag: `v${V2}` } }, paused: true };
-    const stale = await hv.call('PUT', '/desired', { token: oscar, body: doc, headers: { 'if-match': String(current.json.number - 1) } });
-    expect(stale.status).to.equal(409);
+    const stale = await hv.call<{ error: { code: string } }>('PUT', '/desired', { token: oscar, body: doc, headers: { 'if-match': String(current.json.number - 1) } });
+    expect(stale.status, 'a stale If-Match is a failed precondition').to.equal(412);
+    expect(stale.json.error.code).to.equal('stale_revision');
     const put = await hv.call('PUT', '/desired', { token: oscar, body: doc, headers: { 'if-match': etag } });
     expect(put.status, put.text).to.equal(201);
     await waitUntil(status, (s) => s.status.paused, { what: 'status paused', timeoutMs: 10_000 });

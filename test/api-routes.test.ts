@@ -5,13 +5,14 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { chmod, stat } from 'node:fs/promises';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { apiRouter } from '../api/app.js';
+import { apiRouter, createApi } from '../api/app.js';
 import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
-import { routesOf, startTestDaemon, type RouteInfo, type TestDaemon } from './api-harness.js';
+import { request, routesOf, startTestDaemon, type RouteInfo, type TestDaemon } from './api-harness.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 type OpenApi = { openapi: string; paths: Record<string, Record<string, { 'x-required-role'?: string }>> };
@@ -47,6 +48,31 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
   const concrete = (route: RouteInfo): string => route.path.replace(/:(\w+)/g, (_m, name: string) => SAMPLE[name] ?? name);
   const snapshot = async (): Promise<string> =>
     (await hv.admin('GET', '/desired/history')).text + (await hv.admin('GET', '/events?limit=1000')).text + (await hv.admin('GET', '/users')).text;
+
+  it('answers an unexpected error with a fixed 500 message and keeps the details in the log', async () => {
+    const { store, reconciler, config } = hv.daemon;
+    const secret = 'SQLITE_CORRUPT at /var/lib/secret-path.db';
+    const failing = Object.create(store, { listRecentEvents: { value: () => Promise.reject(new Error(secret)) } }) as typeof store;
+    const deps: ApiDeps = {
+      desired: new DesiredStateService(store, config.app.tagPattern), reconciler, store: failing, ...(await createAuth(config.auth, store)),
+      logsDir: path.join(config.root, 'logs'), daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
+    };
+    const server = http.createServer(createApi(deps, 'admin'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const logged: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      const answer = await request<ErrorBody>({ host: '127.0.0.1', port: (server.address() as AddressInfo).port }, 'GET', '/events');
+      expect(answer.status).to.equal(500);
+      expect(answer.json.error).to.deep.equal({ code: 'internal', message: "internal error; see the hypervisor's log" });
+      expect(answer.text).to.not.contain('secret-path');
+      expect(logged.some((args) => args.some((a) => a instanceof Error && a.message === secret)), 'the details are logged').to.equal(true);
+    } finally {
+      console.error = original;
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   it('describes every express route in /hypervisor/openapi.json with the role its guard demands, and nothing else', async () => {
     expect(routes.length).to.be.at.least(20);

@@ -137,6 +137,24 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     expect((await login('target', PASSWORD)).status, 'the right password once the lock ends').to.equal(200);
   });
 
+  it('counts concurrent guesses toward the lock: no more than ten hashes, and the right password sent among them gets no token', async () => {
+    await hv.addUser('racer', 'operator');
+    const guesses = Array.from({ length: 20 }, (_, i) => login('racer', `concurrent guess ${i}`));
+    // Sent while the first guesses still hash (~0.3 s each), so it arrives after them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const right = await login('racer', PASSWORD);
+    const answers = await Promise.all(guesses);
+    expect(right.status, 'the right password while ten guesses are in progress or have locked the name').to.equal(429);
+    expect(right.json.token).to.equal(undefined);
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length, 'at most threshold - 1 plain refusals').to.be.at.most(9);
+    for (const answer of [right, ...answers.filter((a) => a.status !== 401)]) {
+      expect(answer.status).to.equal(429);
+      expect(answer.json.error.code).to.equal('locked_out');
+      expect(Number(answer.headers['retry-after'])).to.be.at.least(1);
+    }
+  });
+
   it('refuses the token after logout', async () => {
     const token = await hv.login('alice');
     expect((await hv.call('GET', '/status', { token })).status).to.equal(200);

@@ -133,6 +133,24 @@ describe('proxy router and data plane', function () {
       expect(seen).not.to.have.property('forwarded');
     });
 
+    it('drops every other X-Forwarded-* and X-Real-IP an untrusted client sent, on requests and websocket handshakes', async () => {
+      const forged = {
+        'x-real-ip': '6.6.6.6', 'x-forwarded-port': '443', 'x-forwarded-ssl': 'on', 'X-Forwarded-Prefix': '/admin', 'x-forwarded-client-cert': 'x', 'x-kept': 'yes',
+      };
+      const seen = seenHeaders(await httpRequest(proxy.publicPort, '/headers', { headers: forged }));
+      const { peer } = await connectWebSocket(proxy.publicPort, '/ws', 2_000, forged);
+      peer.send('?headers');
+      const wsSeen = JSON.parse(await peer.next(2_000)) as Record<string, string>;
+      await peer.close(1_000);
+      for (const fields of [seen, wsSeen]) {
+        for (const name of ['x-real-ip', 'x-forwarded-port', 'x-forwarded-ssl', 'x-forwarded-prefix', 'x-forwarded-client-cert']) {
+          expect(fields).not.to.have.property(name);
+        }
+        expect(fields['x-forwarded-for']).to.equal('127.0.0.1');
+        expect(fields['x-kept']).to.equal('yes');
+      }
+    });
+
     it('strips the fields a client names in Connection (Connection: X-Secret strips X-Secret)', async () => {
       const seen = seenHeaders(await httpRequest(proxy.publicPort, '/headers', {
         headers: { connection: 'X-Secret, x-other', 'x-secret': 'leak', 'x-other': 'leak', 'x-kept': 'yes' },
@@ -183,7 +201,7 @@ describe('proxy router and data plane', function () {
   });
 
   describe('trusted proxies', () => {
-    const fromLb = { host: 'app.example', 'x-forwarded-for': '203.0.113.7, 10.1.1.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'www.example' };
+    const fromLb = { host: 'app.example', 'x-forwarded-for': '203.0.113.7, 10.1.1.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'www.example', 'x-forwarded-port': '443' };
 
     it('keeps and appends to the X-Forwarded-* of a trusted peer', async () => {
       await proxy.close();
@@ -193,6 +211,7 @@ describe('proxy router and data plane', function () {
       expect(seen['x-forwarded-for']).to.equal('203.0.113.7, 10.1.1.1, 127.0.0.1');
       expect(seen['x-forwarded-proto']).to.equal('https');
       expect(seen['x-forwarded-host']).to.equal('www.example');
+      expect(seen['x-forwarded-port'], 'other fields of a trusted peer pass').to.equal('443');
       const { peer } = await connectWebSocket(proxy.publicPort, '/ws', 2_000, fromLb);
       peer.send('?headers');
       const wsSeen = JSON.parse(await peer.next(2_000)) as Record<string, string>;
@@ -219,6 +238,7 @@ describe('proxy router and data plane', function () {
       expect(seen['x-forwarded-for']).to.equal('127.0.0.1');
       expect(seen['x-forwarded-proto']).to.equal('http');
       expect(seen['x-forwarded-host']).to.equal('app.example');
+      expect(seen).not.to.have.property('x-forwarded-port');
     });
   });
 

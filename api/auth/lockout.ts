@@ -32,9 +32,14 @@ export interface FailureOutcome {
   lockedForMs: number | null;
 }
 
+/** Retry-After for an attempt refused because the attempts in progress may still lock the name. */
+const BUSY_RETRY_MS = 1000;
+
 export class LoginLockout {
   readonly #settings: Required<LockoutSettings>;
   readonly #entries = new Map<string, Entry>();
+  /** Attempts past `reserve` whose outcome is not known yet, per name. */
+  readonly #pending = new Map<string, number>();
 
   constructor(settings: LockoutSettings) {
     if (!Number.isInteger(settings.threshold) || settings.threshold < 1) throw new RangeError(`threshold must be a positive integer, got ${settings.threshold}`);
@@ -46,6 +51,29 @@ export class LoginLockout {
     const entry = this.#live(name);
     const remaining = entry ? entry.lockedUntil - this.#settings.now() : 0;
     return remaining > 0 ? { locked: true, retryAfterMs: remaining } : { locked: false, retryAfterMs: 0 };
+  }
+
+  /**
+   * Takes a slot for one attempt, or says why not. Attempts in progress count toward the threshold,
+   * so concurrent guesses cannot all pass the check before any of them has failed. Call `release`
+   * once the attempt's outcome is known (before `fail` or `succeed`).
+   */
+  reserve(name: string): LockState {
+    const state = this.check(name);
+    if (state.locked) return state;
+    const entry = this.#live(name);
+    // Once a lock has ended, one attempt at a time: its failure locks the name again.
+    const allowed = Math.max(1, this.#settings.threshold - (entry?.failures ?? 0));
+    const pending = this.#pending.get(name) ?? 0;
+    if (pending >= allowed) return { locked: true, retryAfterMs: BUSY_RETRY_MS };
+    this.#pending.set(name, pending + 1);
+    return state;
+  }
+
+  release(name: string): void {
+    const pending = (this.#pending.get(name) ?? 0) - 1;
+    if (pending > 0) this.#pending.set(name, pending);
+    else this.#pending.delete(name);
   }
 
   fail(name: string): FailureOutcome {

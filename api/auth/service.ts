@@ -52,10 +52,18 @@ export class AuthService {
   async login(rawUsername: string, rawPassword: string, address: string): Promise<LoginAnswer> {
     const username = parseUsername(rawUsername.toLowerCase());
     const password = normalizePassword(rawPassword);
-    this.#refuseIfLocked(username);
-    const user = await this.#store.getUser(username);
-    const ok = await this.hasher.verify(password, user?.passwordHash ?? (await this.hasher.dummyHash()));
+    this.#reserveAttempt(username);
+    let user: Hyperuser | null;
+    let ok: boolean;
+    try {
+      user = await this.#store.getUser(username);
+      ok = await this.hasher.verify(password, user?.passwordHash ?? (await this.hasher.dummyHash()));
+    } finally {
+      this.#lockout.release(username);
+    }
     if (!user || !ok) return this.#failed(username, address);
+    // Other attempts may have locked the name while this one hashed: a lock refuses the right password too.
+    this.#refuseIfLocked(username);
     this.#lockout.succeed(username);
     await this.#rehashIfOld(user, password);
     return this.#startSession(user);
@@ -81,6 +89,11 @@ export class AuthService {
       throw unauthorized(`hyperuser ${user.username} was changed after this login; log in again`);
     }
     return { username: user.username, roles: [...user.roles], via: 'token', sessionId: session.id, expiresAt: session.expiresAt };
+  }
+
+  #reserveAttempt(username: string): void {
+    const state = this.#lockout.reserve(username);
+    if (state.locked) throw lockedOut(state.retryAfterMs);
   }
 
   #refuseIfLocked(username: string): void {

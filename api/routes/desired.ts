@@ -26,7 +26,8 @@ export function desiredRoutes(deps: ApiDeps): Router {
   router.put('/desired', allow('operator'), text({ type: YAML_TYPES, limit: '64kb' }), async (req, res) => {
     const doc = desiredBody(req, deps.desired.tagPattern);
     const author = principalOf(res).username;
-    const result = await deps.desired.apply(doc, { source: 'api', author, expected: ifMatch(req.get('If-Match')) });
+    const expected = ifMatch(req.get('If-Match'));
+    const result = await deps.desired.apply(doc, { source: 'api', author, expected });
     await audit(deps.store, res, {
       reason: 'DesiredApplied',
       message: result.changed ? `desired state revision ${result.revision.number} applied` : `desired state unchanged at revision ${result.revision.number}`,
