@@ -109,12 +109,15 @@ export class DesiredFileSource {
     this.#poll.unref();
   }
 
+  /** Triggers a read when the file is no longer what the last read saw. */
   async #pollStat(): Promise<void> {
-    const key = await stat(this.file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
-    if (key === this.#statKey) return;
-    const first = this.#statKey === null;
-    this.#statKey = key;
-    if (!first && key !== 'missing') this.#trigger();
+    if (this.#reading) return;
+    const key = await this.#fileKey();
+    if (key !== this.#statKey && key !== 'missing') this.#trigger();
+  }
+
+  #fileKey(): Promise<string> {
+    return stat(this.file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
   }
 
   async close(): Promise<void> {
@@ -175,6 +178,7 @@ export class DesiredFileSource {
   async #readOnce(): Promise<void> {
     let text: string;
     try {
+      this.#statKey = await this.#fileKey();
       if (!this.#started && (await this.#staleAtStart())) return;
       text = await readFile(this.file, 'utf8');
     } catch (err) {
