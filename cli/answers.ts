@@ -20,13 +20,7 @@ export interface ChangeAnswer {
 
 export type ReconcileAnswer = PassResult;
 
-export interface LoginAnswer {
-  token: string;
-  tokenType: 'Bearer';
-  expiresAt: string;
-  username: string;
-  roles: Role[];
-}
+export type { LoginAnswer } from '../api/auth/service.js';
 
 export interface MeAnswer {
   username: string;

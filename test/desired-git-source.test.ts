@@ -1,14 +1,15 @@
 // The config repo source against real git repos: a bare "upstream", an operator's clone that
 // pushes commits to it, and the hypervisor's own clone; a real embedded store behind it.
 import { expect } from 'chai';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { ConflictError } from '../common/errors.js';
 import { DesiredGitSource } from '../desired-state/git-source.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { EmbeddedStore } from '../store/embedded.js';
+import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
 
 const PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 const DOC_PATH = 'hypervisor/desired.yaml';
@@ -24,31 +25,20 @@ describe('desired-state git source (real git repos, embedded store)', function (
   let source: DesiredGitSource;
   let errors: Array<{ message: string; sha: string | null }>;
 
-  async function push(text: string, message: string): Promise<string> {
-    await writeFile(path.join(dir, 'operator', DOC_PATH), text);
-    await operator.add(['--', DOC_PATH]);
-    await operator.commit(message);
-    await operator.push('origin', 'main');
-    return (await operator.revparse(['HEAD'])).trim();
-  }
+  let repo: ConfigRepo;
+  const push = (text: string, message: string): Promise<string> => repo.push(DOC_PATH, text, message);
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'desired-git-'));
-    await simpleGit().init(['--bare', '--initial-branch=main', path.join(dir, 'upstream.git')]);
-    await simpleGit().clone(path.join(dir, 'upstream.git'), path.join(dir, 'operator'));
-    operator = simpleGit(path.join(dir, 'operator'));
-    await operator.addConfig('user.name', 'Ana Operator');
-    await operator.addConfig('user.email', 'ana@example.invalid');
-    await operator.raw(['checkout', '-b', 'main']);
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(path.join(dir, 'operator', 'hypervisor'));
+    repo = await createConfigRepo(dir);
+    operator = repo.operator;
     await push(doc('v26.11.27.0', null, 'blue'), 'first desired state');
     store = new EmbeddedStore({ path: path.join(dir, 'hypervisor.db') });
     await store.init();
     service = new DesiredStateService(store, PATTERN);
     errors = [];
     source = new DesiredGitSource({
-      url: path.join(dir, 'upstream.git'), branch: 'main', path: DOC_PATH, intervalMs: 60_000,
+      url: repo.url, branch: 'main', path: DOC_PATH, intervalMs: 60_000,
       workdir: path.join(dir, 'clone'), service, onError: (err, { sha }) => errors.push({ message: err.message, sha }),
     });
     await source.start();
@@ -100,7 +90,7 @@ describe('desired-state git source (real git repos, embedded store)', function (
     expect(log.latest!.author_name).to.equal('maria');
     expect(log.latest!.message).to.contain('api edit by maria');
     const { readFile } = await import('node:fs/promises');
-    expect(await readFile(path.join(dir, 'operator', DOC_PATH), 'utf8')).to.contain('v26.11.27.1');
+    expect(await readFile(path.join(repo.worktree, DOC_PATH), 'utf8')).to.contain('v26.11.27.1');
     await source.pull();
     expect((await store.latestRevision())!.number).to.equal(2);
   });

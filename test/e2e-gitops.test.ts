@@ -4,12 +4,13 @@
 import { expect } from 'chai';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import type { StatusAnswer } from '../cli/answers.js';
 import { ApiClient } from '../cli/client.js';
 import type { Color, EventRecord } from '../common/types.js';
 import { Systemctl } from '../units/systemctl.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { freePorts } from './harness/ports.js';
 import { startUserManager, type UserManager } from './harness/systemd-user.js';
@@ -30,6 +31,7 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
   let publicUrl: string;
   let admin: ApiClient;
   let operator: SimpleGit;
+  let configRepo: ConfigRepo;
   let appName: string;
   let systemctl: Systemctl;
   let bluePort: number;
@@ -46,11 +48,7 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
     (await events()).find((e) => e.id > id && e.reason === reason && (color === undefined || e.color === color)) ?? null;
   const lastEventId = async (): Promise<number> => (await events()).at(-1)?.id ?? 0;
   const push = async (text: string, message: string): Promise<string> => {
-    await writeFile(path.join(scratch.dir, 'operator', DOC), text);
-    await operator.add(['--', DOC]);
-    await operator.commit(message);
-    await operator.push('origin', 'main');
-    return (await operator.revparse(['HEAD'])).trim();
+    return configRepo.push(DOC, text, message);
   };
   const unitFile = (color: Color): string => path.join(manager.env.XDG_CONFIG_HOME, 'systemd', 'user', `${appName}-${color}.service`);
 
@@ -61,13 +59,8 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
     const repo = await createExampleRepo(path.join(scratch.dir, 'backend'));
     await repo.release(V1);
     await repo.release(V2);
-    await simpleGit().init(['--bare', '--initial-branch=main', path.join(scratch.dir, 'deploy.git')]);
-    await simpleGit().clone(path.join(scratch.dir, 'deploy.git'), path.join(scratch.dir, 'operator'));
-    operator = simpleGit(path.join(scratch.dir, 'operator'));
-    await operator.addConfig('user.name', 'Ana Operator');
-    await operator.addConfig('user.email', 'ana@example.invalid');
-    await operator.raw(['checkout', '-b', 'main']);
-    await mkdir(path.join(scratch.dir, 'operator', 'hypervisor'));
+    configRepo = await createConfigRepo(scratch.dir);
+    operator = configRepo.operator;
     await push(desiredYaml('blue', `v${V1}`, null), 'blue runs v1');
     const [pub, blue, green, preview] = await freePorts(4);
     publicUrl = `http://127.0.0.1:${pub}`;
@@ -86,7 +79,7 @@ root: ${path.join(scratch.dir, 'var')}
 units: { driver: systemd }
 store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
 desired:
-  git: { url: ${path.join(scratch.dir, 'deploy.git')}, branch: main, path: ${DOC}, interval: 500ms }
+  git: { url: ${configRepo.url}, branch: main, path: ${DOC}, interval: 500ms }
 reconcile: { interval: 300ms }
 proxy: { drainTimeout: 2s }
 `);
@@ -207,7 +200,7 @@ proxy: { drainTimeout: 2s }
     await operator.pull('origin', 'main');
     const head = (await operator.log({ maxCount: 1 })).latest!;
     expect(head.author_name).to.equal('maria');
-    expect(await readFile(path.join(scratch.dir, 'operator', DOC), 'utf8')).to.match(/^active: blue/m);
+    expect(await readFile(path.join(configRepo.worktree, DOC), 'utf8')).to.match(/^active: blue/m);
     await waitFor('traffic on blue', async () => (await version()) === V1 || null, 10_000);
   });
 

@@ -11,20 +11,11 @@ import { simpleGit } from 'simple-git';
 import { ConflictError, ValidationError } from '../common/errors.js';
 import { ReleasePipeline, isSafeTag, type ReleasePipelineOptions } from '../reconciler/pipeline.js';
 import { EmbeddedStore } from '../store/embedded.js';
+import { processesMatching } from './harness/processes.js';
 import { createExampleRepo, startBackend, type ExampleRepo } from './harness/example-repo.js';
 
 const TAG_PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 
-/** Pids whose command line contains `needle` (zombies have none, so they do not count). */
-async function processesMatching(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').join(' ').includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 /** A sleep whose command line no other process on the host shares. */
 function uniqueSleep(): { args: string; needle: string } {

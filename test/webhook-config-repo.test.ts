@@ -3,10 +3,10 @@
 import { expect } from 'chai';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Revision } from '../common/types.js';
 import { ApiClient } from '../cli/client.js';
 import { scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { freePorts } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
@@ -17,27 +17,18 @@ describe('config repo push webhook', function () {
   let scratch: { dir: string; remove(): Promise<void> };
   let daemon: DaemonProcess;
   let admin: ApiClient;
-  let operator: SimpleGit;
+  let repo: ConfigRepo;
   let publicUrl: string;
 
   const commit = async (paused: boolean): Promise<string> => {
-    await writeFile(path.join(scratch.dir, 'operator', 'desired.yaml'), `active: null\ncolors: {}\npaused: ${paused}\n`);
-    await operator.add(['--', 'desired.yaml']);
-    await operator.commit(`paused: ${paused}`);
-    await operator.push('origin', 'main');
-    return (await operator.revparse(['HEAD'])).trim();
+    return repo.push('desired.yaml', `active: null\ncolors: {}\npaused: ${paused}\n`, `paused: ${paused}`);
   };
   const latest = async (): Promise<Revision> => (await admin.get<{ revision: Revision }>('/status')).revision;
 
   before(async () => {
     scratch = await scratchDir('hv-config-hook-');
     const backend = await createExampleRepo(path.join(scratch.dir, 'backend'));
-    await simpleGit().init(['--bare', '--initial-branch=main', path.join(scratch.dir, 'deploy.git')]);
-    await simpleGit().clone(path.join(scratch.dir, 'deploy.git'), path.join(scratch.dir, 'operator'));
-    operator = simpleGit(path.join(scratch.dir, 'operator'));
-    await operator.addConfig('user.name', 'Ana Operator');
-    await operator.addConfig('user.email', 'ana@example.invalid');
-    await operator.raw(['checkout', '-b', 'main']);
+    repo = await createConfigRepo(scratch.dir);
     await commit(false);
     await mkdir(path.join(scratch.dir, 'etc'));
     await writeFile(path.join(scratch.dir, 'etc', 'webhook-secret'), TEST_SECRET, { mode: 0o600 });
@@ -52,7 +43,7 @@ root: ${path.join(scratch.dir, 'var')}
 units: { driver: process }
 store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
 desired:
-  git: { url: ${path.join(scratch.dir, 'deploy.git')}, branch: main, path: desired.yaml, interval: 1h, repository: example/deploy }
+  git: { url: ${repo.url}, branch: main, path: desired.yaml, interval: 1h, repository: example/deploy }
 github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc', 'webhook-secret')} }
 `);
     daemon = await startDaemonProcess(config, {}, publicUrl);

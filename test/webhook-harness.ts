@@ -4,7 +4,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,13 +120,4 @@ export function storeCounts(dbFile: string): StoreCounts {
   }
 }
 
-/** Pids whose command line contains `needle` (zombies have none, so they do not count). */
-export async function processesMatching(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.split('\0').join(' ').includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
-}
+export { processesMatching } from './harness/processes.js';
