@@ -4,14 +4,14 @@
 import type { Color, NewEvent } from '../common/types.js';
 import type { UnitDriver } from '../units/driver.js';
 import type { Observer } from './observe.js';
-import type { BuildJobs } from './jobs.js';
 import type { RouteTarget, TrafficRouter } from './ports.js';
 import type { Action } from './types.js';
 
 export interface ActorDeps {
   driver: UnitDriver;
   router: TrafficRouter;
-  jobs: BuildJobs;
+  /** Queues a build (and its BuildQueued event) unless one is queued or running. */
+  build(tag: string, reason: string): void;
   observer: Observer;
   ports: Record<Color, number>;
   event(event: NewEvent): Promise<void>;
@@ -49,9 +49,7 @@ export async function act(actions: readonly Action[], deps: ActorDeps): Promise<
 async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<unknown>>): Promise<void> {
   switch (action.kind) {
     case 'build': {
-      if (deps.jobs.enqueue(action.tag)) {
-        await deps.event({ reason: 'BuildQueued', message: `build of ${action.tag} queued: ${action.reason}`, data: { tag: action.tag } });
-      }
+      deps.build(action.tag, action.reason);
       return;
     }
     case 'deploy': {

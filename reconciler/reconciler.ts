@@ -269,7 +269,7 @@ export class Reconciler {
     return {
       driver: this.#options.driver,
       router: this.#options.router,
-      jobs: this.#jobs,
+      build: (tag, reason) => void this.build(tag, reason),
       observer: this.#observer,
       ports: this.#ports,
       event: (e) => this.#event(e),
