@@ -40,7 +40,16 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
   api.get('/openapi.json', allow('viewer'), (_req, res) => {
     res.json(openApiDocument(deps.daemon.version));
   });
-  for (const routes of [sessionRoutes, statusRoutes, desiredRoutes, actionRoutes, releaseRoutes, releaseActionRoutes, eventRoutes, userRoutes]) {
+  for (const routes of [
+    sessionRoutes,
+    statusRoutes,
+    desiredRoutes,
+    actionRoutes,
+    releaseRoutes,
+    releaseActionRoutes,
+    eventRoutes,
+    userRoutes,
+  ]) {
     api.use(routes(deps));
   }
   api.use((req) => notFound(req));

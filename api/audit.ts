@@ -5,6 +5,10 @@ import type { NewEvent } from '../common/types.js';
 import type { Store } from '../store/store.js';
 import { principalOf } from './auth/gate.js';
 
-export async function audit(store: Pick<Store, 'appendEvent'>, res: Response, event: Omit<NewEvent, 'actor'>): Promise<void> {
+export async function audit(
+  store: Pick<Store, 'appendEvent'>,
+  res: Response,
+  event: Omit<NewEvent, 'actor'>,
+): Promise<void> {
   await store.appendEvent({ ...event, actor: principalOf(res).username });
 }

@@ -11,9 +11,16 @@ type Typed<K extends FieldKind> = K extends 'string' ? string : K extends 'boole
  * A JSON body (or none) with only `fields`. A null field counts as absent; required fields are the
  * route's to check. A body of another type is refused: parsed by nothing, it would read as empty.
  */
-export function readBody<F extends Record<string, FieldKind>>(req: Request, fields: F): { [K in keyof F]?: Typed<F[K]> } {
+export function readBody<F extends Record<string, FieldKind>>(
+  req: Request,
+  fields: F,
+): { [K in keyof F]?: Typed<F[K]> } {
   if (unparsedBody(req)) {
-    throw new HttpError(415, 'unsupported_media_type', `request body must be application/json, got ${JSON.stringify(req.get('content-type') ?? 'no Content-Type')}`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `request body must be application/json, got ${JSON.stringify(req.get('content-type') ?? 'no Content-Type')}`,
+    );
   }
   const body: unknown = req.body;
   const value = body === undefined || body === null ? {} : body;
@@ -24,11 +31,19 @@ export function readBody<F extends Record<string, FieldKind>>(req: Request, fiel
   for (const [key, field] of Object.entries(value)) {
     const kind = Object.hasOwn(fields, key) ? fields[key] : undefined;
     if (kind === undefined) {
-      throw new HttpError(400, 'invalid_body', `unknown field ${JSON.stringify(key.slice(0, 80))}; allowed: ${Object.keys(fields).join(', ') || 'none'}`);
+      throw new HttpError(
+        400,
+        'invalid_body',
+        `unknown field ${JSON.stringify(key.slice(0, 80))}; allowed: ${Object.keys(fields).join(', ') || 'none'}`,
+      );
     }
     if (field === null) continue;
     if (!hasKind(field, kind)) {
-      throw new HttpError(400, 'invalid_body', `field "${key}" must be a ${kind === 'string[]' ? 'list of strings' : kind}, got ${JSON.stringify(field).slice(0, 80)}`);
+      throw new HttpError(
+        400,
+        'invalid_body',
+        `field "${key}" must be a ${kind === 'string[]' ? 'list of strings' : kind}, got ${JSON.stringify(field).slice(0, 80)}`,
+      );
     }
     out[key] = field;
   }

@@ -16,10 +16,19 @@ const HEARTBEAT_MS = 15_000;
 const RECHECK_MS = 5_000;
 
 /** Aborts when the client goes away, the session ends or is revoked, or MAX_FOLLOW_MS passes. */
-export function followSignal(res: Response, principal: Principal, stillAuthenticated: () => Promise<boolean>): AbortSignal {
+export function followSignal(
+  res: Response,
+  principal: Principal,
+  stillAuthenticated: () => Promise<boolean>,
+): AbortSignal {
   const gone = new AbortController();
   const timer = setInterval(() => {
-    void stillAuthenticated().then((ok) => { if (!ok) gone.abort(); }, () => gone.abort());
+    void stillAuthenticated().then(
+      (ok) => {
+        if (!ok) gone.abort();
+      },
+      () => gone.abort(),
+    );
   }, RECHECK_MS);
   timer.unref();
   res.once('close', () => {
@@ -35,7 +44,13 @@ export function followSignal(res: Response, principal: Principal, stillAuthentic
  * Writes `file` from the start, then what is appended, while `growing()` says the writer is still
  * at work; after it says no, one last read. A file that shrinks was replaced by a new run: start over.
  */
-export async function followFile(res: Response, file: string, growing: () => Promise<boolean>, signal: AbortSignal, pollMs = 250): Promise<void> {
+export async function followFile(
+  res: Response,
+  file: string,
+  growing: () => Promise<boolean>,
+  signal: AbortSignal,
+  pollMs = 250,
+): Promise<void> {
   let offset = 0;
   while (!signal.aborted) {
     const still = await growing();
@@ -47,7 +62,13 @@ export async function followFile(res: Response, file: string, growing: () => Pro
 }
 
 /** Newline-delimited JSON events after `afterId`, polling the store (other hosts write to it too). */
-export async function followEvents(res: Response, list: (afterId: number) => Promise<EventRecord[]>, afterId: number, signal: AbortSignal, pollMs = 500): Promise<void> {
+export async function followEvents(
+  res: Response,
+  list: (afterId: number) => Promise<EventRecord[]>,
+  afterId: number,
+  signal: AbortSignal,
+  pollMs = 500,
+): Promise<void> {
   let last = afterId;
   let quietSince = Date.now();
   while (!signal.aborted) {

@@ -19,15 +19,27 @@ export function signGithubBody(secret: Uint8Array | string, body: Uint8Array | s
 }
 
 /** Checks the `X-Hub-Signature-256` header value against the exact bytes received. */
-export function verifyGithubSignature(secret: Uint8Array, body: Uint8Array, header: string | undefined, sha1Header?: string): SignatureVerdict {
+export function verifyGithubSignature(
+  secret: Uint8Array,
+  body: Uint8Array,
+  header: string | undefined,
+  sha1Header?: string,
+): SignatureVerdict {
   if (header === undefined || header === '') {
-    return { ok: false, reason: sha1Header ? 'only a sha1 X-Hub-Signature was sent; X-Hub-Signature-256 is required' : 'X-Hub-Signature-256 is missing' };
+    return {
+      ok: false,
+      reason: sha1Header
+        ? 'only a sha1 X-Hub-Signature was sent; X-Hub-Signature-256 is required'
+        : 'X-Hub-Signature-256 is missing',
+    };
   }
   const match = SIGNATURE_256.exec(header);
   if (!match) return { ok: false, reason: 'X-Hub-Signature-256 must be sha256= followed by 64 hex digits' };
   const expected = createHmac('sha256', secret).update(body).digest();
   const given = Buffer.from(match[1]!, 'hex');
-  return timingSafeEqual(expected, given) ? { ok: true } : { ok: false, reason: 'X-Hub-Signature-256 does not match the body' };
+  return timingSafeEqual(expected, given)
+    ? { ok: true }
+    : { ok: false, reason: 'X-Hub-Signature-256 does not match the body' };
 }
 
 export class WebhookSecretError extends HypervisorError {
@@ -46,7 +58,9 @@ export async function readWebhookSecret(file: string): Promise<Buffer> {
   }
   const secret = text.replace(/\r?\n$/, '');
   if (secret.trim().length < 16) {
-    throw new WebhookSecretError(`github.secretFile: ${file} must hold the webhook secret, at least 16 characters (it has ${secret.trim().length})`);
+    throw new WebhookSecretError(
+      `github.secretFile: ${file} must hold the webhook secret, at least 16 characters (it has ${secret.trim().length})`,
+    );
   }
   return Buffer.from(secret, 'utf8');
 }

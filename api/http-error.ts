@@ -1,7 +1,14 @@
 // One HTTP error type and one central handler: routes throw, the handler answers
 // `{ error: { code, message } }` with the right status. Domain errors are mapped by class.
 import type { NextFunction, Request, Response } from 'express';
-import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, StaleRevisionError, ValidationError } from '../common/errors.js';
+import {
+  ConflictError,
+  DuplicateKeyError,
+  HypervisorError,
+  NotFoundError,
+  StaleRevisionError,
+  ValidationError,
+} from '../common/errors.js';
 import { HasherBusyError } from './auth/password.js';
 
 export class HttpError extends HypervisorError {
@@ -20,12 +27,14 @@ function toHttp(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ValidationError) return new HttpError(400, err.code, err.message);
   if (err instanceof StaleRevisionError) return new HttpError(412, 'stale_revision', err.message);
-  if (err instanceof ConflictError || err instanceof DuplicateKeyError) return new HttpError(409, err.code, err.message);
+  if (err instanceof ConflictError || err instanceof DuplicateKeyError)
+    return new HttpError(409, err.code, err.message);
   if (err instanceof NotFoundError) return new HttpError(404, err.code, err.message);
   if (err instanceof HasherBusyError) return new HttpError(503, err.code, err.message, { 'Retry-After': '1' });
   const bodyError = err as { type?: string; status?: number; message?: string };
   if (bodyError.type === 'entity.too.large') return new HttpError(413, 'too_large', 'request body is too large');
-  if (bodyError.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', `request body is not valid JSON: ${bodyError.message}`);
+  if (bodyError.type === 'entity.parse.failed')
+    return new HttpError(400, 'invalid_json', `request body is not valid JSON: ${bodyError.message}`);
   if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
     return new HttpError(bodyError.status, 'bad_request', bodyError.message ?? 'bad request');
   }
@@ -42,7 +51,10 @@ export function errorHandler(err: unknown, _req: Request, res: Response, next: N
   // An HttpError is an answer the code chose (a 503 for a disabled feature, say); only the
   // unexpected deserve a stack trace in the daemon's log.
   if (!(err instanceof HttpError) && http.status >= 500) console.error('hypervisor api error:', err);
-  res.status(http.status).set(http.headers).json({ error: { code: http.code, message: http.message } });
+  res
+    .status(http.status)
+    .set(http.headers)
+    .json({ error: { code: http.code, message: http.message } });
 }
 
 export function notFound(req: Request): never {

@@ -12,7 +12,11 @@ const ERROR = { description: 'an error', ...json(ref('Error')) };
 
 function op(summary: string, role: Role | null, ok: Record<string, unknown>, extra: Operation = {}): Operation {
   const errors: Record<string, unknown> = { 400: ERROR, 500: ERROR };
-  if (role) Object.assign(errors, { 401: { ...ERROR, description: 'no valid token' }, 403: { ...ERROR, description: `the caller lacks the ${role} role` } });
+  if (role)
+    Object.assign(errors, {
+      401: { ...ERROR, description: 'no valid token' },
+      403: { ...ERROR, description: `the caller lacks the ${role} role` },
+    });
   return {
     summary,
     security: role ? [{ bearer: [] }] : [],
@@ -23,106 +27,305 @@ function op(summary: string, role: Role | null, ok: Record<string, unknown>, ext
 }
 
 const body = (schema: Schema, required = true): Operation => ({ requestBody: { required, ...json(schema) } });
-const query = (name: string, description: string, schema: Schema = { type: 'integer', minimum: 0 }): Schema =>
-  ({ name, in: 'query', required: false, description, schema });
-const pathParam = (name: string, schema: Schema = { type: 'string' }): Schema => ({ name, in: 'path', required: true, schema });
-const FOLLOW = query('follow', '1: stream (until the step or the session ends)', { type: 'string', enum: ['0', '1', 'true', 'false'] });
-const answer = (schema: Schema, description = 'ok'): Record<string, unknown> => ({ 200: { description, ...json(schema) } });
-const change = { 200: { description: 'unchanged', ...json(ref('Change')) }, 201: { description: 'a new revision', ...json(ref('Change')) } };
+const query = (name: string, description: string, schema: Schema = { type: 'integer', minimum: 0 }): Schema => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+const pathParam = (name: string, schema: Schema = { type: 'string' }): Schema => ({
+  name,
+  in: 'path',
+  required: true,
+  schema,
+});
+const FOLLOW = query('follow', '1: stream (until the step or the session ends)', {
+  type: 'string',
+  enum: ['0', '1', 'true', 'false'],
+});
+const answer = (schema: Schema, description = 'ok'): Record<string, unknown> => ({
+  200: { description, ...json(schema) },
+});
+const change = {
+  200: { description: 'unchanged', ...json(ref('Change')) },
+  201: { description: 'a new revision', ...json(ref('Change')) },
+};
 const conflict = { 409: { ...ERROR, description: 'the color is not Ready' } };
 
 const paths: Record<string, Record<string, Operation>> = {
   '/healthz': { get: op('the daemon itself', null, answer({ type: 'object' })) },
-  '/webhooks/github': { post: op('a GitHub delivery (X-Hub-Signature-256 authenticates it; replays are refused)', null, answer({ type: 'object' })) },
+  '/webhooks/github': {
+    post: op(
+      'a GitHub delivery (X-Hub-Signature-256 authenticates it; replays are refused)',
+      null,
+      answer({ type: 'object' }),
+    ),
+  },
   '/openapi.json': { get: op('this document', 'viewer', answer({ type: 'object' })) },
   '/auth/login': {
     post: op('log in: a short-lived token bound to a session', null, answer(ref('Login')), {
       ...body(ref('LoginRequest')),
-      responses: { 401: { ...ERROR, description: 'wrong username or password' }, 429: { ...ERROR, description: 'locked out; see Retry-After' } },
-    }),
-  },
-  '/auth/logout': { post: op('end this token\'s session', 'viewer', { 204: { description: 'logged out' } }) },
-  '/auth/me': { get: op('who the token belongs to', 'viewer', answer(ref('Me'))) },
-  '/status': { get: op('desired, observed and status together', 'viewer', answer({ type: 'object' })) },
-  '/desired': {
-    get: op('the latest desired-state revision (JSON, or YAML with Accept: application/yaml)', 'viewer', answer(ref('Revision'))),
-    put: op('replace the desired state (JSON or YAML); If-Match: <revision> guards lost updates', 'operator', change, {
-      parameters: [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
-      requestBody: { required: true, content: { 'application/json': { schema: ref('DesiredDoc') }, 'application/yaml': { schema: { type: 'string' } } } },
       responses: {
-        409: { ...ERROR, description: 'a concurrent change (the config repo moved); retry' },
-        412: { ...ERROR, description: 'stale If-Match: the desired state is at another revision (code stale_revision)' },
+        401: { ...ERROR, description: 'wrong username or password' },
+        429: { ...ERROR, description: 'locked out; see Retry-After' },
       },
     }),
   },
-  '/desired/history': { get: op('desired-state revisions, newest first', 'viewer', answer({ type: 'object', properties: { revisions: { type: 'array', items: ref('Revision') } } }), { parameters: [query('limit', '1 to 1000')] }) },
-  '/plan': { get: op('the actions the next pass would take, from a fresh observation; nothing is done', 'viewer', answer(ref('Plan'))) },
-  '/stage': { post: op('put a tag on a color (default: the inactive one)', 'operator', change, body(ref('StageRequest'))) },
-  '/switch': { post: op('move traffic to a Ready color (default: the other one)', 'operator', change, { ...body(ref('SwitchRequest'), false), responses: conflict }) },
-  '/rollback': { post: op('move traffic back to the previously active color, if it is Ready', 'operator', change, { responses: conflict }) },
+  '/auth/logout': { post: op("end this token's session", 'viewer', { 204: { description: 'logged out' } }) },
+  '/auth/me': { get: op('who the token belongs to', 'viewer', answer(ref('Me'))) },
+  '/status': { get: op('desired, observed and status together', 'viewer', answer({ type: 'object' })) },
+  '/desired': {
+    get: op(
+      'the latest desired-state revision (JSON, or YAML with Accept: application/yaml)',
+      'viewer',
+      answer(ref('Revision')),
+    ),
+    put: op('replace the desired state (JSON or YAML); If-Match: <revision> guards lost updates', 'operator', change, {
+      parameters: [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: ref('DesiredDoc') },
+          'application/yaml': { schema: { type: 'string' } },
+        },
+      },
+      responses: {
+        409: { ...ERROR, description: 'a concurrent change (the config repo moved); retry' },
+        412: {
+          ...ERROR,
+          description: 'stale If-Match: the desired state is at another revision (code stale_revision)',
+        },
+      },
+    }),
+  },
+  '/desired/history': {
+    get: op(
+      'desired-state revisions, newest first',
+      'viewer',
+      answer({ type: 'object', properties: { revisions: { type: 'array', items: ref('Revision') } } }),
+      { parameters: [query('limit', '1 to 1000')] },
+    ),
+  },
+  '/plan': {
+    get: op(
+      'the actions the next pass would take, from a fresh observation; nothing is done',
+      'viewer',
+      answer(ref('Plan')),
+    ),
+  },
+  '/stage': {
+    post: op('put a tag on a color (default: the inactive one)', 'operator', change, body(ref('StageRequest'))),
+  },
+  '/switch': {
+    post: op('move traffic to a Ready color (default: the other one)', 'operator', change, {
+      ...body(ref('SwitchRequest'), false),
+      responses: conflict,
+    }),
+  },
+  '/rollback': {
+    post: op('move traffic back to the previously active color, if it is Ready', 'operator', change, {
+      responses: conflict,
+    }),
+  },
   '/pause': { post: op('observe and report, change nothing (writes paused: true)', 'operator', change) },
   '/resume': { post: op('act again (writes paused: false)', 'operator', change) },
   '/reconcile': { post: op('run a reconcile pass now and report what it did', 'operator', answer({ type: 'object' })) },
-  '/releases': { get: op('release records, newest first', 'viewer', answer({ type: 'object', properties: { releases: { type: 'array', items: ref('Release') } } }), { parameters: [query('limit', '1 to 1000')] }) },
-  '/releases/{tag}': { get: op('one release', 'viewer', answer({ type: 'object', properties: { release: ref('Release') } }), { parameters: [pathParam('tag')] }) },
-  '/releases/{tag}/rebuild': {
-    post: op('build and test a release again, at the same commit (202: queued)', 'operator', { 202: { description: 'queued', ...json({ type: 'object', properties: { release: ref('Release') } }) } }, {
-      parameters: [pathParam('tag')], responses: { 404: ERROR, 409: { ...ERROR, description: 'the release is being built right now' } },
+  '/releases': {
+    get: op(
+      'release records, newest first',
+      'viewer',
+      answer({ type: 'object', properties: { releases: { type: 'array', items: ref('Release') } } }),
+      { parameters: [query('limit', '1 to 1000')] },
+    ),
+  },
+  '/releases/{tag}': {
+    get: op('one release', 'viewer', answer({ type: 'object', properties: { release: ref('Release') } }), {
+      parameters: [pathParam('tag')],
     }),
+  },
+  '/releases/{tag}/rebuild': {
+    post: op(
+      'build and test a release again, at the same commit (202: queued)',
+      'operator',
+      { 202: { description: 'queued', ...json({ type: 'object', properties: { release: ref('Release') } }) } },
+      {
+        parameters: [pathParam('tag')],
+        responses: { 404: ERROR, 409: { ...ERROR, description: 'the release is being built right now' } },
+      },
+    ),
   },
   '/releases/{tag}/logs/{kind}': {
-    get: op('a build or test log as text', 'viewer', { 200: { description: 'the log', content: { 'text/plain': { schema: { type: 'string' } } } } }, {
-      parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW],
-    }),
+    get: op(
+      'a build or test log as text',
+      'viewer',
+      { 200: { description: 'the log', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      {
+        parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW],
+      },
+    ),
   },
   '/events': {
-    get: op('the event trail (JSON), or with follow=1 a stream of events as newline-delimited JSON', 'viewer', {
-      200: { description: 'events', content: { 'application/json': { schema: { type: 'object', properties: { events: { type: 'array', items: ref('Event') } } } }, 'application/x-ndjson': { schema: ref('Event') } } },
-    }, { parameters: [query('after', 'events with a greater id'), query('limit', '1 to 1000'), FOLLOW] }),
+    get: op(
+      'the event trail (JSON), or with follow=1 a stream of events as newline-delimited JSON',
+      'viewer',
+      {
+        200: {
+          description: 'events',
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { events: { type: 'array', items: ref('Event') } } },
+            },
+            'application/x-ndjson': { schema: ref('Event') },
+          },
+        },
+      },
+      { parameters: [query('after', 'events with a greater id'), query('limit', '1 to 1000'), FOLLOW] },
+    ),
   },
   '/users': {
-    get: op('hyperusers (never their hashes)', 'admin', answer({ type: 'object', properties: { users: { type: 'array', items: ref('User') } } })),
-    post: op('create a hyperuser', 'admin', { 201: { description: 'created', ...json({ type: 'object', properties: { user: ref('User') } }) } }, {
-      ...body(ref('UserCreate')), responses: { 409: { ...ERROR, description: 'the name exists' } },
-    }),
+    get: op(
+      'hyperusers (never their hashes)',
+      'admin',
+      answer({ type: 'object', properties: { users: { type: 'array', items: ref('User') } } }),
+    ),
+    post: op(
+      'create a hyperuser',
+      'admin',
+      { 201: { description: 'created', ...json({ type: 'object', properties: { user: ref('User') } }) } },
+      {
+        ...body(ref('UserCreate')),
+        responses: { 409: { ...ERROR, description: 'the name exists' } },
+      },
+    ),
   },
   '/users/{name}': {
-    put: op('change a hyperuser\'s password and/or roles (ends its sessions)', 'admin', answer({ type: 'object', properties: { user: ref('User') } }), {
-      parameters: [pathParam('name')], ...body(ref('UserUpdate')), responses: { 404: ERROR },
-    }),
-    delete: op('remove a hyperuser (ends its sessions)', 'admin', { 204: { description: 'removed' } }, { parameters: [pathParam('name')], responses: { 404: ERROR } }),
+    put: op(
+      "change a hyperuser's password and/or roles (ends its sessions)",
+      'admin',
+      answer({ type: 'object', properties: { user: ref('User') } }),
+      {
+        parameters: [pathParam('name')],
+        ...body(ref('UserUpdate')),
+        responses: { 404: ERROR },
+      },
+    ),
+    delete: op(
+      'remove a hyperuser (ends its sessions)',
+      'admin',
+      { 204: { description: 'removed' } },
+      { parameters: [pathParam('name')], responses: { 404: ERROR } },
+    ),
   },
 };
 
 const str = { type: 'string' };
-const strict = (properties: Record<string, Schema>, required: string[] = []): Schema =>
-  ({ type: 'object', additionalProperties: false, properties, required });
+const strict = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  required,
+});
 const ROLE = { type: 'string', enum: ['viewer', 'operator', 'admin'] };
 const COLOR = { type: 'string', enum: ['blue', 'green'] };
 const TAG = { type: ['string', 'null'], pattern: '^v[0-9A-Za-z._-]{1,100}$' };
 
 const schemas: Record<string, Schema> = {
   Error: strict({ error: strict({ code: str, message: str }, ['code', 'message']) }, ['error']),
-  LoginRequest: strict({ username: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }, password: { type: 'string', description: 'any Unicode, at most 512 bytes of UTF-8' } }, ['username', 'password']),
-  Login: strict({ token: str, tokenType: { const: 'Bearer' }, expiresAt: str, username: str, roles: { type: 'array', items: ROLE } }),
-  Me: strict({ username: str, roles: { type: 'array', items: ROLE }, via: { enum: ['token', 'admin-socket'] }, expiresAt: { type: ['string', 'null'] } }),
-  DesiredDoc: strict({ active: { ...COLOR, type: ['string', 'null'] }, colors: strict({ blue: strict({ tag: TAG }), green: strict({ tag: TAG }) }), paused: { type: 'boolean' } }),
-  Revision: { type: 'object', properties: { number: { type: 'integer' }, doc: ref('DesiredDoc'), source: str, author: str, time: str } },
-  Change: { type: 'object', properties: { revision: ref('Revision'), changed: { type: 'boolean' }, waiting: { type: ['string', 'null'] }, active: { type: ['string', 'null'] } } },
+  LoginRequest: strict(
+    {
+      username: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+      password: { type: 'string', description: 'any Unicode, at most 512 bytes of UTF-8' },
+    },
+    ['username', 'password'],
+  ),
+  Login: strict({
+    token: str,
+    tokenType: { const: 'Bearer' },
+    expiresAt: str,
+    username: str,
+    roles: { type: 'array', items: ROLE },
+  }),
+  Me: strict({
+    username: str,
+    roles: { type: 'array', items: ROLE },
+    via: { enum: ['token', 'admin-socket'] },
+    expiresAt: { type: ['string', 'null'] },
+  }),
+  DesiredDoc: strict({
+    active: { ...COLOR, type: ['string', 'null'] },
+    colors: strict({ blue: strict({ tag: TAG }), green: strict({ tag: TAG }) }),
+    paused: { type: 'boolean' },
+  }),
+  Revision: {
+    type: 'object',
+    properties: { number: { type: 'integer' }, doc: ref('DesiredDoc'), source: str, author: str, time: str },
+  },
+  Change: {
+    type: 'object',
+    properties: {
+      revision: ref('Revision'),
+      changed: { type: 'boolean' },
+      waiting: { type: ['string', 'null'] },
+      active: { type: ['string', 'null'] },
+    },
+  },
   StageRequest: strict({ tag: { type: 'string' }, color: COLOR }, ['tag']),
   SwitchRequest: strict({ to: COLOR }),
-  Plan: { type: 'object', properties: { revision: { type: ['integer', 'null'] }, actions: { type: 'array', items: { type: 'object' } }, colors: { type: 'object' }, waiting: { type: ['string', 'null'] } } },
-  Release: { type: 'object', properties: { tag: str, sha: { type: ['string', 'null'] }, version: { type: ['string', 'null'] }, status: str, error: { type: ['string', 'null'] } } },
-  Event: { type: 'object', properties: { id: { type: 'integer' }, time: str, reason: str, message: str, color: { type: ['string', 'null'] }, actor: str, data: { type: ['object', 'null'] } } },
+  Plan: {
+    type: 'object',
+    properties: {
+      revision: { type: ['integer', 'null'] },
+      actions: { type: 'array', items: { type: 'object' } },
+      colors: { type: 'object' },
+      waiting: { type: ['string', 'null'] },
+    },
+  },
+  Release: {
+    type: 'object',
+    properties: {
+      tag: str,
+      sha: { type: ['string', 'null'] },
+      version: { type: ['string', 'null'] },
+      status: str,
+      error: { type: ['string', 'null'] },
+    },
+  },
+  Event: {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' },
+      time: str,
+      reason: str,
+      message: str,
+      color: { type: ['string', 'null'] },
+      actor: str,
+      data: { type: ['object', 'null'] },
+    },
+  },
   User: strict({ username: str, roles: { type: 'array', items: ROLE }, createdAt: str, updatedAt: str }),
-  UserCreate: strict({ username: { type: 'string' }, password: { type: 'string', minLength: 8 }, roles: { type: 'array', items: ROLE, minItems: 1 } }, ['username', 'password', 'roles']),
-  UserUpdate: strict({ password: { type: 'string', minLength: 8 }, roles: { type: 'array', items: ROLE, minItems: 1 } }),
+  UserCreate: strict(
+    {
+      username: { type: 'string' },
+      password: { type: 'string', minLength: 8 },
+      roles: { type: 'array', items: ROLE, minItems: 1 },
+    },
+    ['username', 'password', 'roles'],
+  ),
+  UserUpdate: strict({
+    password: { type: 'string', minLength: 8 },
+    roles: { type: 'array', items: ROLE, minItems: 1 },
+  }),
 };
 
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: 'openhack-hypervisor', version, description: 'The operator API. Errors are {"error": {"code", "message"}}.' },
+    info: {
+      title: 'openhack-hypervisor',
+      version,
+      description: 'The operator API. Errors are {"error": {"code", "message"}}.',
+    },
     servers: [{ url: '/hypervisor' }],
     paths,
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },

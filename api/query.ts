@@ -5,7 +5,8 @@ import { HttpError } from './http-error.js';
 function single(req: Request, name: string): string | undefined {
   const value = req.query[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, 'invalid_query', `query parameter ${name} must be given once, as a plain value`);
+  if (typeof value !== 'string')
+    throw new HttpError(400, 'invalid_query', `query parameter ${name} must be given once, as a plain value`);
   return value;
 }
 
@@ -14,7 +15,11 @@ export function queryInteger(req: Request, name: string, fallback: number, min: 
   if (value === undefined) return fallback;
   const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new HttpError(400, 'invalid_query', `query parameter ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value.slice(0, 40))}`);
+    throw new HttpError(
+      400,
+      'invalid_query',
+      `query parameter ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value.slice(0, 40))}`,
+    );
   }
   return n;
 }
@@ -24,5 +29,9 @@ export function queryFlag(req: Request, name: string): boolean {
   const value = single(req, name);
   if (value === undefined || value === '0' || value === 'false') return false;
   if (value === '' || value === '1' || value === 'true') return true;
-  throw new HttpError(400, 'invalid_query', `query parameter ${name} must be 1 or 0, got ${JSON.stringify(value.slice(0, 40))}`);
+  throw new HttpError(
+    400,
+    'invalid_query',
+    `query parameter ${name} must be 1 or 0, got ${JSON.stringify(value.slice(0, 40))}`,
+  );
 }

@@ -43,16 +43,18 @@ function ready(address: AddressInfo, close: () => Promise<unknown>): void {
 
 function portArg(value: string | undefined, name: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`${name} must be a port number, got ${String(value)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`${name} must be a port number, got ${String(value)}`);
   return port;
 }
 
 const [role, a, b] = process.argv.slice(2);
-const started = role === 'backend'
-  ? backend(portArg(a, 'port'))
-  : role === 'proxy'
-    ? proxy(portArg(a, 'port'), portArg(b, 'backendPort'))
-    : Promise.reject(new Error(`usage: child.js backend <port> | proxy <port> <backendPort> (got ${String(role)})`));
+const started =
+  role === 'backend'
+    ? backend(portArg(a, 'port'))
+    : role === 'proxy'
+      ? proxy(portArg(a, 'port'), portArg(b, 'backendPort'))
+      : Promise.reject(new Error(`usage: child.js backend <port> | proxy <port> <backendPort> (got ${String(role)})`));
 started.catch((err: Error) => {
   process.stderr.write(`${err.message}\n`);
   process.exit(1);

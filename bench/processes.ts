@@ -67,7 +67,10 @@ export async function startRole(name: string, args: string[]): Promise<Running> 
 function readyPort(child: ChildProcess, name: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => fail(new BenchSetupError(`${name} did not start within ${START_DEADLINE_MS}ms`)), START_DEADLINE_MS);
+    const timer = setTimeout(
+      () => fail(new BenchSetupError(`${name} did not start within ${START_DEADLINE_MS}ms`)),
+      START_DEADLINE_MS,
+    );
     const fail = (err: Error): void => {
       clearTimeout(timer);
       child.kill('SIGKILL');
@@ -104,9 +107,13 @@ export async function startNginx(nginx: string, backendPort: number, workers: nu
   await chmod(prefix, 0o755);
   const port = await freePort();
   await writeFile(path.join(prefix, 'nginx.conf'), nginxConfig(prefix, port, backendPort, workers));
-  const child = spawn(nginx, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    nginx,
+    ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'error.log')],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   try {
     await waitForPort(port, child, 'nginx');
   } catch (err) {

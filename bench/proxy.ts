@@ -42,15 +42,19 @@ function readOptions(): Options {
   });
   const int = (name: string, value: string | undefined, min: number, max: number): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new BenchSetupError(`--${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new BenchSetupError(`--${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
     return n;
   };
   return {
     durationSec: int('duration', values.duration, 1, 600),
     rounds: int('rounds', values.rounds, 1, 20),
-    soakSec: values['soak-seconds'] !== undefined
-      ? int('soak-seconds', values['soak-seconds'], 1, 3_600)
-      : values.soak ? LONG_SOAK_SEC : SHORT_SOAK_SEC,
+    soakSec:
+      values['soak-seconds'] !== undefined
+        ? int('soak-seconds', values['soak-seconds'], 1, 3_600)
+        : values.soak
+          ? LONG_SOAK_SEC
+          : SHORT_SOAK_SEC,
     nginxWorkers: int('nginx-workers', values['nginx-workers'], 1, 64),
     threads: int('threads', values.threads, 1, 64),
   };
@@ -62,9 +66,11 @@ function requireTools(): { wrk: string; nginx: string } {
   const nginx = findExecutable('nginx');
   if (!wrk || !nginx) {
     const missing = [!nginx && 'nginx', !wrk && 'wrk'].filter(Boolean).join(' and ');
-    process.stderr.write(`bench/proxy needs ${missing}, which this script does not install. Install them with:\n`
-      + '  apt-get install -y nginx wrk\n'
-      + '(nginx is run with its own temporary prefix on 127.0.0.1 only; no service is started.)\n');
+    process.stderr.write(
+      `bench/proxy needs ${missing}, which this script does not install. Install them with:\n` +
+        '  apt-get install -y nginx wrk\n' +
+        '(nginx is run with its own temporary prefix on 127.0.0.1 only; no service is started.)\n',
+    );
     process.exit(2);
   }
   return { wrk, nginx };
@@ -100,18 +106,28 @@ async function checkAnswers(subjects: Record<Subject, Running>): Promise<void> {
     const res = await fetch(url(subjects[subject].port), { signal: AbortSignal.timeout(5_000) });
     const body = await res.text();
     if (res.status !== 200 || body !== 'hello, world\n') {
-      throw new BenchSetupError(`${subject} answered ${res.status} ${JSON.stringify(body.slice(0, 200))} instead of the backend's 200`);
+      throw new BenchSetupError(
+        `${subject} answered ${res.status} ${JSON.stringify(body.slice(0, 200))} instead of the backend's 200`,
+      );
     }
   }
 }
 
 function printSetup(o: Options): void {
-  console.log(`node ${process.version}; wrk -t${o.threads} --latency, ${o.durationSec}s per run, ${o.rounds} rounds interleaved; `
-    + `nginx worker_processes ${o.nginxWorkers}; our proxy: one node process; backend: one node process`);
+  console.log(
+    `node ${process.version}; wrk -t${o.threads} --latency, ${o.durationSec}s per run, ${o.rounds} rounds interleaved; ` +
+      `nginx worker_processes ${o.nginxWorkers}; our proxy: one node process; backend: one node process`,
+  );
 }
 
 /** One wrk run against `subject`, with the CPU its process (nginx: master and workers) used meanwhile. */
-async function measure(wrk: string, subject: Running, connections: number, o: Options, durationSec: number): Promise<Measured> {
+async function measure(
+  wrk: string,
+  subject: Running,
+  connections: number,
+  o: Options,
+  durationSec: number,
+): Promise<Measured> {
   const before = await cpuMs(subject.pid);
   const result = await runWrk({ wrk, url: url(subject.port), connections, threads: o.threads, durationSec });
   const spent = (await cpuMs(subject.pid)) - before;
@@ -130,8 +146,10 @@ async function compare(wrk: string, subjects: Record<Subject, Running>, o: Optio
         const result = await measure(wrk, subjects[subject], connections, o, o.durationSec);
         const key = `${subject}@${connections}`;
         results.set(key, [...(results.get(key) ?? []), result]);
-        process.stderr.write(`round ${round + 1} c=${connections} ${subject}: ${Math.round(result.requestsPerSec)} req/s, `
-          + `p99 ${result.p99Ms.toFixed(2)}ms, ${result.errors} errors, ${result.cpuUsPerRequest.toFixed(1)} CPU us/req\n`);
+        process.stderr.write(
+          `round ${round + 1} c=${connections} ${subject}: ${Math.round(result.requestsPerSec)} req/s, ` +
+            `p99 ${result.p99Ms.toFixed(2)}ms, ${result.errors} errors, ${result.cpuUsPerRequest.toFixed(1)} CPU us/req\n`,
+        );
       }
     }
   }
@@ -142,13 +160,17 @@ function printTable(connections: number, results: Map<string, Measured[]>): void
   const summary = (s: Subject): Measured => summarize(results.get(`${s}@${connections}`) ?? []);
   const nginx = summary('nginx');
   console.log(`\n${connections} connections (median of rounds; errors summed; CPU: the subject's own processes)`);
-  console.log(`${pad('subject', 9)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}`
-    + `${pad('req/s vs nginx', 16)}${pad('p99 vs nginx', 14)}CPU us/req`);
+  console.log(
+    `${pad('subject', 9)}${pad('req/s', 10)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('errors', 8)}` +
+      `${pad('req/s vs nginx', 16)}${pad('p99 vs nginx', 14)}CPU us/req`,
+  );
   for (const subject of SUBJECTS) {
     const r = summary(subject);
-    console.log(`${pad(subject, 9)}${pad(String(Math.round(r.requestsPerSec)), 10)}${pad(r.p50Ms.toFixed(2), 9)}${pad(r.p99Ms.toFixed(2), 9)}`
-      + `${pad(String(r.errors), 8)}${pad(`${(r.requestsPerSec / nginx.requestsPerSec).toFixed(2)}x`, 16)}`
-      + `${pad(`${(r.p99Ms / nginx.p99Ms).toFixed(2)}x`, 14)}${r.cpuUsPerRequest.toFixed(1)}`);
+    console.log(
+      `${pad(subject, 9)}${pad(String(Math.round(r.requestsPerSec)), 10)}${pad(r.p50Ms.toFixed(2), 9)}${pad(r.p99Ms.toFixed(2), 9)}` +
+        `${pad(String(r.errors), 8)}${pad(`${(r.requestsPerSec / nginx.requestsPerSec).toFixed(2)}x`, 16)}` +
+        `${pad(`${(r.p99Ms / nginx.p99Ms).toFixed(2)}x`, 14)}${r.cpuUsPerRequest.toFixed(1)}`,
+    );
   }
   if (connections === 64) {
     const ours = summary('ours');
@@ -184,7 +206,13 @@ async function soak(wrk: string, ours: Running, o: Options): Promise<void> {
   const timer = setInterval(() => void sample().catch(() => undefined), everyMs);
   let result: WrkResult;
   try {
-    result = await runWrk({ wrk, url: url(ours.port), connections: SOAK_CONNECTIONS, threads: o.threads, durationSec: o.soakSec });
+    result = await runWrk({
+      wrk,
+      url: url(ours.port),
+      connections: SOAK_CONNECTIONS,
+      threads: o.threads,
+      durationSec: o.soakSec,
+    });
   } finally {
     clearInterval(timer);
   }
@@ -199,10 +227,14 @@ function printSoak(samples: Array<{ atSec: number; kib: number }>, result: WrkRe
   // The first fifth is ramp-up (pools, buffers, JIT); "flat" is judged from there to the end.
   const settled = samples.find((s) => s.atSec >= soakSec / 5) ?? first;
   const max = Math.max(...samples.map((s) => s.kib));
-  console.log(`\nsoak: our proxy, ${SOAK_CONNECTIONS} connections for ${soakSec}s: ${Math.round(result.requestsPerSec)} req/s, `
-    + `${result.requests} requests, ${result.errors} errors`);
-  console.log(`RSS start ${mib(first.kib)}, at ${Math.round(soakSec / 5)}s ${mib(settled.kib)}, end ${mib(last.kib)}, max ${mib(max)}; `
-    + `change from ${Math.round(soakSec / 5)}s to end ${(((last.kib - settled.kib) / settled.kib) * 100).toFixed(1)}%`);
+  console.log(
+    `\nsoak: our proxy, ${SOAK_CONNECTIONS} connections for ${soakSec}s: ${Math.round(result.requestsPerSec)} req/s, ` +
+      `${result.requests} requests, ${result.errors} errors`,
+  );
+  console.log(
+    `RSS start ${mib(first.kib)}, at ${Math.round(soakSec / 5)}s ${mib(settled.kib)}, end ${mib(last.kib)}, max ${mib(max)}; ` +
+      `change from ${Math.round(soakSec / 5)}s to end ${(((last.kib - settled.kib) / settled.kib) * 100).toFixed(1)}%`,
+  );
   console.log(`RSS samples (s:MiB): ${samples.map((s) => `${s.atSec}:${(s.kib / 1024).toFixed(0)}`).join(' ')}`);
 }
 

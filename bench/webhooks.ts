@@ -47,7 +47,8 @@ function readOptions(): Options {
   });
   const int = (name: string, value: string | undefined, min: number, max: number): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
     return n;
   };
   return {
@@ -65,7 +66,9 @@ async function startHost(dir: string): Promise<Host> {
   const secretFile = path.join(dir, 'webhook-secret');
   await writeFile(secretFile, `${TEST_SECRET}\n`, { mode: 0o600 });
   const configPath = path.join(dir, 'hypervisor.yaml');
-  await writeFile(configPath, `
+  await writeFile(
+    configPath,
+    `
 app: { name: bench-${process.pid}, repo: ${repo.path}, build: { timeout: 2m }, test: { timeout: 2m } }
 colors: { blue: { port: ${blue} }, green: { port: ${green} } }
 listen: { public: '127.0.0.1:${pub}', preview: false, admin: ${socket} }
@@ -74,7 +77,8 @@ units: { driver: process }
 store: { kind: embedded, path: ${path.join(dir, 'hypervisor.db')} }
 github: { repository: ${REPOSITORY}, secretFile: ${secretFile} }
 policy: { autoStage: false }
-`);
+`,
+  );
   const url = `http://127.0.0.1:${pub}`;
   return { daemon: await startDaemonProcess(configPath, {}, url), url, socket, repo };
 }
@@ -89,7 +93,10 @@ async function throughput(host: Host, options: Options): Promise<void> {
   const next = (): Delivery => {
     issued++;
     if (issued % options.replayEvery === 0 && sent.length > 0) return sent[Math.floor(Math.random() * sent.length)]!;
-    const body = issued % 2 === 0 ? fixture('ping-payload.json', REPOSITORY) : fixture('push-with-new-branch.payload.json', REPOSITORY);
+    const body =
+      issued % 2 === 0
+        ? fixture('ping-payload.json', REPOSITORY)
+        : fixture('push-with-new-branch.payload.json', REPOSITORY);
     const delivery = signed(TEST_SECRET, issued % 2 === 0 ? 'ping' : 'push', body, randomUUID());
     if (sent.length < 10_000) sent.push(delivery);
     return delivery;
@@ -109,10 +116,16 @@ async function throughput(host: Host, options: Options): Promise<void> {
   agent.destroy();
   const accepted = [...statuses].filter(([k]) => k.startsWith('200')).reduce((n, [, v]) => n + v, 0);
   const duplicates = statuses.get('200 duplicate') ?? 0;
-  console.log(`webhooks: ${seconds.toFixed(1)} s, ${options.connections} connections, 1 in ${options.replayEvery} a replay of an earlier delivery`);
-  console.log(`  accepted ${Math.round(accepted / seconds)} signed deliveries/s (${Math.round((accepted - duplicates) / seconds)}/s new, ${Math.round(duplicates / seconds)}/s duplicates)`);
+  console.log(
+    `webhooks: ${seconds.toFixed(1)} s, ${options.connections} connections, 1 in ${options.replayEvery} a replay of an earlier delivery`,
+  );
+  console.log(
+    `  accepted ${Math.round(accepted / seconds)} signed deliveries/s (${Math.round((accepted - duplicates) / seconds)}/s new, ${Math.round(duplicates / seconds)}/s duplicates)`,
+  );
   console.log(`  answers: ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-  console.log(`  latency: p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+  console.log(
+    `  latency: p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+  );
 }
 
 /** One tag at a time: push, wait for the record, and split the time into scripts and the rest. */
@@ -124,9 +137,11 @@ async function overhead(host: Host, tags: number): Promise<void> {
     const commit = (await simpleGit(host.repo.path).revparse([`${tag}^{commit}`])).trim();
     const sentAt = Date.now();
     const answer = await post(host.url, signed(TEST_SECRET, 'push', tagPush(tag, commit, REPOSITORY)));
-    if (answer.status !== 202) throw new Error(`push of ${tag} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+    if (answer.status !== 202)
+      throw new Error(`push of ${tag} answered ${answer.status}: ${JSON.stringify(answer.json)}`);
     const record = await settled(host, tag);
-    if (record.status !== 'succeeded' || !record.build || !record.test) throw new Error(`${tag} ${record.status}: ${record.error}`);
+    if (record.status !== 'succeeded' || !record.build || !record.test)
+      throw new Error(`${tag} ${record.status}: ${record.error}`);
     const done = Date.parse(record.updatedAt);
     const scripts = record.build.durationMs + record.test.durationMs;
     const total = done - sentAt;
@@ -134,8 +149,10 @@ async function overhead(host: Host, tags: number): Promise<void> {
     const between = Date.parse(record.test.startedAt) - Date.parse(record.build.finishedAt);
     const after = done - Date.parse(record.test.finishedAt);
     overheads.push(total - scripts);
-    console.log(`  ${tag}${i === 0 ? ' (cold mirror)' : ''}: total ${total} ms, scripts ${scripts} ms (BUILD ${record.build.durationMs}, TEST ${record.test.durationMs}), `
-      + `overhead ${total - scripts} ms (before BUILD ${before}, between ${between}, after TEST ${after})`);
+    console.log(
+      `  ${tag}${i === 0 ? ' (cold mirror)' : ''}: total ${total} ms, scripts ${scripts} ms (BUILD ${record.build.durationMs}, TEST ${record.test.durationMs}), ` +
+        `overhead ${total - scripts} ms (before BUILD ${before}, between ${between}, after TEST ${after})`,
+    );
   }
   const warm = overheads.slice(1);
   if (warm.length > 0) console.log(`  median overhead with a warm mirror: ${percentile(warm, 0.5)} ms`);

@@ -22,8 +22,18 @@ export interface WrkRun {
 const REQUEST_TIMEOUT_SEC = 5;
 
 export function runWrk(run: WrkRun): Promise<WrkResult> {
-  const args = ['-t', String(run.threads), '-c', String(run.connections), '-d', `${run.durationSec}s`,
-    '--timeout', `${REQUEST_TIMEOUT_SEC}s`, '--latency', run.url];
+  const args = [
+    '-t',
+    String(run.threads),
+    '-c',
+    String(run.connections),
+    '-d',
+    `${run.durationSec}s`,
+    '--timeout',
+    `${REQUEST_TIMEOUT_SEC}s`,
+    '--latency',
+    run.url,
+  ];
   return new Promise((resolve, reject) => {
     execFile(run.wrk, args, { timeout: (run.durationSec + REQUEST_TIMEOUT_SEC + 10) * 1000 }, (err, stdout) => {
       if (err) {

@@ -16,14 +16,20 @@ mkdirSync(demo, { recursive: true });
 const repo = createDemoRepo(path.join(demo, 'backend'));
 const { isUserManagerReachable } = await import('../dist/units/systemd-driver.js');
 const driver = (await isUserManagerReachable()) ? 'systemd' : 'process';
-console.log(driver === 'systemd'
-  ? 'demo: a systemd user manager answers: colors run as user units (systemctl --user status openhack-demo-blue)'
-  : 'demo: no systemd user manager answers here: colors run as supervised child processes (units.driver: process)');
+console.log(
+  driver === 'systemd'
+    ? 'demo: a systemd user manager answers: colors run as user units (systemctl --user status openhack-demo-blue)'
+    : 'demo: no systemd user manager answers here: colors run as supervised child processes (units.driver: process)',
+);
 
 const port = Number(process.env.HYPERVISOR_DEMO_PORT ?? 8080);
-const [bluePort, greenPort, previewPort] = (process.env.HYPERVISOR_DEMO_PORTS ?? '8001,8002,8003').split(',').map(Number);
+const [bluePort, greenPort, previewPort] = (process.env.HYPERVISOR_DEMO_PORTS ?? '8001,8002,8003')
+  .split(',')
+  .map(Number);
 const config = path.join(demo, 'hypervisor.yaml');
-writeFileSync(config, `# Written by \`npm start\` on every run; copy config/hypervisor.example.yaml for a real host.
+writeFileSync(
+  config,
+  `# Written by \`npm start\` on every run; copy config/hypervisor.example.yaml for a real host.
 app:
   name: openhack-demo
   repo: ${repo.path}
@@ -43,14 +49,20 @@ store: { kind: embedded, path: ${path.join(demo, 'hypervisor.db')} }
 desired:
   file: ${path.join(demo, 'desired.yaml')}
 reconcile: { interval: 2s }
-`);
+`,
+);
 
 const desired = path.join(demo, 'desired.yaml');
 if (!existsSync(desired)) {
-  writeFileSync(desired, `# Edit me: a valid change becomes a new desired-state revision within a second.\nactive: blue\ncolors:\n  blue:  { tag: ${repo.tag} }\n  green: { tag: null }\npaused: false\n`);
+  writeFileSync(
+    desired,
+    `# Edit me: a valid change becomes a new desired-state revision within a second.\nactive: blue\ncolors:\n  blue:  { tag: ${repo.tag} }\n  green: { tag: null }\npaused: false\n`,
+  );
 }
 
 console.log(`demo: backend repo ${repo.path} (release ${repo.tag}); desired state in ${desired}`);
-console.log(`demo: once blue is Ready:  curl http://127.0.0.1:${port}/   ·   status: npx hyperctl status --socket ${path.join(demo, 'hypervisor.sock')}`);
+console.log(
+  `demo: once blue is Ready:  curl http://127.0.0.1:${port}/   ·   status: npx hyperctl status --socket ${path.join(demo, 'hypervisor.sock')}`,
+);
 process.argv = [process.argv[0], 'hypervisor', '--config', config];
 await import('../dist/daemon/main.js');

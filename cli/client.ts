@@ -57,7 +57,8 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
-    const json = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+    const json =
+      body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
     const response = await this.#fetch(method, path, json, timeoutMs);
     const text = await response.text();
     const parsed = text ? safeJson(text) : null;
@@ -66,7 +67,12 @@ export class ApiClient {
   }
 
   /** A request with a body and headers of the caller's choosing (YAML, If-Match); the answer as text. */
-  async send(method: string, path: string, init: RawInit = {}, timeoutMs = 120_000): Promise<{ status: number; text: string; headers: Headers }> {
+  async send(
+    method: string,
+    path: string,
+    init: RawInit = {},
+    timeoutMs = 120_000,
+  ): Promise<{ status: number; text: string; headers: Headers }> {
     const response = await this.#fetch(method, path, init, timeoutMs);
     const text = await response.text();
     if (!response.ok) throw this.#error(response.status, text ? safeJson(text) : null, text);
@@ -85,7 +91,11 @@ export class ApiClient {
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new ApiError(0, 'unreachable', `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the daemon running? On its host: hyperctl doctor, hyperctl restart`);
+      throw new ApiError(
+        0,
+        'unreachable',
+        `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the daemon running? On its host: hyperctl doctor, hyperctl restart`,
+      );
     }
   }
 

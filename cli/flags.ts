@@ -7,7 +7,8 @@ import { UsageError } from './output.js';
 export function durationFlag(value: unknown, flag: string, fallback: string): number {
   const raw = value === undefined ? fallback : typeof value === 'number' ? `${value}s` : String(value);
   const ms = parseDuration(raw);
-  if (ms === null || ms <= 0) throw new UsageError(`${flag} must be a duration like 30s, 10m or 1h, got ${JSON.stringify(raw)}`);
+  if (ms === null || ms <= 0)
+    throw new UsageError(`${flag} must be a duration like 30s, 10m or 1h, got ${JSON.stringify(raw)}`);
   return ms;
 }
 
@@ -26,7 +27,8 @@ export function stringFlag(value: unknown, flag: string): string | undefined {
 
 export function integerFlag(value: unknown, flag: string, fallback: number, min: number, max: number): number {
   const n = value === undefined ? fallback : Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -26,10 +26,15 @@ import { normalizeServer, readSession } from './session.js';
 const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
 const cli = cac('hyper-cli');
-cli.option('--server <url>', `hypervisor URL (default: $HYPER_SERVER, the server of the last login, or ${DEFAULT_SERVER})`);
+cli.option(
+  '--server <url>',
+  `hypervisor URL (default: $HYPER_SERVER, the server of the last login, or ${DEFAULT_SERVER})`,
+);
 cli.option('--json', 'print JSON for scripts');
 
-interface ServerOption { server?: string }
+interface ServerOption {
+  server?: string;
+}
 
 function serverOf(options: ServerOption, sessionServer?: string): string {
   return normalizeServer(options.server || process.env.HYPER_SERVER || sessionServer || DEFAULT_SERVER);
@@ -45,7 +50,8 @@ async function endpoint(options: ServerOption): Promise<Endpoint> {
 const act = (options: ServerOption & { json?: boolean }, run: Parameters<typeof runVerb>[2]): Promise<void> =>
   runVerb(() => endpoint(options), options, run);
 
-cli.command('login', 'log in as a hyperuser; the token is cached for the other commands')
+cli
+  .command('login', 'log in as a hyperuser; the token is cached for the other commands')
   .option('--user <name>', 'the hyperuser (asked for on a terminal)')
   .option('--password-stdin', 'read the password from stdin (otherwise it is asked for, hidden)')
   .example('hyper-cli login --server https://deploy.example.org --user alice')
@@ -56,7 +62,11 @@ cli.command('login', 'log in as a hyperuser; the token is cached for the other c
     await runVerb({ url: server }, options, (client) => login(client, args, options));
   });
 
-cli.command('logout', 'end the session with the server and forget the cached token (a session with another server is kept)')
+cli
+  .command(
+    'logout',
+    'end the session with the server and forget the cached token (a session with another server is kept)',
+  )
   .example('hyper-cli logout')
   .action(async (options) => {
     const found = await endpoint(options);
@@ -64,50 +74,74 @@ cli.command('logout', 'end the session with the server and forget the cached tok
     await runVerb(found, options, (client) => logout(client, found.token !== undefined, options, keptFor));
   });
 
-cli.command('whoami', 'the logged-in hyperuser and its roles')
+cli
+  .command('whoami', 'the logged-in hyperuser and its roles')
   .example('hyper-cli whoami --json')
   .action((options) => act(options, (client) => whoami(client, options)));
 
-cli.command('status', 'both colors as a table, the active one, what the loop waits for, problems')
+cli
+  .command('status', 'both colors as a table, the active one, what the loop waits for, problems')
   .example('hyper-cli status')
   .example('hyper-cli status --json | jq .status.colors.green.phase')
   .action((options) => act(options, (client) => status(client, options)));
 
-cli.command('releases', 'release records, newest first')
+cli
+  .command('releases', 'release records, newest first')
   .example('hyper-cli releases --json')
   .action((options) => act(options, (client) => releases(client, options)));
 
-cli.command('logs <tag>', 'the build log of a release (--test: its test log)')
+cli
+  .command('logs <tag>', 'the build log of a release (--test: its test log)')
   .option('--test', 'the test log')
   .option('--follow', 'keep printing while the step runs')
   .example('hyper-cli logs v26.11.27.1 --test')
   .example('hyper-cli logs v26.11.27.1 --follow')
-  .action((tag: string, options) => act(options, (client) => logs(client, { tag: String(tag), kind: options.test ? 'test' : 'build', follow: Boolean(options.follow) }, options)));
+  .action((tag: string, options) =>
+    act(options, (client) =>
+      logs(
+        client,
+        { tag: String(tag), kind: options.test ? 'test' : 'build', follow: Boolean(options.follow) },
+        options,
+      ),
+    ),
+  );
 
-cli.command('stage <tag>', 'build and start a tag on a color (default: the inactive one); --wait follows it to Ready')
+cli
+  .command('stage <tag>', 'build and start a tag on a color (default: the inactive one); --wait follows it to Ready')
   .option('--color <color>', 'blue or green')
   .option('--wait', 'show progress through clone, build, test, start, ready; exit 0 once Ready, 1 if it fails')
   .option('--timeout <duration>', 'with --wait: give up (exit 4) after this long (default 30m)')
   .example('hyper-cli stage v26.11.27.1 --wait')
   .example('hyper-cli stage v26.11.27.1 --color green --json')
-  .action((tag: string, options) => act(options, (client) => stage(client, {
-    tag: String(tag),
-    color: colorFlag(options.color, '--color'),
-    wait: Boolean(options.wait),
-    timeoutMs: durationFlag(options.timeout, '--timeout', '30m'),
-  }, options)));
+  .action((tag: string, options) =>
+    act(options, (client) =>
+      stage(
+        client,
+        {
+          tag: String(tag),
+          color: colorFlag(options.color, '--color'),
+          wait: Boolean(options.wait),
+          timeoutMs: durationFlag(options.timeout, '--timeout', '30m'),
+        },
+        options,
+      ),
+    ),
+  );
 
-cli.command('switch', 'move traffic to the other color (or --to) once it is Ready; refused (exit 4) otherwise')
+cli
+  .command('switch', 'move traffic to the other color (or --to) once it is Ready; refused (exit 4) otherwise')
   .option('--to <color>', 'blue or green')
   .example('hyper-cli switch')
   .example('hyper-cli switch --to green')
   .action((options) => act(options, (client) => switchTraffic(client, { to: colorFlag(options.to, '--to') }, options)));
 
-cli.command('rollback', 'move traffic back to the previously active color, if it is Ready')
+cli
+  .command('rollback', 'move traffic back to the previously active color, if it is Ready')
   .example('hyper-cli rollback')
   .action((options) => act(options, (client) => rollback(client, options)));
 
-cli.command('desired <verb>', 'the desired state: get | apply -f FILE | diff -f FILE (YAML or JSON; - is stdin)')
+cli
+  .command('desired <verb>', 'the desired state: get | apply -f FILE | diff -f FILE (YAML or JSON; - is stdin)')
   .option('-f, --file <file>', 'the desired state to apply or compare')
   .option('--if-revision <n>', 'apply: only if the current revision is still N (exit 4 otherwise)')
   .example('hyper-cli desired get > desired.yaml')
@@ -115,13 +149,20 @@ cli.command('desired <verb>', 'the desired state: get | apply -f FILE | diff -f 
   .example('hyper-cli desired apply -f desired.yaml --if-revision 12')
   .action((verb: string, options) => act(options, (client) => desired(client, String(verb), options)));
 
-function desired(client: ApiClient, verb: string, options: OutputOptions & { file?: unknown; ifRevision?: unknown }): Promise<number> {
+function desired(
+  client: ApiClient,
+  verb: string,
+  options: OutputOptions & { file?: unknown; ifRevision?: unknown },
+): Promise<number> {
   const file = stringFlag(options.file, '--file');
   switch (verb) {
     case 'get':
       return desiredGet(client, options);
     case 'apply': {
-      const ifRevision = options.ifRevision === undefined ? undefined : integerFlag(options.ifRevision, '--if-revision', 0, 1, Number.MAX_SAFE_INTEGER);
+      const ifRevision =
+        options.ifRevision === undefined
+          ? undefined
+          : integerFlag(options.ifRevision, '--if-revision', 0, 1, Number.MAX_SAFE_INTEGER);
       return desiredApply(client, { file, ifRevision }, options);
     }
     case 'diff':
@@ -131,21 +172,25 @@ function desired(client: ApiClient, verb: string, options: OutputOptions & { fil
   }
 }
 
-cli.command('plan', 'what the next reconcile pass would do (nothing is done)')
+cli
+  .command('plan', 'what the next reconcile pass would do (nothing is done)')
   .example('hyper-cli plan --json')
   .action((options) => act(options, (client) => plan(client, options)));
 
-cli.command('events', 'the event trail (--follow: keep printing new events)')
+cli
+  .command('events', 'the event trail (--follow: keep printing new events)')
   .option('--follow', 'keep printing new events (with --json: one object per line)')
   .example('hyper-cli events')
   .example('hyper-cli events --follow --json')
   .action((options) => act(options, (client) => events(client, { follow: Boolean(options.follow) }, options)));
 
-cli.command('pause', 'stop changing the host: the loop only observes and reports')
+cli
+  .command('pause', 'stop changing the host: the loop only observes and reports')
   .example('hyper-cli pause')
   .action((options) => act(options, (client) => pause(client, options)));
 
-cli.command('resume', 'let the loop act again')
+cli
+  .command('resume', 'let the loop act again')
   .example('hyper-cli resume')
   .action((options) => act(options, (client) => resume(client, options)));
 

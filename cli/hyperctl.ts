@@ -63,31 +63,55 @@ async function local(options: OutputOptions, verb: () => Promise<number>): Promi
   }
 }
 
-cli.command('setup', 'set this host up: folders, a config if none, the daemon\'s unit, lingering, the daemon, a first admin; a second run changes nothing')
-  .option('--user', 'install a unit of your user manager ($XDG_CONFIG_HOME/systemd/user) instead of /etc/systemd/system')
+cli
+  .command(
+    'setup',
+    "set this host up: folders, a config if none, the daemon's unit, lingering, the daemon, a first admin; a second run changes nothing",
+  )
+  .option(
+    '--user',
+    'install a unit of your user manager ($XDG_CONFIG_HOME/systemd/user) instead of /etc/systemd/system',
+  )
   .option('--unit-name <name>', `the daemon's unit (default ${DEFAULT_UNIT})`)
-  .option('--admin <name>', 'the first admin hyperuser, created when there is none; its password is asked for, or read from stdin (default admin)')
+  .option(
+    '--admin <name>',
+    'the first admin hyperuser, created when there is none; its password is asked for, or read from stdin (default admin)',
+  )
   .option('--timeout <duration>', 'how long the daemon may take to become healthy (default 60s)')
-  .option('--app-name <name>', `new config only: the backend's name, in its unit names (default ${NEW_CONFIG_DEFAULTS.appName})`)
+  .option(
+    '--app-name <name>',
+    `new config only: the backend's name, in its unit names (default ${NEW_CONFIG_DEFAULTS.appName})`,
+  )
   .option('--app-repo <path|url>', `new config only: the backend's git repo (default ${NEW_CONFIG_DEFAULTS.appRepo})`)
   .option('--root <dir>', `new config only: where releases, logs and state live (default ${NEW_CONFIG_DEFAULTS.root})`)
   .option('--listen <host:port>', `new config only: the public proxy and API (default ${NEW_CONFIG_DEFAULTS.listen})`)
-  .option('--preview <host:port>', `new config only: the inactive color, or "false" (default ${NEW_CONFIG_DEFAULTS.preview})`)
+  .option(
+    '--preview <host:port>',
+    `new config only: the inactive color, or "false" (default ${NEW_CONFIG_DEFAULTS.preview})`,
+  )
   .option('--ports <blue,green>', `new config only: the colors' ports (default ${NEW_CONFIG_DEFAULTS.ports})`)
   .option('--admin-socket <path>', `new config only: hyperctl's socket (default ${NEW_CONFIG_DEFAULTS.adminSocket})`)
   .option('--driver <systemd|process>', 'new config only: how colors run (default systemd)')
-  .example('printf %s "$ADMIN_PASSWORD" | sudo hyperctl setup --app-repo https://github.com/OpenLabsRo/openhack-backend.git')
-  .example('hyperctl setup --user --config ~/.config/openhack/hypervisor.yaml --root ~/openhack --listen 127.0.0.1:8080')
+  .example(
+    'printf %s "$ADMIN_PASSWORD" | sudo hyperctl setup --app-repo https://github.com/OpenLabsRo/openhack-backend.git',
+  )
+  .example(
+    'hyperctl setup --user --config ~/.config/openhack/hypervisor.yaml --root ~/openhack --listen 127.0.0.1:8080',
+  )
   .action((options) => local(options, () => setup(setupArgs(options), options)));
 
 const CONFIG_FLAGS = ['appName', 'appRepo', 'root', 'listen', 'preview', 'ports', 'adminSocket', 'driver'] as const;
 
 function setupArgs(o: Record<string, unknown>): Parameters<typeof setup>[0] {
   const driver = stringFlag(o.driver, '--driver') ?? NEW_CONFIG_DEFAULTS.driver;
-  if (driver !== 'systemd' && driver !== 'process') throw new UsageError(`--driver must be systemd or process, got ${JSON.stringify(driver)}`);
+  if (driver !== 'systemd' && driver !== 'process')
+    throw new UsageError(`--driver must be systemd or process, got ${JSON.stringify(driver)}`);
   const preview = stringFlag(o.preview, '--preview') ?? NEW_CONFIG_DEFAULTS.preview;
-  const adminSocket = stringFlag(o.adminSocket, '--admin-socket')
-    ?? (o.user ? path.join(invokingUserEnv().XDG_RUNTIME_DIR, 'openhack-hypervisor.sock') : NEW_CONFIG_DEFAULTS.adminSocket);
+  const adminSocket =
+    stringFlag(o.adminSocket, '--admin-socket') ??
+    (o.user
+      ? path.join(invokingUserEnv().XDG_RUNTIME_DIR, 'openhack-hypervisor.sock')
+      : NEW_CONFIG_DEFAULTS.adminSocket);
   return {
     scope: o.user ? 'user' : 'system',
     configPath: configPathOf(o as GlobalOptions),
@@ -104,70 +128,118 @@ function setupArgs(o: Record<string, unknown>): Parameters<typeof setup>[0] {
       adminSocket: path.resolve(adminSocket),
       driver,
     },
-    configFlags: CONFIG_FLAGS.filter((key) => o[key] !== undefined).map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`),
+    configFlags: CONFIG_FLAGS.filter((key) => o[key] !== undefined).map(
+      (key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    ),
   };
 }
 
-cli.command('upgrade', 'build a tag of the hypervisor\'s repo (fetch, install, test, build), switch the daemon to it, and go back if it is not healthy in time')
+cli
+  .command(
+    'upgrade',
+    "build a tag of the hypervisor's repo (fetch, install, test, build), switch the daemon to it, and go back if it is not healthy in time",
+  )
   .option('--to <tag>', 'the tag to run (default: the newest tag of the repo)')
-  .option('--repo <path|url>', 'the hypervisor\'s repo (default: the repo the running build came from)')
+  .option('--repo <path|url>', "the hypervisor's repo (default: the repo the running build came from)")
   .option('--test-command <cmd>', 'the tests a build must pass, run in its folder (default "npm test")')
-  .option('--install-command <cmd>', 'installs dependencies (default: link the running build\'s node_modules when package-lock.json is the same, else "npm ci")')
+  .option(
+    '--install-command <cmd>',
+    'installs dependencies (default: link the running build\'s node_modules when package-lock.json is the same, else "npm ci")',
+  )
   .option('--build-command <cmd>', 'builds it (default "npm run build")')
   .option('--timeout <duration>', 'how long the new daemon has to become healthy (default 60s)')
   .option('--step-timeout <duration>', 'the longest one install, test or build may take (default 30m)')
   .option('--keep <n>', 'builds kept besides the current and previous one (default 3)')
   .example('hyperctl upgrade --to v0.2.0')
   .example('hyperctl upgrade --repo https://github.com/OpenLabsRo/openhack-hypervisor.git --json')
-  .action((options) => local(options, () => upgrade(loadHost(options), {
-    to: stringFlag(options.to, '--to'),
-    repo: stringFlag(options.repo, '--repo'),
-    installCommand: stringFlag(options.installCommand, '--install-command') ?? null,
-    testCommand: stringFlag(options.testCommand, '--test-command') ?? 'npm test',
-    buildCommand: stringFlag(options.buildCommand, '--build-command') ?? 'npm run build',
-    timeoutMs: durationFlag(options.timeout, '--timeout', '60s'),
-    stepTimeoutMs: durationFlag(options.stepTimeout, '--step-timeout', '30m'),
-    keep: integerFlag(options.keep, '--keep', 3, 0, 100),
-  }, options)));
+  .action((options) =>
+    local(options, () =>
+      upgrade(
+        loadHost(options),
+        {
+          to: stringFlag(options.to, '--to'),
+          repo: stringFlag(options.repo, '--repo'),
+          installCommand: stringFlag(options.installCommand, '--install-command') ?? null,
+          testCommand: stringFlag(options.testCommand, '--test-command') ?? 'npm test',
+          buildCommand: stringFlag(options.buildCommand, '--build-command') ?? 'npm run build',
+          timeoutMs: durationFlag(options.timeout, '--timeout', '60s'),
+          stepTimeoutMs: durationFlag(options.stepTimeout, '--step-timeout', '30m'),
+          keep: integerFlag(options.keep, '--keep', 3, 0, 100),
+        },
+        options,
+      ),
+    ),
+  );
 
-cli.command('restart', 'restart the daemon\'s unit and wait until it is healthy (the colors keep running)')
+cli
+  .command('restart', "restart the daemon's unit and wait until it is healthy (the colors keep running)")
   .option('--timeout <duration>', 'how long the daemon may take to become healthy (default 60s)')
   .example('hyperctl restart --config /etc/openhack/hypervisor.yaml')
-  .action((options) => local(options, () => restart(loadHost(options), { timeoutMs: durationFlag(options.timeout, '--timeout', '60s') }, options)));
+  .action((options) =>
+    local(options, () =>
+      restart(loadHost(options), { timeoutMs: durationFlag(options.timeout, '--timeout', '60s') }, options),
+    ),
+  );
 
-cli.command('status', 'the daemon, both colors, the active color, the last reconcile and problems')
+cli
+  .command('status', 'the daemon, both colors, the active color, the last reconcile and problems')
   .example('hyperctl status --config ./hypervisor.yaml')
   .example('hyperctl status --json | jq .problems')
   .action((options) => runVerb(socketOf(options), options, (client) => status(client, optionalHost(options), options)));
 
-cli.command('logs', 'the daemon\'s log, or a color\'s (--color); -f keeps printing')
-  .option('--color <color>', 'blue or green: what that color\'s backend printed')
+cli
+  .command('logs', "the daemon's log, or a color's (--color); -f keeps printing")
+  .option('--color <color>', "blue or green: what that color's backend printed")
   .option('-f, --follow', 'keep printing new lines until Ctrl-C')
   .option('-n, --lines <n>', 'how many of the last lines (default 100)')
   .example('hyperctl logs -f')
   .example('hyperctl logs --color green -n 20')
-  .action((options) => local(options, () => logs(loadHost(options), {
-    color: colorFlag(options.color, '--color'),
-    follow: Boolean(options.follow),
-    lines: integerFlag(options.lines, '--lines', 100, 1, 100_000),
-  }, options)));
+  .action((options) =>
+    local(options, () =>
+      logs(
+        loadHost(options),
+        {
+          color: colorFlag(options.color, '--color'),
+          follow: Boolean(options.follow),
+          lines: integerFlag(options.lines, '--lines', 100, 1, 100_000),
+        },
+        options,
+      ),
+    ),
+  );
 
-cli.command('reconcile', 'run a reconcile pass now and print what it did')
+cli
+  .command('reconcile', 'run a reconcile pass now and print what it did')
   .example('hyperctl reconcile --json')
   .action((options) => runVerb(socketOf(options), options, (client) => reconcile(client, options)));
 
-cli.command('doctor', 'check what the daemon needs from this host: config, daemon, user manager, lingering, ports, store, disk; each with a fix')
+cli
+  .command(
+    'doctor',
+    'check what the daemon needs from this host: config, daemon, user manager, lingering, ports, store, disk; each with a fix',
+  )
   .example('hyperctl doctor --config /etc/openhack/hypervisor.yaml')
   .action((options) => local(options, () => doctor(options)));
 
-cli.command('users <verb> [name]', 'hyperusers: add NAME --role ROLE | list | remove NAME | passwd NAME (password from stdin when not a terminal)')
+cli
+  .command(
+    'users <verb> [name]',
+    'hyperusers: add NAME --role ROLE | list | remove NAME | passwd NAME (password from stdin when not a terminal)',
+  )
   .option('--role <role>', 'viewer, operator or admin (repeat or comma-separate for several)')
   .example('hyperctl users add alice --role operator')
   .example('printf %s "$PASSWORD" | hyperctl users passwd alice')
   .example('hyperctl users list --json')
-  .action((verb: string, name: string | undefined, options) => runVerb(socketOf(options), options, (client) => users(client, verb, name, options)));
+  .action((verb: string, name: string | undefined, options) =>
+    runVerb(socketOf(options), options, (client) => users(client, verb, name, options)),
+  );
 
-function users(client: ApiClient, verb: string, name: string | undefined, options: OutputOptions & { role?: unknown }): Promise<number> {
+function users(
+  client: ApiClient,
+  verb: string,
+  name: string | undefined,
+  options: OutputOptions & { role?: unknown },
+): Promise<number> {
   const needName = (): string => {
     if (name === undefined) throw new UsageError(`hyperctl users ${verb} needs a NAME`);
     return String(name);

@@ -47,7 +47,12 @@ export function fail(options: OutputOptions, err: unknown): number {
   const code = exitCodeFor(err);
   const message = err instanceof Error ? err.message : String(err);
   if (options.json) {
-    const errorCode = err instanceof ApiError || err instanceof CliError || err instanceof ValidationError ? err.code : err instanceof UsageError ? 'usage' : 'failed';
+    const errorCode =
+      err instanceof ApiError || err instanceof CliError || err instanceof ValidationError
+        ? err.code
+        : err instanceof UsageError
+          ? 'usage'
+          : 'failed';
     process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
   } else {
     process.stderr.write(`error: ${message}\n`);
@@ -55,7 +60,15 @@ export function fail(options: OutputOptions, err: unknown): number {
   return code;
 }
 
-const PHASE_COLORS: Record<string, string> = { Ready: '32', Starting: '36', Building: '36', Testing: '36', Degraded: '33', Failed: '31', Empty: '90' };
+const PHASE_COLORS: Record<string, string> = {
+  Ready: '32',
+  Starting: '36',
+  Building: '36',
+  Testing: '36',
+  Degraded: '33',
+  Failed: '31',
+  Empty: '90',
+};
 
 /** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColor(): boolean {
@@ -69,19 +82,25 @@ function paint(text: string, phase: string): string {
 
 /** A status table: one line per color, the active one marked. */
 export function formatStatus(status: ReconcilerStatus, revision: number | null): string {
-  const lines = [`revision ${revision ?? '-'} (observed ${status.observedRevision ?? '-'})${status.paused ? '  PAUSED' : ''}`,
-    `traffic  ${status.active ?? 'none'}    preview ${status.preview ?? 'none'}`];
+  const lines = [
+    `revision ${revision ?? '-'} (observed ${status.observedRevision ?? '-'})${status.paused ? '  PAUSED' : ''}`,
+    `traffic  ${status.active ?? 'none'}    preview ${status.preview ?? 'none'}`,
+  ];
   lines.push('', 'COLOR   PHASE      DESIRED           RUNNING           PID      MESSAGE');
   for (const color of ['blue', 'green'] as Color[]) {
     const c = status.colors?.[color];
     if (!c) continue;
     const mark = status.active === color ? '*' : ' ';
-    lines.push(`${mark}${color.padEnd(7)}${paint(c.phase.padEnd(11), c.phase)}${(c.desiredTag ?? '-').padEnd(18)}${(c.runningTag ?? '-').padEnd(18)}${String(c.unit.mainPid ?? '-').padEnd(9)}${c.message}`);
+    lines.push(
+      `${mark}${color.padEnd(7)}${paint(c.phase.padEnd(11), c.phase)}${(c.desiredTag ?? '-').padEnd(18)}${(c.runningTag ?? '-').padEnd(18)}${String(c.unit.mainPid ?? '-').padEnd(9)}${c.message}`,
+    );
   }
   if (status.waiting) lines.push('', `waiting: ${status.waiting}`);
   const problems = problemsOf(status);
   lines.push('', problems.length === 0 ? 'problems: none' : 'problems:', ...problems.map((p) => `  ${p}`));
-  const pass = status.lastPass ? ` (${status.lastPass.actions.length} action(s), ${status.lastPass.durationMs} ms)` : '';
+  const pass = status.lastPass
+    ? ` (${status.lastPass.actions.length} action(s), ${status.lastPass.durationMs} ms)`
+    : '';
   lines.push(`last reconcile ${status.lastReconcileAt ?? 'never'}${pass}`);
   return lines.join('\n');
 }

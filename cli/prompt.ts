@@ -64,7 +64,8 @@ export async function readStdinSecret(): Promise<string> {
   const done = new Promise<void>((resolve, reject) => {
     stream.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_STDIN_BYTES) reject(new UsageError(`stdin holds more than ${MAX_STDIN_BYTES} bytes; a password is at most 512`));
+      if (size > MAX_STDIN_BYTES)
+        reject(new UsageError(`stdin holds more than ${MAX_STDIN_BYTES} bytes; a password is at most 512`));
       else chunks.push(chunk);
     });
     stream.once('end', resolve);
@@ -77,7 +78,9 @@ export async function readStdinSecret(): Promise<string> {
     stream.pause();
     stream.removeAllListeners('data');
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** A new password: typed twice on a terminal, or read from stdin. */

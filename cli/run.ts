@@ -6,7 +6,11 @@ import { EXIT, fail, type OutputOptions } from './output.js';
 const VERSION = '0.1.0';
 
 /** `endpoint` may be found lazily (hyper-cli reads its session file); a failure there exits like the verb's. */
-export async function runVerb(endpoint: Endpoint | (() => Promise<Endpoint>), options: OutputOptions, verb: (client: ApiClient) => Promise<number>): Promise<void> {
+export async function runVerb(
+  endpoint: Endpoint | (() => Promise<Endpoint>),
+  options: OutputOptions,
+  verb: (client: ApiClient) => Promise<number>,
+): Promise<void> {
   let client: ApiClient | null = null;
   try {
     client = new ApiClient(typeof endpoint === 'function' ? await endpoint() : endpoint);
@@ -26,7 +30,8 @@ export async function runCli(cli: CAC): Promise<void> {
     cli.parse(process.argv, { run: false });
     if (!cli.matchedCommand && !cli.options.help && !cli.options.version) {
       const [unknown] = cli.args;
-      if (unknown !== undefined) process.stderr.write(`error: unknown command ${JSON.stringify(unknown)}; the commands are below\n`);
+      if (unknown !== undefined)
+        process.stderr.write(`error: unknown command ${JSON.stringify(unknown)}; the commands are below\n`);
       cli.outputHelp();
       process.exitCode = EXIT.usage;
       return;

@@ -26,8 +26,11 @@ export async function readSession(file = sessionFile()): Promise<CliSession | nu
   if (text === null) return null;
   try {
     const value = JSON.parse(text) as Partial<CliSession>;
-    const complete = typeof value.server === 'string' && typeof value.username === 'string'
-      && typeof value.token === 'string' && typeof value.expiresAt === 'string';
+    const complete =
+      typeof value.server === 'string' &&
+      typeof value.username === 'string' &&
+      typeof value.token === 'string' &&
+      typeof value.expiresAt === 'string';
     if (!complete || Date.parse(value.expiresAt!) <= Date.now()) return null;
     return value as CliSession;
   } catch {

@@ -46,11 +46,19 @@ export async function readSince(file: string, offset: number, count: number): Pr
  * Calls `write` with what is appended to `file` after `offset`, until `signal` aborts. A file that
  * shrinks was rotated or truncated: it is read again from its start.
  */
-export async function followFile(file: string, offset: number, write: (text: string) => void, signal: AbortSignal): Promise<void> {
+export async function followFile(
+  file: string,
+  offset: number,
+  write: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let position = offset;
   const decoder = new TextDecoder();
   while (!signal.aborted) {
-    const size = await stat(file).then((s) => s.size, () => 0);
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => 0,
+    );
     if (size < position) position = 0;
     if (size > position) {
       const handle = await open(file, 'r');

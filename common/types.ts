@@ -32,14 +32,7 @@ export interface Revision {
   time: string;
 }
 
-export type ReleaseStatus =
-  | 'pending'
-  | 'building'
-  | 'testing'
-  | 'succeeded'
-  | 'failed'
-  | 'rejected'
-  | 'interrupted';
+export type ReleaseStatus = 'pending' | 'building' | 'testing' | 'succeeded' | 'failed' | 'rejected' | 'interrupted';
 
 /** The outcome of one script run (BUILD or TEST). */
 export interface StepResult {

@@ -45,9 +45,7 @@ export interface AppConfig {
   health: HealthConfig;
 }
 
-export type StoreConfig =
-  | { kind: 'embedded'; path: string }
-  | { kind: 'mongodb'; uri: string; database: string };
+export type StoreConfig = { kind: 'embedded'; path: string } | { kind: 'mongodb'; uri: string; database: string };
 
 export interface GitSourceConfig {
   url: string;
@@ -213,7 +211,10 @@ function readPattern(r: ObjectReader, key: string): RegExp {
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new ValidationError(r.keyPath(key), `is not a valid regular expression ${describeValue(source)}: ${(err as Error).message}`);
+    throw new ValidationError(
+      r.keyPath(key),
+      `is not a valid regular expression ${describeValue(source)}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -269,7 +270,8 @@ export function parseHostPort(value: string, keyPath: string): HostPort {
 function readListen(r: ObjectReader, resolve: (p: string) => string): Config['listen'] {
   const listen = {
     public: parseHostPort(r.string('public', '0.0.0.0:8080'), r.keyPath('public')),
-    preview: r.raw('preview') === false ? null : parseHostPort(r.string('preview', '127.0.0.1:8003'), r.keyPath('preview')),
+    preview:
+      r.raw('preview') === false ? null : parseHostPort(r.string('preview', '127.0.0.1:8003'), r.keyPath('preview')),
     admin: r.raw('admin') === false ? null : resolve(r.string('admin', '/run/openhack/hypervisor.sock')),
     tls: r.has('tls') ? readTls(r.child('tls'), resolve) : (r.raw('tls'), null),
   };
@@ -294,7 +296,11 @@ function readStore(r: ObjectReader, resolve: (p: string) => string): StoreConfig
   const store: StoreConfig =
     kind === 'embedded'
       ? { kind, path: resolve(r.string('path', '/var/lib/openhack/hypervisor.db')) }
-      : { kind, uri: matching(r, 'uri', /^mongodb(\+srv)?:\/\//), database: matching(r, 'database', /^[A-Za-z0-9_-]{1,63}$/, 'hypervisor') };
+      : {
+          kind,
+          uri: matching(r, 'uri', /^mongodb(\+srv)?:\/\//),
+          database: matching(r, 'database', /^[A-Za-z0-9_-]{1,63}$/, 'hypervisor'),
+        };
   r.rejectUnknown();
   return store;
 }
@@ -309,7 +315,9 @@ function readDesired(r: ObjectReader, resolve: (p: string) => string): Config['d
       branch: matching(g, 'branch', /^[A-Za-z0-9._/-]+$/, 'main'),
       path: matching(g, 'path', /^[A-Za-z0-9._/-]+$/, 'desired.yaml'),
       intervalMs: g.durationMs('interval', '60s'),
-      repository: g.has('repository') ? matching(g, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/) : (g.raw('repository'), null),
+      repository: g.has('repository')
+        ? matching(g, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/)
+        : (g.raw('repository'), null),
     };
     g.rejectUnknown();
   } else {
@@ -320,11 +328,16 @@ function readDesired(r: ObjectReader, resolve: (p: string) => string): Config['d
 }
 
 function readGithub(r: ObjectReader, resolve: (p: string) => string): Config['github'] {
-  const repository = r.has('repository') ? matching(r, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/) : (r.raw('repository'), null);
+  const repository = r.has('repository')
+    ? matching(r, 'repository', /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/)
+    : (r.raw('repository'), null);
   const secretFile = r.optionalString('secretFile');
   // Without a repository to compare, any repository's signed deliveries would be acted on.
   if (secretFile !== null && repository === null) {
-    throw new ValidationError(r.keyPath('repository'), `is required with github.secretFile (e.g. OpenLabsRo/openhack-backend), got ${describeValue(r.raw('repository'))}`);
+    throw new ValidationError(
+      r.keyPath('repository'),
+      `is required with github.secretFile (e.g. OpenLabsRo/openhack-backend), got ${describeValue(r.raw('repository'))}`,
+    );
   }
   const github = {
     repository,
@@ -379,11 +392,15 @@ const SIZE_UNIT = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const;
 function readSize(r: ObjectReader, key: string, fallback: string): number {
   const value = r.raw(key) ?? fallback;
   const match = SIZE.exec(String(value).trim());
-  const bytes = match && (typeof value === 'number' || typeof value === 'string')
-    ? Number(match[1]) * SIZE_UNIT[((match[2] ?? 'b').toLowerCase()) as keyof typeof SIZE_UNIT]
-    : NaN;
+  const bytes =
+    match && (typeof value === 'number' || typeof value === 'string')
+      ? Number(match[1]) * SIZE_UNIT[(match[2] ?? 'b').toLowerCase() as keyof typeof SIZE_UNIT]
+      : NaN;
   if (!Number.isSafeInteger(bytes)) {
-    throw new ValidationError(r.keyPath(key), `must be a size like 1048576, 512kb, 10mb or 1gb, got ${describeValue(value)}`);
+    throw new ValidationError(
+      r.keyPath(key),
+      `must be a size like 1048576, 512kb, 10mb or 1gb, got ${describeValue(value)}`,
+    );
   }
   return bytes;
 }
@@ -391,13 +408,20 @@ function readSize(r: ObjectReader, key: string, fallback: string): number {
 /** IP addresses or CIDR ranges (10.0.0.0/8, ::1, fd00::/8). */
 function readAddressList(r: ObjectReader, key: string): string[] {
   const value = r.raw(key) ?? [];
-  if (!Array.isArray(value)) throw new ValidationError(r.keyPath(key), `must be a list of IP addresses or CIDR ranges, got ${describeValue(value)}`);
+  if (!Array.isArray(value))
+    throw new ValidationError(
+      r.keyPath(key),
+      `must be a list of IP addresses or CIDR ranges, got ${describeValue(value)}`,
+    );
   return value.map((entry: unknown, i) => {
     const [address = '', prefix, extra] = typeof entry === 'string' ? entry.trim().split('/') : [];
     const bits = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0;
     const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
     if (bits === 0 || extra !== undefined || length < 0 || length > bits) {
-      throw new ValidationError(`${r.keyPath(key)}[${i}]`, `must be an IP address or a CIDR range like 10.0.0.0/8, got ${describeValue(entry)}`);
+      throw new ValidationError(
+        `${r.keyPath(key)}[${i}]`,
+        `must be an IP address or a CIDR range like 10.0.0.0/8, got ${describeValue(entry)}`,
+      );
     }
     return (entry as string).trim();
   });
@@ -430,9 +454,13 @@ function readLockout(r: ObjectReader): AuthConfig['lockout'] {
     baseMs: r.durationMs('base', '30s'),
     maxMs: r.durationMs('max', '1h'),
   };
-  if (lockout.baseMs < 1000) throw new ValidationError(r.keyPath('base'), `must be at least 1s, got ${describeValue(r.raw('base'))}`);
+  if (lockout.baseMs < 1000)
+    throw new ValidationError(r.keyPath('base'), `must be at least 1s, got ${describeValue(r.raw('base'))}`);
   if (lockout.maxMs < lockout.baseMs) {
-    throw new ValidationError(r.keyPath('max'), `must be at least lockout.base (${describeValue(r.raw('base') ?? '30s')}), got ${describeValue(r.raw('max'))}`);
+    throw new ValidationError(
+      r.keyPath('max'),
+      `must be at least lockout.base (${describeValue(r.raw('base') ?? '30s')}), got ${describeValue(r.raw('max'))}`,
+    );
   }
   r.rejectUnknown();
   return lockout;

@@ -60,7 +60,10 @@ export class ObjectReader {
   integer(key: string, fallback: number, min: number, max: number): number {
     const value = this.raw(key) ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new ValidationError(this.keyPath(key), `must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+      throw new ValidationError(
+        this.keyPath(key),
+        `must be an integer from ${min} to ${max}, got ${describeValue(value)}`,
+      );
     }
     return value;
   }
@@ -69,7 +72,10 @@ export class ObjectReader {
     const value = this.raw(key) ?? fallback;
     const ms = parseDuration(value);
     if (ms === null) {
-      throw new ValidationError(this.keyPath(key), `must be a duration like 500ms, 2s, 10m or 1h, got ${describeValue(value)}`);
+      throw new ValidationError(
+        this.keyPath(key),
+        `must be a duration like 500ms, 2s, 10m or 1h, got ${describeValue(value)}`,
+      );
     }
     return ms;
   }

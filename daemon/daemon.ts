@@ -14,7 +14,13 @@ import { HypervisorError } from '../common/errors.js';
 import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
-import { closeServer, createProxyServer, listen, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
+import {
+  closeServer,
+  createProxyServer,
+  listen,
+  type ProxyServerOptions,
+  type ProxyTlsOptions,
+} from '../proxy/server.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleasePolicy } from '../reconciler/policy.js';
 import { Reconciler } from '../reconciler/reconciler.js';
@@ -61,14 +67,25 @@ export async function startDaemon(config: Config, log: (line: string) => void = 
   }
 }
 
-async function assemble(config: Config, store: Store, driver: UnitDriver, closers: Array<() => Promise<unknown>>, log: (line: string) => void): Promise<Daemon> {
+async function assemble(
+  config: Config,
+  store: Store,
+  driver: UnitDriver,
+  closers: Array<() => Promise<unknown>>,
+  log: (line: string) => void,
+): Promise<Daemon> {
   const desired = new DesiredStateService(store, config.app.tagPattern);
   const { drainTimeoutMs, connectTimeoutMs, responseTimeoutMs } = config.proxy;
   const router = new Router({ drainTimeoutMs, connectTimeoutMs, responseTimeoutMs });
   closers.unshift(() => router.close(config.proxy.drainTimeoutMs));
   const builder = new ReleasePipeline({
-    repo: config.app.repo, root: config.root, appBuild: config.app.build, appTest: config.app.test,
-    envRoot: config.app.run.envRoot, tagPattern: config.app.tagPattern, store,
+    repo: config.app.repo,
+    root: config.root,
+    appBuild: config.app.build,
+    appTest: config.app.test,
+    envRoot: config.app.run.envRoot,
+    tagPattern: config.app.tagPattern,
+    store,
   });
   const reconciler = new Reconciler({ config, store, driver, router, builder, buildMarksDir: builder.marksDir });
   closers.unshift(() => reconciler.close());
@@ -80,20 +97,42 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
 
   const { auth, users } = await createAuth(config.auth, store);
   const deps: ApiDeps = {
-    desired, reconciler, store, auth, users, logsDir: path.join(config.root, 'logs'),
+    desired,
+    reconciler,
+    store,
+    auth,
+    users,
+    logsDir: path.join(config.root, 'logs'),
     daemon: { version: DAEMON_VERSION, startedAt: new Date().toISOString(), driver: driver.kind, store: store.kind },
-    webhooks: releases.webhooks, releases: releases.intake,
+    webhooks: releases.webhooks,
+    releases: releases.intake,
   };
   const api = createApi(deps, 'public');
-  const publicServer = createProxyServer({ router, apiHandler: api, which: 'public', ...listenerLimits(config), tls: publicTls(config, log) });
+  const publicServer = createProxyServer({
+    router,
+    apiHandler: api,
+    which: 'public',
+    ...listenerLimits(config),
+    tls: publicTls(config, log),
+  });
   closers.unshift(() => closeServer(publicServer, 5_000));
-  const publicAddress = await listenOrExplain(publicServer, config.listen.public.host, config.listen.public.port, 'listen.public');
+  const publicAddress = await listenOrExplain(
+    publicServer,
+    config.listen.public.host,
+    config.listen.public.port,
+    'listen.public',
+  );
   let previewAddress: AddressInfo | null = null;
   if (config.listen.preview) {
     // No API here: the preview listener is plain HTTP for smoke tests, never a second way in.
     const previewServer = createProxyServer({ router, which: 'preview', ...listenerLimits(config) });
     closers.unshift(() => closeServer(previewServer, 5_000));
-    previewAddress = await listenOrExplain(previewServer, config.listen.preview.host, config.listen.preview.port, 'listen.preview');
+    previewAddress = await listenOrExplain(
+      previewServer,
+      config.listen.preview.host,
+      config.listen.preview.port,
+      'listen.preview',
+    );
   }
   if (config.listen.admin) {
     const adminServer = http.createServer(createApi(deps, 'admin'));
@@ -106,10 +145,17 @@ async function assemble(config: Config, store: Store, driver: UnitDriver, closer
   if (sources.git) configRepo.pull = () => void sources.git!.pull();
 
   await reconciler.start();
-  log(`hypervisor ${DAEMON_VERSION}: public ${config.listen.tls ? 'https' : 'http'}://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}`
-    + `${config.listen.admin ? `, admin socket ${config.listen.admin}` : ''}; units: ${driver.kind}; store: ${store.kind}`);
+  log(
+    `hypervisor ${DAEMON_VERSION}: public ${config.listen.tls ? 'https' : 'http'}://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}` +
+      `${config.listen.admin ? `, admin socket ${config.listen.admin}` : ''}; units: ${driver.kind}; store: ${store.kind}`,
+  );
   return {
-    config, store, reconciler, publicAddress, previewAddress, adminSocket: config.listen.admin,
+    config,
+    store,
+    reconciler,
+    publicAddress,
+    previewAddress,
+    adminSocket: config.listen.admin,
     close: () => closeAll(closers),
   };
 }
@@ -124,32 +170,62 @@ interface ReleaseParts {
 }
 
 /** Releases from GitHub: the webhook intake, the auto-stage/promote policy and retention around the pipeline. */
-async function releaseFlow(config: Config, parts: ReleaseParts, closers: Array<() => Promise<unknown>>): Promise<{ webhooks: ExpressRouter; intake: ReleaseIntake }> {
+async function releaseFlow(
+  config: Config,
+  parts: ReleaseParts,
+  closers: Array<() => Promise<unknown>>,
+): Promise<{ webhooks: ExpressRouter; intake: ReleaseIntake }> {
   const { store, driver, desired, builder, reconciler } = parts;
   const secret = config.github.secretFile === null ? null : await readWebhookSecret(config.github.secretFile);
-  const intake = new ReleaseIntake({ store, tagPattern: config.app.tagPattern, mirror: builder.mirror, builds: reconciler });
+  const intake = new ReleaseIntake({
+    store,
+    tagPattern: config.app.tagPattern,
+    mirror: builder.mirror,
+    builds: reconciler,
+  });
   const policy = new ReleasePolicy({ policy: config.policy, desired, store });
   const retention = new Retention({
-    root: config.root, keep: config.policy.keepReleases, store, driver, builds: () => reconciler.builds(),
+    root: config.root,
+    keep: config.policy.keepReleases,
+    store,
+    driver,
+    builds: () => reconciler.builds(),
     event: async (event) => void (await store.appendEvent({ actor: 'retention', ...event })),
   });
-  closers.unshift(() => intake.close(), () => policy.close());
+  closers.unshift(
+    () => intake.close(),
+    () => policy.close(),
+  );
   reconciler.onBuildFinished((tag, outcome) => {
     policy.buildFinished(tag);
     // A new artifact is the only thing that can push an old one out.
-    if (outcome.status === 'succeeded') retention.prune().catch((err: unknown) => console.error(`hypervisor: retention failed: ${(err as Error).message}`));
+    if (outcome.status === 'succeeded')
+      retention
+        .prune()
+        .catch((err: unknown) => console.error(`hypervisor: retention failed: ${(err as Error).message}`));
   });
   reconciler.onPassFinished((result) => policy.passFinished(result.status));
   const repository = config.desired.git?.repository ?? null;
   const configRepo = repository === null ? null : { repository, pull: () => parts.configRepo.pull() };
-  const webhooks = webhookRoutes({ secret, repository: config.github.repository, maxBodyBytes: config.github.maxBodyBytes, intake, store, configRepo });
+  const webhooks = webhookRoutes({
+    secret,
+    repository: config.github.repository,
+    maxBodyBytes: config.github.maxBodyBytes,
+    intake,
+    store,
+    configRepo,
+  });
   return { webhooks, intake };
 }
 
 /** The `proxy:` limits every listener applies to its clients. */
 function listenerLimits(config: Config): Pick<ProxyServerOptions, 'timeouts' | 'maxBodyBytes' | 'trustedProxies'> {
   const { headerTimeoutMs, idleTimeoutMs, maxBodyBytes, trustedProxies } = config.proxy;
-  return { timeouts: { headersTimeoutMs: headerTimeoutMs, keepAliveTimeoutMs: idleTimeoutMs }, maxBodyBytes, trustedProxies };
+  return {
+    timeouts: { headersTimeoutMs: headerTimeoutMs, keepAliveTimeoutMs: idleTimeoutMs },
+    maxBodyBytes,
+    trustedProxies,
+  };
 }
 
 /** `listen.tls`: HTTPS on the public listener; a reload that fails keeps the previous pair and says why. */
@@ -158,12 +234,16 @@ function publicTls(config: Config, log: (line: string) => void): ProxyTlsOptions
   return {
     certFile: config.listen.tls.cert,
     keyFile: config.listen.tls.key,
-    onReload: (err) => log(err ? `listen.tls: ${err.message}; the previous certificate stays in use` : 'listen.tls: certificate reloaded'),
+    onReload: (err) =>
+      log(
+        err ? `listen.tls: ${err.message}; the previous certificate stays in use` : 'listen.tls: certificate reloaded',
+      ),
   };
 }
 
 async function prepareFolders(config: Config): Promise<void> {
-  for (const dir of ['repos', 'artifacts', 'logs', 'run']) await mkdir(path.join(config.root, dir), { recursive: true });
+  for (const dir of ['repos', 'artifacts', 'logs', 'run'])
+    await mkdir(path.join(config.root, dir), { recursive: true });
   await mkdir(config.app.run.envRoot, { recursive: true });
 }
 
@@ -173,8 +253,10 @@ async function makeDriver(config: Config): Promise<UnitDriver> {
   }
   const env = defaultUserEnv();
   if (!(await isUserManagerReachable(env))) {
-    throw new StartupError(`units.driver is systemd, but no systemd user manager answers at ${env.XDG_RUNTIME_DIR} `
-      + '(start one, enable lingering with `loginctl enable-linger`, or set units.driver: process)');
+    throw new StartupError(
+      `units.driver is systemd, but no systemd user manager answers at ${env.XDG_RUNTIME_DIR} ` +
+        '(start one, enable lingering with `loginctl enable-linger`, or set units.driver: process)',
+    );
   }
   return new SystemdDriver({ appName: config.app.name, env });
 }

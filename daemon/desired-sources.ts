@@ -32,12 +32,24 @@ export async function startDesiredSources(deps: SourceDeps): Promise<StartedSour
     git = await startGitSource(deps, deps.config.desired.git);
     closers.push(() => git!.close());
   }
-  return { git, close: async () => { for (const close of closers) await close(); } };
+  return {
+    git,
+    close: async () => {
+      for (const close of closers) await close();
+    },
+  };
 }
 
-function refused(deps: SourceDeps, name: string, actor: string, message: string, data: Record<string, unknown> = {}): void {
+function refused(
+  deps: SourceDeps,
+  name: string,
+  actor: string,
+  message: string,
+  data: Record<string, unknown> = {},
+): void {
   deps.reconciler.setSourceError(name, message);
-  deps.store.appendEvent({ reason: 'DesiredRejected', message: `${name} refused: ${message}`, actor, data })
+  deps.store
+    .appendEvent({ reason: 'DesiredRejected', message: `${name} refused: ${message}`, actor, data })
     .catch((err: unknown) => deps.log(`could not record the refusal: ${(err as Error).message}`));
   deps.log(`${name} refused: ${message}`);
 }
@@ -45,7 +57,8 @@ function refused(deps: SourceDeps, name: string, actor: string, message: string,
 async function startFileSource(deps: SourceDeps, file: string): Promise<DesiredFileSource> {
   const name = `desired.file ${file}`;
   const source = new DesiredFileSource({
-    file, service: deps.desired,
+    file,
+    service: deps.desired,
     onError: (err) => refused(deps, name, 'file', err.message),
     onRead: () => deps.reconciler.setSourceError(name, null),
   });

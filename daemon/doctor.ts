@@ -30,7 +30,9 @@ export async function checkUserManager(config: Config, env: SystemdUserEnv): Pro
   if (config.units.driver === 'process') return ok('user manager', 'not needed: units.driver is process');
   if (await isUserManagerReachable(env)) return ok('user manager', `answers at ${env.XDG_RUNTIME_DIR}`);
   return {
-    name: 'user manager', status: 'fail', detail: `no systemd user manager answers at ${env.XDG_RUNTIME_DIR}, so no color can run`,
+    name: 'user manager',
+    status: 'fail',
+    detail: `no systemd user manager answers at ${env.XDG_RUNTIME_DIR}, so no color can run`,
     fix: 'enable lingering (loginctl enable-linger USER) or log in to start one; or set units.driver: process',
   };
 }
@@ -52,9 +54,19 @@ export async function checkPort(name: string, host: string, port: number, holder
   if (error === null) return ok(label, `${where} is free`);
   if (error === 'EADDRINUSE' && holder) return ok(label, `${where} is held by ${holder}`);
   if (error === 'EADDRINUSE') {
-    return { name: label, status: 'fail', detail: `${where} is in use by another process`, fix: `find it with \`ss -ltnp 'sport = :${port}'\` and stop it, or give ${name} another port in the config` };
+    return {
+      name: label,
+      status: 'fail',
+      detail: `${where} is in use by another process`,
+      fix: `find it with \`ss -ltnp 'sport = :${port}'\` and stop it, or give ${name} another port in the config`,
+    };
   }
-  return { name: label, status: 'fail', detail: `cannot listen on ${where}: ${error}`, fix: `give ${name} a port this user may bind (1024 or above unless root), on an address of this host` };
+  return {
+    name: label,
+    status: 'fail',
+    detail: `cannot listen on ${where}: ${error}`,
+    fix: `give ${name} a port this user may bind (1024 or above unless root), on an address of this host`,
+  };
 }
 
 function tryListen(host: string, port: number): Promise<string | null> {
@@ -72,21 +84,43 @@ export async function checkStore(store: StoreConfig): Promise<Check> {
 async function checkEmbedded(file: string): Promise<Check> {
   const info = await stat(file).catch(() => null);
   const target = info ? file : path.dirname(file);
-  const writable = await access(target, constants.R_OK | constants.W_OK).then(() => true, () => false);
+  const writable = await access(target, constants.R_OK | constants.W_OK).then(
+    () => true,
+    () => false,
+  );
   if (!writable) {
-    return { name: 'store', status: 'fail', detail: `embedded store ${file}: ${info ? 'not readable and writable' : 'its folder is missing or not writable'} by this user`, fix: `create ${path.dirname(file)} and give it to the daemon's user, or change store.path` };
+    return {
+      name: 'store',
+      status: 'fail',
+      detail: `embedded store ${file}: ${info ? 'not readable and writable' : 'its folder is missing or not writable'} by this user`,
+      fix: `create ${path.dirname(file)} and give it to the daemon's user, or change store.path`,
+    };
   }
-  return ok('store', info ? `embedded ${file} (${(info.size / MiB).toFixed(1)} MiB), readable and writable` : `embedded ${file} does not exist yet; the daemon creates it at its first start`);
+  return ok(
+    'store',
+    info
+      ? `embedded ${file} (${(info.size / MiB).toFixed(1)} MiB), readable and writable`
+      : `embedded ${file} does not exist yet; the daemon creates it at its first start`,
+  );
 }
 
 async function checkMongo(uri: string, database: string): Promise<Check> {
   const { MongoClient } = await import('mongodb');
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: STORE_TIMEOUT_MS, connectTimeoutMS: STORE_TIMEOUT_MS, appName: 'hyperctl-doctor' });
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: STORE_TIMEOUT_MS,
+    connectTimeoutMS: STORE_TIMEOUT_MS,
+    appName: 'hyperctl-doctor',
+  });
   try {
     await client.db(database).command({ ping: 1 });
     return ok('store', `mongodb database ${database} answers`);
   } catch (err) {
-    return { name: 'store', status: 'fail', detail: `mongodb at ${redact(uri)} does not answer: ${(err as Error).message}`, fix: 'start MongoDB or correct store.uri (and its credentials)' };
+    return {
+      name: 'store',
+      status: 'fail',
+      detail: `mongodb at ${redact(uri)} does not answer: ${(err as Error).message}`,
+      fix: 'start MongoDB or correct store.uri (and its credentials)',
+    };
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -111,7 +145,12 @@ export async function checkDisk(root: string): Promise<Check> {
 
 async function nearestExisting(dir: string): Promise<string> {
   let current = path.resolve(dir);
-  while (!(await stat(current).then(() => true, () => false))) {
+  while (
+    !(await stat(current).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     const parent = path.dirname(current);
     if (parent === current) break;
     current = parent;

@@ -8,10 +8,7 @@ import path from 'node:path';
 const LINGER_DIR = '/var/lib/systemd/linger';
 const LOGINCTL_TIMEOUT_MS = 15_000;
 
-export type LingerResult =
-  | { state: 'already' }
-  | { state: 'enabled' }
-  | { state: 'unavailable'; error: string };
+export type LingerResult = { state: 'already' } | { state: 'enabled' } | { state: 'unavailable'; error: string };
 
 export function currentUser(): string {
   return os.userInfo().username;
@@ -19,7 +16,10 @@ export function currentUser(): string {
 
 /** logind marks a lingering user with a file named after them. */
 export async function isLingering(user: string): Promise<boolean> {
-  return access(path.join(LINGER_DIR, user)).then(() => true, () => false);
+  return access(path.join(LINGER_DIR, user)).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Enables lingering unless it is on; a host without logind (a container) says why it cannot. */
@@ -37,9 +37,18 @@ export function lingerFix(user: string): string {
 
 function loginctl(args: string[]): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile('loginctl', args, { timeout: LOGINCTL_TIMEOUT_MS, killSignal: 'SIGKILL', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (err, _stdout, stderr) => {
-      if (!err) return resolve(null);
-      resolve((stderr.trim().split('\n').at(-1) ?? '') || err.message);
-    });
+    execFile(
+      'loginctl',
+      args,
+      {
+        timeout: LOGINCTL_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+      },
+      (err, _stdout, stderr) => {
+        if (!err) return resolve(null);
+        resolve((stderr.trim().split('\n').at(-1) ?? '') || err.message);
+      },
+    );
   });
 }

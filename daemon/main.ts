@@ -6,7 +6,9 @@ import { loadConfig } from '../config/config.js';
 import { DAEMON_VERSION, startDaemon } from './daemon.js';
 
 const cli = cac('hypervisor');
-cli.option('--config <path>', 'config file', { default: process.env.HYPERVISOR_CONFIG ?? '/etc/openhack/hypervisor.yaml' });
+cli.option('--config <path>', 'config file', {
+  default: process.env.HYPERVISOR_CONFIG ?? '/etc/openhack/hypervisor.yaml',
+});
 cli.help();
 cli.version(DAEMON_VERSION);
 const { options } = cli.parse();
@@ -25,7 +27,7 @@ if (!options.help && !options.version) {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   } catch (err) {
-    const message = err instanceof HypervisorError ? err.message : (err as Error).stack ?? String(err);
+    const message = err instanceof HypervisorError ? err.message : ((err as Error).stack ?? String(err));
     console.error(`hypervisor: cannot start: ${message}`);
     process.exit(2);
   }

@@ -48,11 +48,16 @@ export interface BuildMarker {
 }
 
 /** The complete build of `tag`, built now or found from an earlier upgrade. */
-export async function buildTag(options: SelfBuildOptions): Promise<{ dir: string; marker: BuildMarker; reused: boolean }> {
+export async function buildTag(
+  options: SelfBuildOptions,
+): Promise<{ dir: string; marker: BuildMarker; reused: boolean }> {
   const dir = path.join(options.buildsDir, options.tag);
   const earlier = await readMarker(dir);
   if (earlier) {
-    options.progress('fetch', `${options.tag} was built before (${earlier.sha.slice(0, 12)}, ${earlier.builtAt}): reusing ${dir}`);
+    options.progress(
+      'fetch',
+      `${options.tag} was built before (${earlier.sha.slice(0, 12)}, ${earlier.builtAt}): reusing ${dir}`,
+    );
     return { dir, marker: earlier, reused: true };
   }
   await rm(dir, { recursive: true, force: true }); // an incomplete leftover
@@ -78,7 +83,10 @@ async function buildInto(temp: string, options: SelfBuildOptions): Promise<Build
   await runStep('build', options.buildCommand, temp, options);
   for (const needed of ['bin/hypervisor.js', 'dist/daemon/main.js']) {
     if (!existsSync(path.join(temp, needed))) {
-      throw new SelfBuildError('build', `${JSON.stringify(options.buildCommand)} exited 0 but ${needed} is missing: is ${options.tag} a build of the hypervisor?`);
+      throw new SelfBuildError(
+        'build',
+        `${JSON.stringify(options.buildCommand)} exited 0 but ${needed} is missing: is ${options.tag} a build of the hypervisor?`,
+      );
     }
   }
   const marker: BuildMarker = { tag: options.tag, sha, repo: options.repo, builtAt: new Date().toISOString() };
@@ -114,7 +122,12 @@ async function runArgv(step: BuildStep, argv: string[], cwd: string, options: Se
   const log = await open(options.logFile, 'a');
   await log.write(`\n$ ${argv.join(' ')}    # ${step}, in ${cwd}\n`);
   try {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ['ignore', log.fd, log.fd], env: { ...process.env, CI: '1' } });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: { ...process.env, CI: '1' },
+    });
     const outcome = await new Promise<{ code: number | null; signal: string | null; timedOut: boolean }>((resolve) => {
       let timedOut = false;
       const killGroup = (signal: NodeJS.Signals): void => {
@@ -141,8 +154,15 @@ async function runArgv(step: BuildStep, argv: string[], cwd: string, options: Se
       });
     });
     if (outcome.code === 0 && !outcome.timedOut) return;
-    const how = outcome.timedOut ? `did not finish within ${options.stepTimeoutMs} ms` : outcome.code === null ? `was stopped (${outcome.signal})` : `exited with ${outcome.code}`;
-    throw new SelfBuildError(step, `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ${how} (log: ${options.logFile})`);
+    const how = outcome.timedOut
+      ? `did not finish within ${options.stepTimeoutMs} ms`
+      : outcome.code === null
+        ? `was stopped (${outcome.signal})`
+        : `exited with ${outcome.code}`;
+    throw new SelfBuildError(
+      step,
+      `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ${how} (log: ${options.logFile})`,
+    );
   } finally {
     await log.close();
   }

@@ -62,7 +62,10 @@ export async function readInstallRecord(layout: SelfLayout): Promise<InstallReco
   try {
     return JSON.parse(text) as InstallRecord;
   } catch (err) {
-    throw new ValidationError(layout.installFile, `is not valid JSON (${(err as Error).message}); run hyperctl setup again to rewrite it`);
+    throw new ValidationError(
+      layout.installFile,
+      `is not valid JSON (${(err as Error).message}); run hyperctl setup again to rewrite it`,
+    );
   }
 }
 

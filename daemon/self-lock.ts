@@ -20,7 +20,9 @@ export async function acquireLock(file: string, what: string): Promise<() => Pro
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new LockedError(`another ${what} is running (pid ${owner}); wait for it, or remove ${file} if that process is not hyperctl`);
+        throw new LockedError(
+          `another ${what} is running (pid ${owner}); wait for it, or remove ${file} if that process is not hyperctl`,
+        );
       }
       await rm(file, { force: true });
     }

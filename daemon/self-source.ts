@@ -18,10 +18,15 @@ export class GitError extends HypervisorError {
 export function git(args: string[], cwd?: string): Promise<string> {
   const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env, timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new GitError(`git ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      'git',
+      args,
+      { cwd, env, timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new GitError(`git ${args.join(' ')}: ${stderr.trim() || err.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -40,7 +45,10 @@ export async function sourceOf(buildDir: string): Promise<string | null> {
 
 export async function listTags(repo: string): Promise<string[]> {
   const out = await git(['ls-remote', '--tags', '--refs', repo]);
-  return out.split('\n').map((line) => line.split('\trefs/tags/')[1]?.trim()).filter((t): t is string => Boolean(t));
+  return out
+    .split('\n')
+    .map((line) => line.split('\trefs/tags/')[1]?.trim())
+    .filter((t): t is string => Boolean(t));
 }
 
 /** The highest tag in version order (v0.10.0 after v0.9.3), among those usable as a build name. */

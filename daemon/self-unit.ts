@@ -33,12 +33,18 @@ export interface SelfUnitSpec {
 
 export function checkUnitName(unit: string): string {
   const name = unit.endsWith('.service') ? unit : `${unit}.service`;
-  if (!UNIT_NAME.test(name)) throw new ValidationError('--unit-name', `must be a systemd service name like ${DEFAULT_UNIT}, got ${JSON.stringify(unit)}`);
+  if (!UNIT_NAME.test(name))
+    throw new ValidationError(
+      '--unit-name',
+      `must be a systemd service name like ${DEFAULT_UNIT}, got ${JSON.stringify(unit)}`,
+    );
   return name;
 }
 
 export function unitFileOf(scope: UnitScope, unit: string, env: SystemdUserEnv): string {
-  return scope === 'system' ? path.join(SYSTEM_UNIT_DIR, unit) : path.join(env.XDG_CONFIG_HOME, 'systemd', 'user', unit);
+  return scope === 'system'
+    ? path.join(SYSTEM_UNIT_DIR, unit)
+    : path.join(env.XDG_CONFIG_HOME, 'systemd', 'user', unit);
 }
 
 export function renderSelfUnit(spec: SelfUnitSpec): string {
@@ -50,7 +56,13 @@ export function renderSelfUnit(spec: SelfUnitSpec): string {
     '[Unit]',
     'Description=openhack-hypervisor: blue/green deployments from git tags',
     // A system daemon drives the colors in a user manager: that manager must be up first.
-    ...(system ? ['Wants=network-online.target', `Wants=user@${spec.uid}.service`, `After=network-online.target user@${spec.uid}.service`] : []),
+    ...(system
+      ? [
+          'Wants=network-online.target',
+          `Wants=user@${spec.uid}.service`,
+          `After=network-online.target user@${spec.uid}.service`,
+        ]
+      : []),
     'StartLimitBurst=5',
     'StartLimitIntervalSec=60',
     '',
@@ -94,7 +106,10 @@ export function userManagerAnswers(env: SystemdUserEnv): Promise<boolean> {
 /** Paths go into the unit verbatim: refuse what systemd would read differently, escape specifiers. */
 function safe(value: string): string {
   if (!path.isAbsolute(value) || /["'\\\s$]/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20)) {
-    throw new ValidationError('', `${JSON.stringify(value)} cannot go into a unit file: use an absolute path without spaces, quotes, $ or backslashes`);
+    throw new ValidationError(
+      '',
+      `${JSON.stringify(value)} cannot go into a unit file: use an absolute path without spaces, quotes, $ or backslashes`,
+    );
   }
   return value.replaceAll('%', '%%');
 }
@@ -146,20 +161,42 @@ export class SelfService {
       if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1));
     }
     const pid = Number(props.get('MainPID') ?? 0);
-    return { activeState: props.get('ActiveState') ?? 'unknown', subState: props.get('SubState') ?? 'unknown', mainPid: pid > 0 ? pid : null };
+    return {
+      activeState: props.get('ActiveState') ?? 'unknown',
+      subState: props.get('SubState') ?? 'unknown',
+      mainPid: pid > 0 ? pid : null,
+    };
   }
 
   /** Runs `systemctl [--user] <args>`; throws SystemctlError with systemd's own words. */
   run(args: string[]): Promise<string> {
     const command = ['systemctl', ...(this.scope === 'user' ? ['--user'] : []), ...args];
-    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', SYSTEMD_PAGER: '', ...(this.scope === 'user' ? this.#env : {}) };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      LC_ALL: 'C',
+      SYSTEMD_PAGER: '',
+      ...(this.scope === 'user' ? this.#env : {}),
+    };
     return new Promise((resolve, reject) => {
-      execFile(command[0]!, command.slice(1), { env, timeout: this.#timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-        if (!err) return resolve(stdout);
-        const code = (err as NodeJS.ErrnoException & { code?: unknown }).code;
-        const exitCode = typeof code === 'number' ? code : null;
-        reject(new SystemctlError(command, exitCode, stderr, (err as { killed?: boolean }).killed === true && exitCode === null, err));
-      });
+      execFile(
+        command[0]!,
+        command.slice(1),
+        { env, timeout: this.#timeoutMs, killSignal: 'SIGKILL' },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          const code = (err as NodeJS.ErrnoException & { code?: unknown }).code;
+          const exitCode = typeof code === 'number' ? code : null;
+          reject(
+            new SystemctlError(
+              command,
+              exitCode,
+              stderr,
+              (err as { killed?: boolean }).killed === true && exitCode === null,
+              err,
+            ),
+          );
+        },
+      );
     });
   }
 }

@@ -37,7 +37,13 @@ export function renderNewConfig(input: NewConfigInput, configDir: string): { tex
   parseHostPort(input.listen, '--listen');
   if (input.preview !== null) parseHostPort(input.preview, '--preview');
   const value = {
-    app: { name: input.appName, repo: input.appRepo, build: { script: 'BUILD', timeout: '10m' }, test: { script: 'TEST', timeout: '20m' }, run: { deployment: 'prod' } },
+    app: {
+      name: input.appName,
+      repo: input.appRepo,
+      build: { script: 'BUILD', timeout: '10m' },
+      test: { script: 'TEST', timeout: '20m' },
+      run: { deployment: 'prod' },
+    },
     colors: { blue: { port: input.ports.blue }, green: { port: input.ports.green } },
     listen: { public: input.listen, preview: input.preview ?? false, admin: input.adminSocket },
     root: input.root,
@@ -46,7 +52,7 @@ export function renderNewConfig(input: NewConfigInput, configDir: string): { tex
   };
   const text = [
     '# openhack-hypervisor configuration, written by `hyperctl setup`. Every key and its default:',
-    '# config/hypervisor.example.yaml in the hypervisor\'s repo. Durations take ms, s, m, h.',
+    "# config/hypervisor.example.yaml in the hypervisor's repo. Durations take ms, s, m, h.",
     YAML.stringify(value, { lineWidth: 0 }),
   ].join('\n');
   return { text, config: parseConfig(text, configDir) };

@@ -136,6 +136,7 @@ function rejectUnknownKeys(obj: Record<string, unknown>, known: readonly string[
 
 /** A /g or /y pattern keeps state in lastIndex between calls; test against a stateless copy. */
 function testPattern(pattern: RegExp, value: string): boolean {
-  const stateless = pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern;
+  const stateless =
+    pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern;
   return stateless.test(value);
 }

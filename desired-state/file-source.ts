@@ -86,7 +86,8 @@ export class DesiredFileSource {
 
   /** Starts watching; resolves once the watcher is ready and the file's current content is applied. */
   async start(): Promise<void> {
-    if (this.#watcher || this.#closed) throw new Error(`desired file source for ${this.file} was already started or closed`);
+    if (this.#watcher || this.#closed)
+      throw new Error(`desired file source for ${this.file} was already started or closed`);
     const watcher = watch(this.file, {
       ignoreInitial: false,
       // Editors that save by writing a temp file and renaming it over ours show up as `change`
@@ -117,7 +118,10 @@ export class DesiredFileSource {
   }
 
   #fileKey(): Promise<string> {
-    return stat(this.file).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => 'missing');
+    return stat(this.file).then(
+      (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+      () => 'missing',
+    );
   }
 
   async close(): Promise<void> {
@@ -208,13 +212,17 @@ export class DesiredFileSource {
       this.#onError(error, { file: this.file });
     } catch (err) {
       // A bug in the caller's handler must not stop the watcher; the reason is kept in lastError.
-      process.emitWarning(`desired file source onError handler failed: ${toError(err).message}`, 'DesiredFileSourceWarning');
+      process.emitWarning(
+        `desired file source onError handler failed: ${toError(err).message}`,
+        'DesiredFileSourceWarning',
+      );
     }
   }
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of ms, got ${value}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive number of ms, got ${value}`);
   return value;
 }
 

@@ -55,7 +55,10 @@ export class DesiredGitSource {
       throw new ValidationError('desired.git.interval', `must be at least 100ms, got ${options.intervalMs}`);
     }
     if (path.isAbsolute(options.path) || options.path.split('/').includes('..')) {
-      throw new ValidationError('desired.git.path', `must be a relative path inside the repo, got ${JSON.stringify(options.path)}`);
+      throw new ValidationError(
+        'desired.git.path',
+        `must be a relative path inside the repo, got ${JSON.stringify(options.path)}`,
+      );
     }
     this.#options = options;
   }
@@ -141,7 +144,10 @@ export class DesiredGitSource {
     try {
       text = await readFile(file, 'utf8');
     } catch {
-      throw new ValidationError('desired.git.path', `${this.#options.path} does not exist in commit ${sha.slice(0, 12)}`);
+      throw new ValidationError(
+        'desired.git.path',
+        `${this.#options.path} does not exist in commit ${sha.slice(0, 12)}`,
+      );
     }
     return parseDesiredYaml(text, this.#options.service.tagPattern);
   }
@@ -155,13 +161,23 @@ export class DesiredGitSource {
    * remote holds a change the store has not seen yet, that change is stored first and the edit is
    * refused with a ConflictError, so update() redoes it on top (a rebase of the edit, in effect).
    */
-  async #commitAndPush(change: { doc: DesiredDoc; previous: Revision | null; author: string; source: string }): Promise<void> {
+  async #commitAndPush(change: {
+    doc: DesiredDoc;
+    previous: Revision | null;
+    author: string;
+    source: string;
+  }): Promise<void> {
     const sha = await this.#sync();
     const upstream = await this.#readDoc(sha).catch(() => null);
     if (upstream && sha !== this.#lastSha && (!change.previous || !sameDesired(upstream, change.previous.doc))) {
       this.#lastSha = sha;
-      await this.#options.service.apply(upstream, { source: `${SOURCE_PREFIX}${sha}`, author: await this.#authorOf(sha) });
-      throw new ConflictError(`the config repo changed upstream (commit ${sha.slice(0, 12)}); redo the edit on top of it`);
+      await this.#options.service.apply(upstream, {
+        source: `${SOURCE_PREFIX}${sha}`,
+        author: await this.#authorOf(sha),
+      });
+      throw new ConflictError(
+        `the config repo changed upstream (commit ${sha.slice(0, 12)}); redo the edit on top of it`,
+      );
     }
     const file = path.join(this.#options.workdir, this.#options.path);
     await mkdir(path.dirname(file), { recursive: true });
@@ -174,7 +190,9 @@ export class DesiredGitSource {
       await git.push('origin', `HEAD:${this.#options.branch}`);
     } catch (err) {
       await git.reset(['--hard', `origin/${this.#options.branch}`]);
-      throw new ConflictError(`pushing the edit to ${this.#options.url} failed (${(err as Error).message.split('\n')[0]}); retry`);
+      throw new ConflictError(
+        `pushing the edit to ${this.#options.url} failed (${(err as Error).message.split('\n')[0]}); retry`,
+      );
     }
     this.#lastSha = (await git.revparse(['HEAD'])).trim();
   }

@@ -49,7 +49,12 @@ export type ChangeListener = (change: DesiredChange) => void;
  * makes update() redo its read-modify-write on top of the newer state. Not called for revisions
  * that come from that repo itself (source `git@...`).
  */
-export type WriteThrough = (change: { doc: DesiredDoc; previous: Revision | null; source: string; author: string }) => Promise<void>;
+export type WriteThrough = (change: {
+  doc: DesiredDoc;
+  previous: Revision | null;
+  source: string;
+  author: string;
+}) => Promise<void>;
 
 export interface DesiredStateOptions {
   /** Read-modify-write attempts before a ConflictError reaches the caller. @default 5 */
@@ -96,7 +101,11 @@ export class DesiredStateService {
     const latest = await this.#log.latestRevision();
     const latestNumber = latest?.number ?? 0;
     if (latestNumber !== meta.expected) {
-      throw new StaleRevisionError(meta.expected, latestNumber, `desired state is at revision ${latestNumber}, not ${meta.expected}; read it again and retry`);
+      throw new StaleRevisionError(
+        meta.expected,
+        latestNumber,
+        `desired state is at revision ${latestNumber}, not ${meta.expected}; read it again and retry`,
+      );
     }
     return this.#write(latest, next, { ...meta, expected: meta.expected });
   }
@@ -144,7 +153,11 @@ export class DesiredStateService {
     }
   }
 
-  async #write(latest: Revision | null, doc: DesiredDoc, input: ApplyMeta & { expected: number }): Promise<ApplyResult> {
+  async #write(
+    latest: Revision | null,
+    doc: DesiredDoc,
+    input: ApplyMeta & { expected: number },
+  ): Promise<ApplyResult> {
     // The first revision is always written, even an empty one: it records who declared the state.
     if (latest && sameDesired(latest.doc, doc)) return { revision: latest, changed: false };
     if (this.#writeThrough && !input.source.startsWith('git@')) {

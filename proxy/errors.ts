@@ -6,7 +6,12 @@ import { HypervisorError } from '../common/errors.js';
 export class ProxyHttpError extends HypervisorError {
   readonly status: number;
   readonly headers: OutgoingHttpHeaders;
-  constructor(status: number, code: string, message: string, options?: { cause?: unknown; headers?: OutgoingHttpHeaders }) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options?: { cause?: unknown; headers?: OutgoingHttpHeaders },
+  ) {
     super(code, message, options);
     this.status = status;
     this.headers = options?.headers ?? {};
@@ -41,7 +46,9 @@ export class BackendsDownError extends ProxyHttpError {
 export class PayloadTooLargeError extends ProxyHttpError {
   constructor(limit: number) {
     // The rest of the body is not read: the connection closes after this answer.
-    super(413, 'payload_too_large', `the request body is larger than the limit of ${limit} bytes`, { headers: { connection: 'close' } });
+    super(413, 'payload_too_large', `the request body is larger than the limit of ${limit} bytes`, {
+      headers: { connection: 'close' },
+    });
   }
 }
 

@@ -34,7 +34,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, lease: Lease,
   const path = req.url ?? '/';
   let plan: BodyPlan;
   try {
-    if (!path.startsWith('/')) throw new ProxyHttpError(400, 'bad_request', 'the request target must be a path starting with /');
+    if (!path.startsWith('/'))
+      throw new ProxyHttpError(400, 'bad_request', 'the request target must be a path starting with /');
     plan = planBody(req, ctx.maxBodyBytes);
   } catch (err) {
     lease.release();
@@ -55,10 +56,13 @@ export function forward(req: IncomingMessage, res: ServerResponse, lease: Lease,
       options.body = plan.length === null ? limitedBody(req, ctx.maxBodyBytes) : req;
       return exchange.start();
     case 'buffer':
-      readWhole(req).then((body) => {
-        options.body = body;
-        exchange.start();
-      }, () => undefined); // the client left while sending; `res` closes and releases the lease
+      readWhole(req).then(
+        (body) => {
+          options.body = body;
+          exchange.start();
+        },
+        () => undefined,
+      ); // the client left while sending; `res` closes and releases the lease
       return;
     default: {
       const never: never = plan;
@@ -81,7 +85,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   #responding = false;
   #done = false;
 
-  constructor(res: ServerResponse, lease: Lease, ctx: ForwardContext, requestId: string, options: Dispatcher.DispatchOptions, replayable: boolean) {
+  constructor(
+    res: ServerResponse,
+    lease: Lease,
+    ctx: ForwardContext,
+    requestId: string,
+    options: Dispatcher.DispatchOptions,
+    replayable: boolean,
+  ) {
     this.#res = res;
     this.#lease = lease;
     this.#ctx = ctx;
@@ -104,7 +115,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#clientGone) controller.abort(new ClientGoneError());
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
     // 1xx answers are the backend's business with this hop; the client gets the final one.
     if (status < 200 || this.#clientGone) return;
     this.#responding = true;
@@ -112,7 +128,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#res.writeHead(status, statusMessage || undefined, downstreamResponseHeaders(headers, this.#requestId));
     } catch (err) {
       // Node refuses a status line or field it considers invalid; the client gets a clean 502.
-      controller.abort(new BadGatewayError(`the ${this.#lease.target.color} backend sent a response head that cannot be passed on`, err));
+      controller.abort(
+        new BadGatewayError(
+          `the ${this.#lease.target.color} backend sent a response head that cannot be passed on`,
+          err,
+        ),
+      );
     }
   }
 
@@ -152,7 +173,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   #failure(error: Error): ProxyHttpError {
     if (this.#attempts > 1 && !this.#responding && isRefusedOrReset(error)) {
-      return new BackendsDownError('neither color accepted the request (both refused or reset the connection); retry shortly', error);
+      return new BackendsDownError(
+        'neither color accepted the request (both refused or reset the connection); retry shortly',
+        error,
+      );
     }
     return upstreamFailure(error, this.#lease.target);
   }
@@ -181,7 +205,9 @@ export function upstreamFailure(error: Error, target: Target): ProxyHttpError {
     return new GatewayTimeoutError(`${where} did not accept the connection in time`, error);
   }
   if (error instanceof undiciErrors.InvalidArgumentError || error instanceof undiciErrors.NotSupportedError) {
-    return new ProxyHttpError(400, 'bad_request', `the request cannot be forwarded: ${error.message}`, { cause: error });
+    return new ProxyHttpError(400, 'bad_request', `the request cannot be forwarded: ${error.message}`, {
+      cause: error,
+    });
   }
   return new BadGatewayError(`${where} failed to answer: ${describe(error)}`, error);
 }

@@ -23,7 +23,14 @@ const HOP_BY_HOP = new Set([
  * Client fields we replace rather than pass on. A client-made `Forwarded` would contradict the
  * X-Forwarded-* we set, and `Expect` is answered by node itself (undici cannot send it).
  */
-const REPLACED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id', 'forwarded', 'expect']);
+const REPLACED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'forwarded',
+  'expect',
+]);
 
 /**
  * Fields only a proxy may set (X-Forwarded-Port, -Ssl, -Prefix, X-Real-IP, ...): from an untrusted
@@ -66,7 +73,12 @@ export function requestIdOf(req: IncomingMessage): string {
  * X-Forwarded-For/-Proto/-Host and X-Request-Id for the backend, as a flat name/value list. From a
  * trusted proxy, its X-Forwarded-For gets the peer appended and its -Proto/-Host are kept.
  */
-export function forwardedFields(req: IncomingMessage, requestId: string, secureScheme: 'https' | 'wss', trusted: TrustedProxies): string[] {
+export function forwardedFields(
+  req: IncomingMessage,
+  requestId: string,
+  secureScheme: 'https' | 'wss',
+  trusted: TrustedProxies,
+): string[] {
   const peer = clientAddress(req.socket);
   const h = req.headers;
   const fromProxy = trusted.trusts(req.socket);
@@ -75,9 +87,12 @@ export function forwardedFields(req: IncomingMessage, requestId: string, secureS
   const givenHost = fromProxy ? joined(h['x-forwarded-host']) : undefined;
   const encrypted = (req.socket as Partial<TLSSocket>).encrypted === true;
   const fields = [
-    'x-forwarded-for', givenFor ? `${givenFor}, ${peer}` : peer,
-    'x-forwarded-proto', givenProto || (encrypted ? secureScheme : secureScheme === 'https' ? 'http' : 'ws'),
-    'x-request-id', requestId,
+    'x-forwarded-for',
+    givenFor ? `${givenFor}, ${peer}` : peer,
+    'x-forwarded-proto',
+    givenProto || (encrypted ? secureScheme : secureScheme === 'https' ? 'http' : 'ws'),
+    'x-request-id',
+    requestId,
   ];
   const host = givenHost || h.host;
   if (host) fields.push('x-forwarded-host', host);
@@ -108,7 +123,11 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, 
  * Request fields for a websocket handshake (http-proxy sends `req.headers`): the same rules, except
  * that `Connection: Upgrade` and `Upgrade` are the point of this hop and must reach the backend.
  */
-export function upstreamUpgradeHeaders(req: IncomingMessage, requestId: string, trusted: TrustedProxies): IncomingHttpHeaders {
+export function upstreamUpgradeHeaders(
+  req: IncomingMessage,
+  requestId: string,
+  trusted: TrustedProxies,
+): IncomingHttpHeaders {
   const declared = connectionNames(req.headers.connection);
   const fromProxy = trusted.trusts(req.socket);
   const out: IncomingHttpHeaders = {};

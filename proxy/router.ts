@@ -5,14 +5,7 @@
 // the reconciler owns the units.
 import type { Color } from '../common/types.js';
 import { BackendPools } from './pools.js';
-import {
-  checkTarget,
-  checkTargetOptions,
-  positive,
-  Target,
-  type DrainResult,
-  type TargetOptions,
-} from './target.js';
+import { checkTarget, checkTargetOptions, positive, Target, type DrainResult, type TargetOptions } from './target.js';
 
 /** `active` takes public traffic; `preview` is served on the second listener (the inactive color). */
 export type Slot = 'active' | 'preview';

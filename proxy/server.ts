@@ -118,7 +118,12 @@ function makeServer(t: Required<ServerTimeouts>, tls: ProxyTlsOptions | undefine
   const server = https.createServer({ ...options, ...pair });
   // Watched only while listening, so a listener that never opened leaves no watcher behind.
   server.once('listening', () => {
-    const reloader = new CertificateReloader({ files: tls, current: pair, apply: (next) => server.setSecureContext(next), onReload: tls.onReload });
+    const reloader = new CertificateReloader({
+      files: tls,
+      current: pair,
+      apply: (next) => server.setSecureContext(next),
+      onReload: tls.onReload,
+    });
     server.once('close', () => reloader.close());
   });
   return server;
@@ -143,7 +148,11 @@ function onRequest({ server, options, slot, forwarding }: Listener, req: Incomin
 
 function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: ServerResponse): void {
   if (!apiHandler) {
-    sendError(res, new ProxyHttpError(404, 'not_found', 'the hypervisor API is served on the public listener'), requestIdOf(req));
+    sendError(
+      res,
+      new ProxyHttpError(404, 'not_found', 'the hypervisor API is served on the public listener'),
+      requestIdOf(req),
+    );
     return;
   }
   try {
@@ -153,15 +162,30 @@ function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: 
   }
 }
 
-function onUpgrade(router: Router, slot: Slot, ws: WebSocketForwarder, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+function onUpgrade(
+  router: Router,
+  slot: Slot,
+  ws: WebSocketForwarder,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
   guard(socket);
   const requestId = requestIdOf(req);
   if (isApiPath(req.url)) {
-    writeRawError(socket, new ProxyHttpError(404, 'not_found', 'the hypervisor API has no websocket endpoints'), requestId);
+    writeRawError(
+      socket,
+      new ProxyHttpError(404, 'not_found', 'the hypervisor API has no websocket endpoints'),
+      requestId,
+    );
     return;
   }
   if (req.headers.upgrade?.toLowerCase() !== 'websocket' || req.method !== 'GET') {
-    writeRawError(socket, new ProxyHttpError(400, 'bad_request', 'only websocket upgrades (GET, Upgrade: websocket) are proxied'), requestId);
+    writeRawError(
+      socket,
+      new ProxyHttpError(400, 'bad_request', 'only websocket upgrades (GET, Upgrade: websocket) are proxied'),
+      requestId,
+    );
     return;
   }
   const lease = router.lease(slot);

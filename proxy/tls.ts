@@ -22,7 +22,9 @@ export interface KeyPair {
 /** The certificate or key cannot be read, or they do not make a usable pair. */
 export class TlsCertificateError extends HypervisorError {
   constructor(files: TlsFiles, cause: Error) {
-    super('tls_certificate', `cannot use certificate ${files.certFile} with key ${files.keyFile}: ${cause.message}`, { cause });
+    super('tls_certificate', `cannot use certificate ${files.certFile} with key ${files.keyFile}: ${cause.message}`, {
+      cause,
+    });
   }
 }
 

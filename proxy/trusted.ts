@@ -35,7 +35,10 @@ function addEntry(list: net.BlockList, entry: unknown, path: string): void {
   const bits = family === 'ipv4' ? 32 : 128;
   const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
   if (family === null || extra !== undefined || !(length >= 0 && length <= bits)) {
-    throw new ValidationError(path, `must be an IP address or a CIDR range like 10.0.0.0/8 or fd00::/8, got ${JSON.stringify(entry)}`);
+    throw new ValidationError(
+      path,
+      `must be an IP address or a CIDR range like 10.0.0.0/8 or fd00::/8, got ${JSON.stringify(entry)}`,
+    );
   }
   list.addSubnet(address, length, family);
 }

@@ -61,7 +61,10 @@ class Upgrade {
   attach(proxyReq: ClientRequest, opening: WeakMap<Duplex, Upgrade>): void {
     const { target } = this.#lease;
     const timer = setTimeout(() => {
-      if (!this.#answered) proxyReq.destroy(new GatewayTimeoutError(`the ${target.color} backend did not answer the websocket handshake in time`));
+      if (!this.#answered)
+        proxyReq.destroy(
+          new GatewayTimeoutError(`the ${target.color} backend did not answer the websocket handshake in time`),
+        );
     }, target.responseTimeoutMs);
     const answered = (): void => {
       this.#answered = true;

@@ -15,7 +15,11 @@ export interface ActorDeps {
   observer: Observer;
   ports: Record<Color, number>;
   event(event: NewEvent): Promise<void>;
-  deployment(kind: 'install' | 'start' | 'restart' | 'stop' | 'switch', color: Color, tag: string | null): Promise<void>;
+  deployment(
+    kind: 'install' | 'start' | 'restart' | 'stop' | 'switch',
+    color: Color,
+    tag: string | null,
+  ): Promise<void>;
 }
 
 export interface ActionOutcome {
@@ -58,21 +62,34 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       await deps.driver.restart(color);
       deps.observer.forget(color);
       await deps.deployment('install', color, spec.tag);
-      await deps.event({ reason: 'Deployed', color, message: `${color} now runs ${spec.tag}: ${action.reason}`, data: { tag: spec.tag } });
+      await deps.event({
+        reason: 'Deployed',
+        color,
+        message: `${color} now runs ${spec.tag}: ${action.reason}`,
+        data: { tag: spec.tag },
+      });
       return;
     }
     case 'start': {
       await deps.driver.start(action.color);
       deps.observer.forget(action.color);
       await deps.deployment('start', action.color, null);
-      await deps.event({ reason: 'Started', color: action.color, message: `${action.color} started: ${action.reason}` });
+      await deps.event({
+        reason: 'Started',
+        color: action.color,
+        message: `${action.color} started: ${action.reason}`,
+      });
       return;
     }
     case 'restart': {
       await deps.driver.restart(action.color);
       deps.observer.noteHealRestart(action.color);
       await deps.deployment('restart', action.color, null);
-      await deps.event({ reason: 'Restarted', color: action.color, message: `${action.color} restarted to heal it: ${action.reason}` });
+      await deps.event({
+        reason: 'Restarted',
+        color: action.color,
+        message: `${action.color} restarted to heal it: ${action.reason}`,
+      });
       return;
     }
     case 'stop': {
@@ -80,15 +97,25 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       await deps.driver.stop(action.color);
       deps.observer.forget(action.color);
       await deps.deployment('stop', action.color, null);
-      await deps.event({ reason: 'Stopped', color: action.color, message: `${action.color} stopped: ${action.reason}` });
+      await deps.event({
+        reason: 'Stopped',
+        color: action.color,
+        message: `${action.color} stopped: ${action.reason}`,
+      });
       return;
     }
     case 'route': {
-      const target = (color: Color | null): RouteTarget | null => color === null ? null : { color, port: deps.ports[color] };
+      const target = (color: Color | null): RouteTarget | null =>
+        color === null ? null : { color, port: deps.ports[color] };
       const before = deps.router.activeColor();
       drains.push(deps.router.route(target(action.active), target(action.preview)).catch(() => undefined));
       if (before !== action.active && action.active !== null) await deps.deployment('switch', action.active, null);
-      await deps.event({ reason: 'Routed', color: action.active, message: action.reason, data: { active: action.active, preview: action.preview } });
+      await deps.event({
+        reason: 'Routed',
+        color: action.active,
+        message: action.reason,
+        data: { active: action.active, preview: action.preview },
+      });
       return;
     }
     default: {

@@ -53,7 +53,8 @@ export class Observer {
       if (tag === null || tag in releases) continue;
       const release = (await this.#options.getRelease(tag)) ?? undefined;
       releases[tag] = release;
-      if (release?.status === 'succeeded' && release.artifactPath !== null && !existsSync(release.artifactPath)) missingArtifacts.add(tag);
+      if (release?.status === 'succeeded' && release.artifactPath !== null && !existsSync(release.artifactPath))
+        missingArtifacts.add(tag);
     }
     return {
       colors: { blue: blue!, green: green! },

@@ -30,7 +30,14 @@ interface ReleasePaths {
 }
 
 /** What a new run clears; the tag's identity (SHA, author, time, origin) stays. */
-const RESULTS: ReleasePatch = { status: 'building', error: null, version: null, build: null, test: null, artifactPath: null };
+const RESULTS: ReleasePatch = {
+  status: 'building',
+  error: null,
+  version: null,
+  build: null,
+  test: null,
+  artifactPath: null,
+};
 
 export class ReleasePipeline implements ReleaseBuilder {
   readonly mirror: RepoMirror;
@@ -100,7 +107,15 @@ export class ReleasePipeline implements ReleaseBuilder {
     if ((await this.#store.getRelease(tag)) === null) {
       try {
         record = await this.#store.createRelease({
-          tag, sha: null, version: null, author: null, status: 'building', error: null, build: null, test: null, artifactPath: null,
+          tag,
+          sha: null,
+          version: null,
+          author: null,
+          status: 'building',
+          error: null,
+          build: null,
+          test: null,
+          artifactPath: null,
         });
       } catch (err) {
         // Another host sharing the store created it in between: reset it like any existing record.
@@ -121,7 +136,10 @@ export class ReleasePipeline implements ReleaseBuilder {
     const expected = tag.slice(1);
     const matches = source.version === expected;
     await this.#store.updateRelease(tag, {
-      sha: source.sha, author: source.author, taggedAt: source.taggedAt, version: matches ? expected : null,
+      sha: source.sha,
+      author: source.author,
+      taggedAt: source.taggedAt,
+      version: matches ? expected : null,
     });
     if (!matches) throw new ReleaseStopped('rejected', versionMismatch(tag, source.version));
     checkpoint(signal);
@@ -172,7 +190,10 @@ export class ReleasePipeline implements ReleaseBuilder {
   }
 
   async #conclude(tag: string, err: unknown, signal: AbortSignal): Promise<ReleaseRecord> {
-    const stop = err instanceof ReleaseStopped ? err : new ReleaseStopped(signal.aborted ? 'interrupted' : 'failed', reasonOf(err, signal));
+    const stop =
+      err instanceof ReleaseStopped
+        ? err
+        : new ReleaseStopped(signal.aborted ? 'interrupted' : 'failed', reasonOf(err, signal));
     // A conclusive end restarts the count of interruptions; an interrupted one is counted by the next daemon start.
     const patch: ReleasePatch = { status: stop.status, error: stop.message };
     if (stop.status !== 'interrupted') patch.interruptions = 0;
@@ -194,7 +215,10 @@ async function requireScript(checkout: string, script: string, tag: string): Pro
 async function requireExecutable(dir: string, version: string, script: string): Promise<void> {
   const info = await stat(path.join(dir, version)).catch(() => null);
   if (!info?.isFile() || (info.mode & 0o111) === 0) {
-    throw new ReleaseStopped('failed', `${script} exited 0 but did not write the executable ${version} into its --output folder`);
+    throw new ReleaseStopped(
+      'failed',
+      `${script} exited 0 but did not write the executable ${version} into its --output folder`,
+    );
   }
 }
 

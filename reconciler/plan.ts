@@ -53,8 +53,13 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
     const phase = release?.status === 'testing' ? 'Testing' : 'Building';
     return { actions: [], ready: false, status: { phase, message: `${phase.toLowerCase()} ${tag}` } };
   }
-  if (!release || release.status === 'pending' || release.status === 'interrupted'
-    || release.status === 'building' || release.status === 'testing') {
+  if (
+    !release ||
+    release.status === 'pending' ||
+    release.status === 'interrupted' ||
+    release.status === 'building' ||
+    release.status === 'testing'
+  ) {
     const why = release ? `release ${tag} is ${release.status}` : `no release record for ${tag}`;
     return {
       actions: [{ kind: 'build', tag, reason: why }],
@@ -68,7 +73,11 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
   }
   if (observed.missingArtifacts.has(tag)) {
     const why = `artifact of ${tag} is missing at ${release.artifactPath}`;
-    return { actions: [{ kind: 'build', tag, reason: why }], ready: false, status: { phase: 'Building', message: `rebuilding: ${why}` } };
+    return {
+      actions: [{ kind: 'build', tag, reason: why }],
+      ready: false,
+      status: { phase: 'Building', message: `rebuilding: ${why}` },
+    };
   }
   const spec = context.specFor(color, release);
   if (spec === null) {
@@ -79,9 +88,18 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
 
 function planUnit(color: Color, spec: UnitSpec, obs: ColorObservation, context: PlanInput['context']): ColorPlan {
   const { unit } = obs;
-  if (unit.loadState !== 'loaded' || unit.installed === null || !sameSpec(unit.installed, spec) || unit.drift !== null) {
-    const why = unit.installed === null ? 'no unit installed' : unit.installed.tag !== spec.tag
-      ? `unit runs ${unit.installed.tag}` : unit.drift ?? 'unit file differs from the desired one';
+  if (
+    unit.loadState !== 'loaded' ||
+    unit.installed === null ||
+    !sameSpec(unit.installed, spec) ||
+    unit.drift !== null
+  ) {
+    const why =
+      unit.installed === null
+        ? 'no unit installed'
+        : unit.installed.tag !== spec.tag
+          ? `unit runs ${unit.installed.tag}`
+          : (unit.drift ?? 'unit file differs from the desired one');
     return {
       actions: [{ kind: 'deploy', color, spec, reason: `${why}; want ${spec.tag}` }],
       ready: false,
@@ -116,15 +134,35 @@ function planUnhealthy(color: Color, spec: UnitSpec, obs: ColorObservation, cont
   const answered = obs.health?.version ?? null;
   if (answered !== null && answered !== spec.version) {
     // A definite answer with another version: something else serves this color's port.
-    const heal = healRestart(color, obs, context, `port ${spec.port} answers version ${answered}, want ${spec.version}`);
-    return { actions: heal.actions, ready: false, status: { phase: 'Degraded', message: `port ${spec.port} answers version ${answered}, want ${spec.version}; ${heal.note}` } };
+    const heal = healRestart(
+      color,
+      obs,
+      context,
+      `port ${spec.port} answers version ${answered}, want ${spec.version}`,
+    );
+    return {
+      actions: heal.actions,
+      ready: false,
+      status: {
+        phase: 'Degraded',
+        message: `port ${spec.port} answers version ${answered}, want ${spec.version}; ${heal.note}`,
+      },
+    };
   }
   if (!obs.wasReady) {
     if (obs.runningForMs < context.startTimeoutMs) {
-      return { actions: [], ready: false, status: { phase: 'Starting', message: `waiting for ${spec.tag} to be Ready: ${reason}` } };
+      return {
+        actions: [],
+        ready: false,
+        status: { phase: 'Starting', message: `waiting for ${spec.tag} to be Ready: ${reason}` },
+      };
     }
     const heal = healRestart(color, obs, context, `not Ready after ${Math.round(obs.runningForMs / 1000)}s: ${reason}`);
-    return { actions: heal.actions, ready: false, status: { phase: 'Failed', message: `${spec.tag} not Ready in time: ${reason}; ${heal.note}` } };
+    return {
+      actions: heal.actions,
+      ready: false,
+      status: { phase: 'Failed', message: `${spec.tag} not Ready in time: ${reason}; ${heal.note}` },
+    };
   }
   if (obs.consecutiveFailures < context.failureThreshold) {
     const message = `${obs.consecutiveFailures} failed probe(s) of ${context.failureThreshold}: ${reason}`;
@@ -134,7 +172,12 @@ function planUnhealthy(color: Color, spec: UnitSpec, obs: ColorObservation, cont
   return { actions: heal.actions, ready: false, status: { phase: 'Degraded', message: `${reason}; ${heal.note}` } };
 }
 
-function healRestart(color: Color, obs: ColorObservation, context: PlanInput['context'], why: string): { actions: Action[]; note: string } {
+function healRestart(
+  color: Color,
+  obs: ColorObservation,
+  context: PlanInput['context'],
+  why: string,
+): { actions: Action[]; note: string } {
   const wait = context.healBackoffMs(obs.healRestarts);
   if (obs.sinceHealRestartMs !== null && obs.sinceHealRestartMs < wait) {
     const left = Math.ceil((wait - obs.sinceHealRestartMs) / 1000);
@@ -149,7 +192,10 @@ function markFailover(active: Color | null, perColor: Record<Color, ColorPlan>):
   const other = otherColor(active);
   if (!perColor[other].ready) return;
   const { status } = perColor[active];
-  perColor[active].status = { phase: 'Degraded', message: `${status.phase}: ${status.message}; requests fail over to ${other}` };
+  perColor[active].status = {
+    phase: 'Degraded',
+    message: `${status.phase}: ${status.message}; requests fail over to ${other}`,
+  };
 }
 
 /**
@@ -157,12 +203,19 @@ function markFailover(active: Color | null, perColor: Record<Color, ColorPlan>):
  * take over (it has a tag) but is not Ready yet: deploying now would be an outage. With no other
  * color to take over, the deploy goes ahead in place.
  */
-function holdServingDeploy(active: Color | null, desired: PlanInput['desired'], observed: PlanInput['observed'], perColor: Record<Color, ColorPlan>): void {
+function holdServingDeploy(
+  active: Color | null,
+  desired: PlanInput['desired'],
+  observed: PlanInput['observed'],
+  perColor: Record<Color, ColorPlan>,
+): void {
   if (active === null || observed.routed !== active) return;
   const other = otherColor(active);
   if (perColor[other].ready || desired.colors[other].tag === null) return;
   const installed = observed.colors[active].unit.installed;
-  const held = perColor[active].actions.find((a) => a.kind === 'deploy' && installed !== null && a.spec.tag !== installed.tag);
+  const held = perColor[active].actions.find(
+    (a) => a.kind === 'deploy' && installed !== null && a.spec.tag !== installed.tag,
+  );
   if (!held || held.kind !== 'deploy') return;
   perColor[active].actions = perColor[active].actions.filter((a) => a !== held);
   perColor[active].status = {
@@ -194,18 +247,29 @@ function planRoute({ desired, observed }: PlanInput, perColor: Record<Color, Col
   const inactive = active ? [otherColor(active)] : COLORS.filter((c) => c !== want);
   const preview = inactive.find((c) => perColor[c].ready) ?? null;
   if (active === observed.routed && preview === observed.preview) return { action: null, active, waiting };
-  const reason = active === observed.routed
-    ? `preview ${observed.preview ?? 'none'} -> ${preview ?? 'none'}`
-    : `traffic ${observed.routed ?? 'none'} -> ${active ?? 'none'}`;
+  const reason =
+    active === observed.routed
+      ? `preview ${observed.preview ?? 'none'} -> ${preview ?? 'none'}`
+      : `traffic ${observed.routed ?? 'none'} -> ${active ?? 'none'}`;
   return { action: { kind: 'route', active, preview, reason }, active, waiting };
 }
 
-function planStop(color: Color, { desired, observed }: PlanInput, routedAfter: Color | null): { action: Action | null; status: ColorStatus | null } {
+function planStop(
+  color: Color,
+  { desired, observed }: PlanInput,
+  routedAfter: Color | null,
+): { action: Action | null; status: ColorStatus | null } {
   if (desired.colors[color].tag !== null) return { action: null, status: null };
   const unit = observed.colors[color].unit;
   if (!RUNNING_STATES.has(unit.activeState)) return { action: null, status: null };
   if (routedAfter === color) {
-    return { action: null, status: { phase: 'Degraded', message: 'no tag desired, but still serving traffic until the other color is Ready' } };
+    return {
+      action: null,
+      status: {
+        phase: 'Degraded',
+        message: 'no tag desired, but still serving traffic until the other color is Ready',
+      },
+    };
   }
   return {
     action: { kind: 'stop', color, reason: 'no tag desired' },
@@ -215,6 +279,14 @@ function planStop(color: Color, { desired, observed }: PlanInput, routedAfter: C
 
 /** Specs are equal when every rendered field is: a unit edited by hand no longer matches. */
 export function sameSpec(a: UnitSpec, b: UnitSpec): boolean {
-  return a.color === b.color && a.tag === b.tag && a.version === b.version && a.executable === b.executable
-    && a.port === b.port && a.deployment === b.deployment && a.envRoot === b.envRoot && a.logFile === b.logFile;
+  return (
+    a.color === b.color &&
+    a.tag === b.tag &&
+    a.version === b.version &&
+    a.executable === b.executable &&
+    a.port === b.port &&
+    a.deployment === b.deployment &&
+    a.envRoot === b.envRoot &&
+    a.logFile === b.logFile
+  );
 }

@@ -70,19 +70,29 @@ export class ReleasePolicy {
     // Set by the mutator, which may run more than once (a concurrent write makes update() redo it).
     const staged: { color: Color | null } = { color: null };
     try {
-      const result = await this.#options.desired.update((doc) => {
-        staged.color = stagingColor(doc, tag);
-        return staged.color === null ? doc : { ...doc, colors: { ...doc.colors, [staged.color]: { tag } } };
-      }, { source: 'webhook', author: actor });
+      const result = await this.#options.desired.update(
+        (doc) => {
+          staged.color = stagingColor(doc, tag);
+          return staged.color === null ? doc : { ...doc, colors: { ...doc.colors, [staged.color]: { tag } } };
+        },
+        { source: 'webhook', author: actor },
+      );
       const { color } = staged;
       if (color === null) return;
       await this.#event({
-        reason: 'AutoStaged', color, actor,
+        reason: 'AutoStaged',
+        color,
+        actor,
         message: `${tag} passed BUILD and TEST and is staged on ${color}, the inactive color (revision ${result.revision.number})`,
         data: { tag, revision: result.revision.number, changed: result.changed },
       });
     } catch (err) {
-      await this.#event({ reason: 'AutoStageFailed', actor, message: `${tag} could not be staged: ${(err as Error).message}`, data: { tag } });
+      await this.#event({
+        reason: 'AutoStageFailed',
+        actor,
+        message: `${tag} could not be staged: ${(err as Error).message}`,
+        data: { tag },
+      });
     }
   }
 
@@ -98,17 +108,26 @@ export class ReleasePolicy {
     if (this.#now() - this.#readySince.at < this.#options.policy.promoteDelayMs) return;
     try {
       // Based on exactly that revision: anything written since (an operator, another host) wins.
-      const result = await this.#options.desired.apply({ ...latest.doc, active: target }, { source: POLICY_SOURCE, author: POLICY_SOURCE, expected: latest.number });
+      const result = await this.#options.desired.apply(
+        { ...latest.doc, active: target },
+        { source: POLICY_SOURCE, author: POLICY_SOURCE, expected: latest.number },
+      );
       this.#readySince = null;
       const tag = latest.doc.colors[target].tag;
       await this.#event({
-        reason: 'AutoPromoted', color: target, actor: POLICY_SOURCE,
+        reason: 'AutoPromoted',
+        color: target,
+        actor: POLICY_SOURCE,
         message: `${tag} on ${target} was Ready for ${this.#options.policy.promoteDelayMs} ms: traffic switches to it (revision ${result.revision.number})`,
         data: { tag, revision: result.revision.number, from: latest.doc.active },
       });
     } catch (err) {
       if (err instanceof ConflictError) return;
-      await this.#event({ reason: 'AutoPromoteFailed', actor: POLICY_SOURCE, message: `promotion to ${target} failed: ${(err as Error).message}` });
+      await this.#event({
+        reason: 'AutoPromoteFailed',
+        actor: POLICY_SOURCE,
+        message: `promotion to ${target} failed: ${(err as Error).message}`,
+      });
     }
   }
 
@@ -137,9 +156,18 @@ export function stagingColor(doc: DesiredDoc, tag: string): Color | null {
 export function promotable(latest: Revision, status: ReconcilerStatus): Color | null {
   const { doc } = latest;
   if (latest.source !== 'webhook' || doc.paused || status.observedRevision !== latest.number) return null;
-  const target: Color | null = doc.active !== null ? otherColor(doc.active) : doc.colors.blue.tag !== null ? 'blue' : doc.colors.green.tag !== null ? 'green' : null;
+  const target: Color | null =
+    doc.active !== null
+      ? otherColor(doc.active)
+      : doc.colors.blue.tag !== null
+        ? 'blue'
+        : doc.colors.green.tag !== null
+          ? 'green'
+          : null;
   if (target === null) return null;
   const tag = doc.colors[target].tag;
   const report = status.colors?.[target];
-  return tag !== null && report?.phase === 'Ready' && report.runningTag === tag && report.desiredTag === tag ? target : null;
+  return tag !== null && report?.phase === 'Ready' && report.runningTag === tag && report.desiredTag === tag
+    ? target
+    : null;
 }

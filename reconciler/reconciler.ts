@@ -16,8 +16,16 @@ import type { ReleaseBuilder, TrafficRouter } from './ports.js';
 import { colorReports, initialStatus, setCondition, summarizeOutcomes, type ReconcilerStatus } from './status.js';
 import type { Action, Observed, PlanContext, Plan } from './types.js';
 
-export type ReconcilerStore = Pick<Store, 'latestRevision' | 'getRelease' | 'createRelease' | 'updateRelease'
-  | 'listReleases' | 'appendEvent' | 'recordDeployment'>;
+export type ReconcilerStore = Pick<
+  Store,
+  | 'latestRevision'
+  | 'getRelease'
+  | 'createRelease'
+  | 'updateRelease'
+  | 'listReleases'
+  | 'appendEvent'
+  | 'recordDeployment'
+>;
 
 export interface ReconcilerOptions {
   config: Pick<Config, 'app' | 'colors' | 'root' | 'reconcile'>;
@@ -64,7 +72,8 @@ export class Reconciler {
     this.#options = options;
     this.#ports = { blue: options.config.colors.blue.port, green: options.config.colors.green.port };
     this.#jobs = new BuildJobs(options.builder, {
-      started: (tag) => void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }).catch(logStoreError),
+      started: (tag) =>
+        void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }).catch(logStoreError),
       finished: (tag, outcome) => void this.#buildFinished(tag, outcome).catch(logStoreError),
     });
     this.#observer = new Observer({
@@ -94,7 +103,9 @@ export class Reconciler {
    */
   build(tag: string, reason: string): boolean {
     if (this.#closed || !this.#jobs.enqueue(tag)) return false;
-    void this.#event({ reason: 'BuildQueued', message: `build of ${tag} queued: ${reason}`, data: { tag } }).catch(() => undefined);
+    void this.#event({ reason: 'BuildQueued', message: `build of ${tag} queued: ${reason}`, data: { tag } }).catch(
+      () => undefined,
+    );
     return true;
   }
 
@@ -121,11 +132,14 @@ export class Reconciler {
     if (this.#queued) return this.#queued;
     // p-queue may start the task inside add(): only a pass that has not started yet is shareable.
     const state = { started: false };
-    const pass = this.#passes.add(() => {
-      state.started = true;
-      this.#queued = null;
-      return this.#pass();
-    }, { throwOnTimeout: true }) as Promise<PassResult>;
+    const pass = this.#passes.add(
+      () => {
+        state.started = true;
+        this.#queued = null;
+        return this.#pass();
+      },
+      { throwOnTimeout: true },
+    ) as Promise<PassResult>;
     if (!state.started) this.#queued = pass;
     return pass;
   }
@@ -140,21 +154,28 @@ export class Reconciler {
    * observations like any other (they are real facts about the colors).
    */
   planNow(): Promise<PlanPreview> {
-    return this.#passes.add(async () => {
-      const revision = await this.#options.store.latestRevision();
-      const desired = revision?.doc ?? emptyDesired();
-      const observed = await this.#observer.observe(desired);
-      return { revision: revision?.number ?? null, ...plan({ desired, observed, context: this.#context() }) };
-    }, { throwOnTimeout: true }) as Promise<PlanPreview>;
+    return this.#passes.add(
+      async () => {
+        const revision = await this.#options.store.latestRevision();
+        const desired = revision?.doc ?? emptyDesired();
+        const observed = await this.#observer.observe(desired);
+        return { revision: revision?.number ?? null, ...plan({ desired, observed, context: this.#context() }) };
+      },
+      { throwOnTimeout: true },
+    ) as Promise<PlanPreview>;
   }
 
   /** Reports a desired-state source's health (the file or git source) in the status conditions. */
   setSourceError(source: string, error: string | null): void {
     this.#status = {
       ...this.#status,
-      conditions: setCondition(this.#status.conditions, error === null
-        ? { type: 'DesiredSourceValid', status: 'True', reason: 'Valid', message: `${source}: valid` }
-        : { type: 'DesiredSourceValid', status: 'False', reason: 'Invalid', message: `${source}: ${error}` }, new Date().toISOString()),
+      conditions: setCondition(
+        this.#status.conditions,
+        error === null
+          ? { type: 'DesiredSourceValid', status: 'True', reason: 'Valid', message: `${source}: valid` }
+          : { type: 'DesiredSourceValid', status: 'False', reason: 'Invalid', message: `${source}: ${error}` },
+        new Date().toISOString(),
+      ),
     };
   }
 
@@ -187,16 +208,41 @@ export class Reconciler {
     }
   }
 
-  async #finish(revision: Revision | null, desired: Revision['doc'], observed: Observed, result: Plan, outcomes: ActionOutcome[], started: number): Promise<void> {
+  async #finish(
+    revision: Revision | null,
+    desired: Revision['doc'],
+    observed: Observed,
+    result: Plan,
+    outcomes: ActionOutcome[],
+    started: number,
+  ): Promise<void> {
     const now = new Date().toISOString();
     const failed = outcomes.filter((o) => !o.ok);
-    let conditions = setCondition(this.#status.conditions, failed.length === 0
-      ? { type: 'Reconciling', status: 'True', reason: 'PassSucceeded', message: `${outcomes.length} action(s)` }
-      : { type: 'Reconciling', status: 'False', reason: 'ActionFailed', message: failed.map((f) => f.error).join('; ') }, now);
+    let conditions = setCondition(
+      this.#status.conditions,
+      failed.length === 0
+        ? { type: 'Reconciling', status: 'True', reason: 'PassSucceeded', message: `${outcomes.length} action(s)` }
+        : {
+            type: 'Reconciling',
+            status: 'False',
+            reason: 'ActionFailed',
+            message: failed.map((f) => f.error).join('; '),
+          },
+      now,
+    );
     const converged = result.waiting === null && result.actions.length === 0;
-    conditions = setCondition(conditions, converged
-      ? { type: 'Ready', status: 'True', reason: 'Converged', message: 'the host matches the desired state' }
-      : { type: 'Ready', status: 'False', reason: desired.paused ? 'Paused' : 'Progressing', message: result.waiting ?? describeActions(result.actions) }, now);
+    conditions = setCondition(
+      conditions,
+      converged
+        ? { type: 'Ready', status: 'True', reason: 'Converged', message: 'the host matches the desired state' }
+        : {
+            type: 'Ready',
+            status: 'False',
+            reason: desired.paused ? 'Paused' : 'Progressing',
+            message: result.waiting ?? describeActions(result.actions),
+          },
+      now,
+    );
     this.#status = {
       ...this.#status,
       observedRevision: revision?.number ?? null,
@@ -218,11 +264,17 @@ export class Reconciler {
     const now = new Date().toISOString();
     this.#status = {
       ...this.#status,
-      conditions: setCondition(this.#status.conditions, { type: 'Reconciling', status: 'False', reason: 'PassFailed', message: err.message }, now),
+      conditions: setCondition(
+        this.#status.conditions,
+        { type: 'Reconciling', status: 'False', reason: 'PassFailed', message: err.message },
+        now,
+      ),
       lastReconcileAt: now,
       lastPass: { durationMs: Date.now() - started, actions: [] },
     };
-    await this.#event({ reason: 'PassFailed', message: `reconcile pass failed: ${err.message}` }).catch(() => undefined);
+    await this.#event({ reason: 'PassFailed', message: `reconcile pass failed: ${err.message}` }).catch(
+      () => undefined,
+    );
   }
 
   /** Every phase change is a decision worth an event; passes that change nothing stay quiet. */
@@ -233,7 +285,11 @@ export class Reconciler {
       const key = `${report.phase}: ${report.message}`;
       if (this.#lastPhases.get(color)?.startsWith(`${report.phase}:`)) continue;
       this.#lastPhases.set(color, key);
-      await this.#event({ reason: `Phase${report.phase}`, color, message: `${color} is ${report.phase}: ${report.message}` });
+      await this.#event({
+        reason: `Phase${report.phase}`,
+        color,
+        message: `${color} is ${report.phase}: ${report.message}`,
+      });
     }
   }
 
@@ -248,16 +304,19 @@ export class Reconciler {
   #context(): PlanContext {
     const { app, colors, root } = this.#options.config;
     return {
-      specFor: (color: Color, release: ReleaseRecord): UnitSpec | null => release.artifactPath === null || release.version === null ? null : {
-        color,
-        tag: release.tag,
-        version: release.version,
-        executable: release.artifactPath,
-        port: colors[color].port,
-        deployment: app.run.deployment,
-        envRoot: app.run.envRoot,
-        logFile: `${root}/logs/${color}.log`,
-      },
+      specFor: (color: Color, release: ReleaseRecord): UnitSpec | null =>
+        release.artifactPath === null || release.version === null
+          ? null
+          : {
+              color,
+              tag: release.tag,
+              version: release.version,
+              executable: release.artifactPath,
+              port: colors[color].port,
+              deployment: app.run.deployment,
+              envRoot: app.run.envRoot,
+              logFile: `${root}/logs/${color}.log`,
+            },
       failureThreshold: app.health.failureThreshold,
       startTimeoutMs: app.health.startTimeoutMs,
       healBackoffMs: (n) => Math.min(MAX_HEAL_BACKOFF_MS, 1000 * 2 ** n),
@@ -273,7 +332,8 @@ export class Reconciler {
       observer: this.#observer,
       ports: this.#ports,
       event: (e) => this.#event(e),
-      deployment: async (kind, color, tag) => void (await store.recordDeployment({ kind, color, tag, actor: 'reconciler' })),
+      deployment: async (kind, color, tag) =>
+        void (await store.recordDeployment({ kind, color, tag, actor: 'reconciler' })),
     };
   }
 
@@ -281,7 +341,12 @@ export class Reconciler {
     try {
       await this.#recordCrashedBuild(tag, outcome);
       await this.#event({
-        reason: outcome.status === 'succeeded' ? 'BuildSucceeded' : outcome.status === 'interrupted' ? 'BuildInterrupted' : 'BuildFailed',
+        reason:
+          outcome.status === 'succeeded'
+            ? 'BuildSucceeded'
+            : outcome.status === 'interrupted'
+              ? 'BuildInterrupted'
+              : 'BuildFailed',
         message: `build of ${tag} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`,
         data: { tag },
       });
@@ -307,12 +372,23 @@ export class Reconciler {
     const { store } = this.#options;
     const record = await store.getRelease(tag);
     // An interrupted record is a result too: the next start runs it again (pipeline/recovery.ts).
-    if (record && (record.status === outcome.status || ['succeeded', 'failed', 'rejected'].includes(record.status))) return;
+    if (record && (record.status === outcome.status || ['succeeded', 'failed', 'rejected'].includes(record.status)))
+      return;
     const error = outcome.error ?? 'the build ended without a result';
     if (record) {
       await store.updateRelease(tag, { status: 'failed', error });
     } else {
-      await store.createRelease({ tag, sha: null, version: null, author: null, status: 'failed', error, build: null, test: null, artifactPath: null });
+      await store.createRelease({
+        tag,
+        sha: null,
+        version: null,
+        author: null,
+        status: 'failed',
+        error,
+        build: null,
+        test: null,
+        artifactPath: null,
+      });
     }
   }
 

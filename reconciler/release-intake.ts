@@ -32,7 +32,9 @@ export interface IntakeResult {
 export class TagMovedError extends ConflictError {
   readonly tag: string;
   constructor(tag: string, recorded: string, seen: string) {
-    super(`tag ${tag} moved: release ${tag} is ${recorded}, the delivery says ${seen}; a release never changes its commit, so push a new tag instead`);
+    super(
+      `tag ${tag} moved: release ${tag} is ${recorded}, the delivery says ${seen}; a release never changes its commit, so push a new tag instead`,
+    );
     this.tag = tag;
   }
 }
@@ -64,11 +66,19 @@ export class ReleaseIntake {
   async check(event: TagCreated): Promise<void> {
     if (!isSafeTag(event.tag)) {
       const shown = JSON.stringify(String(event.tag).slice(0, 60));
-      throw new ValidationError('tag', `${shown} is not a safe tag: "v" then 1 to 100 of letters, digits, ".", "_", "-"`);
+      throw new ValidationError(
+        'tag',
+        `${shown} is not a safe tag: "v" then 1 to 100 of letters, digits, ".", "_", "-"`,
+      );
     }
-    if (event.sha !== null && !SHA.test(event.sha)) throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${JSON.stringify(event.sha.slice(0, 60))}`);
+    if (event.sha !== null && !SHA.test(event.sha))
+      throw new ValidationError(
+        'sha',
+        `must be 40 lowercase hex digits, got ${JSON.stringify(event.sha.slice(0, 60))}`,
+      );
     const existing = await this.#options.store.getRelease(event.tag);
-    if (existing?.sha && event.sha && existing.sha !== event.sha) throw new TagMovedError(event.tag, existing.sha, event.sha);
+    if (existing?.sha && event.sha && existing.sha !== event.sha)
+      throw new TagMovedError(event.tag, existing.sha, event.sha);
   }
 
   /** Records the release and queues its build; a known tag is only checked (in the background) for having moved. */
@@ -77,12 +87,21 @@ export class ReleaseIntake {
     this.#options.mirror.noteChange();
     const existing = await this.#options.store.getRelease(event.tag);
     if (existing) return this.#known(existing, event);
-    if (!this.#pattern.test(event.tag)) return this.#reject(event, `tag ${event.tag} does not match app.tagPattern ${this.#pattern.source}`);
+    if (!this.#pattern.test(event.tag))
+      return this.#reject(event, `tag ${event.tag} does not match app.tagPattern ${this.#pattern.source}`);
     let created: ReleaseRecord;
     try {
       created = await this.#options.store.createRelease({
-        tag: event.tag, sha: event.sha, version: null, author: null, status: 'pending', error: null,
-        build: null, test: null, artifactPath: null, origin: { source: 'webhook', actor: event.actor },
+        tag: event.tag,
+        sha: event.sha,
+        version: null,
+        author: null,
+        status: 'pending',
+        error: null,
+        build: null,
+        test: null,
+        artifactPath: null,
+        origin: { source: 'webhook', actor: event.actor },
       });
     } catch (err) {
       // The same tag came in another delivery at the same moment (GitHub sends `create` and `push`).
@@ -91,7 +110,12 @@ export class ReleaseIntake {
       await this.check(event);
       return this.#known(now, event);
     }
-    await this.#event({ reason: 'ReleaseReceived', message: `${event.tag} pushed by ${event.actor}: build queued`, actor: event.actor, data: { tag: event.tag, delivery: event.deliveryId } });
+    await this.#event({
+      reason: 'ReleaseReceived',
+      message: `${event.tag} pushed by ${event.actor}: build queued`,
+      actor: event.actor,
+      data: { tag: event.tag, delivery: event.deliveryId },
+    });
     const queued = this.#options.builds.build(event.tag, `tag pushed by ${event.actor} (delivery ${event.deliveryId})`);
     return { tag: event.tag, status: created.status, known: false, queued };
   }
@@ -103,9 +127,15 @@ export class ReleaseIntake {
   async rebuild(tag: string, actor: string): Promise<ReleaseRecord> {
     assertReleaseTag(tag, this.#pattern);
     if (!(await this.#options.store.getRelease(tag))) throw new NotFoundError(`no release ${tag}`);
-    if (this.#options.builds.builds().has(tag)) throw new ConflictError(`${tag} is being built right now; rebuild it once that build ends`);
+    if (this.#options.builds.builds().has(tag))
+      throw new ConflictError(`${tag} is being built right now; rebuild it once that build ends`);
     const record = await this.#options.store.updateRelease(tag, {
-      status: 'pending', error: null, build: null, test: null, interruptions: 0, origin: { source: 'operator', actor },
+      status: 'pending',
+      error: null,
+      build: null,
+      test: null,
+      interruptions: 0,
+      origin: { source: 'operator', actor },
     });
     this.#options.builds.build(tag, `rebuild requested by ${actor}`);
     return record;
@@ -121,33 +151,59 @@ export class ReleaseIntake {
   async #reject(event: TagCreated, error: string): Promise<IntakeResult> {
     try {
       await this.#options.store.createRelease({
-        tag: event.tag, sha: event.sha, version: null, author: null, status: 'rejected', error,
-        build: null, test: null, artifactPath: null, origin: { source: 'webhook', actor: event.actor },
+        tag: event.tag,
+        sha: event.sha,
+        version: null,
+        author: null,
+        status: 'rejected',
+        error,
+        build: null,
+        test: null,
+        artifactPath: null,
+        origin: { source: 'webhook', actor: event.actor },
       });
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
     }
-    await this.#event({ reason: 'ReleaseRejected', message: `${event.tag} is not a release: ${error}`, actor: event.actor, data: { tag: event.tag, delivery: event.deliveryId } });
+    await this.#event({
+      reason: 'ReleaseRejected',
+      message: `${event.tag} is not a release: ${error}`,
+      actor: event.actor,
+      data: { tag: event.tag, delivery: event.deliveryId },
+    });
     return { tag: event.tag, status: 'rejected', known: false, queued: false };
   }
 
   #known(existing: ReleaseRecord, event: TagCreated): IntakeResult {
     // A delivery without a SHA cannot show a move by itself: the mirror is asked, after the answer.
-    if (existing.sha !== null && event.sha === null && this.#checks.size < 100) void this.#checks.add(() => this.#verify(existing, event));
+    if (existing.sha !== null && event.sha === null && this.#checks.size < 100)
+      void this.#checks.add(() => this.#verify(existing, event));
     return { tag: existing.tag, status: existing.status, known: true, queued: false };
   }
 
   async #verify(existing: ReleaseRecord, event: TagCreated): Promise<void> {
-    const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000)]);
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000),
+    ]);
     try {
       await this.#options.mirror.fetch(signal);
       const info = await this.#options.mirror.resolveTag(existing.tag, signal);
       if (info === null || info.commit === existing.sha) return;
       const error = new TagMovedError(existing.tag, existing.sha!, info.commit);
-      await this.#event({ reason: 'TagMoved', message: error.message, actor: event.actor, data: { tag: existing.tag, delivery: event.deliveryId, sha: info.commit } });
+      await this.#event({
+        reason: 'TagMoved',
+        message: error.message,
+        actor: event.actor,
+        data: { tag: existing.tag, delivery: event.deliveryId, sha: info.commit },
+      });
     } catch (err) {
       if (signal.aborted) return;
-      await this.#event({ reason: 'TagCheckFailed', message: `could not check whether ${existing.tag} moved: ${(err as Error).message}`, data: { tag: existing.tag } });
+      await this.#event({
+        reason: 'TagCheckFailed',
+        message: `could not check whether ${existing.tag} moved: ${(err as Error).message}`,
+        data: { tag: existing.tag },
+      });
     }
   }
 

@@ -35,7 +35,8 @@ export class Retention {
   #again = false;
 
   constructor(options: RetentionOptions) {
-    if (!Number.isInteger(options.keep) || options.keep < 1) throw new RangeError(`keep must be a positive integer, got ${options.keep}`);
+    if (!Number.isInteger(options.keep) || options.keep < 1)
+      throw new RangeError(`keep must be a positive integer, got ${options.keep}`);
     this.#options = options;
   }
 
@@ -70,7 +71,8 @@ export class Retention {
     for (const tag of ranked) {
       // Checked again at the last moment: a build may have been queued since the list was made.
       if (kept.has(tag) || this.#options.builds().has(tag)) continue;
-      for (const folder of FOLDERS) await rm(path.join(this.#options.root, folder, tag), { recursive: true, force: true });
+      for (const folder of FOLDERS)
+        await rm(path.join(this.#options.root, folder, tag), { recursive: true, force: true });
       removed.push(tag);
     }
     if (removed.length > 0) {

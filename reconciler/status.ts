@@ -38,18 +38,36 @@ export interface ReconcilerStatus {
   waiting: string | null;
   conditions: Condition[];
   lastReconcileAt: string | null;
-  lastPass: { durationMs: number; actions: Array<{ kind: string; ok: boolean; reason: string; error: string | null }> } | null;
+  lastPass: {
+    durationMs: number;
+    actions: Array<{ kind: string; ok: boolean; reason: string; error: string | null }>;
+  } | null;
   builds: string[];
 }
 
 export function initialStatus(): ReconcilerStatus {
   return {
-    observedRevision: null, lastAttemptedRevision: null, desired: null, active: null, preview: null, paused: false,
-    colors: null, waiting: null, conditions: [], lastReconcileAt: null, lastPass: null, builds: [],
+    observedRevision: null,
+    lastAttemptedRevision: null,
+    desired: null,
+    active: null,
+    preview: null,
+    paused: false,
+    colors: null,
+    waiting: null,
+    conditions: [],
+    lastReconcileAt: null,
+    lastPass: null,
+    builds: [],
   };
 }
 
-export function colorReports(observed: Observed, result: Plan, desired: DesiredDoc, ports: Record<Color, number>): Record<Color, ColorReport> {
+export function colorReports(
+  observed: Observed,
+  result: Plan,
+  desired: DesiredDoc,
+  ports: Record<Color, number>,
+): Record<Color, ColorReport> {
   const report = (color: Color): ColorReport => {
     const { unit, health } = observed.colors[color];
     return {
@@ -57,19 +75,31 @@ export function colorReports(observed: Observed, result: Plan, desired: DesiredD
       desiredTag: desired.colors[color].tag,
       runningTag: unit.installed?.tag ?? null,
       port: ports[color],
-      unit: { loadState: unit.loadState, activeState: unit.activeState, subState: unit.subState, mainPid: unit.mainPid, nRestarts: unit.nRestarts },
+      unit: {
+        loadState: unit.loadState,
+        activeState: unit.activeState,
+        subState: unit.subState,
+        mainPid: unit.mainPid,
+        nRestarts: unit.nRestarts,
+      },
       health,
     };
   };
   return { blue: report('blue'), green: report('green') };
 }
 
-export function summarizeOutcomes(outcomes: readonly ActionOutcome[]): NonNullable<ReconcilerStatus['lastPass']>['actions'] {
+export function summarizeOutcomes(
+  outcomes: readonly ActionOutcome[],
+): NonNullable<ReconcilerStatus['lastPass']>['actions'] {
   return outcomes.map(({ action, ok, error }) => ({ kind: action.kind, ok, reason: action.reason, error }));
 }
 
 /** Sets a condition, keeping its lastTransitionTime unless its status changed. */
-export function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition[] {
+export function setCondition(
+  conditions: Condition[],
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: string,
+): Condition[] {
   const previous = conditions.find((c) => c.type === next.type);
   const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now;
   return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];

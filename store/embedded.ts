@@ -26,24 +26,64 @@ export interface EmbeddedStoreOptions {
   path: string;
 }
 
-interface RevisionRow { number: number; doc: string; source: string; author: string; time: string }
-interface EventRow { id: number; time: string; reason: string; message: string; color: Color | null; actor: string; data: string | null }
-interface DeploymentRow { id: number; kind: DeploymentKind; color: Color; tag: string | null; time: string; actor: string }
-interface DeliveryRow { delivery_id: string; event: string; payload: string; received_at: string }
-interface UserRow { username: string; password_hash: string; roles: string; created_at: string; updated_at: string }
-interface SessionRow { id: string; username: string; created_at: string; expires_at_ms: number }
+interface RevisionRow {
+  number: number;
+  doc: string;
+  source: string;
+  author: string;
+  time: string;
+}
+interface EventRow {
+  id: number;
+  time: string;
+  reason: string;
+  message: string;
+  color: Color | null;
+  actor: string;
+  data: string | null;
+}
+interface DeploymentRow {
+  id: number;
+  kind: DeploymentKind;
+  color: Color;
+  tag: string | null;
+  time: string;
+  actor: string;
+}
+interface DeliveryRow {
+  delivery_id: string;
+  event: string;
+  payload: string;
+  received_at: string;
+}
+interface UserRow {
+  username: string;
+  password_hash: string;
+  roles: string;
+  created_at: string;
+  updated_at: string;
+}
+interface SessionRow {
+  id: string;
+  username: string;
+  created_at: string;
+  expires_at_ms: number;
+}
 
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
-const toRevision = (r: RevisionRow): Revision =>
-  rec.copyRevision({ ...r, doc: JSON.parse(r.doc) as DesiredDoc });
+const toRevision = (r: RevisionRow): Revision => rec.copyRevision({ ...r, doc: JSON.parse(r.doc) as DesiredDoc });
 const toEvent = (r: EventRow): EventRecord =>
   rec.copyEvent({ ...r, data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>) });
-const toDelivery = (r: DeliveryRow): GithubDelivery =>
-  ({ deliveryId: r.delivery_id, event: r.event, payload: r.payload, receivedAt: r.received_at });
+const toDelivery = (r: DeliveryRow): GithubDelivery => ({
+  deliveryId: r.delivery_id,
+  event: r.event,
+  payload: r.payload,
+  receivedAt: r.received_at,
+});
 const toUser = (r: UserRow): Hyperuser => ({
   username: r.username,
   passwordHash: r.password_hash,
@@ -51,8 +91,12 @@ const toUser = (r: UserRow): Hyperuser => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
-const toSession = (r: SessionRow): Session =>
-  ({ id: r.id, username: r.username, createdAt: r.created_at, expiresAt: new Date(r.expires_at_ms).toISOString() });
+const toSession = (r: SessionRow): Session => ({
+  id: r.id,
+  username: r.username,
+  createdAt: r.created_at,
+  expiresAt: new Date(r.expires_at_ms).toISOString(),
+});
 
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
@@ -102,16 +146,22 @@ export class EmbeddedStore implements Store {
   async appendRevision(input: NewRevision): Promise<Revision> {
     rec.checkExpected(input.expected);
     // IMMEDIATE takes the write lock before reading, so no other process can take latest+1 in between.
-    return this.#conn.transaction((): Revision => {
-      const latest = this.#get<{ n: number }>('SELECT COALESCE(MAX(number), 0) AS n FROM desired')!.n;
-      if (input.expected !== undefined && input.expected !== latest) throw rec.staleRevision(input.expected, latest);
-      const revision = rec.copyRevision({ ...input, number: latest + 1, time: rec.nowIso() });
-      this.#run(
-        'INSERT INTO desired (number, doc, source, author, time) VALUES (?, ?, ?, ?, ?)',
-        revision.number, JSON.stringify(revision.doc), revision.source, revision.author, revision.time,
-      );
-      return revision;
-    }).immediate();
+    return this.#conn
+      .transaction((): Revision => {
+        const latest = this.#get<{ n: number }>('SELECT COALESCE(MAX(number), 0) AS n FROM desired')!.n;
+        if (input.expected !== undefined && input.expected !== latest) throw rec.staleRevision(input.expected, latest);
+        const revision = rec.copyRevision({ ...input, number: latest + 1, time: rec.nowIso() });
+        this.#run(
+          'INSERT INTO desired (number, doc, source, author, time) VALUES (?, ?, ?, ?, ?)',
+          revision.number,
+          JSON.stringify(revision.doc),
+          revision.source,
+          revision.author,
+          revision.time,
+        );
+        return revision;
+      })
+      .immediate();
   }
 
   async getRevision(number: number): Promise<Revision | null> {
@@ -120,7 +170,9 @@ export class EmbeddedStore implements Store {
   }
 
   async listRevisions(limit: number): Promise<Revision[]> {
-    return this.#all<RevisionRow>('SELECT * FROM desired ORDER BY number DESC LIMIT ?', rec.checkLimit(limit)).map(toRevision);
+    return this.#all<RevisionRow>('SELECT * FROM desired ORDER BY number DESC LIMIT ?', rec.checkLimit(limit)).map(
+      toRevision,
+    );
   }
 
   // releases
@@ -142,18 +194,23 @@ export class EmbeddedStore implements Store {
   }
 
   async updateRelease(tag: string, patch: ReleasePatch): Promise<ReleaseRecord> {
-    return this.#conn.transaction((): ReleaseRecord => {
-      const row = this.#get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag);
-      if (!row) throw new NotFoundError(`release ${tag} does not exist`);
-      const current = JSON.parse(row.doc) as ReleaseRecord;
-      const next = rec.copyRelease({ ...current, ...rec.releasePatchFields(patch), updatedAt: rec.nowIso() });
-      this.#run('UPDATE releases SET doc = ? WHERE tag = ?', JSON.stringify(next), tag);
-      return next;
-    }).immediate();
+    return this.#conn
+      .transaction((): ReleaseRecord => {
+        const row = this.#get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag);
+        if (!row) throw new NotFoundError(`release ${tag} does not exist`);
+        const current = JSON.parse(row.doc) as ReleaseRecord;
+        const next = rec.copyRelease({ ...current, ...rec.releasePatchFields(patch), updatedAt: rec.nowIso() });
+        this.#run('UPDATE releases SET doc = ? WHERE tag = ?', JSON.stringify(next), tag);
+        return next;
+      })
+      .immediate();
   }
 
   async listReleases(limit: number): Promise<ReleaseRecord[]> {
-    const rows = this.#all<{ doc: string }>('SELECT doc FROM releases ORDER BY seq DESC LIMIT ?', rec.checkLimit(limit));
+    const rows = this.#all<{ doc: string }>(
+      'SELECT doc FROM releases ORDER BY seq DESC LIMIT ?',
+      rec.checkLimit(limit),
+    );
     return rows.map((row) => rec.copyRelease(JSON.parse(row.doc) as ReleaseRecord));
   }
 
@@ -167,14 +224,19 @@ export class EmbeddedStore implements Store {
     const time = rec.nowIso();
     const result = this.#run(
       'INSERT INTO deployments (kind, color, tag, time, actor) VALUES (?, ?, ?, ?, ?)',
-      record.kind, record.color, record.tag ?? null, time, record.actor,
+      record.kind,
+      record.color,
+      record.tag ?? null,
+      time,
+      record.actor,
     );
     return rec.copyDeployment({ ...record, id: Number(result.lastInsertRowid), time });
   }
 
   async listDeployments(limit: number): Promise<DeploymentRecord[]> {
-    return this.#all<DeploymentRow>('SELECT * FROM deployments ORDER BY id DESC LIMIT ?', rec.checkLimit(limit))
-      .map(rec.copyDeployment);
+    return this.#all<DeploymentRow>('SELECT * FROM deployments ORDER BY id DESC LIMIT ?', rec.checkLimit(limit)).map(
+      rec.copyDeployment,
+    );
   }
 
   // events
@@ -183,20 +245,28 @@ export class EmbeddedStore implements Store {
     const draft = rec.newEventRecord(0, event, rec.nowIso());
     const result = this.#run(
       'INSERT INTO events (time, reason, message, color, actor, data) VALUES (?, ?, ?, ?, ?, ?)',
-      draft.time, draft.reason, draft.message, draft.color, draft.actor, draft.data && JSON.stringify(draft.data),
+      draft.time,
+      draft.reason,
+      draft.message,
+      draft.color,
+      draft.actor,
+      draft.data && JSON.stringify(draft.data),
     );
     return { ...draft, id: Number(result.lastInsertRowid) };
   }
 
   async listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]> {
     return this.#all<EventRow>(
-      'SELECT * FROM events WHERE id > ? ORDER BY id ASC LIMIT ?', rec.checkAfterId(afterId), rec.checkLimit(limit),
+      'SELECT * FROM events WHERE id > ? ORDER BY id ASC LIMIT ?',
+      rec.checkAfterId(afterId),
+      rec.checkLimit(limit),
     ).map(toEvent);
   }
 
   async listRecentEvents(limit: number): Promise<EventRecord[]> {
     return this.#all<EventRow>(
-      'SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id ASC', rec.checkLimit(limit),
+      'SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id ASC',
+      rec.checkLimit(limit),
     ).map(toEvent);
   }
 
@@ -206,7 +276,10 @@ export class EmbeddedStore implements Store {
     // The primary key decides: the copy that inserts is the original, every other one changes nothing.
     const result = this.#run(
       'INSERT OR IGNORE INTO github_events (delivery_id, event, payload, received_at) VALUES (?, ?, ?, ?)',
-      delivery.deliveryId, delivery.event, delivery.payload, delivery.receivedAt,
+      delivery.deliveryId,
+      delivery.event,
+      delivery.payload,
+      delivery.receivedAt,
     );
     return { duplicate: result.changes === 0 };
   }
@@ -229,7 +302,11 @@ export class EmbeddedStore implements Store {
     try {
       this.#run(
         'INSERT INTO hyperusers (username, password_hash, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-        created.username, created.passwordHash, JSON.stringify(created.roles), time, time,
+        created.username,
+        created.passwordHash,
+        JSON.stringify(created.roles),
+        time,
+        time,
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateKeyError('username', `user ${created.username} already exists`);
@@ -239,16 +316,21 @@ export class EmbeddedStore implements Store {
   }
 
   async updateUser(username: string, patch: rec.UserPatch): Promise<Hyperuser> {
-    return this.#conn.transaction((): Hyperuser => {
-      const row = this.#get<UserRow>('SELECT * FROM hyperusers WHERE username = ?', username);
-      if (!row) throw new NotFoundError(`user ${username} does not exist`);
-      const next = rec.copyUser({ ...toUser(row), ...rec.userPatchFields(patch), updatedAt: rec.nowIso() });
-      this.#run(
-        'UPDATE hyperusers SET password_hash = ?, roles = ?, updated_at = ? WHERE username = ?',
-        next.passwordHash, JSON.stringify(next.roles), next.updatedAt, username,
-      );
-      return next;
-    }).immediate();
+    return this.#conn
+      .transaction((): Hyperuser => {
+        const row = this.#get<UserRow>('SELECT * FROM hyperusers WHERE username = ?', username);
+        if (!row) throw new NotFoundError(`user ${username} does not exist`);
+        const next = rec.copyUser({ ...toUser(row), ...rec.userPatchFields(patch), updatedAt: rec.nowIso() });
+        this.#run(
+          'UPDATE hyperusers SET password_hash = ?, roles = ?, updated_at = ? WHERE username = ?',
+          next.passwordHash,
+          JSON.stringify(next.roles),
+          next.updatedAt,
+          username,
+        );
+        return next;
+      })
+      .immediate();
   }
 
   async deleteUser(username: string): Promise<boolean> {
@@ -266,7 +348,10 @@ export class EmbeddedStore implements Store {
     try {
       this.#run(
         'INSERT INTO sessions (id, username, created_at, expires_at_ms) VALUES (?, ?, ?, ?)',
-        session.id, session.username, session.createdAt, expiresAtMs,
+        session.id,
+        session.username,
+        session.createdAt,
+        expiresAtMs,
       );
     } catch (err) {
       if (isUniqueViolation(err)) throw new DuplicateKeyError('id', 'a session with this id already exists');

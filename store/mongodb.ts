@@ -32,8 +32,16 @@ const DUPLICATE_KEY = 11000;
 
 type ReleaseDoc = ReleaseRecord & { seq: number };
 /** The session id is the document's `_id`: unique and looked up by it, with no second index. */
-interface SessionDoc { _id: string; username: string; createdAt: string; expiresAt: Date }
-interface CounterDoc { _id: string; value: number }
+interface SessionDoc {
+  _id: string;
+  username: string;
+  createdAt: string;
+  expiresAt: Date;
+}
+interface CounterDoc {
+  _id: string;
+  value: number;
+}
 
 function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
@@ -50,21 +58,40 @@ export class MongoStore implements Store {
     }
     const database = options.database ?? 'hypervisor';
     if (!/^[A-Za-z0-9_-]{1,63}$/.test(database)) {
-      throw new ValidationError('store.database', `must be 1-63 letters, digits, _ or -, got ${JSON.stringify(database)}`);
+      throw new ValidationError(
+        'store.database',
+        `must be 1-63 letters, digits, _ or -, got ${JSON.stringify(database)}`,
+      );
     }
     // The driver connects lazily; init() connects eagerly so a bad URI fails at start, not at first use.
     this.#client = new MongoClient(options.uri, { appName: 'openhack-hypervisor' });
     this.#db = this.#client.db(database);
   }
 
-  get #desired(): Collection<Revision> { return this.#db.collection('desired'); }
-  get #releases(): Collection<ReleaseDoc> { return this.#db.collection('releases'); }
-  get #deployments(): Collection<DeploymentRecord> { return this.#db.collection('deployments'); }
-  get #events(): Collection<EventRecord> { return this.#db.collection('events'); }
-  get #deliveries(): Collection<GithubDelivery> { return this.#db.collection('github_events'); }
-  get #users(): Collection<Hyperuser> { return this.#db.collection('hyperusers'); }
-  get #sessions(): Collection<SessionDoc> { return this.#db.collection('sessions'); }
-  get #counters(): Collection<CounterDoc> { return this.#db.collection('counters'); }
+  get #desired(): Collection<Revision> {
+    return this.#db.collection('desired');
+  }
+  get #releases(): Collection<ReleaseDoc> {
+    return this.#db.collection('releases');
+  }
+  get #deployments(): Collection<DeploymentRecord> {
+    return this.#db.collection('deployments');
+  }
+  get #events(): Collection<EventRecord> {
+    return this.#db.collection('events');
+  }
+  get #deliveries(): Collection<GithubDelivery> {
+    return this.#db.collection('github_events');
+  }
+  get #users(): Collection<Hyperuser> {
+    return this.#db.collection('hyperusers');
+  }
+  get #sessions(): Collection<SessionDoc> {
+    return this.#db.collection('sessions');
+  }
+  get #counters(): Collection<CounterDoc> {
+    return this.#db.collection('counters');
+  }
 
   async init(): Promise<void> {
     await this.#client.connect();
@@ -90,7 +117,9 @@ export class MongoStore implements Store {
     for (;;) {
       try {
         const doc = await this.#counters.findOneAndUpdate(
-          { _id: name }, { $inc: { value: 1 } }, { upsert: true, returnDocument: 'after' },
+          { _id: name },
+          { $inc: { value: 1 } },
+          { upsert: true, returnDocument: 'after' },
         );
         return doc!.value;
       } catch (err) {
@@ -110,7 +139,8 @@ export class MongoStore implements Store {
   async appendRevision(input: NewRevision): Promise<Revision> {
     rec.checkExpected(input.expected);
     for (let attempt = 1; ; attempt++) {
-      const latest = (await this.#desired.findOne({}, { sort: { number: -1 }, projection: { number: 1 } }))?.number ?? 0;
+      const latest =
+        (await this.#desired.findOne({}, { sort: { number: -1 }, projection: { number: 1 } }))?.number ?? 0;
       if (input.expected !== undefined && input.expected !== latest) throw rec.staleRevision(input.expected, latest);
       const revision = rec.copyRevision({ ...input, number: latest + 1, time: rec.nowIso() });
       try {
@@ -199,7 +229,11 @@ export class MongoStore implements Store {
 
   async listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]> {
     if (rec.checkLimit(limit) === 0) return [];
-    const docs = await this.#events.find({ id: { $gt: rec.checkAfterId(afterId) } }).sort({ id: 1 }).limit(limit).toArray();
+    const docs = await this.#events
+      .find({ id: { $gt: rec.checkAfterId(afterId) } })
+      .sort({ id: 1 })
+      .limit(limit)
+      .toArray();
     return docs.map(rec.copyEvent);
   }
 
@@ -270,7 +304,12 @@ export class MongoStore implements Store {
   async createSession(session: Session): Promise<void> {
     const expiresAt = new Date(rec.expiryMs(session));
     try {
-      await this.#sessions.insertOne({ _id: session.id, username: session.username, createdAt: session.createdAt, expiresAt });
+      await this.#sessions.insertOne({
+        _id: session.id,
+        username: session.username,
+        createdAt: session.createdAt,
+        expiresAt,
+      });
     } catch (err) {
       if (isDuplicateKey(err)) throw new DuplicateKeyError('id', 'a session with this id already exists');
       throw err;
@@ -280,7 +319,9 @@ export class MongoStore implements Store {
   async getSession(id: string): Promise<Session | null> {
     // The TTL monitor deletes only about once a minute: the filter keeps an expired session out until then.
     const doc = await this.#sessions.findOne({ _id: id, expiresAt: { $gt: new Date() } });
-    return doc && { id: doc._id, username: doc.username, createdAt: doc.createdAt, expiresAt: doc.expiresAt.toISOString() };
+    return (
+      doc && { id: doc._id, username: doc.username, createdAt: doc.createdAt, expiresAt: doc.expiresAt.toISOString() }
+    );
   }
 
   async deleteSession(id: string): Promise<boolean> {

@@ -28,7 +28,10 @@ async function createStore(config: StoreConfig): Promise<Store> {
     }
     default: {
       const unknown: never = config;
-      throw new ValidationError('store.kind', `must be embedded or mongodb, got ${JSON.stringify((unknown as StoreConfig).kind)}`);
+      throw new ValidationError(
+        'store.kind',
+        `must be embedded or mongodb, got ${JSON.stringify((unknown as StoreConfig).kind)}`,
+      );
     }
   }
 }

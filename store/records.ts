@@ -48,13 +48,17 @@ export function checkExpected(expected: number | undefined): void {
 }
 
 export function staleRevision(expected: number, latest: number): StaleRevisionError {
-  return new StaleRevisionError(expected, latest,
+  return new StaleRevisionError(
+    expected,
+    latest,
     `desired state is at revision ${latest}, not ${expected}: read it again and reapply the change`,
   );
 }
 
 export function revisionTaken(number: number): ConflictError {
-  return new ConflictError(`revision ${number} was written by another writer at the same time: read it again and retry`);
+  return new ConflictError(
+    `revision ${number} was written by another writer at the same time: read it again and retry`,
+  );
 }
 
 /** Sessions compare by instant, so an expiry is kept as a number (SQLite) or Date (MongoDB). */
@@ -130,7 +134,17 @@ export function copyRelease(r: ReleaseRecord): ReleaseRecord {
 }
 
 const RELEASE_PATCH_KEYS = [
-  'sha', 'version', 'author', 'status', 'error', 'build', 'test', 'artifactPath', 'taggedAt', 'origin', 'interruptions',
+  'sha',
+  'version',
+  'author',
+  'status',
+  'error',
+  'build',
+  'test',
+  'artifactPath',
+  'taggedAt',
+  'origin',
+  'interruptions',
 ] as const;
 
 /** Only the patchable keys that are really set: a stray `tag` or an `undefined` must not overwrite anything. */

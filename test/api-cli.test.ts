@@ -7,7 +7,6 @@ import path from 'node:path';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
 import { runBin, type Ran } from './harness/daemon-process.js';
 
-
 describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries, real daemon)', function () {
   this.timeout(60_000);
   let hv: TestDaemon;
@@ -23,8 +22,10 @@ describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries
 
   const run = (bin: 'hyperctl' | 'hyper-cli', args: string[], input = ''): Promise<Ran> =>
     runBin(bin, args, { ...process.env, HYPER_CLI_SESSION: session, HYPER_SERVER: undefined }, input, 30_000);
-  const hyperctl = (args: string[], input?: string): Promise<Ran> => run('hyperctl', [...args, '--socket', hv.socket], input);
-  const hyperCli = (args: string[], input?: string): Promise<Ran> => run('hyper-cli', [...args, '--server', hv.url], input);
+  const hyperctl = (args: string[], input?: string): Promise<Ran> =>
+    run('hyperctl', [...args, '--socket', hv.socket], input);
+  const hyperCli = (args: string[], input?: string): Promise<Ran> =>
+    run('hyper-cli', [...args, '--server', hv.url], input);
 
   it('hyperctl users add, list, passwd and remove over the admin socket, passwords from stdin', async () => {
     const added = await hyperctl(['users', 'add', 'dora', '--role', 'operator,viewer', '--json'], 'first password\n');
@@ -34,8 +35,12 @@ describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries
     expect(listed.stdout).to.match(/dora\s+viewer,operator/);
     expect(listed.stdout).to.not.contain('$scrypt$');
     expect((await hyperctl(['users', 'passwd', 'dora'], 'second password\n')).code).to.equal(0);
-    expect((await hv.call('POST', '/auth/login', { body: { username: 'dora', password: 'first password' } })).status).to.equal(401);
-    expect((await hv.call('POST', '/auth/login', { body: { username: 'dora', password: 'second password' } })).status).to.equal(200);
+    expect(
+      (await hv.call('POST', '/auth/login', { body: { username: 'dora', password: 'first password' } })).status,
+    ).to.equal(401);
+    expect(
+      (await hv.call('POST', '/auth/login', { body: { username: 'dora', password: 'second password' } })).status,
+    ).to.equal(200);
     expect((await hyperctl(['users', 'remove', 'dora'])).code).to.equal(0);
     const gone = await hyperctl(['users', 'remove', 'dora']);
     expect(gone.code, 'a missing user is a usage error').to.equal(2);
@@ -95,7 +100,12 @@ describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries
     const out = await hyperCli(['logout']);
     expect(out.code, out.stderr).to.equal(0);
     expect(out.stdout).to.match(/logged out/);
-    expect(await stat(session).then(() => true, () => false)).to.equal(false);
+    expect(
+      await stat(session).then(
+        () => true,
+        () => false,
+      ),
+    ).to.equal(false);
     expect((await hv.call('GET', '/status', { token })).status).to.equal(401);
     expect((await hyperCli(['whoami'])).code).to.equal(3);
   });

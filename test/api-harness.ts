@@ -85,10 +85,19 @@ ${options.extraConfig ?? ''}`;
   const logs: string[] = [];
   const daemon = await startDaemon(config, (line) => logs.push(line));
   const url = `http://127.0.0.1:${daemon.publicAddress.port}`;
-  const call = <T>(method: string, route: string, o: RequestOptions = {}): Promise<Answer<T>> => request<T>({ host: '127.0.0.1', port: daemon.publicAddress.port }, method, route, o);
-  const admin = <T>(method: string, route: string, o: RequestOptions = {}): Promise<Answer<T>> => request<T>({ socketPath: socket }, method, route, o);
+  const call = <T>(method: string, route: string, o: RequestOptions = {}): Promise<Answer<T>> =>
+    request<T>({ host: '127.0.0.1', port: daemon.publicAddress.port }, method, route, o);
+  const admin = <T>(method: string, route: string, o: RequestOptions = {}): Promise<Answer<T>> =>
+    request<T>({ socketPath: socket }, method, route, o);
   const td: TestDaemon = {
-    daemon, dir: scratch.dir, url, socket, secretFile: config.auth.secretFile, logs, call, admin,
+    daemon,
+    dir: scratch.dir,
+    url,
+    socket,
+    secretFile: config.auth.secretFile,
+    logs,
+    call,
+    admin,
     addUser: async (username, role, password = PASSWORD) => {
       const answer = await admin('POST', '/users', { body: { username, password, roles: [role] } });
       if (answer.status !== 201) throw new Error(`cannot add ${username}: ${answer.status} ${answer.text}`);
@@ -109,7 +118,12 @@ ${options.extraConfig ?? ''}`;
   return td;
 }
 
-export function request<T>(where: { host: string; port: number } | { socketPath: string }, method: string, route: string, o: RequestOptions = {}): Promise<Answer<T>> {
+export function request<T>(
+  where: { host: string; port: number } | { socketPath: string },
+  method: string,
+  route: string,
+  o: RequestOptions = {},
+): Promise<Answer<T>> {
   const payload = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
   const headers: Record<string, string> = { ...o.headers };
   if (payload !== undefined) {
@@ -119,13 +133,18 @@ export function request<T>(where: { host: string; port: number } | { socketPath:
   }
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...where, method, path: `/hypervisor${route}`, headers, timeout: o.timeoutMs ?? 30_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parse(text) as T }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { ...where, method, path: `/hypervisor${route}`, headers, timeout: o.timeoutMs ?? 30_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parse(text) as T }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${route}: no answer in time`)));
     req.on('error', reject);
     req.end(payload);

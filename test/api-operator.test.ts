@@ -55,17 +55,27 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     await repoDir?.remove();
   });
 
-  const status = async (): Promise<StatusAnswer> => (await hv.call<StatusAnswer>('GET', '/status', { token: vic })).json;
-  const ready = (color: Color, tag: string): Promise<StatusAnswer> => waitUntil(status, (s) => {
-    const c = s.status.colors?.[color];
-    return c?.phase === 'Ready' && c.runningTag === tag;
-  }, { what: `${color} Ready at ${tag}`, timeoutMs: 90_000, intervalMs: 200 });
+  const status = async (): Promise<StatusAnswer> =>
+    (await hv.call<StatusAnswer>('GET', '/status', { token: vic })).json;
+  const ready = (color: Color, tag: string): Promise<StatusAnswer> =>
+    waitUntil(
+      status,
+      (s) => {
+        const c = s.status.colors?.[color];
+        return c?.phase === 'Ready' && c.runningTag === tag;
+      },
+      { what: `${color} Ready at ${tag}`, timeoutMs: 90_000, intervalMs: 200 },
+    );
   const version = async (): Promise<string> => (await fetch(`${hv.url}/version`)).text();
 
   it('logs in, reads status, stages v1 on blue and serves it once Ready', async () => {
     const s = await status();
     expect(s.revision).to.equal(null);
-    const staged = await hv.call<{ color: string; revision: { author: string; doc: { active: string } } }>('POST', '/stage', { token: oscar, body: { tag: `v${V1}` } });
+    const staged = await hv.call<{ color: string; revision: { author: string; doc: { active: string } } }>(
+      'POST',
+      '/stage',
+      { token: oscar, body: { tag: `v${V1}` } },
+    );
     expect(staged.status, staged.text).to.equal(201);
     expect(staged.json.color).to.equal('blue');
     expect(staged.json.revision.author).to.equal('oscar');
@@ -76,25 +86,38 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
   it('stages v2 on green and follows its build log while it grows, to its end', async () => {
     const staged = await hv.call<{ color: string }>('POST', '/stage', { token: oscar, body: { tag: `v${V2}` } });
     expect(staged.json.color).to.equal('green');
-    await waitUntil(() => hv.call<{ release: { status: string } }>('GET', `/releases/v${V2}`, { token: vic }),
-      (a) => a.status === 200 && a.json.release.status === 'building', { what: 'v2 building', timeoutMs: 30_000 });
+    await waitUntil(
+      () => hv.call<{ release: { status: string } }>('GET', `/releases/v${V2}`, { token: vic }),
+      (a) => a.status === 200 && a.json.release.status === 'building',
+      { what: 'v2 building', timeoutMs: 30_000 },
+    );
     const chunks: Array<{ at: number; text: string }> = [];
     const started = Date.now();
     await new Promise<void>((resolve, reject) => {
-      http.get(`${hv.url}/hypervisor/releases/v${V2}/logs/build?follow=1`, { headers: { authorization: `Bearer ${vic}` } }, (res) => {
-        expect(res.statusCode).to.equal(200);
-        res.setEncoding('utf8');
-        res.on('data', (text: string) => chunks.push({ at: Date.now() - started, text }));
-        res.on('end', resolve);
-        res.on('error', reject);
-      }).on('error', reject);
+      http
+        .get(
+          `${hv.url}/hypervisor/releases/v${V2}/logs/build?follow=1`,
+          { headers: { authorization: `Bearer ${vic}` } },
+          (res) => {
+            expect(res.statusCode).to.equal(200);
+            res.setEncoding('utf8');
+            res.on('data', (text: string) => chunks.push({ at: Date.now() - started, text }));
+            res.on('end', resolve);
+            res.on('error', reject);
+          },
+        )
+        .on('error', reject);
     });
     const streamed = chunks.map((c) => c.text).join('');
     expect(streamed).to.contain('slow build: started').and.to.contain('slow build: done');
     const firstAt = chunks.find((c) => c.text.includes('started'))!.at;
     const doneAt = chunks.find((c) => c.text.includes('done'))!.at;
     expect(doneAt - firstAt, 'the log arrived as it was written, not at the end').to.be.above(1000);
-    const release = await hv.call<{ release: { status: string; build: { logPath: string } } }>('GET', `/releases/v${V2}`, { token: vic });
+    const release = await hv.call<{ release: { status: string; build: { logPath: string } } }>(
+      'GET',
+      `/releases/v${V2}`,
+      { token: vic },
+    );
     expect(release.json.release.status, 'the stream ends once the build is over').to.not.equal('building');
     expect(streamed).to.equal(await readFile(release.json.release.build.logPath, 'utf8'));
     await ready('green', `v${V2}`);
@@ -105,7 +128,10 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
 
   it('lets a viewer read but not switch (403, nothing written)', async () => {
     const before = (await hv.admin('GET', '/desired/history')).text;
-    const refused = await hv.call<{ error: { code: string } }>('POST', '/switch', { token: vic, body: { to: 'green' } });
+    const refused = await hv.call<{ error: { code: string } }>('POST', '/switch', {
+      token: vic,
+      body: { to: 'green' },
+    });
     expect(refused.status).to.equal(403);
     expect(refused.json.error.code).to.equal('forbidden');
     expect((await hv.admin('GET', '/desired/history')).text).to.equal(before);
@@ -117,7 +143,11 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     expect(switched.status, switched.text).to.equal(201);
     expect(switched.json.active).to.equal('green');
     expect(await version()).to.equal(V2);
-    const plan = await hv.call<{ actions: unknown[]; waiting: string | null; colors: Record<Color, { phase: string }> }>('GET', '/plan', { token: vic });
+    const plan = await hv.call<{
+      actions: unknown[];
+      waiting: string | null;
+      colors: Record<Color, { phase: string }>;
+    }>('GET', '/plan', { token: vic });
     expect(plan.json.actions).to.deep.equal([]);
     expect(plan.json.colors.blue.phase).to.equal('Ready');
     const rolled = await hv.call<{ active: string }>('POST', '/rollback', { token: oscar });
@@ -130,7 +160,11 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     const current = await hv.call<{ number: number; doc: object }>('GET', '/desired', { token: vic });
     const etag = current.headers.etag!;
     const doc = { active: 'blue', colors: { blue: { tag: `v${V1}` }, green: { tag: `v${V2}` } }, paused: true };
-    const stale = await hv.call<{ error: { code: string } }>('PUT', '/desired', { token: oscar, body: doc, headers: { 'if-match': String(current.json.number - 1) } });
+    const stale = await hv.call<{ error: { code: string } }>('PUT', '/desired', {
+      token: oscar,
+      body: doc,
+      headers: { 'if-match': String(current.json.number - 1) },
+    });
     expect(stale.status, 'a stale If-Match is a failed precondition').to.equal(412);
     expect(stale.json.error.code).to.equal('stale_revision');
     const put = await hv.call('PUT', '/desired', { token: oscar, body: doc, headers: { 'if-match': etag } });
@@ -140,13 +174,16 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     await waitUntil(status, (s) => !s.status.paused, { what: 'status resumed', timeoutMs: 10_000 });
   });
 
-  it('audits every change with the operator\'s name', async () => {
-    const { events } = (await hv.call<{ events: Array<{ reason: string; actor: string }> }>('GET', '/events?limit=1000', { token: vic })).json;
+  it("audits every change with the operator's name", async () => {
+    const { events } = (
+      await hv.call<{ events: Array<{ reason: string; actor: string }> }>('GET', '/events?limit=1000', { token: vic })
+    ).json;
     const mine = events.filter((e) => e.actor === 'oscar').map((e) => e.reason);
     for (const reason of ['LoggedIn', 'Staged', 'SwitchRequested', 'RollbackRequested', 'DesiredApplied', 'Resumed']) {
       expect(mine, reason).to.include(reason);
     }
-    const history = (await hv.call<{ revisions: Array<{ author: string }> }>('GET', '/desired/history', { token: vic })).json.revisions;
+    const history = (await hv.call<{ revisions: Array<{ author: string }> }>('GET', '/desired/history', { token: vic }))
+      .json.revisions;
     expect(new Set(history.map((r) => r.author))).to.deep.equal(new Set(['oscar']));
   });
 });

@@ -32,8 +32,12 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     hv = await startTestDaemon();
     const { store, reconciler, config } = hv.daemon;
     const deps: ApiDeps = {
-      desired: new DesiredStateService(store, config.app.tagPattern), reconciler, store, ...(await createAuth(config.auth, store)),
-      logsDir: path.join(config.root, 'logs'), daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
+      desired: new DesiredStateService(store, config.app.tagPattern),
+      reconciler,
+      store,
+      ...(await createAuth(config.auth, store)),
+      logsDir: path.join(config.root, 'logs'),
+      daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
     };
     routes = routesOf(apiRouter(deps, 'public'));
     await hv.addUser('vera', 'viewer');
@@ -45,17 +49,26 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     await hv?.close();
   });
 
-  const concrete = (route: RouteInfo): string => route.path.replace(/:(\w+)/g, (_m, name: string) => SAMPLE[name] ?? name);
+  const concrete = (route: RouteInfo): string =>
+    route.path.replace(/:(\w+)/g, (_m, name: string) => SAMPLE[name] ?? name);
   const snapshot = async (): Promise<string> =>
-    (await hv.admin('GET', '/desired/history')).text + (await hv.admin('GET', '/events?limit=1000')).text + (await hv.admin('GET', '/users')).text;
+    (await hv.admin('GET', '/desired/history')).text +
+    (await hv.admin('GET', '/events?limit=1000')).text +
+    (await hv.admin('GET', '/users')).text;
 
   it('answers an unexpected error with a fixed 500 message and keeps the details in the log', async () => {
     const { store, reconciler, config } = hv.daemon;
     const secret = 'SQLITE_CORRUPT at /var/lib/secret-path.db';
-    const failing = Object.create(store, { listRecentEvents: { value: () => Promise.reject(new Error(secret)) } }) as typeof store;
+    const failing = Object.create(store, {
+      listRecentEvents: { value: () => Promise.reject(new Error(secret)) },
+    }) as typeof store;
     const deps: ApiDeps = {
-      desired: new DesiredStateService(store, config.app.tagPattern), reconciler, store: failing, ...(await createAuth(config.auth, store)),
-      logsDir: path.join(config.root, 'logs'), daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
+      desired: new DesiredStateService(store, config.app.tagPattern),
+      reconciler,
+      store: failing,
+      ...(await createAuth(config.auth, store)),
+      logsDir: path.join(config.root, 'logs'),
+      daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
     };
     const server = http.createServer(createApi(deps, 'admin'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,11 +76,21 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     const original = console.error;
     console.error = (...args: unknown[]) => void logged.push(args);
     try {
-      const answer = await request<ErrorBody>({ host: '127.0.0.1', port: (server.address() as AddressInfo).port }, 'GET', '/events');
+      const answer = await request<ErrorBody>(
+        { host: '127.0.0.1', port: (server.address() as AddressInfo).port },
+        'GET',
+        '/events',
+      );
       expect(answer.status).to.equal(500);
-      expect(answer.json.error).to.deep.equal({ code: 'internal', message: "internal error; see the hypervisor's log" });
+      expect(answer.json.error).to.deep.equal({
+        code: 'internal',
+        message: "internal error; see the hypervisor's log",
+      });
       expect(answer.text).to.not.contain('secret-path');
-      expect(logged.some((args) => args.some((a) => a instanceof Error && a.message === secret)), 'the details are logged').to.equal(true);
+      expect(
+        logged.some((args) => args.some((a) => a instanceof Error && a.message === secret)),
+        'the details are logged',
+      ).to.equal(true);
     } finally {
       console.error = original;
       await new Promise((resolve) => server.close(resolve));
@@ -86,7 +109,8 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     const routed = new Set(routes.map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`));
     for (const [p, ops] of Object.entries(doc.paths)) {
       if (p.startsWith('/webhooks/')) continue; // mounted only when the daemon wires a webhook receiver
-      for (const method of Object.keys(ops)) expect(routed.has(`${method} ${p}`), `${method} ${p} is documented but not routed`).to.equal(true);
+      for (const method of Object.keys(ops))
+        expect(routed.has(`${method} ${p}`), `${method} ${p} is documented but not routed`).to.equal(true);
     }
   });
 
@@ -152,10 +176,18 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
       expect(answer.json.error.code).to.be.a('string');
       expect(answer.json.error.message).to.be.a('string');
     }
-    for (const route of ['/releases/..%2Fetc', '/releases/..%2F..%2Fetc%2Fpasswd/logs/build', '/releases/v26.11.27.0%2F..%2F..%2Fetc/logs/test']) {
+    for (const route of [
+      '/releases/..%2Fetc',
+      '/releases/..%2F..%2Fetc%2Fpasswd/logs/build',
+      '/releases/v26.11.27.0%2F..%2F..%2Fetc/logs/test',
+    ]) {
       expect((await hv.call('GET', route, { token: viewer })).status, route).to.equal(400);
     }
-    const plain = await hv.call<ErrorBody>('POST', '/switch', { token: operator, body: '{"to":"green"}', type: 'text/plain' });
+    const plain = await hv.call<ErrorBody>('POST', '/switch', {
+      token: operator,
+      body: '{"to":"green"}',
+      type: 'text/plain',
+    });
     expect(plain.status).to.equal(415);
     expect(await snapshot()).to.equal(before);
   });
@@ -169,8 +201,12 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     const resumed = await hv.admin('POST', '/resume');
     expect(resumed.status).to.equal(201);
     const { events } = (await hv.admin<{ events: Array<{ reason: string; actor: string }> }>('GET', '/events')).json;
-    expect(events.filter((e) => e.reason === 'Paused' || e.reason === 'Resumed').map((e) => e.actor)).to.deep.equal(['hyperctl', 'hyperctl']);
-    const history = (await hv.admin<{ revisions: Array<{ author: string }> }>('GET', '/desired/history')).json.revisions;
+    expect(events.filter((e) => e.reason === 'Paused' || e.reason === 'Resumed').map((e) => e.actor)).to.deep.equal([
+      'hyperctl',
+      'hyperctl',
+    ]);
+    const history = (await hv.admin<{ revisions: Array<{ author: string }> }>('GET', '/desired/history')).json
+      .revisions;
     expect(history[0]!.author).to.equal('hyperctl');
   });
 
@@ -193,8 +229,12 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
 
   it('streams new events to a follower (?follow=1, NDJSON) as they happen', async () => {
     const lines: string[] = [];
-    const req = http.get(`${hv.url}/hypervisor/events?follow=1&limit=1`, { headers: { authorization: `Bearer ${viewer}` } });
-    const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject));
+    const req = http.get(`${hv.url}/hypervisor/events?follow=1&limit=1`, {
+      headers: { authorization: `Bearer ${viewer}` },
+    });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      req.once('response', resolve).once('error', reject),
+    );
     try {
       expect(response.statusCode).to.equal(200);
       expect(response.headers['content-type']).to.match(/^application\/x-ndjson/);
@@ -208,10 +248,15 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
       });
       await hv.call('POST', '/pause', { token: operator });
       const deadline = Date.now() + 5_000;
-      while (!lines.some((l) => (JSON.parse(l) as { reason: string; actor: string }).reason === 'Paused') && Date.now() < deadline) {
+      while (
+        !lines.some((l) => (JSON.parse(l) as { reason: string; actor: string }).reason === 'Paused') &&
+        Date.now() < deadline
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const paused = lines.map((l) => JSON.parse(l) as { reason: string; actor: string }).find((e) => e.reason === 'Paused');
+      const paused = lines
+        .map((l) => JSON.parse(l) as { reason: string; actor: string })
+        .find((e) => e.reason === 'Paused');
       expect(paused, lines.join('\n')).to.deep.include({ reason: 'Paused', actor: 'otto' });
     } finally {
       req.destroy();
@@ -233,15 +278,22 @@ describe('api: a follow stream ends when its caller may no longer read', functio
   it('closes ?follow=1 within a few seconds after the user is removed', async () => {
     await hv.addUser('fleeting', 'viewer');
     const token = await hv.login('fleeting');
-    const req = http.get(`${hv.url}/hypervisor/events?follow=1&limit=1`, { headers: { authorization: `Bearer ${token}` } });
-    const response = await new Promise<http.IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject));
+    const req = http.get(`${hv.url}/hypervisor/events?follow=1&limit=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      req.once('response', resolve).once('error', reject),
+    );
     try {
       expect(response.statusCode).to.equal(200);
       response.resume();
       const ended = new Promise<number>((resolve) => response.once('end', () => resolve(Date.now())));
       const removed = Date.now();
       expect((await hv.admin('DELETE', '/users/fleeting')).status).to.be.oneOf([200, 204]);
-      const outcome = await Promise.race([ended, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
+      const outcome = await Promise.race([
+        ended,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000)),
+      ]);
       expect(outcome, 'the stream went on after the user was removed').to.not.equal(null);
       expect(outcome! - removed).to.be.below(15_000);
     } finally {
@@ -255,7 +307,10 @@ describe('api: GET /hypervisor/desired content negotiation (real daemon)', funct
   let hv: TestDaemon;
   before(async () => {
     hv = await startTestDaemon();
-    const put = await hv.admin('PUT', '/desired', { body: 'active: null\ncolors: {}\npaused: true\n', type: 'application/yaml' });
+    const put = await hv.admin('PUT', '/desired', {
+      body: 'active: null\ncolors: {}\npaused: true\n',
+      type: 'application/yaml',
+    });
     expect(put.status, put.text).to.be.oneOf([200, 201]);
   });
   after(async () => {

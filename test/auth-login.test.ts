@@ -6,14 +6,18 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { PASSWORD, startTestDaemon, type Answer, type TestDaemon } from './api-harness.js';
 
 type ErrorBody = { error: { code: string; message: string } };
-type EventsBody = { events: Array<{ reason: string; actor: string; message: string; data: Record<string, unknown> | null }> };
+type EventsBody = {
+  events: Array<{ reason: string; actor: string; message: string; data: Record<string, unknown> | null }>;
+};
 
 describe('auth: login, lockout and sessions (real daemon)', function () {
   this.timeout(60_000);
   let hv: TestDaemon;
 
   before(async () => {
-    hv = await startTestDaemon({ extraConfig: 'auth: { tokenTtl: 10m, lockout: { threshold: 10, base: 1s, max: 8s } }' });
+    hv = await startTestDaemon({
+      extraConfig: 'auth: { tokenTtl: 10m, lockout: { threshold: 10, base: 1s, max: 8s } }',
+    });
     await hv.addUser('alice', 'operator');
     await hv.addUser('victor', 'viewer');
   });
@@ -23,7 +27,8 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
 
   const login = (username: unknown, password: unknown): Promise<Answer<ErrorBody & { token: string }>> =>
     hv.call('POST', '/auth/login', { body: { username, password } });
-  const events = async (): Promise<EventsBody['events']> => (await hv.admin<EventsBody>('GET', '/events?limit=1000')).json.events;
+  const events = async (): Promise<EventsBody['events']> =>
+    (await hv.admin<EventsBody>('GET', '/events?limit=1000')).json.events;
 
   it('logs a hyperuser in with a 10-minute HS256 token bound to a session; /auth/me names the user and roles', async () => {
     const answer = await login('alice', PASSWORD);
@@ -47,7 +52,12 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     const secret = (await readFile(hv.secretFile, 'utf8')).trim();
     expect(Buffer.from(secret, 'base64url').length).to.be.at.least(32);
     const token = await hv.login('alice');
-    const seen = [hv.logs.join('\n'), token, (await hv.admin('GET', '/status')).text, JSON.stringify(await events())].join('\n');
+    const seen = [
+      hv.logs.join('\n'),
+      token,
+      (await hv.admin('GET', '/status')).text,
+      JSON.stringify(await events()),
+    ].join('\n');
     expect(seen).to.not.contain(secret);
   });
 
@@ -66,7 +76,10 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     const wrong: number[] = [];
     const bodies = new Set<string>();
     for (let i = 0; i < 5; i++) {
-      for (const [name, into] of [[`nobody${i}`, unknown], ['timing', wrong]] as const) {
+      for (const [name, into] of [
+        [`nobody${i}`, unknown],
+        ['timing', wrong],
+      ] as const) {
         const started = performance.now();
         const answer = await login(name, `wrong password ${i}`);
         into.push(performance.now() - started);
@@ -111,7 +124,10 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
       expect(answer.json.error.code).to.be.a('string');
       expect(answer.json.error.message).to.be.a('string');
     }
-    const form = await hv.call<ErrorBody>('POST', '/auth/login', { body: 'username=alice&password=x', type: 'application/x-www-form-urlencoded' });
+    const form = await hv.call<ErrorBody>('POST', '/auth/login', {
+      body: 'username=alice&password=x',
+      type: 'application/x-www-form-urlencoded',
+    });
     expect(form.status).to.equal(415);
   });
 
@@ -177,7 +193,9 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
 
     await hv.addUser('carol', 'operator');
     const old = await hv.login('carol');
-    expect((await hv.admin('PUT', '/users/carol', { body: { password: 'a brand new password' } })).status).to.equal(200);
+    expect((await hv.admin('PUT', '/users/carol', { body: { password: 'a brand new password' } })).status).to.equal(
+      200,
+    );
     expect((await hv.call('GET', '/status', { token: old })).status).to.equal(401);
     const fresh = await hv.login('carol', 'a brand new password');
     expect((await hv.call('GET', '/status', { token: fresh })).status).to.equal(200);

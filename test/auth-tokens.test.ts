@@ -29,7 +29,15 @@ describe('auth: tokens the daemon refuses (real daemon)', function () {
   const now = (): number => Math.floor(Date.now() / 1000);
   /** A token as the daemon would sign it, with `change` applied to the claims (undefined removes one). */
   const claims = (change: Partial<Record<keyof JWTPayload, unknown>> = {}): Record<string, unknown> => {
-    const base: Record<string, unknown> = { sub: 'olivia', iss: ISS, aud: ISS, iat: now(), exp: now() + 600, jti: sessionId, ...change };
+    const base: Record<string, unknown> = {
+      sub: 'olivia',
+      iss: ISS,
+      aud: ISS,
+      iat: now(),
+      exp: now() + 600,
+      jti: sessionId,
+      ...change,
+    };
     for (const key of Object.keys(base)) if (base[key] === undefined) delete base[key];
     return base;
   };
@@ -39,12 +47,18 @@ describe('auth: tokens the daemon refuses (real daemon)', function () {
 
   /** A switch (state-changing) with the token: refused with 401, and no revision or event written. */
   const refused = async (token: string, message?: RegExp): Promise<void> => {
-    const before = { desired: (await hv.admin('GET', '/desired/history')).text, events: (await hv.admin('GET', '/events?limit=1000')).text };
+    const before = {
+      desired: (await hv.admin('GET', '/desired/history')).text,
+      events: (await hv.admin('GET', '/events?limit=1000')).text,
+    };
     const answer = await hv.call<ErrorBody>('POST', '/stage', { token, body: { tag: 'v26.11.27.0' } });
     expect(answer.status, answer.text).to.equal(401);
     expect(answer.json.error.code).to.equal('unauthorized');
     if (message) expect(answer.json.error.message).to.match(message);
-    const after = { desired: (await hv.admin('GET', '/desired/history')).text, events: (await hv.admin('GET', '/events?limit=1000')).text };
+    const after = {
+      desired: (await hv.admin('GET', '/desired/history')).text,
+      events: (await hv.admin('GET', '/events?limit=1000')).text,
+    };
     expect(after).to.deep.equal(before);
   };
 
@@ -67,7 +81,8 @@ describe('auth: tokens the daemon refuses (real daemon)', function () {
   });
 
   it('refuses a token without exp, iat, jti or sub', async () => {
-    for (const claim of ['exp', 'iat', 'jti', 'sub']) await refused(await sign(claims({ [claim]: undefined })), new RegExp(claim));
+    for (const claim of ['exp', 'iat', 'jti', 'sub'])
+      await refused(await sign(claims({ [claim]: undefined })), new RegExp(claim));
   });
 
   it('refuses a token issued in the future', async () => {
@@ -90,7 +105,12 @@ describe('auth: tokens the daemon refuses (real daemon)', function () {
   it('refuses an expired session even while its record is still in the store', async () => {
     const id = randomUUID();
     const created = new Date();
-    await hv.daemon.store.createSession({ id, username: 'olivia', createdAt: created.toISOString(), expiresAt: new Date(created.getTime() + 50).toISOString() });
+    await hv.daemon.store.createSession({
+      id,
+      username: 'olivia',
+      createdAt: created.toISOString(),
+      expiresAt: new Date(created.getTime() + 50).toISOString(),
+    });
     const token = await sign(claims({ jti: id }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     await refused(token, /session has ended/);
@@ -98,7 +118,9 @@ describe('auth: tokens the daemon refuses (real daemon)', function () {
 
   it('refuses a token for a session that was never created, and a malformed Authorization header', async () => {
     await refused(await sign(claims({ jti: randomUUID() })), /session has ended/);
-    const answer = await hv.call<ErrorBody>('GET', '/status', { headers: { authorization: `Basic ${Buffer.from('olivia:x').toString('base64')}` } });
+    const answer = await hv.call<ErrorBody>('GET', '/status', {
+      headers: { authorization: `Basic ${Buffer.from('olivia:x').toString('base64')}` },
+    });
     expect(answer.status).to.equal(401);
     expect(answer.json.error.message).to.match(/Bearer/);
     await refused('not-a-jwt.at.all');

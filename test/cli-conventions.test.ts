@@ -15,7 +15,22 @@ const V2 = '26.11.28.1';
 const BAD = 'v26.11.28.7';
 const PASSWORD = 'conventions password';
 
-const HYPER_CLI_VERBS = ['login', 'logout', 'whoami', 'status', 'releases', 'logs', 'stage', 'switch', 'rollback', 'desired', 'plan', 'events', 'pause', 'resume'];
+const HYPER_CLI_VERBS = [
+  'login',
+  'logout',
+  'whoami',
+  'status',
+  'releases',
+  'logs',
+  'stage',
+  'switch',
+  'rollback',
+  'desired',
+  'plan',
+  'events',
+  'pause',
+  'resume',
+];
 const HYPERCTL_VERBS = ['setup', 'upgrade', 'restart', 'status', 'logs', 'reconcile', 'doctor', 'users'];
 
 describe('cli: --help, --json and exit codes of every command (real binaries, real daemon)', function () {
@@ -54,7 +69,10 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
 
   it('--help of every command exits 0 and shows examples', async () => {
     const env = { ...process.env, ...manager.env };
-    const commands = [...HYPER_CLI_VERBS.map((v) => ['hyper-cli', v] as const), ...HYPERCTL_VERBS.map((v) => ['hyperctl', v] as const)];
+    const commands = [
+      ...HYPER_CLI_VERBS.map((v) => ['hyper-cli', v] as const),
+      ...HYPERCTL_VERBS.map((v) => ['hyperctl', v] as const),
+    ];
     const runs = await Promise.all(commands.map(([bin, verb]) => runBin(bin, [verb, '--help'], env)));
     runs.forEach((ran, i) => {
       const what = commands[i]!.join(' ');
@@ -68,12 +86,26 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
     await json(host.hyperCli(['login', '--user', 'admin', '--password-stdin', '--json'], PASSWORD), 'login');
     const staged = await json(host.hyperCli(['stage', `v${V1}`, '--wait', '--json']), 'stage --wait');
     expect(staged).to.include({ ready: true, color: 'blue' });
-    expect((staged.steps as Array<{ step: string }>).map((s) => s.step)).to.deep.equal(['clone', 'build', 'test', 'start', 'ready']);
+    expect((staged.steps as Array<{ step: string }>).map((s) => s.step)).to.deep.equal([
+      'clone',
+      'build',
+      'test',
+      'start',
+      'ready',
+    ]);
     expect(await json(host.hyperCli(['whoami', '--json']), 'whoami')).to.include({ username: 'admin' });
-    expect(await json(host.hyperCli(['status', '--json']), 'status')).to.have.nested.property('status.colors.blue.phase', 'Ready');
+    expect(await json(host.hyperCli(['status', '--json']), 'status')).to.have.nested.property(
+      'status.colors.blue.phase',
+      'Ready',
+    );
     expect(await json(host.hyperCli(['releases', '--json']), 'releases')).to.be.an('array');
-    expect(await json(host.hyperCli(['logs', `v${V1}`, '--json']), 'logs')).to.include({ tag: `v${V1}`, kind: 'build' });
-    expect((await json(host.hyperCli(['logs', `v${V1}`, '--test', '--json']), 'logs --test')).lines).to.include('TEST passed');
+    expect(await json(host.hyperCli(['logs', `v${V1}`, '--json']), 'logs')).to.include({
+      tag: `v${V1}`,
+      kind: 'build',
+    });
+    expect((await json(host.hyperCli(['logs', `v${V1}`, '--test', '--json']), 'logs --test')).lines).to.include(
+      'TEST passed',
+    );
     await json(host.hyperCli(['stage', `v${V1}`, '--color', 'blue', '--json']), 'stage');
     await json(host.hyperCli(['switch', '--to', 'blue', '--json']), 'switch');
     await json(host.hyperCli(['plan', '--json']), 'plan');
@@ -83,25 +115,43 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
     const desired = await json(host.hyperCli(['desired', 'get', '--json']), 'desired get');
     const file = path.join(host.dir, 'desired.json');
     await writeFile(file, JSON.stringify((desired as { doc: unknown }).doc));
-    expect(await json(host.hyperCli(['desired', 'diff', '-f', file, '--json']), 'desired diff')).to.include({ differs: false });
-    expect(await json(host.hyperCli(['desired', 'apply', '-f', file, '--json']), 'desired apply')).to.include({ changed: false });
+    expect(await json(host.hyperCli(['desired', 'diff', '-f', file, '--json']), 'desired diff')).to.include({
+      differs: false,
+    });
+    expect(await json(host.hyperCli(['desired', 'apply', '-f', file, '--json']), 'desired apply')).to.include({
+      changed: false,
+    });
     // A stream: one JSON object per line, until it is stopped.
-    const followed = await runBin('hyper-cli', ['events', '--follow', '--json'], { ...process.env, HYPER_CLI_SESSION: path.join(host.dir, 'session.json'), HYPER_SERVER: host.publicUrl }, '', 2_000);
+    const followed = await runBin(
+      'hyper-cli',
+      ['events', '--follow', '--json'],
+      { ...process.env, HYPER_CLI_SESSION: path.join(host.dir, 'session.json'), HYPER_SERVER: host.publicUrl },
+      '',
+      2_000,
+    );
     const lines = followed.stdout.split('\n').filter(Boolean);
     expect(lines.length).to.be.greaterThan(0);
     for (const line of lines) expect(JSON.parse(line)).to.have.property('reason');
   });
 
   it('--json output of every hyperctl command parses', async () => {
-    expect(await json(host.hyperctl(['status', '--json']), 'status')).to.have.property('problems').that.is.an('array');
+    expect(await json(host.hyperctl(['status', '--json']), 'status'))
+      .to.have.property('problems')
+      .that.is.an('array');
     await json(host.hyperctl(['reconcile', '--json']), 'reconcile');
     await json(host.hyperctl(['users', 'add', 'vera', '--role', 'viewer', '--json'], PASSWORD), 'users add');
     expect(await json(host.hyperctl(['users', 'list', '--json']), 'users list')).to.have.length(2);
     expect(await json(host.hyperctl(['doctor', '--json']), 'doctor')).to.include({ ok: true });
-    expect(await json(host.hyperctl(['logs', '--json']), 'logs')).to.have.property('lines').that.is.an('array');
-    expect(await json(host.hyperctl(['logs', '--color', 'blue', '--json']), 'logs --color')).to.have.property('file').that.match(/blue\.log$/);
+    expect(await json(host.hyperctl(['logs', '--json']), 'logs'))
+      .to.have.property('lines')
+      .that.is.an('array');
+    expect(await json(host.hyperctl(['logs', '--color', 'blue', '--json']), 'logs --color'))
+      .to.have.property('file')
+      .that.match(/blue\.log$/);
     expect(await json(host.hyperctl([...host.setupArgs(), '--json']), 'setup')).to.include({ changed: false });
-    expect(await json(host.hyperctl(['restart', '--json']), 'restart')).to.have.property('pid').that.is.a('number');
+    expect(await json(host.hyperctl(['restart', '--json']), 'restart'))
+      .to.have.property('pid')
+      .that.is.a('number');
     await json(host.hyperctl(['users', 'remove', 'nobody', '--json']), 'users remove (missing)', 2);
   });
 
@@ -144,7 +194,14 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
     expect(notReady.stderr).to.match(/green is not Ready/);
     const nothingToRollBack = await host.hyperCli(['rollback']);
     expect(nothingToRollBack.code).to.equal(4);
-    const stale = await host.hyperCli(['desired', 'apply', '-f', path.join(host.dir, 'desired.json'), '--if-revision', '1']);
+    const stale = await host.hyperCli([
+      'desired',
+      'apply',
+      '-f',
+      path.join(host.dir, 'desired.json'),
+      '--if-revision',
+      '1',
+    ]);
     expect(stale.code).to.equal(4);
     const timedOut = await host.hyperCli(['stage', `v${V2}`, '--wait', '--timeout', '1ms']);
     expect(timedOut.code, timedOut.stdout + timedOut.stderr).to.equal(4);

@@ -29,7 +29,11 @@ export interface CliHost {
   teardown(): Promise<void>;
 }
 
-export async function newCliHost(name: string, managerEnv: SystemdUserEnv, backendRepo: (dir: string) => Promise<string>): Promise<CliHost> {
+export async function newCliHost(
+  name: string,
+  managerEnv: SystemdUserEnv,
+  backendRepo: (dir: string) => Promise<string>,
+): Promise<CliHost> {
   const scratch = await scratchDir(`hv-${name}-`);
   const [pub, preview, blue, green] = await freePorts(4);
   const dir = scratch.dir;
@@ -48,15 +52,40 @@ export async function newCliHost(name: string, managerEnv: SystemdUserEnv, backe
     previewUrl: `http://127.0.0.1:${preview}`,
     ports: { blue: blue!, green: green! },
   };
-  const env = { ...process.env, ...managerEnv, HYPER_CLI_SESSION: path.join(dir, 'session.json'), HYPER_SERVER: host.publicUrl, HYPERVISOR_CONFIG: undefined, NO_COLOR: undefined };
+  const env = {
+    ...process.env,
+    ...managerEnv,
+    HYPER_CLI_SESSION: path.join(dir, 'session.json'),
+    HYPER_SERVER: host.publicUrl,
+    HYPERVISOR_CONFIG: undefined,
+    NO_COLOR: undefined,
+  };
   return {
     ...host,
     setupArgs: (extra = []) => [
-      'setup', '--user', '--unit-name', unit, '--root', host.root, '--app-name', appName, '--app-repo', repo,
-      '--listen', `127.0.0.1:${pub}`, '--preview', `127.0.0.1:${preview}`, '--ports', `${blue},${green}`, '--admin-socket', host.socket, ...extra,
+      'setup',
+      '--user',
+      '--unit-name',
+      unit,
+      '--root',
+      host.root,
+      '--app-name',
+      appName,
+      '--app-repo',
+      repo,
+      '--listen',
+      `127.0.0.1:${pub}`,
+      '--preview',
+      `127.0.0.1:${preview}`,
+      '--ports',
+      `${blue},${green}`,
+      '--admin-socket',
+      host.socket,
+      ...extra,
     ],
     hyperctl: (args, input) => runBin('hyperctl', [...args, '--config', host.configPath], env, input),
-    hyperCli: (args, input, session) => runBin('hyper-cli', args, session ? { ...env, HYPER_CLI_SESSION: session } : env, input),
+    hyperCli: (args, input, session) =>
+      runBin('hyper-cli', args, session ? { ...env, HYPER_CLI_SESSION: session } : env, input),
     teardown: async () => {
       const systemctl = new Systemctl({ env: managerEnv, timeoutMs: 60_000 });
       const units = [unit, `${appName}-blue.service`, `${appName}-green.service`];
@@ -77,6 +106,8 @@ export function parseJson<T = Record<string, unknown>>(ran: Ran, what: string): 
   try {
     return JSON.parse(ran.stdout) as T;
   } catch (err) {
-    throw new Error(`${what}: stdout is not JSON (${(err as Error).message}), exit ${ran.code}:\n${ran.stdout}\nstderr:\n${ran.stderr}`);
+    throw new Error(
+      `${what}: stdout is not JSON (${(err as Error).message}), exit ${ran.code}:\n${ran.stdout}\nstderr:\n${ran.stderr}`,
+    );
   }
 }

@@ -58,25 +58,42 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     expect(ran.stdout).to.match(/^lingering\s+(warning .*fix: run `loginctl enable-linger \S+`|ok|changed)/m);
     expect(ran.stdout).to.contain(`hyper-cli login --server ${host.publicUrl} --user admin`);
     const unit = await readFile(host.unitFile, 'utf8');
-    expect(unit).to.contain(`ExecStart="${process.execPath}" "${path.join(host.root, 'hypervisor', 'current', 'bin', 'hypervisor.js')}" --config "${host.configPath}"`);
+    expect(unit).to.contain(
+      `ExecStart="${process.execPath}" "${path.join(host.root, 'hypervisor', 'current', 'bin', 'hypervisor.js')}" --config "${host.configPath}"`,
+    );
     expect((await systemctl.show(host.unit)).activeState).to.equal('active');
     expect(await mainPid()).to.be.a('number');
     expect((await fetch(`${host.publicUrl}/hypervisor/healthz`)).status).to.equal(200);
-    expect(await readlink(path.join(host.root, 'hypervisor', 'current'))).to.equal(path.resolve(exampleBackendDir(), '..', '..'));
-    expect((await readFile(host.configPath, 'utf8'))).to.contain(`name: ${host.appName}`);
+    expect(await readlink(path.join(host.root, 'hypervisor', 'current'))).to.equal(
+      path.resolve(exampleBackendDir(), '..', '..'),
+    );
+    expect(await readFile(host.configPath, 'utf8')).to.contain(`name: ${host.appName}`);
   });
 
   it('a second setup changes nothing: same files, same daemon process, no password asked for', async () => {
     const files = [host.unitFile, host.configPath, path.join(host.root, 'hypervisor', 'install.json')];
-    const before = await Promise.all(files.map(async (f) => ({ text: await readFile(f, 'utf8'), mtime: (await stat(f)).mtimeMs })));
+    const before = await Promise.all(
+      files.map(async (f) => ({ text: await readFile(f, 'utf8'), mtime: (await stat(f)).mtimeMs })),
+    );
     const pid = await mainPid();
     const ran = await host.hyperctl([...host.setupArgs(), '--json']);
     expect(ran.code, ran.stderr + ran.stdout).to.equal(0);
     const answer = parseJson<{ changed: boolean; steps: Array<{ step: string; status: string }> }>(ran, 'setup --json');
     expect(answer.changed).to.equal(false);
     expect(answer.steps.filter((s) => s.status === 'changed')).to.deep.equal([]);
-    expect(answer.steps.map((s) => s.step)).to.include.members(['config', 'folders', 'build', 'lingering', 'unit', 'enabled', 'daemon', 'admin']);
-    const after = await Promise.all(files.map(async (f) => ({ text: await readFile(f, 'utf8'), mtime: (await stat(f)).mtimeMs })));
+    expect(answer.steps.map((s) => s.step)).to.include.members([
+      'config',
+      'folders',
+      'build',
+      'lingering',
+      'unit',
+      'enabled',
+      'daemon',
+      'admin',
+    ]);
+    const after = await Promise.all(
+      files.map(async (f) => ({ text: await readFile(f, 'utf8'), mtime: (await stat(f)).mtimeMs })),
+    );
     expect(after).to.deep.equal(before);
     expect(await mainPid()).to.equal(pid);
     const human = await host.hyperctl(host.setupArgs());
@@ -90,7 +107,10 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     expect((await stat(path.join(host.dir, 'session.json'))).mode & 0o777).to.equal(0o600);
     const staged = await host.hyperCli(['stage', `v${V1}`, '--wait']);
     expect(staged.code, staged.stderr + staged.stdout).to.equal(0);
-    const steps = staged.stdout.split('\n').map((line) => /^(clone|build|test|start|ready)\s/.exec(line)?.[1]).filter(Boolean);
+    const steps = staged.stdout
+      .split('\n')
+      .map((line) => /^(clone|build|test|start|ready)\s/.exec(line)?.[1])
+      .filter(Boolean);
     expect(steps).to.deep.equal(['clone', 'build', 'test', 'start', 'ready']);
     expect(staged.stdout).to.match(new RegExp(`^staged v${V1} on blue`, 'm'));
     expect(staged.stdout).to.match(new RegExp(`v${V1} is Ready on blue and serving`));
@@ -124,7 +144,13 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     if (!existsSync(SCRIPT)) this.skip(); // util-linux's script is what gives the CLI a terminal here
     const command = `${process.execPath} ${binPath('hyper-cli')} status`;
     const { stdout } = await promisify(execFile)(SCRIPT, ['-qec', command, '/dev/null'], {
-      env: { ...process.env, HYPER_CLI_SESSION: path.join(host.dir, 'session.json'), HYPER_SERVER: host.publicUrl, NO_COLOR: undefined }, timeout: 30_000,
+      env: {
+        ...process.env,
+        HYPER_CLI_SESSION: path.join(host.dir, 'session.json'),
+        HYPER_SERVER: host.publicUrl,
+        NO_COLOR: undefined,
+      },
+      timeout: 30_000,
     });
     expect(stdout).to.contain('\u001b[32mReady');
   });
@@ -163,7 +189,9 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
   it('hyperctl status, logs and doctor describe the host; restart brings a new daemon that serves the same color', async () => {
     const shown = await host.hyperctl(['status']);
     expect(shown.code, shown.stderr).to.equal(0);
-    expect(shown.stdout).to.match(new RegExp(`^unit\\s+${host.unit.replaceAll('.', '\\.')} \\(user\\) active, pid \\d+, build `, 'm'));
+    expect(shown.stdout).to.match(
+      new RegExp(`^unit\\s+${host.unit.replaceAll('.', '\\.')} \\(user\\) active, pid \\d+, build `, 'm'),
+    );
     expect(shown.stdout).to.match(/^last reconcile \d{4}-/m);
     const daemonLog = await host.hyperctl(['logs', '-n', '50']);
     expect(daemonLog.stdout).to.match(/hypervisor \S+: public http:\/\/127\.0\.0\.1/);
@@ -171,13 +199,24 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     expect(blueLog.stdout).to.contain(`version=${V1}`);
     const doctor = await host.hyperctl(['doctor']);
     expect(doctor.code, doctor.stdout).to.equal(0);
-    for (const check of ['config', 'daemon', 'user manager', 'lingering', 'port listen.public', 'port colors.blue.port', 'store', 'disk']) {
+    for (const check of [
+      'config',
+      'daemon',
+      'user manager',
+      'lingering',
+      'port listen.public',
+      'port colors.blue.port',
+      'store',
+      'disk',
+    ]) {
       expect(doctor.stdout, check).to.match(new RegExp(`^(ok|warn)\\s+${check}\\s`, 'm'));
     }
     const pid = await mainPid();
     const restarted = await host.hyperctl(['restart']);
     expect(restarted.code, restarted.stderr).to.equal(0);
-    expect(restarted.stdout).to.match(new RegExp(`^restarted ${host.unit.replaceAll('.', '\\.')}: pid ${pid} -> \\d+, healthy after`));
+    expect(restarted.stdout).to.match(
+      new RegExp(`^restarted ${host.unit.replaceAll('.', '\\.')}: pid ${pid} -> \\d+, healthy after`),
+    );
     expect(await mainPid()).to.not.equal(pid);
     await waitFor('blue routed again', async () => ((await version()) === V1 ? true : null), 10_000);
   });

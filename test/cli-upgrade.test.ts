@@ -25,24 +25,31 @@ const PACKAGE_ROOT = path.resolve(exampleBackendDir(), '..', '..');
  * .gitignore leaves out) in a new git repo: v0.1.1 as it is, v0.1.2 with a daemon that never listens.
  */
 async function createHypervisorRepo(dir: string): Promise<string> {
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: PACKAGE_ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: PACKAGE_ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const files = stdout.split('\0').filter((f) => f && existsSync(path.join(PACKAGE_ROOT, f)));
   for (const file of files) {
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
     await copyFile(path.join(PACKAGE_ROOT, file), path.join(dir, file), constants.COPYFILE_FICLONE);
     await chmod(path.join(dir, file), (await stat(path.join(PACKAGE_ROOT, file))).mode & 0o777);
   }
-  const git = (...args: string[]): Promise<unknown> => run('git', ['-c', 'user.name=Upgrade Test', '-c', 'user.email=upgrade@example.invalid', ...args], { cwd: dir });
+  const git = (...args: string[]): Promise<unknown> =>
+    run('git', ['-c', 'user.name=Upgrade Test', '-c', 'user.email=upgrade@example.invalid', ...args], { cwd: dir });
   await git('init', '--quiet', '--initial-branch=main');
   await git('add', '--all');
   await git('commit', '--quiet', '-m', 'the hypervisor');
   await git('tag', 'v0.1.1');
-  await writeFile(path.join(dir, 'daemon', 'main.ts'), [
-    '// Broken on purpose (test/cli-upgrade.test.ts): it runs, but never listens, so healthz never answers.',
-    "console.log('hypervisor (broken build): not listening, on purpose');",
-    'setInterval(() => undefined, 60_000);',
-    '',
-  ].join('\n'));
+  await writeFile(
+    path.join(dir, 'daemon', 'main.ts'),
+    [
+      '// Broken on purpose (test/cli-upgrade.test.ts): it runs, but never listens, so healthz never answers.',
+      "console.log('hypervisor (broken build): not listening, on purpose');",
+      'setInterval(() => undefined, 60_000);',
+      '',
+    ].join('\n'),
+  );
   await git('commit', '--quiet', '--all', '-m', 'a daemon that never becomes healthy');
   await git('tag', 'v0.1.2');
   return dir;
@@ -58,7 +65,8 @@ describe('cli: hyperctl upgrade builds beside the running build, swaps, and goes
   const layout = (name: string): string => path.join(host.root, 'hypervisor', name);
   const mainPid = async (): Promise<number | null> => (await systemctl.show(host.unit)).mainPid;
   const serves = async (): Promise<string> => (await fetch(`${host.publicUrl}/version`)).text();
-  const upgrade = (...args: string[]): ReturnType<CliHost['hyperctl']> => host.hyperctl(['upgrade', '--repo', hyperRepo, ...args]);
+  const upgrade = (...args: string[]): ReturnType<CliHost['hyperctl']> =>
+    host.hyperctl(['upgrade', '--repo', hyperRepo, ...args]);
 
   before(async () => {
     manager = await sharedUserManager();
@@ -98,7 +106,12 @@ describe('cli: hyperctl upgrade builds beside the running build, swaps, and goes
     const pid = await mainPid();
     const ran = await upgrade('--to', 'v0.1.1', '--test-command', QUICK_TEST, '--json');
     expect(ran.code, ran.stdout + ran.stderr).to.equal(0);
-    expect(parseJson(ran, 'upgrade --json')).to.include({ changed: true, tag: 'v0.1.1', build: layout('builds/v0.1.1'), previous: PACKAGE_ROOT });
+    expect(parseJson(ran, 'upgrade --json')).to.include({
+      changed: true,
+      tag: 'v0.1.1',
+      build: layout('builds/v0.1.1'),
+      previous: PACKAGE_ROOT,
+    });
     expect(ran.stderr, 'progress goes to stderr under --json').to.match(/^build\s+npm run build passed/m);
     expect(await readlink(layout('current'))).to.equal(layout('builds/v0.1.1'));
     expect(await readlink(layout('previous'))).to.equal(PACKAGE_ROOT);
@@ -118,7 +131,9 @@ describe('cli: hyperctl upgrade builds beside the running build, swaps, and goes
     expect(ran.stderr).to.contain('not listening, on purpose');
     expect(ran.stderr).to.match(/rolled back: the daemon runs .*builds\/v0\.1\.1 again and is healthy/);
     expect(await readlink(layout('current'))).to.equal(layout('builds/v0.1.1'));
-    expect(existsSync(layout('builds/v0.1.2')), 'the failed build is removed, so a retry builds it afresh').to.equal(false);
+    expect(existsSync(layout('builds/v0.1.2')), 'the failed build is removed, so a retry builds it afresh').to.equal(
+      false,
+    );
     expect((await fetch(`${host.publicUrl}/hypervisor/healthz`)).status).to.equal(200);
     expect(await serves()).to.equal(V1);
     expect((await host.hyperCli(['status'])).code).to.equal(0);

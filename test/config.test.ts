@@ -31,7 +31,10 @@ describe('config', () => {
       audience: 'openhack-hypervisor',
       lockout: { threshold: 10, baseMs: 30_000, maxMs: 3_600_000 },
     });
-    const custom = parseConfig(`${minimal}auth: { tokenTtl: 5m, secretFile: ./jwt, lockout: { threshold: 3, base: 2s } }\n`, '/etc/openhack');
+    const custom = parseConfig(
+      `${minimal}auth: { tokenTtl: 5m, secretFile: ./jwt, lockout: { threshold: 3, base: 2s } }\n`,
+      '/etc/openhack',
+    );
     expect(custom.auth.tokenTtlMs).to.equal(300_000);
     expect(custom.auth.secretFile).to.equal('/etc/openhack/jwt');
     expect(custom.auth.lockout).to.deep.equal({ threshold: 3, baseMs: 2000, maxMs: 3_600_000 });
@@ -49,9 +52,12 @@ describe('config', () => {
       trustedProxies: [],
     });
     expect(listen.tls).to.equal(null);
-    const custom = parseConfig(`${minimal}proxy: { headerTimeout: 5s, idleTimeout: 2m, maxBodySize: 512KB, trustedProxies: [10.0.0.0/8, '::1', 192.168.1.4] }
+    const custom = parseConfig(
+      `${minimal}proxy: { headerTimeout: 5s, idleTimeout: 2m, maxBodySize: 512KB, trustedProxies: [10.0.0.0/8, '::1', 192.168.1.4] }
 listen: { tls: { cert: tls/cert.pem, key: /keys/key.pem } }
-`, '/etc/openhack');
+`,
+      '/etc/openhack',
+    );
     expect(custom.proxy).to.include({ headerTimeoutMs: 5_000, idleTimeoutMs: 120_000, maxBodyBytes: 512 * 1024 });
     expect(custom.proxy.trustedProxies).to.deep.equal(['10.0.0.0/8', '::1', '192.168.1.4']);
     expect(custom.listen.tls).to.deep.equal({ cert: '/etc/openhack/tls/cert.pem', key: '/keys/key.pem' });
@@ -65,21 +71,53 @@ listen: { tls: { cert: tls/cert.pem, key: /keys/key.pem } }
     ['bad port', `${minimal}colors: { green: { port: 70000 } }\n`, /colors\.green\.port: .*70000/],
     ['same port twice', `${minimal}colors: { green: { port: 8001 } }\n`, /colors\.green\.port: port 8001/],
     ['bad driver', `${minimal}units: { driver: docker }\n`, /units\.driver: .*"docker"/],
-    ['unanchored tag pattern', minimal.replace('repo: ./backend', "repo: ./backend\n  tagPattern: 'v\\d+'"), /app\.tagPattern: must be anchored/],
+    [
+      'unanchored tag pattern',
+      minimal.replace('repo: ./backend', "repo: ./backend\n  tagPattern: 'v\\d+'"),
+      /app\.tagPattern: must be anchored/,
+    ],
     ['a store path that is not a string', `${minimal}store: { kind: embedded, path: 1 }\n`, /store\.path: .*1/],
     ['bad listen address', `${minimal}listen: { public: 'localhost' }\n`, /listen\.public: .*"localhost"/],
-    ['a token that lives a day', `${minimal}auth: { tokenTtl: 24h }\n`, /auth\.tokenTtl: must be from 1m to 1h, got "24h"/],
+    [
+      'a token that lives a day',
+      `${minimal}auth: { tokenTtl: 24h }\n`,
+      /auth\.tokenTtl: must be from 1m to 1h, got "24h"/,
+    ],
     ['an unknown auth key', `${minimal}auth: { tokenTTL: 5m }\n`, /auth\.tokenTTL: unknown key/],
-    ['an unknown lockout key', `${minimal}auth: { lockout: { treshold: 3 } }\n`, /auth\.lockout\.treshold: unknown key/],
+    [
+      'an unknown lockout key',
+      `${minimal}auth: { lockout: { treshold: 3 } }\n`,
+      /auth\.lockout\.treshold: unknown key/,
+    ],
     ['a lockout threshold of 0', `${minimal}auth: { lockout: { threshold: 0 } }\n`, /auth\.lockout\.threshold: .*0/],
-    ['a proxy timeout of 0', `${minimal}proxy: { connectTimeout: 0s }\n`, /proxy\.connectTimeout: must be longer than 0, got "0s"/],
+    [
+      'a proxy timeout of 0',
+      `${minimal}proxy: { connectTimeout: 0s }\n`,
+      /proxy\.connectTimeout: must be longer than 0, got "0s"/,
+    ],
     ['a body size without a number', `${minimal}proxy: { maxBodySize: large }\n`, /proxy\.maxBodySize: .*"large"/],
     ['a negative body size', `${minimal}proxy: { maxBodySize: -1 }\n`, /proxy\.maxBodySize: .*-1/],
-    ['a trusted proxy that is not an address', `${minimal}proxy: { trustedProxies: [10.0.0.0/8, lb.example] }\n`, /proxy\.trustedProxies\[1\]: .*"lb\.example"/],
-    ['a CIDR prefix too long', `${minimal}proxy: { trustedProxies: [10.0.0.0/33] }\n`, /proxy\.trustedProxies\[0\]: .*"10\.0\.0\.0\/33"/],
-    ['trusted proxies that are not a list', `${minimal}proxy: { trustedProxies: 10.0.0.1 }\n`, /proxy\.trustedProxies: must be a list/],
+    [
+      'a trusted proxy that is not an address',
+      `${minimal}proxy: { trustedProxies: [10.0.0.0/8, lb.example] }\n`,
+      /proxy\.trustedProxies\[1\]: .*"lb\.example"/,
+    ],
+    [
+      'a CIDR prefix too long',
+      `${minimal}proxy: { trustedProxies: [10.0.0.0/33] }\n`,
+      /proxy\.trustedProxies\[0\]: .*"10\.0\.0\.0\/33"/,
+    ],
+    [
+      'trusted proxies that are not a list',
+      `${minimal}proxy: { trustedProxies: 10.0.0.1 }\n`,
+      /proxy\.trustedProxies: must be a list/,
+    ],
     ['an unknown proxy key', `${minimal}proxy: { maxBody: 1mb }\n`, /proxy\.maxBody: unknown key/],
-    ['TLS without a key', `${minimal}listen: { tls: { cert: /c.pem } }\n`, /listen\.tls\.key: must be a non-empty string/],
+    [
+      'TLS without a key',
+      `${minimal}listen: { tls: { cert: /c.pem } }\n`,
+      /listen\.tls\.key: must be a non-empty string/,
+    ],
     ['YAML syntax error', `${minimal}app: [\n`, /not valid YAML/],
   ];
   for (const [name, text, message] of bad) {

@@ -109,7 +109,11 @@ describe('desired-state file source (real files, embedded store)', () => {
   it('creates no revision for an identical rewrite, even with other formatting', async () => {
     await writeFile(file, V1);
     const src = await startSource();
-    for (const text of [V1, `# the same, commented\n${V1}`, JSON.stringify({ active: 'blue', colors: { blue: { tag: 'v26.01.01.0' } } })]) {
+    for (const text of [
+      V1,
+      `# the same, commented\n${V1}`,
+      JSON.stringify({ active: 'blue', colors: { blue: { tag: 'v26.01.01.0' } } }),
+    ]) {
       const before = src.lastRead;
       await writeFile(file, text);
       await waitFor('the rewrite to be read', () => src.lastRead !== before);
@@ -121,7 +125,10 @@ describe('desired-state file source (real files, embedded store)', () => {
   it('sees the file replaced by rename, again and again', async () => {
     await writeFile(file, V1);
     await startSource();
-    for (const [text, number] of [[V2, 2], [V3, 3]] as const) {
+    for (const [text, number] of [
+      [V2, 2],
+      [V3, 3],
+    ] as const) {
       const start = performance.now();
       const temp = path.join(dir, `.desired.yaml.${number}.tmp`);
       await writeFile(temp, text);
@@ -170,7 +177,10 @@ describe('desired-state file source across a daemon restart', () => {
       await source.start();
       await source.close();
       // An operator switches through the API after the file was written.
-      await service.apply({ active: 'green', colors: { blue: { tag: 'v26.01.01.0' }, green: { tag: 'v26.01.02.0' } }, paused: false }, { source: 'api', author: 'ana' });
+      await service.apply(
+        { active: 'green', colors: { blue: { tag: 'v26.01.01.0' }, green: { tag: 'v26.01.02.0' } }, paused: false },
+        { source: 'api', author: 'ana' },
+      );
       const afterApi = (await store.latestRevision())!.number;
       source = new DesiredFileSource({ file, service });
       await source.start();

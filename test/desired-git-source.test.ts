@@ -38,8 +38,13 @@ describe('desired-state git source (real git repos, embedded store)', function (
     service = new DesiredStateService(store, PATTERN);
     errors = [];
     source = new DesiredGitSource({
-      url: repo.url, branch: 'main', path: DOC_PATH, intervalMs: 60_000,
-      workdir: path.join(dir, 'clone'), service, onError: (err, { sha }) => errors.push({ message: err.message, sha }),
+      url: repo.url,
+      branch: 'main',
+      path: DOC_PATH,
+      intervalMs: 60_000,
+      workdir: path.join(dir, 'clone'),
+      service,
+      onError: (err, { sha }) => errors.push({ message: err.message, sha }),
     });
     await source.start();
   });
@@ -83,7 +88,10 @@ describe('desired-state git source (real git repos, embedded store)', function (
   });
 
   it('an API edit is committed (author: the hyperuser) and pushed before it is stored', async () => {
-    const result = await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.11.27.1' } } }), { source: 'api', author: 'maria' });
+    const result = await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.11.27.1' } } }), {
+      source: 'api',
+      author: 'maria',
+    });
     expect(result.changed).to.equal(true);
     await operator.pull('origin', 'main');
     const log = await operator.log({ maxCount: 1 });
@@ -97,19 +105,25 @@ describe('desired-state git source (real git repos, embedded store)', function (
 
   it('an edit racing an upstream commit is redone on top of it: both changes survive', async () => {
     await push(doc('v26.11.27.2', null, 'blue'), 'upstream: new blue tag');
-    await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.11.27.1' } } }), { source: 'api', author: 'maria' });
+    await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.11.27.1' } } }), {
+      source: 'api',
+      author: 'maria',
+    });
     const latest = await store.latestRevision();
     expect(latest!.doc.colors.blue.tag).to.equal('v26.11.27.2');
     expect(latest!.doc.colors.green.tag).to.equal('v26.11.27.1');
     const history = await service.history(10);
-    expect(history.map((r) => r.source.startsWith('git@') ? 'git' : r.source)).to.deep.equal(['api', 'git', 'git']);
+    expect(history.map((r) => (r.source.startsWith('git@') ? 'git' : r.source))).to.deep.equal(['api', 'git', 'git']);
   });
 
   it('an If-Match edit on a stale base fails with a conflict and nothing changes', async () => {
     await push(doc('v26.11.27.2', null, 'blue'), 'upstream: new blue tag');
     let error: unknown = null;
     try {
-      await service.apply({ active: 'blue', colors: { blue: { tag: 'v26.11.27.0' }, green: { tag: 'v26.11.27.1' } }, paused: false }, { source: 'api', author: 'maria', expected: 1 });
+      await service.apply(
+        { active: 'blue', colors: { blue: { tag: 'v26.11.27.0' }, green: { tag: 'v26.11.27.1' } }, paused: false },
+        { source: 'api', author: 'maria', expected: 1 },
+      );
     } catch (err) {
       error = err;
     }

@@ -71,7 +71,10 @@ describe('desired-state revisions (embedded store)', () => {
 
   it('writes no revision for an identical document', async () => {
     const first = await service.apply(doc('v26.01.01.0', null, 'blue'), API);
-    const again = await service.apply({ active: 'blue', colors: { blue: { tag: 'v26.01.01.0' } } }, { source: 'file', author: 'bob' });
+    const again = await service.apply(
+      { active: 'blue', colors: { blue: { tag: 'v26.01.01.0' } } },
+      { source: 'file', author: 'bob' },
+    );
     expect(again).to.deep.equal({ revision: first.revision, changed: false });
     expect(await service.history(10)).to.have.length(1);
   });
@@ -118,7 +121,8 @@ describe('desired-state revisions (embedded store)', () => {
       const { revision } = await service.update((d) => {
         bases.push(structuredClone(d));
         // The other host writes after our read and before our append: our first append conflicts.
-        if (bases.length === 1) void other.appendRevision({ doc: { ...d, paused: true }, source: 'api', author: 'other' });
+        if (bases.length === 1)
+          void other.appendRevision({ doc: { ...d, paused: true }, source: 'api', author: 'other' });
         return { ...d, colors: { ...d.colors, green: { tag: 'v26.01.02.0' } } };
       }, API);
       expect(bases).to.have.length(2);
@@ -135,11 +139,13 @@ describe('desired-state revisions (embedded store)', () => {
     const other = await otherHost();
     try {
       let calls = 0;
-      const err = await rejection(limited.update((d) => {
-        calls++;
-        void other.appendRevision({ doc: { ...d, paused: !d.paused }, source: 'api', author: 'other' });
-        return { ...d, colors: { ...d.colors, blue: { tag: 'v26.01.01.0' } } };
-      }, API));
+      const err = await rejection(
+        limited.update((d) => {
+          calls++;
+          void other.appendRevision({ doc: { ...d, paused: !d.paused }, source: 'api', author: 'other' });
+          return { ...d, colors: { ...d.colors, blue: { tag: 'v26.01.01.0' } } };
+        }, API),
+      );
       expect(err).to.be.instanceOf(ConflictError);
       expect(calls).to.equal(3);
       expect((await service.history(10)).every((r) => r.author === 'other')).to.equal(true);
@@ -151,7 +157,13 @@ describe('desired-state revisions (embedded store)', () => {
   it('update writes nothing when the mutator throws or returns an invalid document', async () => {
     await service.apply(doc('v26.01.01.0', null, 'blue'), API);
     const refused = new Error('no such release');
-    expect(await rejection(service.update(() => { throw refused; }, API))).to.equal(refused);
+    expect(
+      await rejection(
+        service.update(() => {
+          throw refused;
+        }, API),
+      ),
+    ).to.equal(refused);
     const invalid = await rejection(service.update((d) => ({ ...d, active: 'green' }), API));
     expect(invalid).to.be.instanceOf(ValidationError);
     expect(await service.history(10)).to.have.length(1);
@@ -162,10 +174,16 @@ describe('desired-state revisions (embedded store)', () => {
     const unsubscribe = service.onChange((c) => changes.push(c));
     await service.apply(doc('v26.01.01.0', null, 'blue'), API);
     await service.apply(doc('v26.01.01.0', null, 'blue'), API);
-    await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.01.02.0' } }, active: 'green' }), API);
+    await service.update(
+      (d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.01.02.0' } }, active: 'green' }),
+      API,
+    );
     unsubscribe();
     await service.apply(doc(null, null), API);
-    expect(changes.map((c) => [c.previous?.number ?? null, c.revision.number])).to.deep.equal([[null, 1], [1, 2]]);
+    expect(changes.map((c) => [c.previous?.number ?? null, c.revision.number])).to.deep.equal([
+      [null, 1],
+      [1, 2],
+    ]);
     expect(changes[1]!.lines).to.deep.equal(['green: none -> v26.01.02.0', 'active: blue -> green']);
   });
 
@@ -173,7 +191,9 @@ describe('desired-state revisions (embedded store)', () => {
     const reported: unknown[] = [];
     const withHandler = new DesiredStateService(store, PATTERN, { onListenerError: (err) => reported.push(err) });
     const seen: number[] = [];
-    withHandler.onChange(() => { throw new Error('listener bug'); });
+    withHandler.onChange(() => {
+      throw new Error('listener bug');
+    });
     withHandler.onChange((c) => seen.push(c.revision.number));
     const { changed } = await withHandler.apply(doc('v26.01.01.0', null), API);
     expect(changed).to.equal(true);

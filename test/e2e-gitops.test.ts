@@ -43,14 +43,17 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
     const c = s.status.colors?.[color];
     return c?.phase === 'Ready' && c.runningTag === tag ? s : null;
   };
-  const events = async (): Promise<EventRecord[]> => (await admin.get<{ events: EventRecord[] }>('/events?limit=500')).events;
+  const events = async (): Promise<EventRecord[]> =>
+    (await admin.get<{ events: EventRecord[] }>('/events?limit=500')).events;
   const eventAfter = (id: number, reason: string, color?: Color) => async (): Promise<EventRecord | null> =>
-    (await events()).find((e) => e.id > id && e.reason === reason && (color === undefined || e.color === color)) ?? null;
+    (await events()).find((e) => e.id > id && e.reason === reason && (color === undefined || e.color === color)) ??
+    null;
   const lastEventId = async (): Promise<number> => (await events()).at(-1)?.id ?? 0;
   const push = async (text: string, message: string): Promise<string> => {
     return configRepo.push(DOC, text, message);
   };
-  const unitFile = (color: Color): string => path.join(manager.env.XDG_CONFIG_HOME, 'systemd', 'user', `${appName}-${color}.service`);
+  const unitFile = (color: Color): string =>
+    path.join(manager.env.XDG_CONFIG_HOME, 'systemd', 'user', `${appName}-${color}.service`);
 
   before(async () => {
     manager = await startUserManager();
@@ -67,7 +70,9 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
     bluePort = blue!;
     appName = `gitops-${process.pid}`;
     configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(configPath, `
+    await writeFile(
+      configPath,
+      `
 app:
   name: ${appName}
   repo: ${repo.path}
@@ -82,7 +87,8 @@ desired:
   git: { url: ${configRepo.url}, branch: main, path: ${DOC}, interval: 500ms }
 reconcile: { interval: 300ms }
 proxy: { drainTimeout: 2s }
-`);
+`,
+    );
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     admin = new ApiClient({ socketPath: path.join(scratch.dir, 'admin.sock') });
   });
@@ -116,16 +122,25 @@ proxy: { drainTimeout: 2s }
   it('a broken YAML commit changes nothing and is reported with its SHA', async () => {
     const before = (await status()).revision!.number;
     const sha = await push('active: blue\ncolors: [\n', 'broken');
-    const condition = await waitFor('the source error in status', async () => {
-      const c = (await status()).status.conditions.find((x) => x.type === 'DesiredSourceValid');
-      return c?.status === 'False' && c.message.includes(sha) ? c : null;
-    }, 10_000);
+    const condition = await waitFor(
+      'the source error in status',
+      async () => {
+        const c = (await status()).status.conditions.find((x) => x.type === 'DesiredSourceValid');
+        return c?.status === 'False' && c.message.includes(sha) ? c : null;
+      },
+      10_000,
+    );
     expect(condition.message).to.match(/line/i);
     expect((await events()).some((e) => e.reason === 'DesiredRejected' && e.message.includes(sha))).to.equal(true);
     expect((await status()).revision!.number).to.equal(before);
     expect(await version()).to.equal(V2);
     await push(desiredYaml('green', `v${V1}`, `v${V2}`), 'fix');
-    await waitFor('the source valid again', async () => (await status()).status.conditions.find((x) => x.type === 'DesiredSourceValid')?.status === 'True' || null, 10_000);
+    await waitFor(
+      'the source valid again',
+      async () =>
+        (await status()).status.conditions.find((x) => x.type === 'DesiredSourceValid')?.status === 'True' || null,
+      10_000,
+    );
   });
 
   it('a unit file edited by hand is rewritten and reported', async () => {
@@ -150,14 +165,23 @@ proxy: { drainTimeout: 2s }
     const unit = `${appName}-blue.service`;
     const v2 = path.join(scratch.dir, 'var', 'artifacts', `v${V2}`, V2);
     await mkdir(`${unitFile('blue')}.d`, { recursive: true });
-    await writeFile(path.join(`${unitFile('blue')}.d`, 'override.conf'),
-      `[Service]\nExecStart=\nExecStart=${v2} --deployment test --port ${bluePort} --env-root ${path.join(scratch.dir, 'var', 'env')} --app-version ${V2}\n`);
+    await writeFile(
+      path.join(`${unitFile('blue')}.d`, 'override.conf'),
+      `[Service]\nExecStart=\nExecStart=${v2} --deployment test --port ${bluePort} --env-root ${path.join(scratch.dir, 'var', 'env')} --app-version ${V2}\n`,
+    );
     await systemctl.daemonReload();
     await systemctl.restart(unit);
     const event = await waitFor('a Deployed event for blue', eventAfter(mark, 'Deployed', 'blue'), 15_000);
     expect(event.message).to.contain('drop-ins');
-    await waitFor('blue answering v1 on its own port again', async () =>
-      (await fetch(`http://127.0.0.1:${bluePort}/version`).then((r) => r.text(), () => '')) === V1 || null, 30_000);
+    await waitFor(
+      'blue answering v1 on its own port again',
+      async () =>
+        (await fetch(`http://127.0.0.1:${bluePort}/version`).then(
+          (r) => r.text(),
+          () => '',
+        )) === V1 || null,
+      30_000,
+    );
     await waitFor('blue Ready again', readyAt('blue', `v${V1}`), 30_000);
   });
 
@@ -166,7 +190,11 @@ proxy: { drainTimeout: 2s }
     await rm(path.join(scratch.dir, 'var', 'artifacts', `v${V1}`), { recursive: true, force: true });
     const queued = await waitFor('a BuildQueued event for v1', eventAfter(mark, 'BuildQueued'), 10_000);
     expect(queued.message).to.contain('artifact of v');
-    await waitFor('the artifact back', async () => (await readFile(path.join(scratch.dir, 'var', 'artifacts', `v${V1}`, V1)).catch(() => null)), 60_000);
+    await waitFor(
+      'the artifact back',
+      async () => await readFile(path.join(scratch.dir, 'var', 'artifacts', `v${V1}`, V1)).catch(() => null),
+      60_000,
+    );
     await waitFor('blue Ready again', readyAt('blue', `v${V1}`), 30_000);
   });
 
@@ -174,10 +202,14 @@ proxy: { drainTimeout: 2s }
     await push(desiredYaml('green', `v${V1}`, `v${V2}`, true), 'pause');
     await waitFor('paused', async () => (await status()).status.paused || null, 10_000);
     await systemctl.stop(`${appName}-blue.service`);
-    const reported = await waitFor('blue reported as stopped', async () => {
-      const c = (await status()).status.colors!.blue;
-      return c.unit.activeState === 'inactive' && c.phase === 'Starting' ? c : null;
-    }, 10_000);
+    const reported = await waitFor(
+      'blue reported as stopped',
+      async () => {
+        const c = (await status()).status.colors!.blue;
+        return c.unit.activeState === 'inactive' && c.phase === 'Starting' ? c : null;
+      },
+      10_000,
+    );
     expect(reported.message).to.contain('inactive');
     await new Promise((resolve) => setTimeout(resolve, 1500)); // several passes: still left alone
     expect((await status()).status.colors!.blue.unit.activeState).to.equal('inactive');
@@ -188,12 +220,23 @@ proxy: { drainTimeout: 2s }
   it('hyper-cli switch with a config repo produces a commit authored by the hyperuser', async () => {
     const socket = path.join(scratch.dir, 'admin.sock');
     const session = path.join(scratch.dir, 'session.json');
-    const run = async (bin: 'hyperctl' | 'hyper-cli', args: string[], input = ''): Promise<{ code: number; out: string }> => {
+    const run = async (
+      bin: 'hyperctl' | 'hyper-cli',
+      args: string[],
+      input = '',
+    ): Promise<{ code: number; out: string }> => {
       const ran = await runBin(bin, args, { ...process.env, HYPER_CLI_SESSION: session }, input);
       return { code: ran.code, out: ran.stdout + ran.stderr };
     };
-    expect((await run('hyperctl', ['users', 'add', 'maria', '--role', 'operator', '--socket', socket], 'maria-password-1')).code).to.equal(0);
-    const login = await run('hyper-cli', ['login', '--user', 'maria', '--password-stdin', '--server', publicUrl], 'maria-password-1');
+    expect(
+      (await run('hyperctl', ['users', 'add', 'maria', '--role', 'operator', '--socket', socket], 'maria-password-1'))
+        .code,
+    ).to.equal(0);
+    const login = await run(
+      'hyper-cli',
+      ['login', '--user', 'maria', '--password-stdin', '--server', publicUrl],
+      'maria-password-1',
+    );
     expect(login.code, login.out).to.equal(0);
     const switched = await run('hyper-cli', ['switch', '--to', 'blue', '--server', publicUrl]);
     expect(switched.code, switched.out).to.equal(0);
@@ -210,26 +253,34 @@ proxy: { drainTimeout: 2s }
     process.kill(pid, 'SIGSTOP'); // alive, but answers nothing: only the probes can tell
     const restarted = await waitFor('a Restarted event for green', eventAfter(mark, 'Restarted', 'green'), 20_000);
     expect(restarted.message).to.match(/failed probes/);
-    const healed = await waitFor('green Ready with a new MainPID', async () => {
-      const s = await readyAt('green', `v${V2}`)();
-      return s && s.status.colors!.green.unit.mainPid !== pid ? s : null;
-    }, 30_000);
+    const healed = await waitFor(
+      'green Ready with a new MainPID',
+      async () => {
+        const s = await readyAt('green', `v${V2}`)();
+        return s && s.status.colors!.green.unit.mainPid !== pid ? s : null;
+      },
+      30_000,
+    );
     expect(healed.status.colors!.green.phase).to.equal('Ready');
   });
 
   it('a unit that hit its start limit is reset and restarted', async () => {
     const mark = await lastEventId();
     const killed = new Set<number>();
-    await waitFor('green failed past its start limit', async () => {
-      const s = await status();
-      const unit = s.status.colors!.green.unit;
-      if (unit.activeState === 'failed') return true;
-      if (unit.mainPid !== null && !killed.has(unit.mainPid)) {
-        killed.add(unit.mainPid);
-        process.kill(unit.mainPid, 'SIGKILL');
-      }
-      return null;
-    }, 60_000);
+    await waitFor(
+      'green failed past its start limit',
+      async () => {
+        const s = await status();
+        const unit = s.status.colors!.green.unit;
+        if (unit.activeState === 'failed') return true;
+        if (unit.mainPid !== null && !killed.has(unit.mainPid)) {
+          killed.add(unit.mainPid);
+          process.kill(unit.mainPid, 'SIGKILL');
+        }
+        return null;
+      },
+      60_000,
+    );
     expect(killed.size).to.be.greaterThan(3);
     await waitFor('a Restarted event for green', eventAfter(mark, 'Restarted', 'green'), 20_000);
     await waitFor('green Ready again', readyAt('green', `v${V2}`), 30_000);

@@ -30,7 +30,12 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
   const OPERATOR = 'e2e-operator';
   const PASSWORD = 'an operator\u0000password 🔐';
 
-  const api = async <T>(method: string, route: string, body?: string, type = 'application/json'): Promise<{ status: number; json: T }> => {
+  const api = async <T>(
+    method: string,
+    route: string,
+    body?: string,
+    type = 'application/json',
+  ): Promise<{ status: number; json: T }> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers['content-type'] = type;
     const response = await fetch(`${publicUrl}/hypervisor${route}`, { method, body, headers });
@@ -58,7 +63,9 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     previewUrl = `http://127.0.0.1:${preview}`;
     adminSocket = path.join(scratch.dir, 'admin.sock');
     configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(configPath, `
+    await writeFile(
+      configPath,
+      `
 app:
   name: e2e-${process.pid}
   repo: ${repo.path}
@@ -78,12 +85,21 @@ units: { driver: systemd }
 store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
 reconcile: { interval: 300ms }
 proxy: { drainTimeout: 5s }
-`);
+`,
+    );
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     sessionFile = path.join(scratch.dir, 'hyper-cli-session.json');
-    const added = await cli('hyperctl', ['users', 'add', OPERATOR, '--role', 'operator', '--socket', adminSocket], PASSWORD);
+    const added = await cli(
+      'hyperctl',
+      ['users', 'add', OPERATOR, '--role', 'operator', '--socket', adminSocket],
+      PASSWORD,
+    );
     expect(added.code, added.stderr).to.equal(0);
-    const login = await cli('hyper-cli', ['login', '--user', OPERATOR, '--password-stdin', '--server', publicUrl], PASSWORD);
+    const login = await cli(
+      'hyper-cli',
+      ['login', '--user', OPERATOR, '--password-stdin', '--server', publicUrl],
+      PASSWORD,
+    );
     expect(login.code, login.stderr + login.stdout).to.equal(0);
     token = (JSON.parse(await readFile(sessionFile, 'utf8')) as { token: string }).token;
   });
@@ -130,7 +146,12 @@ proxy: { drainTimeout: 5s }
       ['active: blue\ncolours: {}\n', /colours/],
     ];
     for (const [doc, message] of bad) {
-      const answer = await api<{ error: { code: string; message: string } }>('PUT', '/desired', doc, 'application/yaml');
+      const answer = await api<{ error: { code: string; message: string } }>(
+        'PUT',
+        '/desired',
+        doc,
+        'application/yaml',
+      );
       expect(answer.status, doc).to.equal(400);
       expect(answer.json.error.message).to.match(message);
     }
@@ -142,10 +163,14 @@ proxy: { drainTimeout: 5s }
     expect(staged.code, staged.stderr + staged.stdout).to.equal(0);
     expect(JSON.parse(staged.stdout).revision.doc.colors.green.tag).to.equal(`v${V2}`);
     const seen = new Set<string>();
-    await waitFor('green Ready at v2', async () => {
-      seen.add(await version());
-      return readyColor('green', `v${V2}`)();
-    }, 90_000);
+    await waitFor(
+      'green Ready at v2',
+      async () => {
+        seen.add(await version());
+        return readyColor('green', `v${V2}`)();
+      },
+      90_000,
+    );
     expect([...seen]).to.deep.equal([V1]);
     expect(await version(previewUrl)).to.equal(V2);
     expect((await fetch(`${previewUrl}/hypervisor/healthz`)).status, 'no API on the preview listener').to.equal(404);
@@ -186,11 +211,15 @@ proxy: { drainTimeout: 5s }
     const pid = s.status.colors![active].unit.mainPid!;
     const restarts = s.status.colors![active].unit.nRestarts;
     process.kill(pid, 'SIGKILL');
-    const healed = await waitFor('a new MainPID, Ready', async () => {
-      const now = await status();
-      const c = now.status.colors![active];
-      return c.unit.mainPid !== pid && c.unit.mainPid !== null && c.phase === 'Ready' ? c : null;
-    }, 30_000);
+    const healed = await waitFor(
+      'a new MainPID, Ready',
+      async () => {
+        const now = await status();
+        const c = now.status.colors![active];
+        return c.unit.mainPid !== pid && c.unit.mainPid !== null && c.phase === 'Ready' ? c : null;
+      },
+      30_000,
+    );
     expect(healed.unit.nRestarts).to.be.greaterThan(restarts);
   });
 
@@ -209,10 +238,14 @@ proxy: { drainTimeout: 5s }
     const active = before.status.active!;
     await daemon.stop();
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
-    const after = await waitFor('the same active color routed again', async () => {
-      const s = await status();
-      return s.status.active === active ? s : null;
-    }, 30_000);
+    const after = await waitFor(
+      'the same active color routed again',
+      async () => {
+        const s = await status();
+        return s.status.active === active ? s : null;
+      },
+      30_000,
+    );
     expect(after.status.colors!.blue.unit.mainPid).to.equal(pids.blue);
     expect(after.status.colors!.green.unit.mainPid).to.equal(pids.green);
     expect(await version()).to.equal(active === 'blue' ? V1 : V2);

@@ -13,7 +13,11 @@ const run = promisify(execFile);
 const RUN_TIMEOUT_MS = 20_000;
 
 /** Runs a script of the example with node; resolves with its exit code and output, never rejects on exit code. */
-async function script(file: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function script(
+  file: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [file, ...args], { cwd, timeout: RUN_TIMEOUT_MS });
     return { code: 0, stdout, stderr };
@@ -118,14 +122,23 @@ describe('example backend', function () {
         const envRoot = path.join(base, 'env');
         await mkdir(envRoot, { recursive: true });
         await writeFile(path.join(envRoot, '.env'), '# greeting for the test\nGREETING="Salut"\nOTHER=1\n');
-        const backend = await startBackend(path.join(out, '26.11.27.0'), { deployment: 'staging', envRoot, version: '26.11.27.0' });
+        const backend = await startBackend(path.join(out, '26.11.27.0'), {
+          deployment: 'staging',
+          envRoot,
+          version: '26.11.27.0',
+        });
         try {
           expect(await get(backend.port, '/ping')).to.include({ status: 200, body: 'pong' });
           const version = await get(backend.port, '/version');
           expect(version).to.include({ status: 200, body: '26.11.27.0' });
           expect(version.type).to.match(/^text\/plain/);
           const hello = JSON.parse((await get(backend.port, '/')).body) as Record<string, unknown>;
-          expect(hello).to.include({ greeting: 'Salut', version: '26.11.27.0', deployment: 'staging', port: backend.port });
+          expect(hello).to.include({
+            greeting: 'Salut',
+            version: '26.11.27.0',
+            deployment: 'staging',
+            port: backend.port,
+          });
           expect((await get(backend.port, '/nope')).status).to.equal(404);
         } finally {
           expect(await backend.stop()).to.deep.equal({ code: 0, signal: null });
@@ -154,7 +167,11 @@ describe('example backend', function () {
 
   describe('TEST', () => {
     it('passes on the example and fails when asked for another version', async () => {
-      const pass = await script(path.join(repo.path, 'TEST'), ['--env-root', path.join(base, 'no-env'), '--app-version', '26.11.27.0'], repo.path);
+      const pass = await script(
+        path.join(repo.path, 'TEST'),
+        ['--env-root', path.join(base, 'no-env'), '--app-version', '26.11.27.0'],
+        repo.path,
+      );
       expect(pass.code, pass.stdout + pass.stderr).to.equal(0);
       expect(pass.stdout).to.match(/TEST passed/);
       const greeting = await script(path.join(repo.path, 'TEST'), [], repo.path);

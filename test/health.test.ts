@@ -28,11 +28,13 @@ async function serve(handler: Handler): Promise<TestServer> {
   };
 }
 
-const backend = (status: number, version: string): Handler => (req, res) => {
-  if (req.url === '/ping') res.writeHead(status).end('pong');
-  else if (req.url === '/version') res.writeHead(200, { 'content-type': 'text/plain' }).end(`${version}\n`);
-  else res.writeHead(404).end();
-};
+const backend =
+  (status: number, version: string): Handler =>
+  (req, res) => {
+    if (req.url === '/ping') res.writeHead(status).end('pong');
+    else if (req.url === '/version') res.writeHead(200, { 'content-type': 'text/plain' }).end(`${version}\n`);
+    else res.writeHead(404).end();
+  };
 
 describe('health probe', () => {
   const servers: TestServer[] = [];
@@ -42,7 +44,12 @@ describe('health probe', () => {
     return s.port;
   };
   const options = (port: number, extra: Partial<ProbeOptions> = {}): ProbeOptions => ({
-    port, readyPath: '/ping', versionPath: '/version', expectedVersion: '26.11.27.0', timeoutMs: 500, ...extra,
+    port,
+    readyPath: '/ping',
+    versionPath: '/version',
+    expectedVersion: '26.11.27.0',
+    timeoutMs: 500,
+    ...extra,
   });
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -74,7 +81,9 @@ describe('health probe', () => {
       else res.writeHead(404).end();
     });
     expect((await probeHealth(options(port))).ready).to.equal(false);
-    expect((await probeHealth(options(port, { readyPath: '/meta/ping', versionPath: '/meta/version' }))).ready).to.equal(true);
+    expect(
+      (await probeHealth(options(port, { readyPath: '/meta/ping', versionPath: '/meta/version' }))).ready,
+    ).to.equal(true);
   });
 
   it('gives up after timeoutMs on a server that never answers', async () => {

@@ -15,7 +15,7 @@ async function group(): Promise<{ child: ChildProcess; needle: string }> {
   const needle = `sleep 1000.${randomInt(100_000, 999_999)}`;
   const child = spawn('sh', ['-c', `${needle} & wait`], { detached: true, stdio: 'ignore' });
   child.unref();
-  await waitFor('the group to run', async () => ((await processesMatching(needle)).length > 0 || null), 5_000);
+  await waitFor('the group to run', async () => (await processesMatching(needle)).length > 0 || null, 5_000);
   return { child, needle };
 }
 

@@ -16,7 +16,6 @@ import { createExampleRepo, startBackend, type ExampleRepo } from './harness/exa
 
 const TAG_PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 
-
 /** A sleep whose command line no other process on the host shares. */
 function uniqueSleep(): { args: string; needle: string } {
   const args = `1000.${randomInt(100_000, 999_999)}`;
@@ -64,9 +63,20 @@ describe('ReleasePipeline', function () {
   it('builds and tests a good tag; the artifact runs and answers /version', async () => {
     const tag = await repo.release('26.11.27.0');
     const record = await pipeline().run(tag, never());
-    expect(record).to.include({ tag, status: 'succeeded', error: null, version: '26.11.27.0', author: 'Example Tester <tester@example.invalid>' });
+    expect(record).to.include({
+      tag,
+      status: 'succeeded',
+      error: null,
+      version: '26.11.27.0',
+      author: 'Example Tester <tester@example.invalid>',
+    });
     expect(record.sha).to.equal(await simpleGit(repo.path).revparse([`${tag}^{commit}`]));
-    expect(record.build).to.include({ exitCode: 0, signal: null, timedOut: false, logPath: path.join(root, 'logs', tag, 'build.log') });
+    expect(record.build).to.include({
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      logPath: path.join(root, 'logs', tag, 'build.log'),
+    });
     expect(record.test).to.include({ exitCode: 0, timedOut: false, logPath: path.join(root, 'logs', tag, 'test.log') });
     expect(record.artifactPath).to.equal(path.join(root, 'artifacts', tag, '26.11.27.0'));
     expect(await store.getRelease(tag)).to.deep.equal(record);
@@ -74,7 +84,11 @@ describe('ReleasePipeline', function () {
     expect((await readdir(path.join(root, 'artifacts'))).sort()).to.deep.equal([tag]);
     expect(existsSync(path.join(root, 'repos', tag, 'VERSION'))).to.equal(true);
 
-    const backend = await startBackend(record.artifactPath!, { deployment: 'prod', envRoot: path.join(base, 'env'), version: '26.11.27.0' });
+    const backend = await startBackend(record.artifactPath!, {
+      deployment: 'prod',
+      envRoot: path.join(base, 'env'),
+      version: '26.11.27.0',
+    });
     try {
       const res = await fetch(`http://127.0.0.1:${backend.port}/version`, { signal: AbortSignal.timeout(5_000) });
       expect(await res.text()).to.equal('26.11.27.0');
@@ -142,7 +156,10 @@ describe('ReleasePipeline', function () {
     try {
       const { port } = silent.address() as AddressInfo;
       const started = Date.now();
-      const record = await pipeline({ repo: `http://127.0.0.1:${port}/backend.git`, gitTimeoutMs: 1_000 }).run('v26.11.27.0', never());
+      const record = await pipeline({ repo: `http://127.0.0.1:${port}/backend.git`, gitTimeoutMs: 1_000 }).run(
+        'v26.11.27.0',
+        never(),
+      );
       expect(Date.now() - started).to.be.below(10_000);
       expect(record).to.include({ status: 'failed', build: null });
       expect(record.error).to.match(/^git fetch http:\/\/127\.0\.0\.1:\d+\/backend\.git: no answer within 1000 ms/);
@@ -153,7 +170,11 @@ describe('ReleasePipeline', function () {
   });
 
   it('records a failing TEST as failed, with its log', async () => {
-    await repo.commitFile('TEST', '#!/bin/sh\necho "checking the contract"\necho "boom: /ping answered 500" >&2\nexit 1\n', 'break TEST');
+    await repo.commitFile(
+      'TEST',
+      '#!/bin/sh\necho "checking the contract"\necho "boom: /ping answered 500" >&2\nexit 1\n',
+      'break TEST',
+    );
     const tag = await repo.release('26.11.28.0');
     const record = await pipeline().run(tag, never());
     expect(record.status).to.equal('failed');
@@ -161,7 +182,9 @@ describe('ReleasePipeline', function () {
     expect(record.test).to.include({ exitCode: 1, signal: null, timedOut: false });
     expect(record.error).to.match(/^TEST exited with code 1 \(log: .*test\.log\)$/);
     expect(record.artifactPath).to.equal(path.join(root, 'artifacts', tag, '26.11.28.0'));
-    expect(await readFile(record.test!.logPath, 'utf8')).to.match(/checking the contract[\s\S]*boom: \/ping answered 500/);
+    expect(await readFile(record.test!.logPath, 'utf8')).to.match(
+      /checking the contract[\s\S]*boom: \/ping answered 500/,
+    );
   });
 
   it('fails with the reason when BUILD is not executable', async () => {
@@ -209,7 +232,8 @@ describe('ReleasePipeline', function () {
     const controller = new AbortController();
     const running = pipeline().run(tag, controller.signal);
     const deadline = Date.now() + 10_000;
-    while ((await processesMatching(sleep.needle)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while ((await processesMatching(sleep.needle)).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     controller.abort(new Error('operator cancelled'));
     const record = await running;
     expect(record.status).to.equal('interrupted');
@@ -221,7 +245,10 @@ describe('ReleasePipeline', function () {
   it('stops processes a successful BUILD leaves behind', async () => {
     const sleep = uniqueSleep();
     const original = await readFile(path.join(repo.path, 'BUILD'), 'utf8');
-    const leaky = original.replace("'use strict';", `'use strict';\nrequire('node:child_process').spawn('sleep', ['${sleep.args}'], { stdio: 'ignore' }).unref();`);
+    const leaky = original.replace(
+      "'use strict';",
+      `'use strict';\nrequire('node:child_process').spawn('sleep', ['${sleep.args}'], { stdio: 'ignore' }).unref();`,
+    );
     await repo.commitFile('BUILD', leaky, 'BUILD leaves a process behind');
     const tag = await repo.release('26.11.29.3');
     const record = await pipeline().run(tag, never());
@@ -238,10 +265,15 @@ describe('ReleasePipeline', function () {
       const record = await pipeline().run(tag, never());
       expect(record.status).to.equal('succeeded');
       const log = await readFile(record.test!.logPath, 'utf8');
-      const names = log.split('\n').filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
+      const names = log
+        .split('\n')
+        .filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l))
+        .map((l) => l.slice(0, l.indexOf('=')));
       expect(names).to.include.members(['PATH', 'HOME', 'LANG']);
       // PWD, SHLVL and OLDPWD are set by sh itself.
-      expect(names.filter((n) => !['PATH', 'HOME', 'LANG', 'PWD', 'SHLVL', 'OLDPWD', '_'].includes(n))).to.deep.equal([]);
+      expect(names.filter((n) => !['PATH', 'HOME', 'LANG', 'PWD', 'SHLVL', 'OLDPWD', '_'].includes(n))).to.deep.equal(
+        [],
+      );
       expect(log).to.not.include('do-not-leak');
     } finally {
       delete process.env.HYPERVISOR_TEST_SECRET;
@@ -259,7 +291,19 @@ describe('ReleasePipeline', function () {
   });
 
   describe('refuses unsafe tags before anything is written', () => {
-    const unsafe = ['v1$HOME', 'v1;x', '-v1', '--upload-pack=x', `v${'1'.repeat(299)}`, 'v1/../x', 'v1 x', 'v1\nx', 'v..', 'v.', ''];
+    const unsafe = [
+      'v1$HOME',
+      'v1;x',
+      '-v1',
+      '--upload-pack=x',
+      `v${'1'.repeat(299)}`,
+      'v1/../x',
+      'v1 x',
+      'v1\nx',
+      'v..',
+      'v.',
+      '',
+    ];
     for (const tag of unsafe) {
       it(`refuses ${JSON.stringify(tag.length > 20 ? `${tag.slice(0, 12)}... (${tag.length} bytes)` : tag)}`, async () => {
         // A pattern that accepts anything: the safe charset alone must stop these.
@@ -274,23 +318,45 @@ describe('ReleasePipeline', function () {
     }
 
     it('refuses a safe tag that does not match the configured pattern', async () => {
-      await pipeline().run('v1', never()).then(
-        () => expect.fail('must throw'),
-        (err: unknown) => expect(err).to.be.instanceOf(ValidationError).with.property('message').that.matches(/tag pattern/),
-      );
+      await pipeline()
+        .run('v1', never())
+        .then(
+          () => expect.fail('must throw'),
+          (err: unknown) =>
+            expect(err)
+              .to.be.instanceOf(ValidationError)
+              .with.property('message')
+              .that.matches(/tag pattern/),
+        );
       expect(existsSync(root)).to.equal(false);
     });
   });
 
   it('isSafeTag accepts release tags and nothing that could act as a path or an option', () => {
-    for (const tag of ['v26.11.27.0', 'v1', 'v1.2.3-rc_1', `v${'1'.repeat(100)}`]) expect(isSafeTag(tag), tag).to.equal(true);
-    for (const tag of ['26.11.27.0', 'v', `v${'1'.repeat(101)}`, 'v1..2', 'v1.lock', 'v1/x', 'V1', 'v-1', 'v1\0', 7, null]) {
+    for (const tag of ['v26.11.27.0', 'v1', 'v1.2.3-rc_1', `v${'1'.repeat(100)}`])
+      expect(isSafeTag(tag), tag).to.equal(true);
+    for (const tag of [
+      '26.11.27.0',
+      'v',
+      `v${'1'.repeat(101)}`,
+      'v1..2',
+      'v1.lock',
+      'v1/x',
+      'V1',
+      'v-1',
+      'v1\0',
+      7,
+      null,
+    ]) {
       expect(isSafeTag(tag), String(tag)).to.equal(false);
     }
   });
 
   it('validates its options when built', () => {
-    const build = (o: Partial<ReleasePipelineOptions>): (() => ReleasePipeline) => () => pipeline(o);
+    const build =
+      (o: Partial<ReleasePipelineOptions>): (() => ReleasePipeline) =>
+      () =>
+        pipeline(o);
     expect(build({ root: 'relative/root' })).to.throw(ValidationError, /root: must be an absolute path/);
     expect(build({ appBuild: { script: '../BUILD', timeoutMs: 1 } })).to.throw(ValidationError, /appBuild\.script/);
     expect(build({ appTest: { script: 'TEST', timeoutMs: 0 } })).to.throw(ValidationError, /appTest\.timeoutMs/);

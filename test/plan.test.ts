@@ -5,7 +5,7 @@ import type { ColorObservation, Observed, PlanContext } from '../reconciler/type
 import type { UnitSpec } from '../units/driver.js';
 
 const context: PlanContext = {
-  specFor: (color, release) => release.artifactPath === null ? null : spec(color, release.tag),
+  specFor: (color, release) => (release.artifactPath === null ? null : spec(color, release.tag)),
   failureThreshold: 3,
   startTimeoutMs: 60_000,
   healBackoffMs: (n) => 1000 * 2 ** n,
@@ -14,31 +14,72 @@ const context: PlanContext = {
 function spec(color: Color, tag: string): UnitSpec {
   const version = tag.slice(1);
   return {
-    color, tag, version, executable: `/var/openhack/artifacts/${tag}/${version}`,
-    port: color === 'blue' ? 8001 : 8002, deployment: 'prod', envRoot: '/var/openhack/env',
+    color,
+    tag,
+    version,
+    executable: `/var/openhack/artifacts/${tag}/${version}`,
+    port: color === 'blue' ? 8001 : 8002,
+    deployment: 'prod',
+    envRoot: '/var/openhack/env',
     logFile: `/var/openhack/logs/${color}.log`,
   };
 }
 
 function release(tag: string, status: ReleaseStatus = 'succeeded'): ReleaseRecord {
   return {
-    tag, sha: 'abc', version: tag.slice(1), author: 'dev', status, error: status === 'failed' ? 'TEST exited 1' : null,
-    build: null, test: null, artifactPath: status === 'succeeded' ? `/a/${tag}` : null, createdAt: '', updatedAt: '',
+    tag,
+    sha: 'abc',
+    version: tag.slice(1),
+    author: 'dev',
+    status,
+    error: status === 'failed' ? 'TEST exited 1' : null,
+    build: null,
+    test: null,
+    artifactPath: status === 'succeeded' ? `/a/${tag}` : null,
+    createdAt: '',
+    updatedAt: '',
   };
 }
 
 function absent(color: Color): ColorObservation {
   return {
-    unit: { color, loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: null, nRestarts: 0, installed: null, drift: null },
-    health: null, consecutiveFailures: 0, wasReady: false, runningForMs: 0, healRestarts: 0, sinceHealRestartMs: null,
+    unit: {
+      color,
+      loadState: 'not-found',
+      activeState: 'inactive',
+      subState: 'dead',
+      mainPid: null,
+      nRestarts: 0,
+      installed: null,
+      drift: null,
+    },
+    health: null,
+    consecutiveFailures: 0,
+    wasReady: false,
+    runningForMs: 0,
+    healRestarts: 0,
+    sinceHealRestartMs: null,
   };
 }
 
 function running(color: Color, tag: string, extra: Partial<ColorObservation> = {}): ColorObservation {
   return {
-    unit: { color, loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100, nRestarts: 0, installed: spec(color, tag), drift: null },
+    unit: {
+      color,
+      loadState: 'loaded',
+      activeState: 'active',
+      subState: 'running',
+      mainPid: 100,
+      nRestarts: 0,
+      installed: spec(color, tag),
+      drift: null,
+    },
     health: { ready: true, version: tag.slice(1), reason: 'ok' },
-    consecutiveFailures: 0, wasReady: true, runningForMs: 10_000, healRestarts: 0, sinceHealRestartMs: null,
+    consecutiveFailures: 0,
+    wasReady: true,
+    runningForMs: 10_000,
+    healRestarts: 0,
+    sinceHealRestartMs: null,
     ...extra,
   };
 }
@@ -51,12 +92,19 @@ function observed(o: Partial<Omit<Observed, 'releases'>> & { releases?: ReleaseR
   const releases = Object.fromEntries((o.releases ?? []).map((r) => [r.tag, r]));
   return {
     colors: o.colors ?? { blue: absent('blue'), green: absent('green') },
-    routed: o.routed ?? null, preview: o.preview ?? null, jobs: o.jobs ?? new Set(), releases,
+    routed: o.routed ?? null,
+    preview: o.preview ?? null,
+    jobs: o.jobs ?? new Set(),
+    releases,
     missingArtifacts: o.missingArtifacts ?? new Set(),
   };
 }
 
-const kinds = (p: ReturnType<typeof plan>): string[] => p.actions.map((a) => `${a.kind}${'color' in a ? `:${a.color}` : ''}${'tag' in a ? `:${a.tag}` : ''}${a.kind === 'route' ? `:${a.active}/${a.preview}` : ''}`);
+const kinds = (p: ReturnType<typeof plan>): string[] =>
+  p.actions.map(
+    (a) =>
+      `${a.kind}${'color' in a ? `:${a.color}` : ''}${'tag' in a ? `:${a.tag}` : ''}${a.kind === 'route' ? `:${a.active}/${a.preview}` : ''}`,
+  );
 
 describe('plan', () => {
   it('does nothing for an empty desired state on an empty host', () => {
@@ -75,20 +123,32 @@ describe('plan', () => {
 
   for (const status of ['pending', 'interrupted'] as const) {
     it(`builds again a release that is ${status}`, () => {
-      const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1', status)] }), context });
+      const p = plan({
+        desired: desired('v1', null, 'blue'),
+        observed: observed({ releases: [release('v1', status)] }),
+        context,
+      });
       expect(kinds(p)).to.deep.equal(['build:v1']);
     });
   }
 
   it('does not queue a second build while one is running, and reports Testing', () => {
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1', 'testing')], jobs: new Set(['v1']) }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1', 'testing')], jobs: new Set(['v1']) }),
+      context,
+    });
     expect(p.actions).to.deep.equal([]);
     expect(p.colors.blue.phase).to.equal('Testing');
   });
 
   for (const status of ['failed', 'rejected'] as const) {
     it(`never retries a ${status} release on its own and reports it as Failed`, () => {
-      const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1', status)] }), context });
+      const p = plan({
+        desired: desired('v1', null, 'blue'),
+        observed: observed({ releases: [release('v1', status)] }),
+        context,
+      });
       expect(p.actions).to.deep.equal([]);
       expect(p.colors.blue.phase).to.equal('Failed');
       expect(p.colors.blue.message).to.contain(`release v1 ${status}`);
@@ -102,17 +162,37 @@ describe('plan', () => {
   });
 
   it('deploys a built release onto a color with no unit', () => {
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')] }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')] }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['deploy:blue']);
     expect(p.colors.blue.phase).to.equal('Starting');
   });
 
   it('deploys when the unit runs another tag or its file was edited', () => {
-    const other = plan({ desired: desired('v2', null, 'blue'), observed: observed({ releases: [release('v2')], colors: { blue: running('blue', 'v1'), green: absent('green') }, routed: 'blue' }), context });
+    const other = plan({
+      desired: desired('v2', null, 'blue'),
+      observed: observed({
+        releases: [release('v2')],
+        colors: { blue: running('blue', 'v1'), green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(other)).to.deep.equal(['deploy:blue']);
     const edited = running('blue', 'v1');
     edited.unit.installed = { ...spec('blue', 'v1'), port: 9999 };
-    const drift = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: edited, green: absent('green') }, routed: 'blue' }), context });
+    const drift = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: edited, green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(drift)).to.deep.equal(['deploy:blue']);
     expect(drift.colors.blue.message).to.contain('unit file differs');
   });
@@ -120,81 +200,188 @@ describe('plan', () => {
   it('starts an installed unit that is stopped', () => {
     const stopped = running('blue', 'v1', { health: null });
     stopped.unit = { ...stopped.unit, activeState: 'inactive', subState: 'dead', mainPid: null };
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: stopped, green: absent('green') } }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')], colors: { blue: stopped, green: absent('green') } }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['start:blue']);
   });
 
   it('restarts a failed unit, then backs off', () => {
     const failed = running('blue', 'v1', { health: null });
     failed.unit = { ...failed.unit, activeState: 'failed', subState: 'failed', mainPid: null };
-    const first = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: failed, green: absent('green') } }), context });
+    const first = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')], colors: { blue: failed, green: absent('green') } }),
+      context,
+    });
     expect(kinds(first)).to.deep.equal(['restart:blue']);
     const soon = { ...failed, healRestarts: 2, sinceHealRestartMs: 1000 };
-    const backoff = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: soon, green: absent('green') } }), context });
+    const backoff = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')], colors: { blue: soon, green: absent('green') } }),
+      context,
+    });
     expect(backoff.actions).to.deep.equal([]);
     expect(backoff.colors.blue.message).to.match(/next restart in 3s/);
   });
 
   it('routes traffic to the active color once it is Ready, with the other as preview', () => {
-    const p = plan({ desired: desired('v1', 'v2', 'blue'), observed: observed({ releases: [release('v1'), release('v2')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') } }), context });
+    const p = plan({
+      desired: desired('v1', 'v2', 'blue'),
+      observed: observed({
+        releases: [release('v1'), release('v2')],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['route:blue/green']);
     expect(p.colors.blue.phase).to.equal('Ready');
   });
 
   it('waits with traffic where it is while the new active color is not Ready', () => {
-    const starting = running('green', 'v2', { health: { ready: false, version: null, reason: 'connection refused' }, wasReady: false, runningForMs: 1000 });
-    const p = plan({ desired: desired('v1', 'v2', 'green'), observed: observed({ releases: [release('v1'), release('v2')], colors: { blue: running('blue', 'v1'), green: starting }, routed: 'blue', preview: null }), context });
+    const starting = running('green', 'v2', {
+      health: { ready: false, version: null, reason: 'connection refused' },
+      wasReady: false,
+      runningForMs: 1000,
+    });
+    const p = plan({
+      desired: desired('v1', 'v2', 'green'),
+      observed: observed({
+        releases: [release('v1'), release('v2')],
+        colors: { blue: running('blue', 'v1'), green: starting },
+        routed: 'blue',
+        preview: null,
+      }),
+      context,
+    });
     expect(p.actions).to.deep.equal([]);
     expect(p.colors.green.phase).to.equal('Starting');
     expect(p.waiting).to.match(/traffic waits for green/);
   });
 
   it('switches to the other color when it is Ready and the old one stays warm', () => {
-    const p = plan({ desired: desired('v1', 'v2', 'green'), observed: observed({ releases: [release('v1'), release('v2')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    const p = plan({
+      desired: desired('v1', 'v2', 'green'),
+      observed: observed({
+        releases: [release('v1'), release('v2')],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+        routed: 'blue',
+        preview: 'green',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['route:green/blue']);
   });
 
   it('is a no-op when everything converged', () => {
-    const p = plan({ desired: desired('v1', 'v2', 'blue'), observed: observed({ releases: [release('v1'), release('v2')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    const p = plan({
+      desired: desired('v1', 'v2', 'blue'),
+      observed: observed({
+        releases: [release('v1'), release('v2')],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+        routed: 'blue',
+        preview: 'green',
+      }),
+      context,
+    });
     expect(p.actions).to.deep.equal([]);
     expect(p.waiting).to.equal(null);
   });
 
   it('stops a color whose tag was removed, after traffic left it', () => {
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+        routed: 'blue',
+        preview: 'green',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['route:blue/null', 'stop:green']);
   });
 
   it('keeps a color without a tag running while it still carries traffic', () => {
-    const starting = running('green', 'v2', { health: { ready: false, version: null, reason: 'refused' }, wasReady: false, runningForMs: 100 });
-    const p = plan({ desired: desired(null, 'v2', 'green'), observed: observed({ releases: [release('v2')], colors: { blue: running('blue', 'v1'), green: starting }, routed: 'blue' }), context });
+    const starting = running('green', 'v2', {
+      health: { ready: false, version: null, reason: 'refused' },
+      wasReady: false,
+      runningForMs: 100,
+    });
+    const p = plan({
+      desired: desired(null, 'v2', 'green'),
+      observed: observed({
+        releases: [release('v2')],
+        colors: { blue: running('blue', 'v1'), green: starting },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal([]);
     expect(p.colors.blue.phase).to.equal('Degraded');
   });
 
   it('marks a color that never became Ready in time as Failed and restarts it', () => {
-    const slow = running('blue', 'v1', { health: { ready: false, version: null, reason: 'readiness timed out' }, wasReady: false, runningForMs: 61_000 });
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: slow, green: absent('green') } }), context });
+    const slow = running('blue', 'v1', {
+      health: { ready: false, version: null, reason: 'readiness timed out' },
+      wasReady: false,
+      runningForMs: 61_000,
+    });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')], colors: { blue: slow, green: absent('green') } }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['restart:blue']);
     expect(p.colors.blue.phase).to.equal('Failed');
   });
 
   it('reports Degraded below the failure threshold and restarts at it', () => {
-    const flaky = (n: number): ColorObservation => running('blue', 'v1', { health: { ready: false, version: null, reason: 'timeout' }, consecutiveFailures: n });
-    const below = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: flaky(2), green: absent('green') }, routed: 'blue' }), context });
+    const flaky = (n: number): ColorObservation =>
+      running('blue', 'v1', { health: { ready: false, version: null, reason: 'timeout' }, consecutiveFailures: n });
+    const below = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: flaky(2), green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(below.actions).to.deep.equal([]);
     expect(below.colors.blue.phase).to.equal('Degraded');
-    const at = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: flaky(3), green: absent('green') }, routed: 'blue' }), context });
+    const at = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: flaky(3), green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(at)).to.deep.equal(['restart:blue']);
   });
 
   it('routes nothing when no color is desired active', () => {
-    const p = plan({ desired: desired('v1', null, null), observed: observed({ releases: [release('v1')], colors: { blue: running('blue', 'v1'), green: absent('green') }, routed: 'blue' }), context });
+    const p = plan({
+      desired: desired('v1', null, null),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: running('blue', 'v1'), green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['route:null/blue']);
   });
 
   it('while paused changes nothing but still restores routing after a restart', () => {
-    const obs = observed({ releases: [release('v1')], colors: { blue: running('blue', 'v1'), green: absent('green') } });
+    const obs = observed({
+      releases: [release('v1')],
+      colors: { blue: running('blue', 'v1'), green: absent('green') },
+    });
     const p = plan({ desired: desired('v1', 'v2', 'blue', true), observed: obs, context });
     expect(kinds(p)).to.deep.equal(['route:blue/null']);
     expect(p.colors.green.phase).to.equal('Building');
@@ -204,9 +391,27 @@ describe('plan', () => {
   });
 
   it('orders builds and unit actions before routing and routing before stops', () => {
-    const p = plan({ desired: desired('v3', null, 'blue'), observed: observed({ releases: [], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'green', preview: 'blue' }), context });
+    const p = plan({
+      desired: desired('v3', null, 'blue'),
+      observed: observed({
+        releases: [],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+        routed: 'green',
+        preview: 'blue',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['build:v3', 'route:green/null']);
-    const q = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'green', preview: 'blue' }), context });
+    const q = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+        routed: 'green',
+        preview: 'blue',
+      }),
+      context,
+    });
     expect(kinds(q)).to.deep.equal(['route:blue/null', 'stop:green']);
   });
 });
@@ -215,20 +420,45 @@ describe('plan: drift', () => {
   it('reinstalls a unit file that was edited by hand', () => {
     const edited = running('blue', 'v1');
     edited.unit = { ...edited.unit, drift: 'openhack-blue.service was edited by hand' };
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: edited, green: absent('green') }, routed: 'blue' }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: edited, green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['deploy:blue']);
     expect(p.colors.blue.message).to.contain('edited by hand');
   });
 
   it('rebuilds a release whose artifact is missing', () => {
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], missingArtifacts: new Set(['v1']), colors: { blue: running('blue', 'v1'), green: absent('green') }, routed: 'blue' }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        missingArtifacts: new Set(['v1']),
+        colors: { blue: running('blue', 'v1'), green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['build:v1']);
     expect(p.colors.blue.message).to.contain('artifact of v1 is missing');
   });
 
   it('restarts a color whose port answers another version, at once', () => {
-    const foreign = running('blue', 'v1', { health: { ready: false, version: '0.0.1', reason: 'version 0.0.1' }, wasReady: false, runningForMs: 100 });
-    const p = plan({ desired: desired('v1', null, 'blue'), observed: observed({ releases: [release('v1')], colors: { blue: foreign, green: absent('green') } }), context });
+    const foreign = running('blue', 'v1', {
+      health: { ready: false, version: '0.0.1', reason: 'version 0.0.1' },
+      wasReady: false,
+      runningForMs: 100,
+    });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')], colors: { blue: foreign, green: absent('green') } }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['restart:blue']);
     expect(p.colors.blue.message).to.contain('answers version 0.0.1, want 1');
   });
@@ -236,7 +466,15 @@ describe('plan: drift', () => {
   it('while paused reports drift and leaves it alone', () => {
     const edited = running('blue', 'v1');
     edited.unit = { ...edited.unit, drift: 'edited by hand' };
-    const p = plan({ desired: desired('v1', null, 'blue', true), observed: observed({ releases: [release('v1')], colors: { blue: edited, green: absent('green') }, routed: 'blue' }), context });
+    const p = plan({
+      desired: desired('v1', null, 'blue', true),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: edited, green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(p.actions).to.deep.equal([]);
     expect(p.colors.blue.message).to.contain('edited by hand');
   });
@@ -246,7 +484,16 @@ describe('plan: failover', () => {
   it('says Degraded when the active color is down and the other is Ready', () => {
     const down = running('blue', 'v1', { health: null });
     down.unit = { ...down.unit, activeState: 'activating', subState: 'auto-restart', mainPid: null };
-    const p = plan({ desired: desired('v1', 'v2', 'blue'), observed: observed({ releases: [release('v1'), release('v2')], colors: { blue: down, green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    const p = plan({
+      desired: desired('v1', 'v2', 'blue'),
+      observed: observed({
+        releases: [release('v1'), release('v2')],
+        colors: { blue: down, green: running('green', 'v2') },
+        routed: 'blue',
+        preview: 'green',
+      }),
+      context,
+    });
     expect(p.colors.blue.phase).to.equal('Degraded');
     expect(p.colors.blue.message).to.contain('requests fail over to green');
     expect(p.actions).to.deep.equal([]);
@@ -255,19 +502,48 @@ describe('plan: failover', () => {
 
 describe('plan: never restarts the color that serves traffic', () => {
   it('moves traffic before deploying a new tag on the color it leaves', () => {
-    const p = plan({ desired: desired('v3', 'v2', 'green'), observed: observed({ releases: [release('v2'), release('v3')], colors: { blue: running('blue', 'v1'), green: running('green', 'v2') }, routed: 'blue', preview: 'green' }), context });
+    const p = plan({
+      desired: desired('v3', 'v2', 'green'),
+      observed: observed({
+        releases: [release('v2'), release('v3')],
+        colors: { blue: running('blue', 'v1'), green: running('green', 'v2') },
+        routed: 'blue',
+        preview: 'green',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['route:green/null', 'deploy:blue']);
   });
 
   it('holds a new tag for the serving color while the other color, which has a tag, is not Ready', () => {
-    const starting = running('green', 'v2', { health: { ready: false, version: null, reason: 'refused' }, wasReady: false, runningForMs: 500 });
-    const p = plan({ desired: desired('v3', 'v2', 'green'), observed: observed({ releases: [release('v2'), release('v3')], colors: { blue: running('blue', 'v1'), green: starting }, routed: 'blue' }), context });
+    const starting = running('green', 'v2', {
+      health: { ready: false, version: null, reason: 'refused' },
+      wasReady: false,
+      runningForMs: 500,
+    });
+    const p = plan({
+      desired: desired('v3', 'v2', 'green'),
+      observed: observed({
+        releases: [release('v2'), release('v3')],
+        colors: { blue: running('blue', 'v1'), green: starting },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(p.actions).to.deep.equal([]);
     expect(p.colors.blue.message).to.match(/v3 waits: blue serves all traffic and green is not Ready/);
   });
 
   it('deploys in place when no other color could take over', () => {
-    const p = plan({ desired: desired('v3', null, 'blue'), observed: observed({ releases: [release('v3')], colors: { blue: running('blue', 'v1'), green: absent('green') }, routed: 'blue' }), context });
+    const p = plan({
+      desired: desired('v3', null, 'blue'),
+      observed: observed({
+        releases: [release('v3')],
+        colors: { blue: running('blue', 'v1'), green: absent('green') },
+        routed: 'blue',
+      }),
+      context,
+    });
     expect(kinds(p)).to.deep.equal(['deploy:blue']);
   });
 });

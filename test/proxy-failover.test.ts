@@ -96,7 +96,10 @@ describe('proxy upstream failures and failover', function () {
       const post = await httpRequest(proxy.publicPort, '/reset?color=blue', { method: 'POST', body: 'once' });
       expect(post.status).to.equal(502);
       expect(errorOf(post).code).to.equal('bad_gateway');
-      const bigPut = await httpRequest(proxy.publicPort, '/reset?color=blue', { method: 'PUT', body: Buffer.alloc(100 * 1024, 1) });
+      const bigPut = await httpRequest(proxy.publicPort, '/reset?color=blue', {
+        method: 'PUT',
+        body: Buffer.alloc(100 * 1024, 1),
+      });
       expect(bigPut.status).to.equal(502);
       expect(green.served).to.equal(greenBefore);
     });

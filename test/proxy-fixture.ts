@@ -24,7 +24,10 @@ export function apiHandler(req: IncomingMessage, res: ServerResponse): void {
   res.end(JSON.stringify({ api: true, url: req.url }));
 }
 
-export async function startProxy(routerOptions: RouterOptions = {}, settings: ServerSettings = {}): Promise<ProxyFixture> {
+export async function startProxy(
+  routerOptions: RouterOptions = {},
+  settings: ServerSettings = {},
+): Promise<ProxyFixture> {
   const router = new Router({ drainTimeoutMs: 2_000, ...routerOptions });
   const publicServer = createProxyServer({ router, apiHandler, which: 'public', ...settings });
   const previewServer = createProxyServer({ router, which: 'preview', ...settings, tls: undefined });

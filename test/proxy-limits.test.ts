@@ -80,7 +80,9 @@ describe('proxy limits', function () {
 
     it('refuses a body declared over the limit with 413, without asking the backend', async () => {
       const before = blue.served;
-      const res = await httpRequest(proxy.publicPort, '/sink', { method: 'POST', body: Buffer.alloc(2048, 1) }).catch((err: Error) => err);
+      const res = await httpRequest(proxy.publicPort, '/sink', { method: 'POST', body: Buffer.alloc(2048, 1) }).catch(
+        (err: Error) => err,
+      );
       // Node may reset the connection while the client is still sending: either way nothing reached the backend.
       if (!(res instanceof Error)) {
         expect(res.status).to.equal(413);
@@ -117,11 +119,14 @@ describe('proxy limits', function () {
       const declared = await httpRequest(proxy.publicPort, '/sink', { method: 'POST', body: Buffer.alloc(1024, 1) });
       expect(JSON.parse(declared.body)).to.deep.equal({ color: 'blue', bytes: 1024 });
       const chunked = await new Promise<string>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: proxy.publicPort, path: '/sink', method: 'POST', agent: false }, (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => resolve(body));
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port: proxy.publicPort, path: '/sink', method: 'POST', agent: false },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve(body));
+          },
+        );
         req.on('error', reject);
         req.write(Buffer.alloc(600, 1));
         req.end(Buffer.alloc(424, 1));

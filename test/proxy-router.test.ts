@@ -113,8 +113,14 @@ describe('proxy router and data plane', function () {
       expect(() => proxy.router.setActive('red' as 'blue', 8001)).to.throw(ValidationError, /red/);
       expect(() => new Router({ drainTimeoutMs: -1 })).to.throw(ValidationError, /drainTimeoutMs.*-1/);
       const router = new Router();
-      expect(() => createProxyServer({ router, which: 'public', trustedProxies: ['10.0.0.0/33'] })).to.throw(ValidationError, /trustedProxies\[0\].*10\.0\.0\.0\/33/);
-      expect(() => createProxyServer({ router, which: 'public', maxBodyBytes: -1 })).to.throw(ValidationError, /maxBodyBytes.*-1/);
+      expect(() => createProxyServer({ router, which: 'public', trustedProxies: ['10.0.0.0/33'] })).to.throw(
+        ValidationError,
+        /trustedProxies\[0\].*10\.0\.0\.0\/33/,
+      );
+      expect(() => createProxyServer({ router, which: 'public', maxBodyBytes: -1 })).to.throw(
+        ValidationError,
+        /maxBodyBytes.*-1/,
+      );
       expect(proxy.router.activeColor()).to.equal(null);
     });
   });
@@ -123,9 +129,17 @@ describe('proxy router and data plane', function () {
     beforeEach(() => proxy.router.setActive('blue', blue.port));
 
     it('replaces a client-sent X-Forwarded-For, -Proto and -Host with its own', async () => {
-      const seen = seenHeaders(await httpRequest(proxy.publicPort, '/headers', {
-        headers: { host: 'example.test', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.test', forwarded: 'for=6.6.6.6' },
-      }));
+      const seen = seenHeaders(
+        await httpRequest(proxy.publicPort, '/headers', {
+          headers: {
+            host: 'example.test',
+            'x-forwarded-for': '6.6.6.6',
+            'x-forwarded-proto': 'https',
+            'x-forwarded-host': 'evil.test',
+            forwarded: 'for=6.6.6.6',
+          },
+        }),
+      );
       expect(seen['x-forwarded-for']).to.equal('127.0.0.1');
       expect(seen['x-forwarded-proto']).to.equal('http');
       expect(seen['x-forwarded-host']).to.equal('example.test');
@@ -135,7 +149,12 @@ describe('proxy router and data plane', function () {
 
     it('drops every other X-Forwarded-* and X-Real-IP an untrusted client sent, on requests and websocket handshakes', async () => {
       const forged = {
-        'x-real-ip': '6.6.6.6', 'x-forwarded-port': '443', 'x-forwarded-ssl': 'on', 'X-Forwarded-Prefix': '/admin', 'x-forwarded-client-cert': 'x', 'x-kept': 'yes',
+        'x-real-ip': '6.6.6.6',
+        'x-forwarded-port': '443',
+        'x-forwarded-ssl': 'on',
+        'X-Forwarded-Prefix': '/admin',
+        'x-forwarded-client-cert': 'x',
+        'x-kept': 'yes',
       };
       const seen = seenHeaders(await httpRequest(proxy.publicPort, '/headers', { headers: forged }));
       const { peer } = await connectWebSocket(proxy.publicPort, '/ws', 2_000, forged);
@@ -143,7 +162,13 @@ describe('proxy router and data plane', function () {
       const wsSeen = JSON.parse(await peer.next(2_000)) as Record<string, string>;
       await peer.close(1_000);
       for (const fields of [seen, wsSeen]) {
-        for (const name of ['x-real-ip', 'x-forwarded-port', 'x-forwarded-ssl', 'x-forwarded-prefix', 'x-forwarded-client-cert']) {
+        for (const name of [
+          'x-real-ip',
+          'x-forwarded-port',
+          'x-forwarded-ssl',
+          'x-forwarded-prefix',
+          'x-forwarded-client-cert',
+        ]) {
           expect(fields).not.to.have.property(name);
         }
         expect(fields['x-forwarded-for']).to.equal('127.0.0.1');
@@ -152,19 +177,29 @@ describe('proxy router and data plane', function () {
     });
 
     it('strips the fields a client names in Connection (Connection: X-Secret strips X-Secret)', async () => {
-      const seen = seenHeaders(await httpRequest(proxy.publicPort, '/headers', {
-        headers: { connection: 'X-Secret, x-other', 'x-secret': 'leak', 'x-other': 'leak', 'x-kept': 'yes' },
-      }));
+      const seen = seenHeaders(
+        await httpRequest(proxy.publicPort, '/headers', {
+          headers: { connection: 'X-Secret, x-other', 'x-secret': 'leak', 'x-other': 'leak', 'x-kept': 'yes' },
+        }),
+      );
       expect(seen).not.to.have.property('x-secret');
       expect(seen).not.to.have.property('x-other');
       expect(seen['x-kept']).to.equal('yes');
     });
 
     it('strips Keep-Alive, TE and Proxy-* fields', async () => {
-      const seen = seenHeaders(await httpRequest(proxy.publicPort, '/headers', {
-        headers: { 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-authorization': 'Basic Zm9v', 'proxy-connection': 'keep-alive' },
-      }));
-      for (const name of ['keep-alive', 'te', 'proxy-authorization', 'proxy-connection']) expect(seen).not.to.have.property(name);
+      const seen = seenHeaders(
+        await httpRequest(proxy.publicPort, '/headers', {
+          headers: {
+            'keep-alive': 'timeout=5',
+            te: 'trailers',
+            'proxy-authorization': 'Basic Zm9v',
+            'proxy-connection': 'keep-alive',
+          },
+        }),
+      );
+      for (const name of ['keep-alive', 'te', 'proxy-authorization', 'proxy-connection'])
+        expect(seen).not.to.have.property(name);
     });
 
     it('strips Upgrade from a request that is not a websocket upgrade', async () => {
@@ -193,7 +228,11 @@ describe('proxy router and data plane', function () {
 
     it('streams a request body to the backend and back', async () => {
       const body = randomBytes(1024 * 1024).toString('base64');
-      const res = await httpRequest(proxy.publicPort, '/echo', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+      const res = await httpRequest(proxy.publicPort, '/echo', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(res.status).to.equal(200);
       expect(res.body.length).to.equal(body.length);
       expect(res.body === body).to.equal(true);
@@ -201,7 +240,13 @@ describe('proxy router and data plane', function () {
   });
 
   describe('trusted proxies', () => {
-    const fromLb = { host: 'app.example', 'x-forwarded-for': '203.0.113.7, 10.1.1.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'www.example', 'x-forwarded-port': '443' };
+    const fromLb = {
+      host: 'app.example',
+      'x-forwarded-for': '203.0.113.7, 10.1.1.1',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'www.example',
+      'x-forwarded-port': '443',
+    };
 
     it('keeps and appends to the X-Forwarded-* of a trusted peer', async () => {
       await proxy.close();
@@ -251,10 +296,12 @@ describe('proxy router and data plane', function () {
       await proxy.router.setActive('blue', blue.port);
       const agent = new http.Agent({ keepAlive: true });
       const status = await new Promise<number>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: proxy.publicPort, path: '/', agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        }).on('error', reject);
+        http
+          .get({ host: '127.0.0.1', port: proxy.publicPort, path: '/', agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', reject);
       });
       expect(status).to.equal(200);
       const { peer } = await connectWebSocket(proxy.publicPort, '/ws', 2_000);

@@ -52,7 +52,14 @@ async function oneRequest(client: Pool, slow: boolean): Promise<Sample> {
     });
     const body = await res.body.text();
     const color = (res.headers['x-backend-color'] as Color | undefined) ?? null;
-    return { start, end: performance.now(), status: res.statusCode, color, bodyOk: bodyMatches(body, color, slow), error: null };
+    return {
+      start,
+      end: performance.now(),
+      status: res.statusCode,
+      color,
+      bodyOk: bodyMatches(body, color, slow),
+      error: null,
+    };
   } catch (err) {
     return { start, end: performance.now(), status: 0, color: null, bodyOk: false, error: String(err) };
   }
@@ -74,7 +81,11 @@ async function client(pool: Pool, index: number, state: LoadState): Promise<void
   }
 }
 
-async function switcher(router: Router, blue: Backend, green: Backend): Promise<{ times: number[]; drains: Promise<DrainResult | null>[] }> {
+async function switcher(
+  router: Router,
+  blue: Backend,
+  green: Backend,
+): Promise<{ times: number[]; drains: Promise<DrainResult | null>[] }> {
   const times: number[] = [];
   const drains: Promise<DrainResult | null>[] = [];
   await sleep(MARGIN_MS);

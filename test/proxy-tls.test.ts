@@ -25,8 +25,29 @@ interface Pair {
 async function makePair(dir: string, name: string): Promise<Pair> {
   const cert = path.join(dir, `${name}.crt`);
   const key = path.join(dir, `${name}.key`);
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { timeout: 10_000 });
+  await run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { timeout: 10_000 },
+  );
   return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
 }
 
@@ -89,7 +110,10 @@ describe('proxy TLS', function () {
     await mkdir(path.join(dir, 'live'));
     await writeFile(certFile(), a.cert);
     await writeFile(keyFile(), a.key);
-    proxy = await startProxy({}, { tls: { certFile: certFile(), keyFile: keyFile(), onReload: (err) => reloads.push(err) } });
+    proxy = await startProxy(
+      {},
+      { tls: { certFile: certFile(), keyFile: keyFile(), onReload: (err) => reloads.push(err) } },
+    );
     await proxy.router.setActive('blue', blue.port);
   });
 
@@ -138,7 +162,8 @@ describe('proxy TLS', function () {
 
   it('refuses to start with a certificate it cannot read, naming the file', async () => {
     const missing = path.join(dir, 'nope.pem');
-    expect(() => createProxyServer({ router: proxy.router, which: 'public', tls: { certFile: missing, keyFile: keyFile() } }))
-      .to.throw(TlsCertificateError, /nope\.pem/);
+    expect(() =>
+      createProxyServer({ router: proxy.router, which: 'public', tls: { certFile: missing, keyFile: keyFile() } }),
+    ).to.throw(TlsCertificateError, /nope\.pem/);
   });
 });

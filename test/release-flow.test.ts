@@ -35,24 +35,34 @@ describe('releases from GitHub, end to end (real daemon process, process units)'
   let root: string;
   let appName: string;
 
-  const admin = <T>(method: string, route: string, body?: unknown): Promise<Answer<T>> => request<T>({ socketPath: socket }, method, route, body === undefined ? {} : { body });
+  const admin = <T>(method: string, route: string, body?: unknown): Promise<Answer<T>> =>
+    request<T>({ socketPath: socket }, method, route, body === undefined ? {} : { body });
   const status = async (): Promise<StatusAnswer> => (await admin<StatusAnswer>('GET', '/status')).json;
   const release = async (tag: string): Promise<ReleaseRecord | null> => {
     const answer = await admin<{ release: ReleaseRecord }>('GET', `/releases/${tag}`);
     return answer.status === 200 ? answer.json.release : null;
   };
   const finished = (tag: string, timeoutMs = 60_000): Promise<ReleaseRecord> =>
-    waitFor(`${tag} built`, async () => {
-      const r = await release(tag);
-      return r && FINAL.has(r.status) ? r : null;
-    }, timeoutMs);
+    waitFor(
+      `${tag} built`,
+      async () => {
+        const r = await release(tag);
+        return r && FINAL.has(r.status) ? r : null;
+      },
+      timeoutMs,
+    );
   const readyAt = (color: Color, tag: string, timeoutMs = 60_000): Promise<StatusAnswer> =>
-    waitFor(`${color} Ready at ${tag}`, async () => {
-      const s = await status();
-      const c = s.status.colors?.[color];
-      return c?.phase === 'Ready' && c.runningTag === tag ? s : null;
-    }, timeoutMs);
-  const events = async (): Promise<EventRecord[]> => (await admin<{ events: EventRecord[] }>('GET', '/events?limit=1000')).json.events;
+    waitFor(
+      `${color} Ready at ${tag}`,
+      async () => {
+        const s = await status();
+        const c = s.status.colors?.[color];
+        return c?.phase === 'Ready' && c.runningTag === tag ? s : null;
+      },
+      timeoutMs,
+    );
+  const events = async (): Promise<EventRecord[]> =>
+    (await admin<{ events: EventRecord[] }>('GET', '/events?limit=1000')).json.events;
   const latestRevision = async (): Promise<Revision> => (await status()).revision!;
   const push = async (tag: string, pusher = 'ana'): Promise<number> => {
     const sha = (await simpleGit(repo.path).revparse([`${tag}^{commit}`])).trim();
@@ -86,7 +96,9 @@ describe('releases from GitHub, end to end (real daemon process, process units)'
     const secretFile = path.join(scratch.dir, 'webhook-secret');
     await writeFile(secretFile, `${TEST_SECRET}\n`, { mode: 0o600 });
     configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(configPath, `
+    await writeFile(
+      configPath,
+      `
 app:
   name: ${appName}
   repo: ${repo.path}
@@ -105,7 +117,8 @@ reconcile: { interval: 300ms }
 proxy: { drainTimeout: 2s }
 github: { repository: ${REPOSITORY}, secretFile: ${secretFile} }
 policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
-`);
+`,
+    );
     await start();
     const put = await admin('PUT', '/desired', { active: 'blue', colors: { blue: { tag: V1 } } });
     expect(put.status, put.text).to.equal(201);
@@ -138,12 +151,20 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
       expect(built.origin).to.deep.equal({ source: 'webhook', actor: 'github:ana' });
       expect(built.build).to.include({ exitCode: 0 });
       expect(built.test).to.include({ exitCode: 0 });
-      expect((await admin('GET', `/releases/${tag}/logs/build`)).text).to.match(/built .*26\.11\.27\.1[\s\S]*BUILD exited with code 0/);
-      expect((await admin('GET', `/releases/${tag}/logs/test`)).text).to.match(/TEST passed[\s\S]*TEST exited with code 0/);
+      expect((await admin('GET', `/releases/${tag}/logs/build`)).text).to.match(
+        /built .*26\.11\.27\.1[\s\S]*BUILD exited with code 0/,
+      );
+      expect((await admin('GET', `/releases/${tag}/logs/test`)).text).to.match(
+        /TEST passed[\s\S]*TEST exited with code 0/,
+      );
 
       const s = await readyAt('green', tag);
       expect(s.revision).to.deep.include({ source: 'webhook', author: 'github:ana' });
-      expect(s.revision!.doc).to.deep.equal({ active: 'blue', colors: { blue: { tag: V1 } , green: { tag } }, paused: false });
+      expect(s.revision!.doc).to.deep.equal({
+        active: 'blue',
+        colors: { blue: { tag: V1 }, green: { tag } },
+        paused: false,
+      });
       expect(s.status.active).to.equal('blue');
       expect(await version(previewUrl)).to.deep.equal({ status: 200, body: '26.11.27.1' });
     } finally {
@@ -155,7 +176,11 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
   });
 
   it('records a failing TEST as failed with its log, and stages nothing', async () => {
-    await repo.commitFile('TEST', '#!/bin/sh\necho "checking the contract"\necho "boom: /ping answered 500" >&2\nexit 1\n', 'break TEST');
+    await repo.commitFile(
+      'TEST',
+      '#!/bin/sh\necho "checking the contract"\necho "boom: /ping answered 500" >&2\nexit 1\n',
+      'break TEST',
+    );
     const tag = await repo.release('26.11.27.2');
     const before = await latestRevision();
     await push(tag);
@@ -174,7 +199,11 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
     const tag = await repo.release('26.11.27.3');
     const before = await latestRevision();
     await push(tag);
-    await waitFor('the hanging BUILD to run', async () => ((await processesMatching(`sleep ${sleep}`)).length > 0 || null), 20_000);
+    await waitFor(
+      'the hanging BUILD to run',
+      async () => (await processesMatching(`sleep ${sleep}`)).length > 0 || null,
+      20_000,
+    );
     const record = await finished(tag, 30_000);
     expect(record).to.include({ status: 'failed' });
     expect(record.build).to.include({ timedOut: true });
@@ -188,7 +217,7 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
     await restoreScripts(repo, sleep);
     const tag = await repo.release('26.11.27.4');
     await push(tag, 'bo');
-    await waitFor('BUILD to run', async () => ((await processesMatching(`sleep ${sleep}`)).length > 0 || null), 20_000);
+    await waitFor('BUILD to run', async () => (await processesMatching(`sleep ${sleep}`)).length > 0 || null, 20_000);
     await crash();
     await start();
     const record = await finished(tag);
@@ -202,7 +231,11 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
   it('keeps the checkouts and artifacts of the newest releases and of what the colors run', async () => {
     // keepReleases: 2. Built, oldest first: v1 (blue), .1 (green until .4 replaced it), .2 (failed TEST),
     // .3 (hung BUILD), .4. When .4 succeeded, green still ran .1: only .2 could go.
-    await waitFor('retention after .4', async () => (await events()).some((e) => e.reason === 'ReleasesPruned') || null, 10_000);
+    await waitFor(
+      'retention after .4',
+      async () => (await events()).some((e) => e.reason === 'ReleasesPruned') || null,
+      10_000,
+    );
     expect(onDisk(root, 'v26.11.27.2')).to.deep.equal({ repo: false, artifact: false });
     expect(onDisk(root, 'v26.11.27.1')).to.deep.equal({ repo: true, artifact: true });
     expect(onDisk(root, 'v26.11.27.3')).to.deep.equal({ repo: true, artifact: false });
@@ -220,10 +253,14 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
     const seen = new Set<number>();
     for (let crashes = 0; crashes < 2; crashes++) {
       // A sleep not seen before: the run after a restart, not the leftover the restart stops.
-      const pids = await waitFor(`BUILD to run (${crashes + 1})`, async () => {
-        const now = await processesMatching(`sleep ${sleep}`);
-        return now.some((pid) => !seen.has(pid)) ? now : null;
-      }, 20_000);
+      const pids = await waitFor(
+        `BUILD to run (${crashes + 1})`,
+        async () => {
+          const now = await processesMatching(`sleep ${sleep}`);
+          return now.some((pid) => !seen.has(pid)) ? now : null;
+        },
+        20_000,
+      );
       for (const pid of pids) seen.add(pid);
       await crash();
       await start();
@@ -248,7 +285,11 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
     // Rebuilt by an operator, not pushed: it is not staged on its own.
     await readyAt('green', 'v26.11.27.4');
     // Green runs .4 now, so .1 and .3 are past the newest two (.5, .4); v1 stays for blue.
-    await waitFor('retention after .5', async () => (!onDisk(root, 'v26.11.27.1').repo && !onDisk(root, 'v26.11.27.3').repo) || null, 10_000);
+    await waitFor(
+      'retention after .5',
+      async () => (!onDisk(root, 'v26.11.27.1').repo && !onDisk(root, 'v26.11.27.3').repo) || null,
+      10_000,
+    );
     expect(onDisk(root, V1)).to.deep.equal({ repo: true, artifact: true });
     expect(onDisk(root, 'v26.11.27.4')).to.deep.equal({ repo: true, artifact: true });
     expect((await admin('POST', '/releases/v26.11.30.9/rebuild', {})).status).to.equal(404);
@@ -265,5 +306,9 @@ async function restoreScripts(repo: ExampleRepo, sleep: string): Promise<void> {
   const git = simpleGit(repo.path);
   const build = await git.show([`${V1}:BUILD`]);
   await repo.commitFile('TEST', await git.show([`${V1}:TEST`]), 'TEST passes again');
-  await repo.commitFile('BUILD', build.replace("'use strict';", `'use strict';\nrequire('node:child_process').execFileSync('sleep', ['${sleep}']);`), 'slow BUILD');
+  await repo.commitFile(
+    'BUILD',
+    build.replace("'use strict';", `'use strict';\nrequire('node:child_process').execFileSync('sleep', ['${sleep}']);`),
+    'slow BUILD',
+  );
 }

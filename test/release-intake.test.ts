@@ -32,11 +32,22 @@ describe('release intake and mirror', function () {
     await store.init();
     await mkdir(path.join(base, 'env'));
     pipeline = new ReleasePipeline({
-      repo: repo.path, root: path.join(base, 'root'), appBuild: { script: 'BUILD', timeoutMs: 30_000 },
-      appTest: { script: 'TEST', timeoutMs: 30_000 }, envRoot: path.join(base, 'env'), tagPattern: PATTERN, store, killGraceMs: 500,
+      repo: repo.path,
+      root: path.join(base, 'root'),
+      appBuild: { script: 'BUILD', timeoutMs: 30_000 },
+      appTest: { script: 'TEST', timeoutMs: 30_000 },
+      envRoot: path.join(base, 'env'),
+      tagPattern: PATTERN,
+      store,
+      killGraceMs: 500,
     });
     jobs = new BuildJobs(pipeline, { started: () => undefined, finished: () => undefined });
-    intake = new ReleaseIntake({ store, tagPattern: PATTERN, mirror: pipeline.mirror, builds: { build: (tag) => jobs.enqueue(tag), builds: () => jobs.tags() } });
+    intake = new ReleaseIntake({
+      store,
+      tagPattern: PATTERN,
+      mirror: pipeline.mirror,
+      builds: { build: (tag) => jobs.enqueue(tag), builds: () => jobs.tags() },
+    });
   });
   afterEach(async () => {
     await intake.close();
@@ -46,18 +57,33 @@ describe('release intake and mirror', function () {
   });
 
   const sha = async (rev: string): Promise<string> => (await simpleGit(repo.path).revparse([`${rev}^{commit}`])).trim();
-  const delivered = (tag: string, commit: string | null, actor = 'github:ana'): TagCreated => ({ tag, sha: commit, actor, deliveryId: `d-${Math.random()}` });
-  const settled = (tag: string): Promise<ReleaseRecord> => waitFor(`${tag} settled`, async () => {
-    const r = await store.getRelease(tag);
-    return r && ['succeeded', 'failed', 'rejected'].includes(r.status) && !jobs.tags().has(tag) ? r : null;
-  }, 30_000);
+  const delivered = (tag: string, commit: string | null, actor = 'github:ana'): TagCreated => ({
+    tag,
+    sha: commit,
+    actor,
+    deliveryId: `d-${Math.random()}`,
+  });
+  const settled = (tag: string): Promise<ReleaseRecord> =>
+    waitFor(
+      `${tag} settled`,
+      async () => {
+        const r = await store.getRelease(tag);
+        return r && ['succeeded', 'failed', 'rejected'].includes(r.status) && !jobs.tags().has(tag) ? r : null;
+      },
+      30_000,
+    );
 
   it('records a pushed tag as pending with its origin and SHA, queues it, and the build keeps both', async () => {
     const tag = await repo.release('26.11.27.0');
     const result = await intake.accept(delivered(tag, await sha(tag)));
     expect(result).to.deep.equal({ tag, status: 'pending', known: false, queued: true });
     const record = await settled(tag);
-    expect(record).to.include({ status: 'succeeded', sha: await sha(tag), author: 'Example Tester <tester@example.invalid>', interruptions: 0 });
+    expect(record).to.include({
+      status: 'succeeded',
+      sha: await sha(tag),
+      author: 'Example Tester <tester@example.invalid>',
+      interruptions: 0,
+    });
     expect(record.origin).to.deep.equal({ source: 'webhook', actor: 'github:ana' });
   });
 
@@ -67,7 +93,14 @@ describe('release intake and mirror', function () {
     const before = await settled(tag);
     const other = await repo.commitFile('README.md', 'moved\n', 'another commit');
     for (const call of [intake.check(delivered(tag, other)), intake.accept(delivered(tag, other))]) {
-      await call.then(() => expect.fail('must refuse'), (err: unknown) => expect(err).to.be.instanceOf(TagMovedError).with.property('message').that.matches(/push a new tag/));
+      await call.then(
+        () => expect.fail('must refuse'),
+        (err: unknown) =>
+          expect(err)
+            .to.be.instanceOf(TagMovedError)
+            .with.property('message')
+            .that.matches(/push a new tag/),
+      );
     }
     expect(await store.getRelease(tag)).to.deep.equal(before);
   });
@@ -78,8 +111,16 @@ describe('release intake and mirror', function () {
     const before = await settled(tag);
     const other = await repo.commitFile('README.md', 'moved\n', 'another commit');
     await simpleGit(repo.path).raw(['tag', '-f', tag, other]);
-    expect(await intake.accept(delivered(tag, null))).to.deep.include({ known: true, queued: false, status: 'succeeded' });
-    const event = await waitFor('TagMoved', async () => (await store.listRecentEvents(20)).find((e) => e.reason === 'TagMoved'), 20_000);
+    expect(await intake.accept(delivered(tag, null))).to.deep.include({
+      known: true,
+      queued: false,
+      status: 'succeeded',
+    });
+    const event = await waitFor(
+      'TagMoved',
+      async () => (await store.listRecentEvents(20)).find((e) => e.reason === 'TagMoved'),
+      20_000,
+    );
     expect(event.message).to.include(`release ${tag} is ${before.sha}, the delivery says ${other}`);
     expect(await store.getRelease(tag)).to.deep.equal(before);
   });
@@ -87,8 +128,15 @@ describe('release intake and mirror', function () {
   it('records a safe tag outside the pattern as rejected, and refuses an unsafe tag or SHA writing nothing', async () => {
     expect(await intake.accept(delivered('v2-preview', null))).to.deep.include({ status: 'rejected', queued: false });
     expect((await store.getRelease('v2-preview'))!.error).to.match(/does not match app\.tagPattern/);
-    for (const bad of [delivered('v1;x', null), delivered('--upload-pack=x', null), delivered('v26.11.27.0', '--upload-pack=x')]) {
-      await intake.accept(bad).then(() => expect.fail('must refuse'), (err: unknown) => expect(err).to.be.instanceOf(ValidationError));
+    for (const bad of [
+      delivered('v1;x', null),
+      delivered('--upload-pack=x', null),
+      delivered('v26.11.27.0', '--upload-pack=x'),
+    ]) {
+      await intake.accept(bad).then(
+        () => expect.fail('must refuse'),
+        (err: unknown) => expect(err).to.be.instanceOf(ValidationError),
+      );
     }
     expect((await store.listReleases(10)).map((r) => r.tag)).to.deep.equal(['v2-preview']);
   });
@@ -100,12 +148,21 @@ describe('release intake and mirror', function () {
     const record = await intake.rebuild(tag, 'ops');
     expect(record).to.include({ status: 'pending', sha: first.sha, build: null, test: null });
     expect(record.origin).to.deep.equal({ source: 'operator', actor: 'ops' });
-    await intake.rebuild(tag, 'ops').then(() => expect.fail('must refuse'), (err: unknown) => expect(err).to.be.instanceOf(ConflictError));
+    await intake.rebuild(tag, 'ops').then(
+      () => expect.fail('must refuse'),
+      (err: unknown) => expect(err).to.be.instanceOf(ConflictError),
+    );
     const again = await settled(tag);
     expect(again).to.include({ status: 'succeeded', sha: first.sha });
     expect(again.build!.startedAt > first.test!.finishedAt).to.equal(true);
-    await intake.rebuild('v26.11.30.9', 'ops').then(() => expect.fail('must refuse'), (err: unknown) => expect(err).to.be.instanceOf(NotFoundError));
-    await intake.rebuild('v1;x', 'ops').then(() => expect.fail('must refuse'), (err: unknown) => expect(err).to.be.instanceOf(ValidationError));
+    await intake.rebuild('v26.11.30.9', 'ops').then(
+      () => expect.fail('must refuse'),
+      (err: unknown) => expect(err).to.be.instanceOf(NotFoundError),
+    );
+    await intake.rebuild('v1;x', 'ops').then(
+      () => expect.fail('must refuse'),
+      (err: unknown) => expect(err).to.be.instanceOf(ValidationError),
+    );
   });
 
   it('builds the recorded commit even after its tag moved', async () => {
@@ -113,7 +170,17 @@ describe('release intake and mirror', function () {
     const recorded = await sha(tag);
     await repo.commitFile('VERSION', '26.11.27.1\n', 'a later VERSION');
     await simpleGit(repo.path).raw(['tag', '-f', tag, 'HEAD']);
-    await store.createRelease({ tag, sha: recorded, version: null, author: null, status: 'pending', error: null, build: null, test: null, artifactPath: null });
+    await store.createRelease({
+      tag,
+      sha: recorded,
+      version: null,
+      author: null,
+      status: 'pending',
+      error: null,
+      build: null,
+      test: null,
+      artifactPath: null,
+    });
     const record = await pipeline.run(tag, new AbortController().signal);
     expect(record).to.include({ status: 'succeeded', sha: recorded, version: '26.11.27.0' });
   });
@@ -123,7 +190,11 @@ describe('release intake and mirror', function () {
     const signal = new AbortController().signal;
     const { mirror } = pipeline;
     expect(await mirror.resolveTag(tag, signal)).to.equal(null);
-    expect(await Promise.all([mirror.refresh(signal), mirror.refresh(signal), mirror.refresh(signal)])).to.deep.equal([true, false, false]);
+    expect(await Promise.all([mirror.refresh(signal), mirror.refresh(signal), mirror.refresh(signal)])).to.deep.equal([
+      true,
+      false,
+      false,
+    ]);
     expect((await mirror.resolveTag(tag, signal))!.commit).to.equal(await sha(tag));
     expect(await mirror.refresh(signal)).to.equal(false);
     mirror.noteChange();

@@ -19,8 +19,13 @@ function doc(active: Color | null, blue: string | null, green: string | null, pa
 
 function report(phase: ColorReport['phase'], tag: string | null): ColorReport {
   return {
-    phase, message: '', desiredTag: tag, runningTag: tag, port: 1,
-    unit: { loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 1, nRestarts: 0 }, health: null,
+    phase,
+    message: '',
+    desiredTag: tag,
+    runningTag: tag,
+    port: 1,
+    unit: { loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 1, nRestarts: 0 },
+    health: null,
   };
 }
 
@@ -44,14 +49,29 @@ describe('release policy: autoStage and autoPromote', () => {
   });
 
   function policy(overrides: Partial<PolicyConfig> = {}): ReleasePolicy {
-    const config: PolicyConfig = { autoStage: true, autoPromote: false, promoteDelayMs: 0, keepReleases: 5, ...overrides };
+    const config: PolicyConfig = {
+      autoStage: true,
+      autoPromote: false,
+      promoteDelayMs: 0,
+      keepReleases: 5,
+      ...overrides,
+    };
     return new ReleasePolicy({ policy: config, desired, store, now: () => clock });
   }
 
   async function built(tag: string, patch: Partial<ReleaseRecord> = {}): Promise<void> {
     await store.createRelease({
-      tag, sha: 'a'.repeat(40), version: tag.slice(1), author: 'Example Tester <t@example.invalid>', status: 'succeeded', error: null,
-      build: null, test: null, artifactPath: `/a/${tag}/${tag.slice(1)}`, origin: { source: 'webhook', actor: 'github:ana' }, ...patch,
+      tag,
+      sha: 'a'.repeat(40),
+      version: tag.slice(1),
+      author: 'Example Tester <t@example.invalid>',
+      status: 'succeeded',
+      error: null,
+      build: null,
+      test: null,
+      artifactPath: `/a/${tag}/${tag.slice(1)}`,
+      origin: { source: 'webhook', actor: 'github:ana' },
+      ...patch,
     });
   }
 
@@ -76,7 +96,7 @@ describe('release policy: autoStage and autoPromote', () => {
     expect(events.map((e) => e.reason)).to.include('AutoStaged');
   });
 
-  it('stages nothing for a failed release, an operator\'s rebuild, a release a desired state asked for, or with autoStage off', async () => {
+  it("stages nothing for a failed release, an operator's rebuild, a release a desired state asked for, or with autoStage off", async () => {
     await desired.apply(doc('blue', V1, null), { source: 'api', author: 'ops' });
     await built('v26.11.27.2', { status: 'failed' });
     await built('v26.11.27.3', { origin: { source: 'operator', actor: 'ops' } });
@@ -123,10 +143,15 @@ describe('release policy: autoStage and autoPromote', () => {
     const latest = (await desired.current())!;
     const ready = passStatus(latest.number, report('Ready', V1), report('Ready', V2));
     expect(promotable(latest, ready)).to.equal('green');
-    expect(promotable(latest, { ...ready, observedRevision: latest.number - 1 }), 'a status of an older revision').to.equal(null);
+    expect(
+      promotable(latest, { ...ready, observedRevision: latest.number - 1 }),
+      'a status of an older revision',
+    ).to.equal(null);
     expect(promotable({ ...latest, source: 'api' }, ready)).to.equal(null);
     expect(promotable({ ...latest, doc: { ...latest.doc, paused: true } }, ready)).to.equal(null);
-    expect(promotable(latest, passStatus(latest.number, report('Ready', V1), { ...report('Ready', V2), runningTag: V1 }))).to.equal(null);
+    expect(
+      promotable(latest, passStatus(latest.number, report('Ready', V1), { ...report('Ready', V2), runningTag: V1 })),
+    ).to.equal(null);
 
     const off = policy({ autoPromote: false });
     off.passFinished(ready);
@@ -147,7 +172,10 @@ describe('config: github and policy', () => {
     const config = parseConfig(minimal, '/etc/openhack');
     expect(config.github).to.deep.equal({ repository: null, secretFile: null, maxBodyBytes: 1024 * 1024 });
     expect(config.policy).to.deep.equal({ autoStage: true, autoPromote: false, promoteDelayMs: 0, keepReleases: 5 });
-    const custom = parseConfig(`${minimal}github: { repository: o/r, secretFile: ./secret, maxBodyBytes: 65536 }\npolicy: { autoPromote: true, promoteDelay: 2m, keepReleases: 3 }\n`, '/etc/openhack');
+    const custom = parseConfig(
+      `${minimal}github: { repository: o/r, secretFile: ./secret, maxBodyBytes: 65536 }\npolicy: { autoPromote: true, promoteDelay: 2m, keepReleases: 3 }\n`,
+      '/etc/openhack',
+    );
     expect(custom.github).to.deep.equal({ repository: 'o/r', secretFile: '/etc/openhack/secret', maxBodyBytes: 65536 });
     expect(custom.policy).to.deep.include({ autoPromote: true, promoteDelayMs: 120_000, keepReleases: 3 });
   });

@@ -14,14 +14,26 @@ function desired(active: Color | null, blue: string | null = null, green: string
 
 function release(tag: string): Omit<ReleaseRecord, 'createdAt' | 'updatedAt'> {
   return {
-    tag, sha: 'a1b2c3', version: tag.slice(1), author: 'ana', status: 'pending',
-    error: null, build: null, test: null, artifactPath: null,
+    tag,
+    sha: 'a1b2c3',
+    version: tag.slice(1),
+    author: 'ana',
+    status: 'pending',
+    error: null,
+    build: null,
+    test: null,
+    artifactPath: null,
   };
 }
 
 const buildStep: StepResult = {
-  exitCode: 0, signal: null, timedOut: false, durationMs: 1234, logPath: '/var/openhack/logs/v26.11.27.0/build.log',
-  startedAt: '2026-11-27T10:00:00.000Z', finishedAt: '2026-11-27T10:00:01.234Z',
+  exitCode: 0,
+  signal: null,
+  timedOut: false,
+  durationMs: 1234,
+  logPath: '/var/openhack/logs/v26.11.27.0/build.log',
+  startedAt: '2026-11-27T10:00:00.000Z',
+  finishedAt: '2026-11-27T10:00:01.234Z',
 };
 
 function delivery(deliveryId: string, payload = '{"ref":"refs/tags/v26.11.27.0"}'): GithubDelivery {
@@ -29,7 +41,12 @@ function delivery(deliveryId: string, payload = '{"ref":"refs/tags/v26.11.27.0"}
 }
 
 function session(id: string, expiresInMs: number): Session {
-  return { id, username: 'ana', createdAt: new Date().toISOString(), expiresAt: new Date(Date.now() + expiresInMs).toISOString() };
+  return {
+    id,
+    username: 'ana',
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+  };
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -58,10 +75,22 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
         expect(await store.latestRevision()).to.equal(null);
         expect(await store.listRevisions(10)).to.deep.equal([]);
         const first = await store.appendRevision({ doc: desired('blue', 'v26.11.27.0'), source: 'api', author: 'ana' });
-        const second = await store.appendRevision({ doc: desired('blue', 'v26.11.27.0', 'v26.11.27.1'), source: 'file', author: 'bo' });
-        const third = await store.appendRevision({ doc: desired('green', null, 'v26.11.27.1'), source: 'git@abc', author: 'cy' });
+        const second = await store.appendRevision({
+          doc: desired('blue', 'v26.11.27.0', 'v26.11.27.1'),
+          source: 'file',
+          author: 'bo',
+        });
+        const third = await store.appendRevision({
+          doc: desired('green', null, 'v26.11.27.1'),
+          source: 'git@abc',
+          author: 'cy',
+        });
         expect([first.number, second.number, third.number]).to.deep.equal([1, 2, 3]);
-        expect(second).to.deep.include({ doc: desired('blue', 'v26.11.27.0', 'v26.11.27.1'), source: 'file', author: 'bo' });
+        expect(second).to.deep.include({
+          doc: desired('blue', 'v26.11.27.0', 'v26.11.27.1'),
+          source: 'file',
+          author: 'bo',
+        });
         expect(second.time).to.match(ISO);
         expect(await store.latestRevision()).to.deep.equal(third);
         expect(await store.getRevision(2)).to.deep.equal(second);
@@ -71,12 +100,18 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       });
 
       it('appends on a matching If-Match and refuses a stale one without writing', async () => {
-        expect((await store.appendRevision({ doc: desired(null), source: 'api', author: 'ana', expected: 0 })).number).to.equal(1);
-        expect(await rejection(store.appendRevision({ doc: desired('blue'), source: 'api', author: 'ana', expected: 0 })))
-          .to.be.instanceOf(ConflictError);
-        expect((await store.appendRevision({ doc: desired('blue'), source: 'api', author: 'ana', expected: 1 })).number).to.equal(2);
-        expect(await rejection(store.appendRevision({ doc: desired('green'), source: 'api', author: 'bo', expected: 1 })))
-          .to.be.instanceOf(ConflictError);
+        expect(
+          (await store.appendRevision({ doc: desired(null), source: 'api', author: 'ana', expected: 0 })).number,
+        ).to.equal(1);
+        expect(
+          await rejection(store.appendRevision({ doc: desired('blue'), source: 'api', author: 'ana', expected: 0 })),
+        ).to.be.instanceOf(ConflictError);
+        expect(
+          (await store.appendRevision({ doc: desired('blue'), source: 'api', author: 'ana', expected: 1 })).number,
+        ).to.equal(2);
+        expect(
+          await rejection(store.appendRevision({ doc: desired('green'), source: 'api', author: 'bo', expected: 1 })),
+        ).to.be.instanceOf(ConflictError);
         expect((await store.listRevisions(10)).map((r) => r.number)).to.deep.equal([2, 1]);
         expect((await store.latestRevision())?.doc).to.deep.equal(desired('blue'));
       });
@@ -97,7 +132,9 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       });
 
       it('gives concurrent appends without If-Match distinct consecutive numbers', async () => {
-        const appends = [0, 1, 2, 3, 4].map((i) => store.appendRevision({ doc: desired(null), source: `writer-${i}`, author: 'ana' }));
+        const appends = [0, 1, 2, 3, 4].map((i) =>
+          store.appendRevision({ doc: desired(null), source: `writer-${i}`, author: 'ana' }),
+        );
         const numbers = (await Promise.all(appends)).map((r) => r.number);
         expect([...numbers].sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5]);
         expect((await store.listRevisions(10)).map((r) => r.number)).to.deep.equal([5, 4, 3, 2, 1]);
@@ -106,8 +143,9 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       it('refuses a negative limit, afterId or If-Match', async () => {
         expect(await rejection(store.listRevisions(-1))).to.be.instanceOf(ValidationError);
         expect(await rejection(store.listEventsAfter(-1, 10))).to.be.instanceOf(ValidationError);
-        expect(await rejection(store.appendRevision({ doc: desired(null), source: 'api', author: 'ana', expected: -1 })))
-          .to.be.instanceOf(ValidationError);
+        expect(
+          await rejection(store.appendRevision({ doc: desired(null), source: 'api', author: 'ana', expected: -1 })),
+        ).to.be.instanceOf(ValidationError);
         expect(await store.latestRevision()).to.equal(null);
       });
     });
@@ -133,33 +171,61 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       it('updates only the patched fields, and refuses an unknown tag', async () => {
         const created = await store.createRelease(release('v26.11.27.0'));
         const patched = await store.updateRelease('v26.11.27.0', {
-          status: 'succeeded', build: buildStep, artifactPath: '/var/openhack/artifacts/v26.11.27.0/26.11.27.0', sha: undefined,
+          status: 'succeeded',
+          build: buildStep,
+          artifactPath: '/var/openhack/artifacts/v26.11.27.0/26.11.27.0',
+          sha: undefined,
         });
         expect(patched).to.deep.include({
-          ...release('v26.11.27.0'), status: 'succeeded', build: buildStep,
-          artifactPath: '/var/openhack/artifacts/v26.11.27.0/26.11.27.0', createdAt: created.createdAt,
+          ...release('v26.11.27.0'),
+          status: 'succeeded',
+          build: buildStep,
+          artifactPath: '/var/openhack/artifacts/v26.11.27.0/26.11.27.0',
+          createdAt: created.createdAt,
         });
         expect(Date.parse(patched.updatedAt)).to.be.at.least(Date.parse(created.createdAt));
         expect(await store.getRelease('v26.11.27.0')).to.deep.equal(patched);
-        expect(await rejection(store.updateRelease('v26.11.27.9', { status: 'failed' }))).to.be.instanceOf(NotFoundError);
+        expect(await rejection(store.updateRelease('v26.11.27.9', { status: 'failed' }))).to.be.instanceOf(
+          NotFoundError,
+        );
         expect(await store.getRelease('v26.11.27.9')).to.equal(null);
       });
 
       it('lists releases newest first and deletes them', async () => {
-        for (const tag of ['v26.11.27.0', 'v26.11.27.1', 'v26.11.27.10', 'v26.11.27.2']) await store.createRelease(release(tag));
-        expect((await store.listReleases(10)).map((r) => r.tag)).to.deep.equal(['v26.11.27.2', 'v26.11.27.10', 'v26.11.27.1', 'v26.11.27.0']);
+        for (const tag of ['v26.11.27.0', 'v26.11.27.1', 'v26.11.27.10', 'v26.11.27.2'])
+          await store.createRelease(release(tag));
+        expect((await store.listReleases(10)).map((r) => r.tag)).to.deep.equal([
+          'v26.11.27.2',
+          'v26.11.27.10',
+          'v26.11.27.1',
+          'v26.11.27.0',
+        ]);
         expect((await store.listReleases(2)).map((r) => r.tag)).to.deep.equal(['v26.11.27.2', 'v26.11.27.10']);
         await store.deleteRelease('v26.11.27.10');
         await store.deleteRelease('v26.11.27.99');
         expect(await store.getRelease('v26.11.27.10')).to.equal(null);
-        expect((await store.listReleases(10)).map((r) => r.tag)).to.deep.equal(['v26.11.27.2', 'v26.11.27.1', 'v26.11.27.0']);
+        expect((await store.listReleases(10)).map((r) => r.tag)).to.deep.equal([
+          'v26.11.27.2',
+          'v26.11.27.1',
+          'v26.11.27.0',
+        ]);
       });
     });
 
     describe('deployments', () => {
       it('numbers deployments and lists them newest first', async () => {
-        const install = await store.recordDeployment({ kind: 'install', color: 'green', tag: 'v26.11.27.1', actor: 'reconciler' });
-        const start = await store.recordDeployment({ kind: 'start', color: 'green', tag: 'v26.11.27.1', actor: 'reconciler' });
+        const install = await store.recordDeployment({
+          kind: 'install',
+          color: 'green',
+          tag: 'v26.11.27.1',
+          actor: 'reconciler',
+        });
+        const start = await store.recordDeployment({
+          kind: 'start',
+          color: 'green',
+          tag: 'v26.11.27.1',
+          actor: 'reconciler',
+        });
         const sw = await store.recordDeployment({ kind: 'switch', color: 'green', tag: null, actor: 'ana' });
         expect(sw).to.deep.include({ kind: 'switch', color: 'green', tag: null, actor: 'ana' });
         expect(sw.time).to.match(ISO);
@@ -174,7 +240,10 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       it('assigns increasing ids and fills the optional fields', async () => {
         const plain = await store.appendEvent({ reason: 'PassStarted', message: 'reconcile pass' });
         const full = await store.appendEvent({
-          reason: 'Switched', message: 'traffic moved to green', color: 'green', actor: 'ana',
+          reason: 'Switched',
+          message: 'traffic moved to green',
+          color: 'green',
+          actor: 'ana',
           data: { from: 'blue', revision: 7, tags: ['v26.11.27.1'], nested: { ok: true } },
         });
         expect(plain).to.deep.include({ reason: 'PassStarted', message: 'reconcile pass', color: null, data: null });
@@ -205,13 +274,17 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       it('keeps the first copy of a delivery and reports later ones as duplicates', async () => {
         const first = delivery('d-1');
         expect(await store.insertGithubDelivery(first)).to.deep.equal({ duplicate: false });
-        expect(await store.insertGithubDelivery(delivery('d-1', '{"replayed":true}'))).to.deep.equal({ duplicate: true });
+        expect(await store.insertGithubDelivery(delivery('d-1', '{"replayed":true}'))).to.deep.equal({
+          duplicate: true,
+        });
         expect(await store.getGithubDelivery('d-1')).to.deep.equal(first);
         expect(await store.getGithubDelivery('d-2')).to.equal(null);
       });
 
       it('reports exactly one of 20 concurrent copies as new', async () => {
-        const copies = Array.from({ length: 20 }, (_, i) => store.insertGithubDelivery(delivery('d-race', `{"copy":${i}}`)));
+        const copies = Array.from({ length: 20 }, (_, i) =>
+          store.insertGithubDelivery(delivery('d-race', `{"copy":${i}}`)),
+        );
         const results = await Promise.all(copies);
         expect(results.filter((r) => !r.duplicate)).to.have.length(1);
         const stored = await store.getGithubDelivery('d-race');
@@ -235,7 +308,12 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       it('updates a password and roles, and refuses an unknown user', async () => {
         const ana = await store.createUser({ username: 'ana', passwordHash: 'old', roles: ['viewer'] });
         const updated = await store.updateUser('ana', { roles: ['operator', 'admin'] });
-        expect(updated).to.deep.include({ username: 'ana', passwordHash: 'old', roles: ['operator', 'admin'], createdAt: ana.createdAt });
+        expect(updated).to.deep.include({
+          username: 'ana',
+          passwordHash: 'old',
+          roles: ['operator', 'admin'],
+          createdAt: ana.createdAt,
+        });
         const rehashed = await store.updateUser('ana', { passwordHash: 'new' });
         expect(await store.getUser('ana')).to.deep.equal(rehashed);
         expect(rehashed.roles).to.deep.equal(['operator', 'admin']);
@@ -244,7 +322,8 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       });
 
       it('lists users by name and deletes them', async () => {
-        for (const username of ['cy', 'ana', 'bo']) await store.createUser({ username, passwordHash: 'h', roles: ['viewer'] });
+        for (const username of ['cy', 'ana', 'bo'])
+          await store.createUser({ username, passwordHash: 'h', roles: ['viewer'] });
         expect((await store.listUsers()).map((u) => u.username)).to.deep.equal(['ana', 'bo', 'cy']);
         expect(await store.deleteUser('bo')).to.equal(true);
         expect(await store.deleteUser('bo')).to.equal(false);

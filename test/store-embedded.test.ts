@@ -29,7 +29,11 @@ describe('store: embedded', () => {
       const file = nextFile();
       const store = await openStore({ kind: 'embedded', path: file });
       try {
-        await store.appendRevision({ doc: { active: null, colors: { blue: { tag: null }, green: { tag: null } }, paused: false }, source: 'api', author: 'ana' });
+        await store.appendRevision({
+          doc: { active: null, colors: { blue: { tag: null }, green: { tag: null } }, paused: false },
+          source: 'api',
+          author: 'ana',
+        });
         expect(existsSync(file)).to.equal(true);
         // A second, independent connection reads the mode recorded in the file itself.
         const probe = new Database(file, { readonly: true });
@@ -46,8 +50,22 @@ describe('store: embedded', () => {
     it('keeps every kind of record across close and reopen', async () => {
       const file = nextFile();
       const first = await openStore({ kind: 'embedded', path: file });
-      const revision = await first.appendRevision({ doc: { active: 'blue', colors: { blue: { tag: 'v26.11.27.0' }, green: { tag: null } }, paused: true }, source: 'api', author: 'ana' });
-      const created = await first.createRelease({ tag: 'v26.11.27.0', sha: 'abc', version: '26.11.27.0', author: 'ana', status: 'pending', error: null, build: null, test: null, artifactPath: null });
+      const revision = await first.appendRevision({
+        doc: { active: 'blue', colors: { blue: { tag: 'v26.11.27.0' }, green: { tag: null } }, paused: true },
+        source: 'api',
+        author: 'ana',
+      });
+      const created = await first.createRelease({
+        tag: 'v26.11.27.0',
+        sha: 'abc',
+        version: '26.11.27.0',
+        author: 'ana',
+        status: 'pending',
+        error: null,
+        build: null,
+        test: null,
+        artifactPath: null,
+      });
       const event = await first.appendEvent({ reason: 'Staged', message: 'staged v26.11.27.0', data: { n: 1 } });
       const user = await first.createUser({ username: 'ana', passwordHash: 'h', roles: ['admin'] });
       await first.close();
@@ -73,7 +91,9 @@ describe('store: embedded', () => {
       try {
         const doc = { active: null, colors: { blue: { tag: null }, green: { tag: null } }, paused: false };
         await a.appendRevision({ doc, source: 'host-a', author: 'ana', expected: 0 });
-        expect(await rejectionOf(b.appendRevision({ doc, source: 'host-b', author: 'bo', expected: 0 }))).to.be.instanceOf(ConflictError);
+        expect(
+          await rejectionOf(b.appendRevision({ doc, source: 'host-b', author: 'bo', expected: 0 })),
+        ).to.be.instanceOf(ConflictError);
         expect((await b.appendRevision({ doc, source: 'host-b', author: 'bo', expected: 1 })).number).to.equal(2);
         expect((await a.latestRevision())?.source).to.equal('host-b');
       } finally {
@@ -86,7 +106,9 @@ describe('store: embedded', () => {
 
 async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
-    () => { throw new Error('expected the call to fail, it succeeded'); },
+    () => {
+      throw new Error('expected the call to fail, it succeeded');
+    },
     (err: unknown) => err,
   );
 }

@@ -15,7 +15,10 @@ const spec: UnitSpec = {
 };
 
 const lines = (text: string): string[] => text.split('\n');
-const setting = (text: string, key: string): string[] => lines(text).filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+const setting = (text: string, key: string): string[] =>
+  lines(text)
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
 
 describe('unit file', () => {
   it('names units <app>-<color>.service and refuses app names that are not file names', () => {
@@ -74,11 +77,15 @@ describe('unit file', () => {
   });
 
   const refused: Array<[string, Partial<UnitSpec>, RegExp]> = [
-    ['a newline in the log file', { logFile: '/var/log/a\nExecStartPre=/bin/sh' }, /spec\.logFile: must not contain newlines/],
+    [
+      'a newline in the log file',
+      { logFile: '/var/log/a\nExecStartPre=/bin/sh' },
+      /spec\.logFile: must not contain newlines/,
+    ],
     ['a carriage return in the tag', { tag: 'v1\r' }, /spec\.tag: must not contain newlines/],
     ['a NUL in the env root', { envRoot: '/var/env\0' }, /spec\.envRoot/],
     ['a relative executable', { executable: 'bin/backend' }, /spec\.executable: must be an absolute path/],
-    ['a quote in the executable', { executable: '/srv/it\'s/backend' }, /spec\.executable: must not contain quotes/],
+    ['a quote in the executable', { executable: "/srv/it's/backend" }, /spec\.executable: must not contain quotes/],
     ['a trailing backslash (line continuation)', { logFile: '/var/log/x\\' }, /spec\.logFile: must not end/],
     ['trailing whitespace', { envRoot: '/var/env ' }, /spec\.envRoot: must not end/],
     ['an empty deployment', { deployment: '' }, /spec\.deployment: must be a non-empty string/],

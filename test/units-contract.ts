@@ -57,14 +57,38 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
 
     const observe = (color: Color = 'blue'): Promise<UnitObservation> => driver.observe(color);
     const probe = (s: UnitSpec = spec): Promise<ProbeResult> =>
-      probeHealth({ port: s.port, readyPath: '/ping', versionPath: '/version', expectedVersion: s.version, timeoutMs: 1_000 });
-    const untilReady = (s: UnitSpec = spec): Promise<ProbeResult> => waitUntil(() => probe(s), (r) => r.ready, { what: `${s.version} Ready` });
-    const untilRunning = (what: string, accept: (o: UnitObservation) => boolean = () => true): Promise<UnitObservation> =>
-      waitUntil(observe, (o) => o.activeState === 'active' && o.subState === 'running' && o.mainPid !== null && accept(o), { what });
+      probeHealth({
+        port: s.port,
+        readyPath: '/ping',
+        versionPath: '/version',
+        expectedVersion: s.version,
+        timeoutMs: 1_000,
+      });
+    const untilReady = (s: UnitSpec = spec): Promise<ProbeResult> =>
+      waitUntil(
+        () => probe(s),
+        (r) => r.ready,
+        { what: `${s.version} Ready` },
+      );
+    const untilRunning = (
+      what: string,
+      accept: (o: UnitObservation) => boolean = () => true,
+    ): Promise<UnitObservation> =>
+      waitUntil(
+        observe,
+        (o) => o.activeState === 'active' && o.subState === 'running' && o.mainPid !== null && accept(o),
+        { what },
+      );
 
     it('reports a color that was never installed as not-found', async () => {
       const o = await observe('green');
-      expect(o).to.include({ color: 'green', loadState: 'not-found', activeState: 'inactive', mainPid: null, installed: null });
+      expect(o).to.include({
+        color: 'green',
+        loadState: 'not-found',
+        activeState: 'inactive',
+        mainPid: null,
+        installed: null,
+      });
     });
 
     it('installs a unit: observe shows it loaded and inactive, with the installed spec', async () => {
@@ -79,7 +103,11 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
     });
 
     it('refuses a spec with a newline in a path and writes nothing', async () => {
-      const bad: UnitSpec = { ...spec, color: 'green', logFile: path.join(root, 'logs', 'green\n[Service]\nExecStartPre=/bin/true') };
+      const bad: UnitSpec = {
+        ...spec,
+        color: 'green',
+        logFile: path.join(root, 'logs', 'green\n[Service]\nExecStartPre=/bin/true'),
+      };
       await expectRejection(driver.install(bad), ValidationError);
       expect(await observe('green')).to.include({ loadState: 'not-found', installed: null });
       await expectRejection(driver.install({ ...spec, executable: `${spec.executable}\n` }), ValidationError);
@@ -96,7 +124,11 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
       // The exact argv, with the space, % and $ of the paths intact: the quoting survived systemd.
       expect(await isOurProcess(o.mainPid!, backendArgv(spec))).to.equal(true);
       expect(await untilReady()).to.include({ ready: true, version: spec.version });
-      const log = await waitUntil(() => readFile(spec.logFile, 'utf8'), (t) => t.includes('listening'), { what: 'log line' });
+      const log = await waitUntil(
+        () => readFile(spec.logFile, 'utf8'),
+        (t) => t.includes('listening'),
+        { what: 'log line' },
+      );
       expect(log).to.include(`backend ${spec.version} (test) listening on 127.0.0.1:${spec.port}`);
     });
 
@@ -138,7 +170,10 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
       const squatter = await occupy(spec.port); // the backend exits 2 on EADDRINUSE
       try {
         await driver.restart('blue');
-        await waitUntil(observe, (o) => o.activeState === 'failed', { what: 'failed after the start limit', timeoutMs: 30_000 });
+        await waitUntil(observe, (o) => o.activeState === 'failed', {
+          what: 'failed after the start limit',
+          timeoutMs: 30_000,
+        });
       } finally {
         await new Promise((resolve) => squatter.close(resolve));
       }
@@ -163,7 +198,10 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
     async function crashAndRecover(): Promise<void> {
       const before = await untilRunning('running before the crash');
       process.kill(before.mainPid!, 'SIGKILL');
-      const after = await untilRunning('a restarted MainPID', (o) => o.mainPid !== before.mainPid && o.nRestarts > before.nRestarts);
+      const after = await untilRunning(
+        'a restarted MainPID',
+        (o) => o.mainPid !== before.mainPid && o.nRestarts > before.nRestarts,
+      );
       expect(after.nRestarts).to.be.greaterThan(before.nRestarts);
       expect(await untilReady()).to.include({ ready: true, version: spec.version });
     }

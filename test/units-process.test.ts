@@ -32,7 +32,12 @@ describe('ProcessDriver', function () {
       logFile: path.join(stateDir, 'logs', 'blue.log'),
     };
     // Our own pid is alive but is mocha, not the backend: it must not be taken for MainPID.
-    const state = { spec, wanted: false, nRestarts: 0, running: { pid: process.pid, argv: [spec.executable, '--port', '8001'] } };
+    const state = {
+      spec,
+      wanted: false,
+      nRestarts: 0,
+      running: { pid: process.pid, argv: [spec.executable, '--port', '8001'] },
+    };
     await writeFile(path.join(stateDir, 'hvt-reused-blue.json'), JSON.stringify(state));
     const driver = new ProcessDriver({ appName: 'hvt-reused', stateDir });
     try {
@@ -61,7 +66,11 @@ describe('ProcessDriver', function () {
     try {
       await driver.install(spec);
       await driver.start('green');
-      const o = await waitUntil(() => driver.observe('green'), (x) => x.activeState === 'failed', { what: 'failed' });
+      const o = await waitUntil(
+        () => driver.observe('green'),
+        (x) => x.activeState === 'failed',
+        { what: 'failed' },
+      );
       expect(o).to.include({ subState: 'failed', mainPid: null, nRestarts: 2 });
       expect(await readFile(logFile, 'utf8')).to.match(/cannot start .*ENOENT[\s\S]*start limit hit \(3 starts\)/);
     } finally {
@@ -72,6 +81,8 @@ describe('ProcessDriver', function () {
 
   it('refuses a relative state folder and bad timings when built', () => {
     expect(() => new ProcessDriver({ appName: 'a', stateDir: 'state' })).to.throw(/stateDir.*"state"/);
-    expect(() => new ProcessDriver({ appName: 'a', stateDir: '/tmp/x', restartDelayMs: -1 })).to.throw(/restartDelayMs.*-1/);
+    expect(() => new ProcessDriver({ appName: 'a', stateDir: '/tmp/x', restartDelayMs: -1 })).to.throw(
+      /restartDelayMs.*-1/,
+    );
   });
 });

@@ -23,7 +23,9 @@ describe('SystemdDriver', function () {
 
   it('knows whether a user manager answers', async () => {
     expect(await isUserManagerReachable(manager.env)).to.equal(true);
-    expect(await isUserManagerReachable({ XDG_RUNTIME_DIR: '/nonexistent/run', XDG_CONFIG_HOME: '/nonexistent/config' })).to.equal(false);
+    expect(
+      await isUserManagerReachable({ XDG_RUNTIME_DIR: '/nonexistent/run', XDG_CONFIG_HOME: '/nonexistent/config' }),
+    ).to.equal(false);
   });
 
   it('writes <app>-<color>.service into $XDG_CONFIG_HOME/systemd/user and systemd loads it from there', async () => {
@@ -45,7 +47,10 @@ describe('SystemdDriver', function () {
       expect(text).to.include('Restart=on-failure');
       expect(await driver.observe('green')).to.include({ loadState: 'loaded', activeState: 'inactive', drift: null });
       // Enabled, so the user manager starts it again after a host restart.
-      const enabled = await new Systemctl({ env: manager.env }).run(['is-enabled', `hvt-file-${process.pid}-green.service`]);
+      const enabled = await new Systemctl({ env: manager.env }).run([
+        'is-enabled',
+        `hvt-file-${process.pid}-green.service`,
+      ]);
       expect(enabled.trim()).to.equal('enabled');
       // An edit by hand is drift; the next install writes the rendered file back.
       await writeFile(file, text.replace('RestartSec=1', 'RestartSec=30'));

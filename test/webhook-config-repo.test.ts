@@ -35,7 +35,9 @@ describe('config repo push webhook', function () {
     const [pub, blue, green] = await freePorts(3);
     publicUrl = `http://127.0.0.1:${pub}`;
     const config = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(config, `
+    await writeFile(
+      config,
+      `
 app: { name: hook-${process.pid}, repo: ${backend.path} }
 colors: { blue: { port: ${blue} }, green: { port: ${green} } }
 listen: { public: 127.0.0.1:${pub}, preview: false, admin: ${path.join(scratch.dir, 'admin.sock')} }
@@ -45,7 +47,8 @@ store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
 desired:
   git: { url: ${repo.url}, branch: main, path: desired.yaml, interval: 1h, repository: example/deploy }
 github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc', 'webhook-secret')} }
-`);
+`,
+    );
     daemon = await startDaemonProcess(config, {}, publicUrl);
     admin = new ApiClient({ socketPath: path.join(scratch.dir, 'admin.sock') });
     // The listeners answer before the config repo is cloned and read: wait for its first revision.
@@ -61,14 +64,22 @@ github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc
   it('pulls the config repo at once on a signed branch push for it', async () => {
     const before = await latest();
     const sha = await commit(true);
-    const push = { ...fixture('push-with-new-branch.payload.json', 'example/deploy'), ref: 'refs/heads/main', after: sha };
+    const push = {
+      ...fixture('push-with-new-branch.payload.json', 'example/deploy'),
+      ref: 'refs/heads/main',
+      after: sha,
+    };
     const answer = await post(publicUrl, signed(TEST_SECRET, 'push', push));
     expect(answer.status, JSON.stringify(answer.json)).to.equal(202);
     expect(answer.json.config).to.equal(true);
-    const revision = await waitFor('the pushed commit as a revision', async () => {
-      const r = await latest();
-      return r.number > before.number ? r : null;
-    }, 5_000);
+    const revision = await waitFor(
+      'the pushed commit as a revision',
+      async () => {
+        const r = await latest();
+        return r.number > before.number ? r : null;
+      },
+      5_000,
+    );
     expect(revision.source).to.equal(`git@${sha}`);
     expect(revision.doc.paused).to.equal(true);
   });
@@ -76,7 +87,11 @@ github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc
   it('refuses a config-repo delivery with a wrong signature, and pulls nothing', async () => {
     const before = await latest();
     const sha = await commit(false);
-    const push = { ...fixture('push-with-new-branch.payload.json', 'example/deploy'), ref: 'refs/heads/main', after: sha };
+    const push = {
+      ...fixture('push-with-new-branch.payload.json', 'example/deploy'),
+      ref: 'refs/heads/main',
+      after: sha,
+    };
     const answer = await post(publicUrl, signed('not the secret', 'push', push));
     expect(answer.status).to.equal(401);
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -45,13 +45,27 @@ function withRepository(body: Record<string, unknown>, repository: string): Reco
 }
 
 /** A push that creates `refs/tags/<tag>` at `sha` (GitHub's new-branch push, made a tag push). */
-export function tagPush(tag: string, sha: string | null, repository: string, pusher = 'octocat'): Record<string, unknown> {
+export function tagPush(
+  tag: string,
+  sha: string | null,
+  repository: string,
+  pusher = 'octocat',
+): Record<string, unknown> {
   const base = payload('push-with-new-branch.payload.json');
   const head = base.head_commit as Record<string, unknown>;
-  return withRepository({
-    ...base, ref: `refs/tags/${tag}`, after: sha ?? '0'.repeat(40), created: true, deleted: false, base_ref: null,
-    head_commit: sha === null ? null : { ...head, id: sha }, pusher: { name: pusher, email: `${pusher}@example.invalid` },
-  }, repository);
+  return withRepository(
+    {
+      ...base,
+      ref: `refs/tags/${tag}`,
+      after: sha ?? '0'.repeat(40),
+      created: true,
+      deleted: false,
+      base_ref: null,
+      head_commit: sha === null ? null : { ...head, id: sha },
+      pusher: { name: pusher, email: `${pusher}@example.invalid` },
+    },
+    repository,
+  );
 }
 
 export function tagCreate(tag: string, repository: string): Record<string, unknown> {
@@ -63,7 +77,12 @@ export function fixture(name: string, repository: string): Record<string, unknow
 }
 
 /** A delivery GitHub would send: headers and a body signed with `secret`. */
-export function signed(secret: string, event: string, body: Record<string, unknown> | string, deliveryId: string = randomUUID()): Delivery {
+export function signed(
+  secret: string,
+  event: string,
+  body: Record<string, unknown> | string,
+  deliveryId: string = randomUUID(),
+): Delivery {
   const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   return {
     headers: {
@@ -82,21 +101,25 @@ export function post(baseUrl: string, delivery: Delivery, timeoutMs = 10_000, ag
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const headers = { ...delivery.headers, 'content-length': String(delivery.body.length) };
-    const req = http.request(url, { method: 'POST', headers, timeout: timeoutMs, ...(agent ? { agent } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: Answer['json'] = {};
-        try {
-          json = JSON.parse(text) as Answer['json'];
-        } catch {
-          json = { raw: text };
-        }
-        resolve({ status: res.statusCode ?? 0, json, headers: res.headers, ms: performance.now() - started });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers, timeout: timeoutMs, ...(agent ? { agent } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: Answer['json'] = {};
+          try {
+            json = JSON.parse(text) as Answer['json'];
+          } catch {
+            json = { raw: text };
+          }
+          resolve({ status: res.statusCode ?? 0, json, headers: res.headers, ms: performance.now() - started });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`webhook: no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(delivery.body);
@@ -113,7 +136,8 @@ export interface StoreCounts {
 export function storeCounts(dbFile: string): StoreCounts {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
-    const count = (table: string): number => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const count = (table: string): number =>
+      (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     return { githubEvents: count('github_events'), releases: count('releases'), revisions: count('desired') };
   } finally {
     db.close();

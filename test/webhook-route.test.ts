@@ -13,7 +13,18 @@ import { startTestDaemon, type TestDaemon } from './api-harness.js';
 import { scratchDir } from './harness/daemon-process.js';
 import { createExampleRepo, type ExampleRepo } from './harness/example-repo.js';
 import { waitFor } from './harness/wait.js';
-import { fixture, payload, post, signed, storeCounts, tagCreate, tagPush, TEST_SECRET, WEBHOOK_PATH, type Delivery } from './webhook-harness.js';
+import {
+  fixture,
+  payload,
+  post,
+  signed,
+  storeCounts,
+  tagCreate,
+  tagPush,
+  TEST_SECRET,
+  WEBHOOK_PATH,
+  type Delivery,
+} from './webhook-harness.js';
 
 const REPOSITORY = 'test-org/backend';
 const MAX_BODY = 16 * 1024;
@@ -43,7 +54,8 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
 
   const send = (delivery: Delivery): ReturnType<typeof post> => post(hv.url, delivery);
   const sign = (event: string, body: Record<string, unknown> | string): Delivery => signed(TEST_SECRET, event, body);
-  const shaOf = async (tag: string): Promise<string> => (await simpleGit(repo.path).revparse([`${tag}^{commit}`])).trim();
+  const shaOf = async (tag: string): Promise<string> =>
+    (await simpleGit(repo.path).revparse([`${tag}^{commit}`])).trim();
 
   /** Sends `delivery`, expects `status` and `code`, and that the store did not change. */
   async function refused(delivery: Delivery, status: number, code: string): Promise<void> {
@@ -78,7 +90,11 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     });
     it('a wrong signature (401)', async () => {
       const d = sign('push', body());
-      await refused({ ...d, headers: { ...d.headers, 'x-hub-signature-256': signGithubBody('another secret', d.body) } }, 401, 'bad_signature');
+      await refused(
+        { ...d, headers: { ...d.headers, 'x-hub-signature-256': signGithubBody('another secret', d.body) } },
+        401,
+        'bad_signature',
+      );
     });
     it('a signature over other bytes (401)', async () => {
       const d = sign('push', body());
@@ -93,7 +109,14 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     it('a truncated or malformed signature (401)', async () => {
       const d = sign('push', body());
       const good = d.headers['x-hub-signature-256']!;
-      for (const bad of [good.slice(0, -2), good.slice(0, 7 + 32), `${good}00`, good.replace('sha256=', ''), 'sha256=', `sha256=${'z'.repeat(64)}`]) {
+      for (const bad of [
+        good.slice(0, -2),
+        good.slice(0, 7 + 32),
+        `${good}00`,
+        good.replace('sha256=', ''),
+        'sha256=',
+        `sha256=${'z'.repeat(64)}`,
+      ]) {
         await refused({ ...d, headers: { ...d.headers, 'x-hub-signature-256': bad } }, 401, 'bad_signature');
       }
     });
@@ -112,10 +135,19 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     });
     it('a body over the limit, by Content-Length, before reading it (413)', async () => {
       const before = storeCounts(dbFile);
-      const answer = await rawRequest(hv.url, [
-        `POST ${WEBHOOK_PATH} HTTP/1.1`, 'Host: localhost', 'Content-Type: application/json', 'X-GitHub-Event: push',
-        `X-GitHub-Delivery: ${randomUUID()}`, `Content-Length: ${MAX_BODY + 1}`, '', '{"only": "the first bytes"',
-      ].join('\r\n'));
+      const answer = await rawRequest(
+        hv.url,
+        [
+          `POST ${WEBHOOK_PATH} HTTP/1.1`,
+          'Host: localhost',
+          'Content-Type: application/json',
+          'X-GitHub-Event: push',
+          `X-GitHub-Delivery: ${randomUUID()}`,
+          `Content-Length: ${MAX_BODY + 1}`,
+          '',
+          '{"only": "the first bytes"',
+        ].join('\r\n'),
+      );
       expect(answer).to.match(/^HTTP\/1\.1 413 /);
       expect(answer).to.match(/connection: close/i);
       expect(storeCounts(dbFile)).to.deep.equal(before);
@@ -124,14 +156,31 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
       const before = storeCounts(dbFile);
       const chunk = 'x'.repeat(4096);
       const chunks = Array.from({ length: 8 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
-      const answer = await rawRequest(hv.url, [
-        `POST ${WEBHOOK_PATH} HTTP/1.1`, 'Host: localhost', 'Content-Type: application/json', 'X-GitHub-Event: push',
-        `X-GitHub-Delivery: ${randomUUID()}`, 'Transfer-Encoding: chunked', '', chunks,
-      ].join('\r\n'));
+      const answer = await rawRequest(
+        hv.url,
+        [
+          `POST ${WEBHOOK_PATH} HTTP/1.1`,
+          'Host: localhost',
+          'Content-Type: application/json',
+          'X-GitHub-Event: push',
+          `X-GitHub-Delivery: ${randomUUID()}`,
+          'Transfer-Encoding: chunked',
+          '',
+          chunks,
+        ].join('\r\n'),
+      );
       expect(answer).to.match(/^HTTP\/1\.1 413 /);
       expect(storeCounts(dbFile)).to.deep.equal(before);
     });
-    for (const tag of ['v1$HOME', 'v1;x', '-v1', '--upload-pack=x', `v${'1'.repeat(299)}`, 'v1/../../etc', 'simple-tag']) {
+    for (const tag of [
+      'v1$HOME',
+      'v1;x',
+      '-v1',
+      '--upload-pack=x',
+      `v${'1'.repeat(299)}`,
+      'v1/../../etc',
+      'simple-tag',
+    ]) {
       it(`the tag ${JSON.stringify(tag.length > 20 ? `${tag.slice(0, 10)}... (${tag.length} bytes)` : tag)} (400), as a push and as a create`, async () => {
         await refused(sign('push', tagPush(tag, null, REPOSITORY)), 400, 'invalid_tag');
         await refused(sign('create', tagCreate(tag, REPOSITORY)), 400, 'invalid_tag');
@@ -157,7 +206,11 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     const answers = await Promise.all([send(twin), send(twin), send(twin)]);
     expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 200, 202]);
     expect(answers.filter((a) => a.json.duplicate === true)).to.have.length(2);
-    expect(storeCounts(dbFile)).to.deep.equal({ ...before, githubEvents: before.githubEvents + 1, releases: before.releases + 1 });
+    expect(storeCounts(dbFile)).to.deep.equal({
+      ...before,
+      githubEvents: before.githubEvents + 1,
+      releases: before.releases + 1,
+    });
   });
 
   it('acknowledges and ignores branch pushes, tag deletions and other events, keeping them raw', async () => {
@@ -184,15 +237,30 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     expect(answer.status).to.equal(202);
     expect(answer.ms).to.be.below(1_000);
     expect(answer.json).to.include({ tag, known: false, queued: true, status: 'pending' });
-    const release = await waitFor(`${tag} built`, async () => {
-      const r = await hv.daemon.store.getRelease(tag);
-      return r && ['succeeded', 'failed', 'rejected'].includes(r.status) ? r : null;
-    }, 30_000);
-    expect(release).to.include({ status: 'succeeded', sha, version: '26.11.27.1', author: 'Example Tester <tester@example.invalid>' });
+    const release = await waitFor(
+      `${tag} built`,
+      async () => {
+        const r = await hv.daemon.store.getRelease(tag);
+        return r && ['succeeded', 'failed', 'rejected'].includes(r.status) ? r : null;
+      },
+      30_000,
+    );
+    expect(release).to.include({
+      status: 'succeeded',
+      sha,
+      version: '26.11.27.1',
+      author: 'Example Tester <tester@example.invalid>',
+    });
     expect(release.origin).to.deep.equal({ source: 'webhook', actor: 'github:ana' });
     expect(release.taggedAt).to.match(/^\d{4}-\d{2}-\d{2}T/);
-    expect(release.build).to.include({ exitCode: 0, logPath: path.join(hv.daemon.config.root, 'logs', tag, 'build.log') });
-    expect(release.test).to.include({ exitCode: 0, logPath: path.join(hv.daemon.config.root, 'logs', tag, 'test.log') });
+    expect(release.build).to.include({
+      exitCode: 0,
+      logPath: path.join(hv.daemon.config.root, 'logs', tag, 'build.log'),
+    });
+    expect(release.test).to.include({
+      exitCode: 0,
+      logPath: path.join(hv.daemon.config.root, 'logs', tag, 'test.log'),
+    });
   });
 
   it('takes a create event for a new tag too, and answers the same tag again as known', async () => {
@@ -202,7 +270,11 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     const again = await send(sign('push', tagPush(tag, await shaOf(tag), REPOSITORY)));
     expect(again.status).to.equal(200);
     expect(again.json).to.include({ known: true, queued: false });
-    await waitFor(`${tag} succeeded`, async () => (await hv.daemon.store.getRelease(tag))?.status === 'succeeded' || null, 30_000);
+    await waitFor(
+      `${tag} succeeded`,
+      async () => (await hv.daemon.store.getRelease(tag))?.status === 'succeeded' || null,
+      30_000,
+    );
     expect((await hv.daemon.store.getRelease(tag))!.sha).to.equal(await shaOf(tag));
   });
 
@@ -228,10 +300,14 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     await repo.commitFile('VERSION', '26.11.27.9\n', 'VERSION that does not match its tag');
     await simpleGit(repo.path).addTag('v26.11.27.8');
     expect((await send(sign('create', tagCreate('v26.11.27.8', REPOSITORY)))).status).to.equal(202);
-    const record = await waitFor('v26.11.27.8 rejected', async () => {
-      const r = await hv.daemon.store.getRelease('v26.11.27.8');
-      return r?.status === 'rejected' ? r : null;
-    }, 30_000);
+    const record = await waitFor(
+      'v26.11.27.8 rejected',
+      async () => {
+        const r = await hv.daemon.store.getRelease('v26.11.27.8');
+        return r?.status === 'rejected' ? r : null;
+      },
+      30_000,
+    );
     expect(record.error).to.match(/VERSION at v26\.11\.27\.8 is "26\.11\.27\.9"/);
     expect(record.build).to.equal(null);
   });
@@ -251,13 +327,33 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
   it('keeps answering within a second while a build runs', async () => {
     const sleep = `${randomInt(100, 999)}`;
     const original = await simpleGit(repo.path).show(['HEAD:BUILD']);
-    await repo.commitFile('BUILD', original.replace("'use strict';", `'use strict';\nrequire('node:child_process').execFileSync('sleep', ['1.${sleep}']);`), 'slow BUILD');
+    await repo.commitFile(
+      'BUILD',
+      original.replace(
+        "'use strict';",
+        `'use strict';\nrequire('node:child_process').execFileSync('sleep', ['1.${sleep}']);`,
+      ),
+      'slow BUILD',
+    );
     const tag = await repo.release('26.11.28.1');
     expect((await send(sign('push', tagPush(tag, await shaOf(tag), REPOSITORY)))).status).to.equal(202);
-    await waitFor(`${tag} building`, async () => (await hv.daemon.store.getRelease(tag))?.status === 'building' || null, 20_000);
-    const pings = await Promise.all(Array.from({ length: 20 }, () => send(sign('ping', fixture('ping-payload.json', REPOSITORY)))));
-    expect(pings.every((p) => p.status === 200 && p.ms < 1_000), JSON.stringify(pings.map((p) => [p.status, Math.round(p.ms)]))).to.equal(true);
-    await waitFor(`${tag} succeeded`, async () => (await hv.daemon.store.getRelease(tag))?.status === 'succeeded' || null, 30_000);
+    await waitFor(
+      `${tag} building`,
+      async () => (await hv.daemon.store.getRelease(tag))?.status === 'building' || null,
+      20_000,
+    );
+    const pings = await Promise.all(
+      Array.from({ length: 20 }, () => send(sign('ping', fixture('ping-payload.json', REPOSITORY)))),
+    );
+    expect(
+      pings.every((p) => p.status === 200 && p.ms < 1_000),
+      JSON.stringify(pings.map((p) => [p.status, Math.round(p.ms)])),
+    ).to.equal(true);
+    await waitFor(
+      `${tag} succeeded`,
+      async () => (await hv.daemon.store.getRelease(tag))?.status === 'succeeded' || null,
+      30_000,
+    );
   });
 });
 

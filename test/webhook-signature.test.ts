@@ -4,7 +4,12 @@ import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readWebhookSecret, signGithubBody, verifyGithubSignature, WebhookSecretError } from '../api/github-signature.js';
+import {
+  readWebhookSecret,
+  signGithubBody,
+  verifyGithubSignature,
+  WebhookSecretError,
+} from '../api/github-signature.js';
 import { classifyDelivery } from '../api/routes/webhooks.js';
 import { payload, tagCreate, tagPush } from './webhook-harness.js';
 
@@ -12,12 +17,14 @@ const SECRET = Buffer.from("It's a Secret to Everybody");
 const BODY = Buffer.from('Hello, World!');
 
 describe('webhooks: signature and classification', () => {
-  it('accepts the example from GitHub\'s documentation', () => {
+  it("accepts the example from GitHub's documentation", () => {
     // docs.github.com "Validating webhook deliveries": this secret and body give this signature.
     const header = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
     expect(signGithubBody(SECRET, BODY)).to.equal(header);
     expect(verifyGithubSignature(SECRET, BODY, header)).to.deep.equal({ ok: true });
-    expect(verifyGithubSignature(SECRET, BODY, header.toUpperCase().replace('SHA256=', 'sha256='))).to.deep.equal({ ok: true });
+    expect(verifyGithubSignature(SECRET, BODY, header.toUpperCase().replace('SHA256=', 'sha256='))).to.deep.equal({
+      ok: true,
+    });
   });
 
   it('refuses a missing, sha1-only, malformed, truncated or wrong signature, saying which', () => {
@@ -49,10 +56,17 @@ describe('webhooks: signature and classification', () => {
       await writeFile(file, 'a secret of some length\n');
       expect((await readWebhookSecret(file)).toString()).to.equal('a secret of some length');
       await writeFile(file, '\n');
-      await readWebhookSecret(file).then(() => expect.fail('must refuse'), (err: unknown) => expect(err).to.be.instanceOf(WebhookSecretError));
+      await readWebhookSecret(file).then(
+        () => expect.fail('must refuse'),
+        (err: unknown) => expect(err).to.be.instanceOf(WebhookSecretError),
+      );
       await readWebhookSecret(path.join(dir, 'none')).then(
         () => expect.fail('must refuse'),
-        (err: unknown) => expect(err).to.be.instanceOf(WebhookSecretError).with.property('message').that.matches(/github\.secretFile: cannot read/),
+        (err: unknown) =>
+          expect(err)
+            .to.be.instanceOf(WebhookSecretError)
+            .with.property('message')
+            .that.matches(/github\.secretFile: cannot read/),
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -61,8 +75,18 @@ describe('webhooks: signature and classification', () => {
 
   it('acts on tag creations only', () => {
     const sha = 'a'.repeat(40);
-    expect(classifyDelivery('push', tagPush('v26.11.27.0', sha, 'o/r', 'ana'))).to.deep.equal({ kind: 'tag', tag: 'v26.11.27.0', sha, actor: 'github:ana' });
-    expect(classifyDelivery('create', tagCreate('v26.11.27.0', 'o/r'))).to.deep.equal({ kind: 'tag', tag: 'v26.11.27.0', sha: null, actor: 'github:Codertocat' });
+    expect(classifyDelivery('push', tagPush('v26.11.27.0', sha, 'o/r', 'ana'))).to.deep.equal({
+      kind: 'tag',
+      tag: 'v26.11.27.0',
+      sha,
+      actor: 'github:ana',
+    });
+    expect(classifyDelivery('create', tagCreate('v26.11.27.0', 'o/r'))).to.deep.equal({
+      kind: 'tag',
+      tag: 'v26.11.27.0',
+      sha: null,
+      actor: 'github:Codertocat',
+    });
     expect(classifyDelivery('ping', payload('ping-payload.json'))).to.deep.equal({ kind: 'ping' });
     for (const [event, body] of [
       ['push', payload('push-payload.json')],
@@ -74,6 +98,8 @@ describe('webhooks: signature and classification', () => {
       expect(classifyDelivery(event, body).kind, `${event} ${JSON.stringify(body).slice(0, 40)}`).to.equal('ignored');
     }
     // A pusher name that is not a login does not reach a revision's author.
-    expect(classifyDelivery('push', tagPush('v1', null, 'o/r', 'evil\nname'))).to.deep.include({ actor: 'github:Codertocat' });
+    expect(classifyDelivery('push', tagPush('v1', null, 'o/r', 'evil\nname'))).to.deep.include({
+      actor: 'github:Codertocat',
+    });
   });
 });

@@ -11,9 +11,16 @@ export interface AtomicWriteOptions {
 }
 
 /** Replaces `file` with `content`. Returns `changed: false` (and writes nothing) when identical. */
-export async function writeFileAtomic(file: string, content: string, options: AtomicWriteOptions = {}): Promise<{ changed: boolean }> {
+export async function writeFileAtomic(
+  file: string,
+  content: string,
+  options: AtomicWriteOptions = {},
+): Promise<{ changed: boolean }> {
   if ((await readIfExists(file)) === content) return { changed: false };
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const handle = await open(temp, 'wx', options.mode ?? 0o644);
     try {

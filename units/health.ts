@@ -33,7 +33,11 @@ export async function probeHealth(options: ProbeOptions): Promise<ProbeResult> {
   if (!ready.ok) return { ready: false, version: found, reason: `${options.readyPath}: ${ready.reason}` };
   if (!version.ok) return { ready: false, version: null, reason: `${options.versionPath}: ${version.reason}` };
   if (found !== options.expectedVersion) {
-    return { ready: false, version: found, reason: `version is ${JSON.stringify(found)}, expected ${JSON.stringify(options.expectedVersion)}` };
+    return {
+      ready: false,
+      version: found,
+      reason: `version is ${JSON.stringify(found)}, expected ${JSON.stringify(options.expectedVersion)}`,
+    };
   }
   return { ready: true, version: found, reason: 'ready' };
 }

@@ -98,7 +98,16 @@ export class ProcessDriver implements UnitDriver {
   async observe(color: Color): Promise<UnitObservation> {
     const slot = await this.#slot(color);
     if (!slot) {
-      return { color, loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: null, nRestarts: 0, installed: null, drift: null };
+      return {
+        color,
+        loadState: 'not-found',
+        activeState: 'inactive',
+        subState: 'dead',
+        mainPid: null,
+        nRestarts: 0,
+        installed: null,
+        drift: null,
+      };
     }
     return { color, loadState: 'loaded', ...slot.observe(), installed: { ...slot.spec }, drift: null };
   }
@@ -149,7 +158,8 @@ export class ProcessDriver implements UnitDriver {
       throw err;
     }
     const state = parseState(text);
-    if (!state || state.spec.color !== color) throw new HypervisorError('state_corrupt', `${file} is not a valid ${color} state file`);
+    if (!state || state.spec.color !== color)
+      throw new HypervisorError('state_corrupt', `${file} is not a valid ${color} state file`);
     return state;
   }
 
@@ -177,14 +187,19 @@ function parseState(text: string): SlotState | null {
   const running = value.running as SlotState['running'] | undefined;
   const validRunning =
     running === null ||
-    (typeof running === 'object' && running !== undefined && Number.isInteger(running.pid) && running.pid > 0 &&
-      Array.isArray(running.argv) && running.argv.every((a) => typeof a === 'string'));
+    (typeof running === 'object' &&
+      running !== undefined &&
+      Number.isInteger(running.pid) &&
+      running.pid > 0 &&
+      Array.isArray(running.argv) &&
+      running.argv.every((a) => typeof a === 'string'));
   if (!spec || !validRunning || typeof value.wanted !== 'boolean' || !Number.isInteger(value.nRestarts)) return null;
   return { spec, wanted: value.wanted, nRestarts: value.nRestarts as number, running };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new ValidationError(name, `must be a positive number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new ValidationError(name, `must be a positive number, got ${JSON.stringify(value)}`);
   return v;
 }

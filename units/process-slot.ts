@@ -5,7 +5,15 @@ import { appendFile } from 'node:fs/promises';
 import { HypervisorError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
 import { type UnitObservation, type UnitSpec } from './driver.js';
-import { isOurProcess, settlesWithin, signalGroup, spawnBackend, watchPid, type ExitInfo, type WatchedProcess } from './process-watch.js';
+import {
+  isOurProcess,
+  settlesWithin,
+  signalGroup,
+  spawnBackend,
+  watchPid,
+  type ExitInfo,
+  type WatchedProcess,
+} from './process-watch.js';
 
 /** What survives a daemon restart: `<stateDir>/<app>-<color>.json`. */
 export interface SlotState {
@@ -158,7 +166,10 @@ export class ProcessSlot {
   #watch(proc: WatchedProcess): void {
     this.#phase = { kind: 'running', proc };
     this.#state.running = { pid: proc.pid, argv: proc.argv };
-    proc.exited.then((info) => this.#onExit(proc, info), () => undefined);
+    proc.exited.then(
+      (info) => this.#onExit(proc, info),
+      () => undefined,
+    );
   }
 
   /** Runs outside the queue: it only moves the phase and, maybe, arms the restart timer. */
@@ -206,7 +217,10 @@ export class ProcessSlot {
       if (!(await settlesWithin(phase.proc.exited, this.#timing.stopTimeoutMs))) {
         signalGroup(phase.proc.pid, 'SIGKILL');
         if (!(await settlesWithin(phase.proc.exited, KILL_GRACE_MS))) {
-          throw new HypervisorError('stop_failed', `pid ${phase.proc.pid} of the ${this.color} backend survived SIGKILL`);
+          throw new HypervisorError(
+            'stop_failed',
+            `pid ${phase.proc.pid} of the ${this.color} backend survived SIGKILL`,
+          );
         }
       }
     }

@@ -118,7 +118,13 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
   const timer = new AbortController();
   const timeout = delay(ms, false, { signal: timer.signal }).catch(() => false);
   try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
   } finally {
     timer.abort();
   }

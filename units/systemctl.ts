@@ -31,7 +31,11 @@ export class SystemctlError extends HypervisorError {
   readonly timedOut: boolean;
   constructor(command: string[], exitCode: number | null, stderr: string, timedOut: boolean, cause?: unknown) {
     const what = timedOut ? 'timed out' : exitCode === null ? 'could not run' : `exited with ${exitCode}`;
-    super('systemctl', `${command.join(' ')} ${what}: ${stderr.trim() || String((cause as Error | undefined)?.message ?? '')}`, { cause });
+    super(
+      'systemctl',
+      `${command.join(' ')} ${what}: ${stderr.trim() || String((cause as Error | undefined)?.message ?? '')}`,
+      { cause },
+    );
     this.command = command;
     this.exitCode = exitCode;
     this.stderr = stderr;
@@ -102,7 +106,9 @@ export class Systemctl {
   }
 
   async show(unit: string): Promise<UnitShow> {
-    const props = parseProperties(await this.run(['show', '-p', 'ActiveState,SubState,MainPID,NRestarts,LoadState,DropInPaths', unit]));
+    const props = parseProperties(
+      await this.run(['show', '-p', 'ActiveState,SubState,MainPID,NRestarts,LoadState,DropInPaths', unit]),
+    );
     const mainPid = Number(props.get('MainPID') ?? 0);
     return {
       loadState: props.get('LoadState') ?? 'not-found',
@@ -122,7 +128,12 @@ export class Systemctl {
   /** Runs `systemctl --user <args>` and returns its stdout; throws SystemctlError. */
   run(args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
     const command = ['systemctl', '--user', ...args];
-    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', SYSTEMD_PAGER: '', ...this.env };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      LC_ALL: 'C',
+      SYSTEMD_PAGER: '',
+      ...this.env,
+    };
     return new Promise((resolve, reject) => {
       execFile(
         'systemctl',

@@ -90,7 +90,9 @@ export class SystemdDriver implements UnitDriver {
   /** A file whose body is not what its spec renders to was edited by hand: the next install rewrites it. */
   #drift(text: string | null, installed: UnitSpec | null): string | null {
     if (text === null || installed === null) return null;
-    return renderUnit(installed, this.#appName) === text ? null : `${path.basename(this.#file(installed.color))} was edited by hand`;
+    return renderUnit(installed, this.#appName) === text
+      ? null
+      : `${path.basename(this.#file(installed.color))} was edited by hand`;
   }
 
   async #removeDropIns(color: Color): Promise<boolean> {
@@ -155,7 +157,10 @@ function describeDropIns(paths: string[]): string | null {
 }
 
 /** True when a user manager answers at `env` (its private socket exists and `systemctl --user` works). */
-export async function isUserManagerReachable(env: SystemdUserEnv = defaultUserEnv(), timeoutMs = 5_000): Promise<boolean> {
+export async function isUserManagerReachable(
+  env: SystemdUserEnv = defaultUserEnv(),
+  timeoutMs = 5_000,
+): Promise<boolean> {
   if (!existsSync(path.join(env.XDG_RUNTIME_DIR, 'systemd', 'private'))) return false;
   try {
     await new Systemctl({ env, timeoutMs }).run(['show', '-p', 'Version']);

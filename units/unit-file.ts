@@ -56,7 +56,16 @@ export function renderUnit(spec: UnitSpec, appName: string): string {
 
 /** The backend contract's command line, without the executable. Both drivers use it. */
 export function backendArgs(spec: UnitSpec): string[] {
-  return ['--deployment', spec.deployment, '--port', String(spec.port), '--env-root', spec.envRoot, '--app-version', spec.version];
+  return [
+    '--deployment',
+    spec.deployment,
+    '--port',
+    String(spec.port),
+    '--env-root',
+    spec.envRoot,
+    '--app-version',
+    spec.version,
+  ];
 }
 
 /** The spec comment of an installed unit file; null when absent or not a valid spec. */
@@ -92,7 +101,8 @@ export function validateSpec(spec: UnitSpec): void {
   if (EXECUTABLE_FORBIDDEN.test(spec.executable)) {
     fail('executable', 'must not contain quotes or backslashes (systemd refuses such executables)', spec.executable);
   }
-  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) fail('port', 'must be an integer 1-65535', spec.port);
+  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535)
+    fail('port', 'must be an integer 1-65535', spec.port);
 }
 
 function checkText(key: keyof UnitSpec, value: unknown): void {
@@ -146,6 +156,10 @@ function quoteExecutable(executable: string): string {
 
 /** An argument in double quotes: C-style escapes, `%%` for specifiers, `$$` against env expansion. */
 function quoteArgument(arg: string): string {
-  const escaped = arg.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('%', '%%').replaceAll('$', () => '$$');
+  const escaped = arg
+    .replaceAll('\\', '\\\\')
+    .replaceAll('"', '\\"')
+    .replaceAll('%', '%%')
+    .replaceAll('$', () => '$$');
   return `"${escaped}"`;
 }

@@ -24,7 +24,11 @@ export function authenticate(channel: Channel, auth: AuthService): RequestHandle
     } else {
       const token = bearerToken(req);
       locals[PRINCIPAL] = await auth.authenticate(token);
-      locals[RECHECK] = () => auth.authenticate(token).then(() => true, () => false);
+      locals[RECHECK] = () =>
+        auth.authenticate(token).then(
+          () => true,
+          () => false,
+        );
     }
     next();
   };
@@ -47,7 +51,11 @@ export function allow(role: Role): RoleGuard {
   const guard: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
     const principal = principalOf(res);
     if (!mayAct(principal, role)) {
-      throw new HttpError(403, 'forbidden', `${principal.username} (${principal.roles.join(', ')}) may not do this; it needs the ${role} role`);
+      throw new HttpError(
+        403,
+        'forbidden',
+        `${principal.username} (${principal.roles.join(', ')}) may not do this; it needs the ${role} role`,
+      );
     }
     next();
   };
@@ -64,9 +72,14 @@ function bearerToken(req: Request): string {
   const header = req.get('authorization');
   const match = header === undefined ? null : BEARER.exec(header.trim());
   if (!match) {
-    throw new HttpError(401, 'unauthorized', header === undefined
-      ? 'this route needs a token: POST /hypervisor/auth/login, then send Authorization: Bearer <token>'
-      : 'the Authorization header must be "Bearer <token>"', { 'WWW-Authenticate': 'Bearer realm="hypervisor"' });
+    throw new HttpError(
+      401,
+      'unauthorized',
+      header === undefined
+        ? 'this route needs a token: POST /hypervisor/auth/login, then send Authorization: Bearer <token>'
+        : 'the Authorization header must be "Bearer <token>"',
+      { 'WWW-Authenticate': 'Bearer realm="hypervisor"' },
+    );
   }
   return match[1]!;
 }

@@ -42,8 +42,10 @@ export class LoginLockout {
   readonly #pending = new Map<string, number>();
 
   constructor(settings: LockoutSettings) {
-    if (!Number.isInteger(settings.threshold) || settings.threshold < 1) throw new RangeError(`threshold must be a positive integer, got ${settings.threshold}`);
-    if (!(settings.baseMs > 0) || !(settings.maxMs >= settings.baseMs)) throw new RangeError(`need 0 < baseMs <= maxMs, got ${settings.baseMs} and ${settings.maxMs}`);
+    if (!Number.isInteger(settings.threshold) || settings.threshold < 1)
+      throw new RangeError(`threshold must be a positive integer, got ${settings.threshold}`);
+    if (!(settings.baseMs > 0) || !(settings.maxMs >= settings.baseMs))
+      throw new RangeError(`need 0 < baseMs <= maxMs, got ${settings.baseMs} and ${settings.maxMs}`);
     this.#settings = { maxEntries: 10_000, now: Date.now, ...settings };
   }
 

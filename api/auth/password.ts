@@ -19,7 +19,11 @@ const BOUNDS = { ln: [14, 20], r: [1, 32], p: [1, 4] } as const;
 const FORMAT = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d)\$([A-Za-z0-9+/]{22,})\$([A-Za-z0-9+/]{43,})$/;
 const LONE_SURROGATE = /\p{Cs}/u;
 
-interface Params { ln: number; r: number; p: number }
+interface Params {
+  ln: number;
+  r: number;
+  p: number;
+}
 
 /** Too many logins are hashing at once; the caller answers 503 with Retry-After. */
 export class HasherBusyError extends HypervisorError {
@@ -63,8 +67,10 @@ export class PasswordHasher {
   constructor(options: { concurrency?: number; maxWaiting?: number } = {}) {
     const concurrency = options.concurrency ?? 2;
     const maxWaiting = options.maxWaiting ?? 64;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
-    if (!Number.isInteger(maxWaiting) || maxWaiting < 0) throw new RangeError(`maxWaiting must be 0 or more, got ${maxWaiting}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(maxWaiting) || maxWaiting < 0)
+      throw new RangeError(`maxWaiting must be 0 or more, got ${maxWaiting}`);
     this.#queue = new PQueue({ concurrency });
     this.#maxWaiting = maxWaiting;
   }

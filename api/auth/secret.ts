@@ -34,12 +34,16 @@ async function readSecret(file: string): Promise<Uint8Array | null> {
   if (!info) return null;
   // Like ssh with a private key: a secret others can read is no longer a secret, so refuse to start.
   if ((info.mode & 0o077) !== 0) {
-    throw new SecretFileError(`auth.secretFile ${file} has mode ${(info.mode & 0o777).toString(8)}; it must not be readable by group or others (chmod 600)`);
+    throw new SecretFileError(
+      `auth.secretFile ${file} has mode ${(info.mode & 0o777).toString(8)}; it must not be readable by group or others (chmod 600)`,
+    );
   }
   const text = (await readFile(file, 'utf8')).trim();
   const secret = Buffer.from(text, 'base64url');
   if (secret.length < MIN_SECRET_BYTES) {
-    throw new SecretFileError(`auth.secretFile ${file} holds ${secret.length * 8} bits; at least ${MIN_SECRET_BYTES * 8} are needed (delete it to generate a new one)`);
+    throw new SecretFileError(
+      `auth.secretFile ${file} holds ${secret.length * 8} bits; at least ${MIN_SECRET_BYTES * 8} are needed (delete it to generate a new one)`,
+    );
   }
   return new Uint8Array(secret);
 }

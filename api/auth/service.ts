@@ -11,8 +11,10 @@ import { normalizePassword, type PasswordHasher } from './password.js';
 import type { Principal } from './principal.js';
 import { InvalidTokenError, type TokenIssuer } from './tokens.js';
 
-export type AuthStore = Pick<Store, 'getUser' | 'updateUser' | 'createSession' | 'getSession' | 'deleteSession'
-  | 'purgeExpiredSessions' | 'appendEvent'>;
+export type AuthStore = Pick<
+  Store,
+  'getUser' | 'updateUser' | 'createSession' | 'getSession' | 'deleteSession' | 'purgeExpiredSessions' | 'appendEvent'
+>;
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 
@@ -88,7 +90,13 @@ export class AuthService {
     if (Date.parse(session.createdAt) < Date.parse(user.updatedAt)) {
       throw unauthorized(`hyperuser ${user.username} was changed after this login; log in again`);
     }
-    return { username: user.username, roles: [...user.roles], via: 'token', sessionId: session.id, expiresAt: session.expiresAt };
+    return {
+      username: user.username,
+      roles: [...user.roles],
+      via: 'token',
+      sessionId: session.id,
+      expiresAt: session.expiresAt,
+    };
   }
 
   #reserveAttempt(username: string): void {
@@ -122,17 +130,29 @@ export class AuthService {
     const { token, claims } = await this.#tokens.issue(user.username);
     // createdAt is the real instant, not the whole-second iat: it is compared with the user's updatedAt.
     await this.#store.createSession({
-      id: claims.sessionId, username: user.username, createdAt: new Date().toISOString(), expiresAt: claims.expiresAt.toISOString(),
+      id: claims.sessionId,
+      username: user.username,
+      createdAt: new Date().toISOString(),
+      expiresAt: claims.expiresAt.toISOString(),
     });
     // The embedded store has no TTL index: a login is a good moment to sweep, as it adds a row.
     await this.#store.purgeExpiredSessions();
-    return { token, tokenType: 'Bearer', expiresAt: claims.expiresAt.toISOString(), username: user.username, roles: [...user.roles] };
+    return {
+      token,
+      tokenType: 'Bearer',
+      expiresAt: claims.expiresAt.toISOString(),
+      username: user.username,
+      roles: [...user.roles],
+    };
   }
 }
 
 export function parseUsername(value: string, field = 'username'): string {
   if (!USERNAME.test(value)) {
-    throw new ValidationError(field, `must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ${JSON.stringify(value.slice(0, 80))}`);
+    throw new ValidationError(
+      field,
+      `must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ${JSON.stringify(value.slice(0, 80))}`,
+    );
   }
   return value;
 }
@@ -143,5 +163,7 @@ function unauthorized(message: string): HttpError {
 
 function lockedOut(retryAfterMs: number): HttpError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new HttpError(429, 'locked_out', `too many failed logins for this account; try again in ${seconds}s`, { 'Retry-After': String(seconds) });
+  return new HttpError(429, 'locked_out', `too many failed logins for this account; try again in ${seconds}s`, {
+    'Retry-After': String(seconds),
+  });
 }

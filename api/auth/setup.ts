@@ -11,6 +11,14 @@ import { UserAdmin } from './users.js';
 export async function createAuth(config: AuthConfig, store: Store): Promise<{ auth: AuthService; users: UserAdmin }> {
   const secret = await loadOrCreateSecret(config.secretFile);
   const hasher = new PasswordHasher();
-  const tokens = new TokenIssuer({ secret, issuer: config.issuer, audience: config.audience, ttlMs: config.tokenTtlMs });
-  return { auth: new AuthService({ store, hasher, tokens, lockout: config.lockout }), users: new UserAdmin(store, hasher) };
+  const tokens = new TokenIssuer({
+    secret,
+    issuer: config.issuer,
+    audience: config.audience,
+    ttlMs: config.tokenTtlMs,
+  });
+  return {
+    auth: new AuthService({ store, hasher, tokens, lockout: config.lockout }),
+    users: new UserAdmin(store, hasher),
+  };
 }

@@ -33,7 +33,8 @@ export class TokenIssuer {
   readonly #settings: TokenSettings;
 
   constructor(settings: TokenSettings) {
-    if (settings.secret.length < 32) throw new RangeError(`the signing secret must be at least 256 bits, got ${settings.secret.length * 8}`);
+    if (settings.secret.length < 32)
+      throw new RangeError(`the signing secret must be at least 256 bits, got ${settings.secret.length * 8}`);
     this.#settings = settings;
   }
 

@@ -39,7 +39,8 @@ export class UserAdmin {
 
   async update(name: string, input: { password?: string; roles?: unknown }): Promise<UserView> {
     const username = parseUsername(name, 'name');
-    if (input.password === undefined && input.roles === undefined) throw new ValidationError('', 'give a password, roles, or both');
+    if (input.password === undefined && input.roles === undefined)
+      throw new ValidationError('', 'give a password, roles, or both');
     const roles = input.roles === undefined ? undefined : parseRoles(input.roles);
     const password = input.password === undefined ? undefined : checkNewPassword(input.password);
     if (!(await this.#store.getUser(username))) throw new NotFoundError(`hyperuser ${username} does not exist`);
@@ -61,11 +62,18 @@ function view(user: Hyperuser): UserView {
 
 export function parseRoles(value: unknown): Role[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new ValidationError('roles', `must be a non-empty list of ${ROLES.join(', ')}, got ${JSON.stringify(value)?.slice(0, 80)}`);
+    throw new ValidationError(
+      'roles',
+      `must be a non-empty list of ${ROLES.join(', ')}, got ${JSON.stringify(value)?.slice(0, 80)}`,
+    );
   }
   const roles = new Set<Role>();
   for (const [i, role] of value.entries()) {
-    if (!isRole(role)) throw new ValidationError(`roles[${i}]`, `must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)?.slice(0, 80)}`);
+    if (!isRole(role))
+      throw new ValidationError(
+        `roles[${i}]`,
+        `must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)?.slice(0, 80)}`,
+      );
     roles.add(role);
   }
   return ROLES.filter((role) => roles.has(role));

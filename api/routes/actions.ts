@@ -24,7 +24,12 @@ export function actionRoutes(deps: ApiDeps): Router {
       staged = color ?? (doc.active === null ? 'blue' : otherColor(doc.active));
       return stage(doc, tag, staged);
     });
-    await audit(deps.store, res, { reason: 'Staged', color: staged, message: `${tag} staged on ${staged} (revision ${result.revision.number})`, data: { tag, revision: result.revision.number, changed: result.changed } });
+    await audit(deps.store, res, {
+      reason: 'Staged',
+      color: staged,
+      message: `${tag} staged on ${staged} (revision ${result.revision.number})`,
+      data: { tag, revision: result.revision.number, changed: result.changed },
+    });
     const pass = await deps.reconciler.trigger();
     res.status(result.changed ? 201 : 200).json({ ...result, color: staged, waiting: pass.waiting });
   });
@@ -40,7 +45,8 @@ export function actionRoutes(deps: ApiDeps): Router {
   router.post('/rollback', allow('operator'), async (req, res) => {
     readEmptyBody(req);
     const from = (await deps.desired.current())?.doc.active ?? null;
-    if (from === null) throw new HttpError(409, 'nothing_to_roll_back', 'no color is active, so there is nothing to roll back from');
+    if (from === null)
+      throw new HttpError(409, 'nothing_to_roll_back', 'no color is active, so there is nothing to roll back from');
     const previous = (await deps.desired.history(1000)).find((r) => r.doc.active !== null && r.doc.active !== from);
     if (!previous) throw new HttpError(409, 'nothing_to_roll_back', `${from} has been the only active color so far`);
     const to = otherColor(from);
@@ -48,7 +54,10 @@ export function actionRoutes(deps: ApiDeps): Router {
     await moveTraffic(deps, res, to, from, 'RollbackRequested');
   });
 
-  for (const [route, paused] of [['/pause', true], ['/resume', false]] as const) {
+  for (const [route, paused] of [
+    ['/pause', true],
+    ['/resume', false],
+  ] as const) {
     router.post(route, allow('operator'), async (req, res) => {
       readEmptyBody(req);
       const result = await write(res, (doc) => ({ ...doc, paused }));
@@ -74,14 +83,22 @@ export function actionRoutes(deps: ApiDeps): Router {
 function requireReady(deps: ApiDeps, to: Color, from: Color | null): void {
   const phase = deps.reconciler.status().colors?.[to];
   if (to !== from && phase?.phase !== 'Ready') {
-    throw new HttpError(409, 'not_ready', `${to} is not Ready (${phase ? `${phase.phase}: ${phase.message}` : 'not observed yet'}); traffic stays on ${from ?? 'nothing'}`);
+    throw new HttpError(
+      409,
+      'not_ready',
+      `${to} is not Ready (${phase ? `${phase.phase}: ${phase.message}` : 'not observed yet'}); traffic stays on ${from ?? 'nothing'}`,
+    );
   }
 }
 
 async function moveTraffic(deps: ApiDeps, res: Response, to: Color, from: Color | null, reason: string): Promise<void> {
-  const result = await deps.desired.update((doc) => ({ ...doc, active: to }), { source: 'api', author: principalOf(res).username });
+  const result = await deps.desired.update((doc) => ({ ...doc, active: to }), {
+    source: 'api',
+    author: principalOf(res).username,
+  });
   await audit(deps.store, res, {
-    reason, color: to,
+    reason,
+    color: to,
     message: `traffic ${result.changed ? 'moves' : 'already goes'} to ${to}${from && from !== to ? ` from ${from}` : ''} (revision ${result.revision.number})`,
     data: { from, to, revision: result.revision.number, changed: result.changed },
   });
@@ -90,7 +107,8 @@ async function moveTraffic(deps: ApiDeps, res: Response, to: Color, from: Color 
 }
 
 function parseColor(value: string, field: string): Color {
-  if (!isColor(value)) throw new HttpError(400, 'invalid', `${field} must be blue or green, got ${JSON.stringify(value.slice(0, 80))}`);
+  if (!isColor(value))
+    throw new HttpError(400, 'invalid', `${field} must be blue or green, got ${JSON.stringify(value.slice(0, 80))}`);
   return value;
 }
 

@@ -11,8 +11,17 @@ export function loginRoutes(deps: ApiDeps): Router {
   router.post('/auth/login', async (req, res) => {
     const body = readBody(req, { username: 'string', password: 'string' });
     const address = req.socket.remoteAddress ?? 'admin-socket';
-    const answer = await deps.auth.login(required(body.username, 'username'), required(body.password, 'password'), address);
-    await deps.store.appendEvent({ reason: 'LoggedIn', message: `${answer.username} logged in from ${address}`, actor: answer.username, data: { address } });
+    const answer = await deps.auth.login(
+      required(body.username, 'username'),
+      required(body.password, 'password'),
+      address,
+    );
+    await deps.store.appendEvent({
+      reason: 'LoggedIn',
+      message: `${answer.username} logged in from ${address}`,
+      actor: answer.username,
+      data: { address },
+    });
     res.set('Cache-Control', 'no-store').json(answer);
   });
   return router;

@@ -13,7 +13,8 @@ export function desiredRoutes(deps: ApiDeps): Router {
   const router = Router();
   router.get('/desired', allow('viewer'), async (req, res) => {
     const revision = await deps.desired.current();
-    if (!revision) throw new HttpError(404, 'no_desired_state', 'no desired state yet: PUT /hypervisor/desired or stage a tag');
+    if (!revision)
+      throw new HttpError(404, 'no_desired_state', 'no desired state yet: PUT /hypervisor/desired or stage a tag');
     res.set('ETag', `"${revision.number}"`);
     // JSON first, so `*/*` (curl, fetch) gets JSON; any YAML type asked for by name gets YAML.
     const wanted = req.accepts(['application/json', 'application/yaml', 'application/x-yaml', 'text/yaml']);
@@ -30,10 +31,15 @@ export function desiredRoutes(deps: ApiDeps): Router {
     const result = await deps.desired.apply(doc, { source: 'api', author, expected });
     await audit(deps.store, res, {
       reason: 'DesiredApplied',
-      message: result.changed ? `desired state revision ${result.revision.number} applied` : `desired state unchanged at revision ${result.revision.number}`,
+      message: result.changed
+        ? `desired state revision ${result.revision.number} applied`
+        : `desired state unchanged at revision ${result.revision.number}`,
       data: { revision: result.revision.number, changed: result.changed },
     });
-    res.status(result.changed ? 201 : 200).set('ETag', `"${result.revision.number}"`).json(result);
+    res
+      .status(result.changed ? 201 : 200)
+      .set('ETag', `"${result.revision.number}"`)
+      .json(result);
   });
   router.get('/desired/history', allow('viewer'), async (req, res) => {
     const limit = queryInteger(req, 'limit', 100, 1, 1000);
@@ -46,7 +52,11 @@ export function desiredRoutes(deps: ApiDeps): Router {
 function desiredBody(req: Request, tagPattern: RegExp): unknown {
   const type = req.is(['json', ...YAML_TYPES]);
   if (type === false) {
-    throw new HttpError(415, 'unsupported_media_type', `send the desired state as application/json or application/yaml, got ${JSON.stringify(req.get('content-type') ?? '')}`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `send the desired state as application/json or application/yaml, got ${JSON.stringify(req.get('content-type') ?? '')}`,
+    );
   }
   return typeof req.body === 'string' ? parseDesiredYaml(req.body, tagPattern) : req.body;
 }
@@ -54,6 +64,7 @@ function desiredBody(req: Request, tagPattern: RegExp): unknown {
 function ifMatch(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   const value = header.replace(/^W\//, '').replace(/"/g, '').trim();
-  if (!/^\d{1,12}$/.test(value)) throw new HttpError(400, 'invalid_if_match', `If-Match must be a revision number, got ${JSON.stringify(header)}`);
+  if (!/^\d{1,12}$/.test(value))
+    throw new HttpError(400, 'invalid_if_match', `If-Match must be a revision number, got ${JSON.stringify(header)}`);
   return Number(value);
 }

@@ -10,7 +10,8 @@ export function eventRoutes(deps: ApiDeps): Router {
   router.get('/events', allow('viewer'), async (req, res) => {
     const after = queryInteger(req, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = queryInteger(req, 'limit', 100, 1, 1000);
-    const events = after > 0 ? await deps.store.listEventsAfter(after, limit) : await deps.store.listRecentEvents(limit);
+    const events =
+      after > 0 ? await deps.store.listEventsAfter(after, limit) : await deps.store.listRecentEvents(limit);
     if (!queryFlag(req, 'follow')) {
       res.json({ events });
       return;
@@ -19,7 +20,12 @@ export function eventRoutes(deps: ApiDeps): Router {
     res.type('application/x-ndjson').set('Cache-Control', 'no-store').flushHeaders();
     for (const event of events) res.write(`${JSON.stringify(event)}\n`);
     const start = events.at(-1)?.id ?? after;
-    await followEvents(res, (id) => deps.store.listEventsAfter(id, 500), start, followSignal(res, principalOf(res), stillAuthenticated(res)));
+    await followEvents(
+      res,
+      (id) => deps.store.listEventsAfter(id, 500),
+      start,
+      followSignal(res, principalOf(res), stillAuthenticated(res)),
+    );
   });
   return router;
 }

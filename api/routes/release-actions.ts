@@ -13,7 +13,11 @@ export function releaseActionRoutes(deps: ApiDeps): Router {
     readEmptyBody(req);
     if (!deps.releases) throw new HttpError(503, 'unavailable', 'this daemon builds no releases on demand');
     const release = await deps.releases.rebuild(String(req.params.tag), principalOf(res).username);
-    await audit(deps.store, res, { reason: 'RebuildRequested', message: `rebuild of ${release.tag} requested`, data: { tag: release.tag } });
+    await audit(deps.store, res, {
+      reason: 'RebuildRequested',
+      message: `rebuild of ${release.tag} requested`,
+      data: { tag: release.tag },
+    });
     res.status(202).json({ release });
   });
   return router;

@@ -24,14 +24,22 @@ export function releaseRoutes(deps: ApiDeps): Router {
   router.get('/releases/:tag/logs/:kind', allow('viewer'), async (req, res) => {
     const release = await releaseOf(deps, String(req.params.tag));
     const kind = String(req.params.kind);
-    if (!(LOG_KINDS as readonly string[]).includes(kind)) throw new HttpError(404, 'not_found', `no log ${JSON.stringify(kind.slice(0, 40))}; logs are build and test`);
+    if (!(LOG_KINDS as readonly string[]).includes(kind))
+      throw new HttpError(404, 'not_found', `no log ${JSON.stringify(kind.slice(0, 40))}; logs are build and test`);
     const file = path.join(deps.logsDir, release.tag, `${kind}.log`);
     const follow = queryFlag(req, 'follow') && RUNNING.has(release.status);
-    if (!follow && !(await stat(file).then((s) => s.isFile(), () => false))) {
+    if (
+      !follow &&
+      !(await stat(file).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    ) {
       throw new HttpError(404, 'no_log', `${release.tag} has no ${kind} log (release ${release.status})`);
     }
     res.type('text/plain; charset=utf-8').set('Cache-Control', 'no-store').flushHeaders();
-    const growing = async (): Promise<boolean> => follow && RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
+    const growing = async (): Promise<boolean> =>
+      follow && RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
     await followFile(res, file, growing, followSignal(res, principalOf(res), stillAuthenticated(res)));
   });
   return router;

@@ -47,21 +47,40 @@ export function webhookRoutes(options: WebhookOptions): Router {
   const router = Router();
   router.post('/github', async (req, res) => {
     if (options.secret === null || options.repository === null) {
-      throw new HttpError(503, 'webhooks_disabled', 'GitHub webhooks are off: set github.secretFile (and github.repository) in the config and restart');
+      throw new HttpError(
+        503,
+        'webhooks_disabled',
+        'GitHub webhooks are off: set github.secretFile (and github.repository) in the config and restart',
+      );
     }
     const body = await readLimitedBody(req, options.maxBodyBytes, options.readTimeoutMs ?? 10_000);
-    const verdict = verifyGithubSignature(options.secret, body, header(req, SIGNATURE_256_HEADER), header(req, SIGNATURE_SHA1_HEADER));
+    const verdict = verifyGithubSignature(
+      options.secret,
+      body,
+      header(req, SIGNATURE_256_HEADER),
+      header(req, SIGNATURE_SHA1_HEADER),
+    );
     if (!verdict.ok) throw new HttpError(401, 'bad_signature', verdict.reason);
     const { deliveryId, event } = deliveryHeaders(req);
     const payload = parsePayload(req, body);
     const config = isConfigRepo(payload, options.configRepo) ? options.configRepo! : null;
     if (config === null) checkRepository(payload, options.repository, event);
     const intent = config ? classifyConfigDelivery(event, payload) : classifyDelivery(event, payload);
-    const tag: TagCreated | null = intent.kind === 'tag' ? { tag: intent.tag, sha: intent.sha, actor: intent.actor, deliveryId } : null;
+    const tag: TagCreated | null =
+      intent.kind === 'tag' ? { tag: intent.tag, sha: intent.sha, actor: intent.actor, deliveryId } : null;
     if (tag) await refuseUnwritable(options.intake, tag);
-    const { duplicate } = await options.store.insertGithubDelivery({ deliveryId, event, payload: body.toString('utf8'), receivedAt: new Date().toISOString() });
+    const { duplicate } = await options.store.insertGithubDelivery({
+      deliveryId,
+      event,
+      payload: body.toString('utf8'),
+      receivedAt: new Date().toISOString(),
+    });
     if (duplicate) {
-      res.json({ delivery: deliveryId, duplicate: true, message: 'this delivery was received before; nothing was done' });
+      res.json({
+        delivery: deliveryId,
+        duplicate: true,
+        message: 'this delivery was received before; nothing was done',
+      });
       return;
     }
     await answer(res, options.intake, deliveryId, intent, tag, config);
@@ -76,7 +95,8 @@ export function classifyDelivery(event: string, payload: Record<string, unknown>
       return { kind: 'ping' };
     case 'push': {
       const ref = typeof payload.ref === 'string' ? payload.ref : '';
-      if (!ref.startsWith('refs/tags/')) return { kind: 'ignored', reason: `a push to ${describeRef(ref)} is not a tag` };
+      if (!ref.startsWith('refs/tags/'))
+        return { kind: 'ignored', reason: `a push to ${describeRef(ref)} is not a tag` };
       if (payload.deleted === true) return { kind: 'ignored', reason: `a tag deletion (${describeRef(ref)})` };
       const head = payload.head_commit as { id?: unknown } | null | undefined;
       const sha = typeof head?.id === 'string' && SHA.test(head.id) ? head.id : null;
@@ -84,8 +104,14 @@ export function classifyDelivery(event: string, payload: Record<string, unknown>
       return { kind: 'tag', tag: ref.slice('refs/tags/'.length), sha, actor: actorOf(pusher?.name, payload) };
     }
     case 'create': {
-      if (payload.ref_type !== 'tag') return { kind: 'ignored', reason: `a ${describeRef(String(payload.ref_type))} creation is not a tag` };
-      return { kind: 'tag', tag: typeof payload.ref === 'string' ? payload.ref : '', sha: null, actor: actorOf(undefined, payload) };
+      if (payload.ref_type !== 'tag')
+        return { kind: 'ignored', reason: `a ${describeRef(String(payload.ref_type))} creation is not a tag` };
+      return {
+        kind: 'tag',
+        tag: typeof payload.ref === 'string' ? payload.ref : '',
+        sha: null,
+        actor: actorOf(undefined, payload),
+      };
     }
     default:
       return { kind: 'ignored', reason: `${event} events are not acted on` };
@@ -105,7 +131,14 @@ export function classifyConfigDelivery(event: string, payload: Record<string, un
   return { kind: 'ignored', reason: `${event} to ${describeRef(ref)} of the config repo is not a branch push` };
 }
 
-async function answer(res: Response, intake: TagIntake, deliveryId: string, intent: DeliveryIntent, tag: TagCreated | null, configRepo: WebhookOptions['configRepo']): Promise<void> {
+async function answer(
+  res: Response,
+  intake: TagIntake,
+  deliveryId: string,
+  intent: DeliveryIntent,
+  tag: TagCreated | null,
+  configRepo: WebhookOptions['configRepo'],
+): Promise<void> {
   if (intent.kind === 'config') {
     configRepo?.pull();
     res.status(202).json({ delivery: deliveryId, config: true, message: 'the config repo is pulled now' });
@@ -120,7 +153,11 @@ async function answer(res: Response, intake: TagIntake, deliveryId: string, inte
     res.json({ delivery: deliveryId, ok: true, message: 'pong' });
     return;
   }
-  res.json({ delivery: deliveryId, ignored: true, message: intent.kind === 'ignored' ? intent.reason : 'not acted on' });
+  res.json({
+    delivery: deliveryId,
+    ignored: true,
+    message: intent.kind === 'ignored' ? intent.reason : 'not acted on',
+  });
 }
 
 /** The refusals that must leave no trace: an unsafe tag or SHA, a moved tag. */
@@ -138,7 +175,11 @@ function deliveryHeaders(req: Request): { deliveryId: string; event: string } {
   const deliveryId = header(req, 'x-github-delivery');
   const event = header(req, 'x-github-event');
   if (deliveryId === undefined || !DELIVERY_ID.test(deliveryId)) {
-    throw new HttpError(400, 'bad_delivery', `X-GitHub-Delivery must be a delivery id (1-100 of letters, digits, -), got ${show(deliveryId)}`);
+    throw new HttpError(
+      400,
+      'bad_delivery',
+      `X-GitHub-Delivery must be a delivery id (1-100 of letters, digits, -), got ${show(deliveryId)}`,
+    );
   }
   if (event === undefined || !EVENT_NAME.test(event)) {
     throw new HttpError(400, 'bad_event', `X-GitHub-Event must be an event name like push, got ${show(event)}`);
@@ -148,7 +189,11 @@ function deliveryHeaders(req: Request): { deliveryId: string; event: string } {
 
 function parsePayload(req: Request, body: Buffer): Record<string, unknown> {
   if (!req.is('application/json')) {
-    throw new HttpError(415, 'unsupported_media_type', `the webhook's content type must be application/json, got ${show(req.get('content-type'))}`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `the webhook's content type must be application/json, got ${show(req.get('content-type'))}`,
+    );
   }
   let value: unknown;
   try {
@@ -156,7 +201,8 @@ function parsePayload(req: Request, body: Buffer): Record<string, unknown> {
   } catch (err) {
     throw new HttpError(400, 'invalid_json', `the delivery is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'invalid_json', 'the delivery must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, 'invalid_json', 'the delivery must be a JSON object');
   return value as Record<string, unknown>;
 }
 
@@ -165,7 +211,11 @@ function checkRepository(payload: Record<string, unknown>, repository: string, e
   // An organization hook's ping names no repository; it asks for nothing either.
   if (named === undefined && event === 'ping') return;
   if (typeof named !== 'string' || named.toLowerCase() !== repository.toLowerCase()) {
-    throw new HttpError(403, 'wrong_repository', `this hypervisor takes deliveries of ${repository} only, not of ${show(named)}`);
+    throw new HttpError(
+      403,
+      'wrong_repository',
+      `this hypervisor takes deliveries of ${repository} only, not of ${show(named)}`,
+    );
   }
 }
 
@@ -175,7 +225,10 @@ function checkRepository(payload: Record<string, unknown>, repository: string, e
  * The connection is closed after such an answer, so the rest is never read.
  */
 export function readLimitedBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
-  const tooLarge = (): HttpError => new HttpError(413, 'too_large', `the delivery is larger than ${limit} bytes (github.maxBodyBytes)`, { Connection: 'close' });
+  const tooLarge = (): HttpError =>
+    new HttpError(413, 'too_large', `the delivery is larger than ${limit} bytes (github.maxBodyBytes)`, {
+      Connection: 'close',
+    });
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
@@ -198,7 +251,11 @@ export function readLimitedBody(req: IncomingMessage, limit: number, timeoutMs: 
     };
     const onEnd = (): void => done(null);
     const onClose = (): void => done(new HttpError(400, 'aborted', 'the client went away before the body arrived'));
-    const timer = setTimeout(() => done(new HttpError(408, 'timeout', `the body did not arrive within ${timeoutMs} ms`, { Connection: 'close' })), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        done(new HttpError(408, 'timeout', `the body did not arrive within ${timeoutMs} ms`, { Connection: 'close' })),
+      timeoutMs,
+    );
     req.on('data', onData).once('end', onEnd).once('error', done).once('close', onClose);
   });
 }
@@ -210,7 +267,12 @@ function header(req: Request, name: string): string | undefined {
 
 function actorOf(pusher: unknown, payload: Record<string, unknown>): string {
   const login = (payload.sender as { login?: unknown } | undefined)?.login;
-  const name = typeof pusher === 'string' && LOGIN.test(pusher) ? pusher : typeof login === 'string' && LOGIN.test(login) ? login : 'unknown';
+  const name =
+    typeof pusher === 'string' && LOGIN.test(pusher)
+      ? pusher
+      : typeof login === 'string' && LOGIN.test(login)
+        ? login
+        : 'unknown';
   return `github:${name}`;
 }
 

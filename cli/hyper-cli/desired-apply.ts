@@ -17,8 +17,10 @@ export async function desiredApply(client: ApiClient, args: ApplyArgs, options: 
   if (args.ifRevision !== undefined) headers['if-match'] = `"${args.ifRevision}"`;
   const { text } = await client.send('PUT', '/desired', { body, headers });
   const answer = JSON.parse(text) as ChangeAnswer;
-  emit(options, answer, () => answer.changed
-    ? `applied: desired state revision ${answer.revision.number}`
-    : `unchanged: the file matches revision ${answer.revision.number}`);
+  emit(options, answer, () =>
+    answer.changed
+      ? `applied: desired state revision ${answer.revision.number}`
+      : `unchanged: the file matches revision ${answer.revision.number}`,
+  );
   return 0;
 }

@@ -11,7 +11,11 @@ import { readDesiredFile } from './desired-file.js';
 /** Any tag shape passes here; SAFE_TAG inside the parser still refuses unsafe ones. */
 const ANY_TAG = /^v.*$/;
 
-export async function desiredDiff(client: ApiClient, file: string | undefined, options: OutputOptions): Promise<number> {
+export async function desiredDiff(
+  client: ApiClient,
+  file: string | undefined,
+  options: OutputOptions,
+): Promise<number> {
   const text = await readDesiredFile(file, 'diff');
   let proposed: DesiredDoc;
   try {
@@ -22,9 +26,11 @@ export async function desiredDiff(client: ApiClient, file: string | undefined, o
   const current = await currentRevision(client);
   const changes = describeChange(current?.doc ?? emptyDesired(), proposed);
   const answer = { revision: current?.number ?? null, differs: changes.length > 0, changes, proposed };
-  emit(options, answer, () => changes.length === 0
-    ? `no differences from revision ${answer.revision ?? '-'}`
-    : [`revision ${answer.revision ?? '-'} -> ${file}:`, ...changes.map((c) => `  ${c}`)].join('\n'));
+  emit(options, answer, () =>
+    changes.length === 0
+      ? `no differences from revision ${answer.revision ?? '-'}`
+      : [`revision ${answer.revision ?? '-'} -> ${file}:`, ...changes.map((c) => `  ${c}`)].join('\n'),
+  );
   return 0;
 }
 

@@ -16,9 +16,18 @@ export async function login(client: ApiClient, args: LoginArgs, options: OutputO
   if (!username) throw new UsageError('give --user NAME (there is no terminal to ask on)');
   const password = await readPassword(args);
   const answer = await client.post<LoginAnswer>('/auth/login', { username, password });
-  await writeSession({ server: args.server, username: answer.username, token: answer.token, expiresAt: answer.expiresAt });
+  await writeSession({
+    server: args.server,
+    username: answer.username,
+    token: answer.token,
+    expiresAt: answer.expiresAt,
+  });
   const shown = { server: args.server, username: answer.username, roles: answer.roles, expiresAt: answer.expiresAt };
-  emit(options, shown, () => `logged in to ${args.server} as ${answer.username} (${answer.roles.join(', ')}) until ${answer.expiresAt}`);
+  emit(
+    options,
+    shown,
+    () => `logged in to ${args.server} as ${answer.username} (${answer.roles.join(', ')}) until ${answer.expiresAt}`,
+  );
   return 0;
 }
 

@@ -9,7 +9,12 @@ import { removeSession } from '../session.js';
  * `loggedIn`: the cached token was issued by this client's server. Otherwise the cache (a session
  * with another server, `keptFor`) is left alone: removing it would strand that session unended.
  */
-export async function logout(client: ApiClient, loggedIn: boolean, options: OutputOptions, keptFor?: string): Promise<number> {
+export async function logout(
+  client: ApiClient,
+  loggedIn: boolean,
+  options: OutputOptions,
+  keptFor?: string,
+): Promise<number> {
   if (loggedIn) await endSession(client);
   emit(options, { loggedOut: loggedIn }, () => {
     if (loggedIn) return 'logged out';

@@ -7,8 +7,12 @@ export async function plan(client: ApiClient, options: OutputOptions): Promise<n
   const answer = await client.get<PlanAnswer>('/plan');
   emit(options, answer, () => {
     const lines = [`revision ${answer.revision ?? '-'}`];
-    for (const [color, c] of Object.entries(answer.colors)) lines.push(`${color.padEnd(6)} ${c.phase.padEnd(9)} ${c.message}`);
-    lines.push('', ...(answer.actions.length === 0 ? ['nothing to do'] : answer.actions.map((a) => `${a.kind}: ${a.reason}`)));
+    for (const [color, c] of Object.entries(answer.colors))
+      lines.push(`${color.padEnd(6)} ${c.phase.padEnd(9)} ${c.message}`);
+    lines.push(
+      '',
+      ...(answer.actions.length === 0 ? ['nothing to do'] : answer.actions.map((a) => `${a.kind}: ${a.reason}`)),
+    );
     if (answer.waiting) lines.push(`waiting: ${answer.waiting}`);
     return lines.join('\n');
   });

@@ -5,8 +5,16 @@ import { emit, type OutputOptions } from '../output.js';
 
 export async function releases(client: ApiClient, options: OutputOptions): Promise<number> {
   const { releases: list } = await client.get<{ releases: ReleaseRecord[] }>('/releases');
-  emit(options, list, () => list.length === 0
-    ? 'no releases yet'
-    : ['TAG                 STATUS       SHA       UPDATED', ...list.map((r) => `${r.tag.padEnd(20)}${r.status.padEnd(13)}${(r.sha ?? '-').slice(0, 8).padEnd(10)}${r.updatedAt}${r.error ? `  ${r.error}` : ''}`)].join('\n'));
+  emit(options, list, () =>
+    list.length === 0
+      ? 'no releases yet'
+      : [
+          'TAG                 STATUS       SHA       UPDATED',
+          ...list.map(
+            (r) =>
+              `${r.tag.padEnd(20)}${r.status.padEnd(13)}${(r.sha ?? '-').slice(0, 8).padEnd(10)}${r.updatedAt}${r.error ? `  ${r.error}` : ''}`,
+          ),
+        ].join('\n'),
+  );
   return 0;
 }

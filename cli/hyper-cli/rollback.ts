@@ -7,7 +7,9 @@ export async function rollback(client: ApiClient, options: OutputOptions): Promi
   const answer = await client.post<ChangeAnswer>('/rollback', {});
   emit(options, answer, () => {
     const active = answer.active ?? answer.revision.doc.active;
-    return answer.changed ? `rolled back: traffic now goes to ${active} (revision ${answer.revision.number})` : `traffic already goes to ${active}`;
+    return answer.changed
+      ? `rolled back: traffic now goes to ${active} (revision ${answer.revision.number})`
+      : `traffic already goes to ${active}`;
   });
   return 0;
 }

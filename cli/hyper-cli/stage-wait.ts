@@ -27,7 +27,10 @@ export interface WaitArgs {
   onStep: (progress: StageProgress) => void;
 }
 
-export async function waitUntilReady(client: ApiClient, args: WaitArgs): Promise<{ steps: StageProgress[]; color: ColorReport; release: ReleaseRecord | null }> {
+export async function waitUntilReady(
+  client: ApiClient,
+  args: WaitArgs,
+): Promise<{ steps: StageProgress[]; color: ColorReport; release: ReleaseRecord | null }> {
   const started = Date.now();
   const steps: StageProgress[] = [];
   let last: { step: StageStep; report: ColorReport | undefined } = { step: 'clone', report: undefined };
@@ -37,7 +40,11 @@ export async function waitUntilReady(client: ApiClient, args: WaitArgs): Promise
     refuseHopeless(args, release, status, report);
     const step = stepOf(args.tag, release, report);
     for (let i = steps.length; i <= STAGE_STEPS.indexOf(step); i++) {
-      const progress = { step: STAGE_STEPS[i]!, detail: i === STAGE_STEPS.indexOf(step) ? detailOf(args, step, release, report, started) : 'done', at: new Date().toISOString() };
+      const progress = {
+        step: STAGE_STEPS[i]!,
+        detail: i === STAGE_STEPS.indexOf(step) ? detailOf(args, step, release, report, started) : 'done',
+        at: new Date().toISOString(),
+      };
       steps.push(progress);
       args.onStep(progress);
     }
@@ -46,8 +53,12 @@ export async function waitUntilReady(client: ApiClient, args: WaitArgs): Promise
     await delay(POLL_MS);
   }
   const where = last.report ? ` (${args.color} ${last.report.phase}: ${last.report.message})` : '';
-  throw new CliError(4, 'not_ready', `${args.tag} is not Ready on ${args.color} after ${Math.round(args.timeoutMs / 1000)} s, still at ${last.step}${where}; `
-    + `keep watching with hyper-cli status, or wait again with hyper-cli stage ${args.tag} --color ${args.color} --wait`);
+  throw new CliError(
+    4,
+    'not_ready',
+    `${args.tag} is not Ready on ${args.color} after ${Math.round(args.timeoutMs / 1000)} s, still at ${last.step}${where}; ` +
+      `keep watching with hyper-cli status, or wait again with hyper-cli stage ${args.tag} --color ${args.color} --wait`,
+  );
 }
 
 async function releaseOf(client: ApiClient, tag: string): Promise<ReleaseRecord | null> {
@@ -74,7 +85,13 @@ function stepOf(tag: string, release: ReleaseRecord | null, report: ColorReport 
   }
 }
 
-function detailOf(args: WaitArgs, step: StageStep, release: ReleaseRecord | null, report: ColorReport | undefined, started: number): string {
+function detailOf(
+  args: WaitArgs,
+  step: StageStep,
+  release: ReleaseRecord | null,
+  report: ColorReport | undefined,
+  started: number,
+): string {
   switch (step) {
     case 'clone':
       return `fetching ${args.tag} and checking out its commit`;
@@ -90,19 +107,41 @@ function detailOf(args: WaitArgs, step: StageStep, release: ReleaseRecord | null
 }
 
 /** Ends the wait when it cannot succeed: a failed release or color, another tag staged, a paused loop. */
-function refuseHopeless(args: WaitArgs, release: ReleaseRecord | null, status: StatusAnswer, report: ColorReport | undefined): void {
+function refuseHopeless(
+  args: WaitArgs,
+  release: ReleaseRecord | null,
+  status: StatusAnswer,
+  report: ColorReport | undefined,
+): void {
   const desired = status.revision?.doc.colors[args.color].tag ?? null;
   if (desired !== args.tag) {
-    throw new CliError(4, 'superseded', `${args.color} was given ${desired ?? 'no tag'} meanwhile (revision ${status.revision?.number ?? '-'}); stage ${args.tag} again if you still want it`);
+    throw new CliError(
+      4,
+      'superseded',
+      `${args.color} was given ${desired ?? 'no tag'} meanwhile (revision ${status.revision?.number ?? '-'}); stage ${args.tag} again if you still want it`,
+    );
   }
   if (status.status.paused) {
-    throw new CliError(4, 'paused', `the loop is paused, so ${args.tag} will not be built or started: hyper-cli resume, then wait again`);
+    throw new CliError(
+      4,
+      'paused',
+      `the loop is paused, so ${args.tag} will not be built or started: hyper-cli resume, then wait again`,
+    );
   }
   if (release && (release.status === 'failed' || release.status === 'rejected')) {
-    const log = release.status === 'rejected' ? '' : `; read hyper-cli logs ${args.tag}${release.test ? ' --test' : ''}`;
-    throw new CliError(1, `release_${release.status}`, `${args.tag} ${release.status}: ${release.error ?? 'no reason recorded'}${log}`);
+    const log =
+      release.status === 'rejected' ? '' : `; read hyper-cli logs ${args.tag}${release.test ? ' --test' : ''}`;
+    throw new CliError(
+      1,
+      `release_${release.status}`,
+      `${args.tag} ${release.status}: ${release.error ?? 'no reason recorded'}${log}`,
+    );
   }
   if (report?.phase === 'Failed' && report.desiredTag === args.tag) {
-    throw new CliError(1, 'color_failed', `${args.color} Failed at ${args.tag}: ${report.message}; on the host, hyperctl logs --color ${args.color} shows what the backend said`);
+    throw new CliError(
+      1,
+      'color_failed',
+      `${args.color} Failed at ${args.tag}: ${report.message}; on the host, hyperctl logs --color ${args.color} shows what the backend said`,
+    );
   }
 }

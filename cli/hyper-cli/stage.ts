@@ -15,21 +15,33 @@ export interface StageArgs {
 }
 
 export async function stage(client: ApiClient, args: StageArgs, options: OutputOptions): Promise<number> {
-  const answer = await client.post<ChangeAnswer>('/stage', args.color ? { tag: args.tag, color: args.color } : { tag: args.tag });
+  const answer = await client.post<ChangeAnswer>(
+    '/stage',
+    args.color ? { tag: args.tag, color: args.color } : { tag: args.tag },
+  );
   const { doc, number } = answer.revision;
   const color: Color = answer.color ?? args.color ?? (doc.colors.blue.tag === args.tag ? 'blue' : 'green');
-  const head = answer.changed ? `staged ${args.tag} on ${color} (revision ${number})` : `${args.tag} was already staged on ${color} (revision ${number})`;
+  const head = answer.changed
+    ? `staged ${args.tag} on ${color} (revision ${number})`
+    : `${args.tag} was already staged on ${color} (revision ${number})`;
   if (!args.wait) {
     emit(options, answer, () => (answer.waiting ? `${head}\n${answer.waiting}` : head));
     return 0;
   }
   if (!options.json) process.stdout.write(`${head}\n`);
   const followed = await waitUntilReady(client, {
-    tag: args.tag, color, timeoutMs: args.timeoutMs,
+    tag: args.tag,
+    color,
+    timeoutMs: args.timeoutMs,
     onStep: (p) => {
       if (!options.json) process.stdout.write(`${p.step.padEnd(6)} ${p.detail}\n`);
     },
   });
-  emit(options, { ...answer, color, ready: true, steps: followed.steps, phase: followed.color, release: followed.release }, () => `${args.tag} is Ready on ${color}${doc.active === color ? ' and serving' : `; hyper-cli switch --to ${color} moves traffic to it`}`);
+  emit(
+    options,
+    { ...answer, color, ready: true, steps: followed.steps, phase: followed.color, release: followed.release },
+    () =>
+      `${args.tag} is Ready on ${color}${doc.active === color ? ' and serving' : `; hyper-cli switch --to ${color} moves traffic to it`}`,
+  );
   return 0;
 }

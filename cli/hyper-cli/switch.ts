@@ -11,7 +11,9 @@ export async function switchTraffic(client: ApiClient, args: SwitchArgs, options
   const answer = await client.post<ChangeAnswer>('/switch', args.to ? { to: args.to } : {});
   emit(options, answer, () => {
     const active = answer.active ?? answer.revision.doc.active;
-    return answer.changed ? `traffic now goes to ${active} (revision ${answer.revision.number})` : `traffic already goes to ${active}`;
+    return answer.changed
+      ? `traffic now goes to ${active} (revision ${answer.revision.number})`
+      : `traffic already goes to ${active}`;
   });
   return 0;
 }

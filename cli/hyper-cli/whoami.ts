@@ -5,6 +5,10 @@ import { emit, type OutputOptions } from '../output.js';
 
 export async function whoami(client: ApiClient, options: OutputOptions): Promise<number> {
   const me = await client.get<MeAnswer>('/auth/me');
-  emit(options, me, () => `${me.username} (${me.roles.join(', ')})${me.expiresAt ? `, session until ${me.expiresAt}` : ''}`);
+  emit(
+    options,
+    me,
+    () => `${me.username} (${me.roles.join(', ')})${me.expiresAt ? `, session until ${me.expiresAt}` : ''}`,
+  );
   return 0;
 }

@@ -18,7 +18,12 @@ export async function doctor(options: OutputOptions & { config?: string }): Prom
     config = loadHost(options).config;
     checks.push({ name: 'config', status: 'ok', detail: `${configPathOf(options)} is valid`, fix: null });
   } catch (err) {
-    checks.push({ name: 'config', status: 'fail', detail: (err as Error).message, fix: `correct ${configPathOf(options)} (every key: config/hypervisor.example.yaml), or create one with hyperctl setup` });
+    checks.push({
+      name: 'config',
+      status: 'fail',
+      detail: (err as Error).message,
+      fix: `correct ${configPathOf(options)} (every key: config/hypervisor.example.yaml), or create one with hyperctl setup`,
+    });
   }
   if (config) checks.push(...(await hostChecks(config)));
   const failed = checks.some((c) => c.status === 'fail');
@@ -36,7 +41,9 @@ async function hostChecks(config: Config): Promise<Check[]> {
   const holders = holdersOf(config, status);
   const ports: Array<[string, string, number]> = [
     ['listen.public', config.listen.public.host, config.listen.public.port],
-    ...(config.listen.preview ? [['listen.preview', config.listen.preview.host, config.listen.preview.port] as [string, string, number]] : []),
+    ...(config.listen.preview
+      ? [['listen.preview', config.listen.preview.host, config.listen.preview.port] as [string, string, number]]
+      : []),
     ['colors.blue.port', '127.0.0.1', config.colors.blue.port],
     ['colors.green.port', '127.0.0.1', config.colors.green.port],
   ];
@@ -54,9 +61,22 @@ async function checkDaemon(config: Config): Promise<{ check: Check; status: Stat
   const client = new ApiClient(endpointOf(config));
   try {
     const status = await client.request<StatusAnswer>('GET', '/status', undefined, 5_000);
-    return { check: { name: 'daemon', status: 'ok', detail: `healthy, version ${status.daemon.version}, up since ${status.daemon.startedAt}`, fix: null }, status };
+    return {
+      check: {
+        name: 'daemon',
+        status: 'ok',
+        detail: `healthy, version ${status.daemon.version}, up since ${status.daemon.startedAt}`,
+        fix: null,
+      },
+      status,
+    };
   } catch (err) {
-    const check: Check = { name: 'daemon', status: 'fail', detail: (err as Error).message, fix: 'hyperctl restart (or hyperctl setup when it was never installed); hyperctl logs shows why it stopped' };
+    const check: Check = {
+      name: 'daemon',
+      status: 'fail',
+      detail: (err as Error).message,
+      fix: 'hyperctl restart (or hyperctl setup when it was never installed); hyperctl logs shows why it stopped',
+    };
     return { check, status: null };
   } finally {
     await client.close();

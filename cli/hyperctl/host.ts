@@ -31,7 +31,11 @@ export function loadHost(options: { config?: unknown }): Host {
 export async function requireInstall(host: Host): Promise<InstallRecord> {
   const record = await readInstallRecord(host.layout);
   if (record === null) {
-    throw new CliError(1, 'not_installed', `the daemon was not installed by hyperctl setup (no ${host.layout.installFile}); run: hyperctl setup --config ${host.configPath} [--user]`);
+    throw new CliError(
+      1,
+      'not_installed',
+      `the daemon was not installed by hyperctl setup (no ${host.layout.installFile}); run: hyperctl setup --config ${host.configPath} [--user]`,
+    );
   }
   return record;
 }
@@ -68,21 +72,33 @@ const PROBE_TIMEOUT_MS = 2_000;
  * passes (`{failed}` then, saying why). A failed unit ends the wait early: systemd has given up on
  * it, so waiting longer cannot help.
  */
-export async function waitHealthy(endpoint: Endpoint, service: SelfService | null, options: { deadlineMs: number; since: number }): Promise<Healthy | { failed: string }> {
+export async function waitHealthy(
+  endpoint: Endpoint,
+  service: SelfService | null,
+  options: { deadlineMs: number; since: number },
+): Promise<Healthy | { failed: string }> {
   const started = Date.now();
   const client = new ApiClient(endpoint);
   let last = 'no answer yet';
   try {
     while (Date.now() - started < options.deadlineMs) {
       const unit = service ? await service.state().catch(() => null) : null;
-      if (unit?.activeState === 'failed') return { failed: `${service!.unit} failed (${unit.subState}); see hyperctl logs` };
-      const answer = await client.request<{ ok: boolean; version: string; startedAt: string }>('GET', '/healthz', undefined, PROBE_TIMEOUT_MS).catch((err: Error) => {
-        last = err.message.split(';')[0]!; // the cause, without the client's general advice
-        return null;
-      });
+      if (unit?.activeState === 'failed')
+        return { failed: `${service!.unit} failed (${unit.subState}); see hyperctl logs` };
+      const answer = await client
+        .request<{ ok: boolean; version: string; startedAt: string }>('GET', '/healthz', undefined, PROBE_TIMEOUT_MS)
+        .catch((err: Error) => {
+          last = err.message.split(';')[0]!; // the cause, without the client's general advice
+          return null;
+        });
       // One second of slack: startedAt is written by the daemon, `since` by us, on the same clock.
       if (answer?.ok && Date.parse(answer.startedAt) >= options.since - 1_000) {
-        return { version: answer.version, startedAt: answer.startedAt, pid: unit?.mainPid ?? null, afterMs: Date.now() - started };
+        return {
+          version: answer.version,
+          startedAt: answer.startedAt,
+          pid: unit?.mainPid ?? null,
+          afterMs: Date.now() - started,
+        };
       }
       if (answer) last = `healthz answered for a daemon started at ${answer.startedAt}, before this start`;
       await delay(POLL_MS);

@@ -16,7 +16,9 @@ export async function logs(host: Host, args: LogsArgs, options: OutputOptions): 
   const file = args.color ? path.join(host.config.root, 'logs', `${args.color}.log`) : host.layout.daemonLog;
   const tail = await readTail(file, args.lines);
   if (tail === null) {
-    const why = args.color ? `${args.color} has not run yet (hyper-cli stage TAG --color ${args.color})` : 'the daemon has not run from its unit yet (hyperctl setup)';
+    const why = args.color
+      ? `${args.color} has not run yet (hyper-cli stage TAG --color ${args.color})`
+      : 'the daemon has not run from its unit yet (hyperctl setup)';
     throw new CliError(1, 'no_log', `no log at ${file}: ${why}`);
   }
   if (!args.follow) {
@@ -29,10 +31,15 @@ export async function logs(host: Host, args: LogsArgs, options: OutputOptions): 
   };
   tail.lines.forEach(print);
   let pending = '';
-  await followFile(file, tail.size, (text) => {
-    const lines = (pending + text).split('\n');
-    pending = lines.pop() ?? '';
-    lines.forEach(print);
-  }, untilInterrupted());
+  await followFile(
+    file,
+    tail.size,
+    (text) => {
+      const lines = (pending + text).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(print);
+    },
+    untilInterrupted(),
+  );
   return 0;
 }

@@ -6,9 +6,12 @@ import { emit, type OutputOptions } from '../output.js';
 export async function reconcile(client: ApiClient, options: OutputOptions): Promise<number> {
   const answer = await client.post<ReconcileAnswer>('/reconcile');
   emit(options, answer, () => {
-    const lines = answer.actions.length === 0
-      ? ['nothing to do']
-      : answer.actions.map((a) => `${a.ok ? 'ok  ' : 'FAIL'} ${a.action.kind}: ${a.action.reason}${a.error ? ` (${a.error})` : ''}`);
+    const lines =
+      answer.actions.length === 0
+        ? ['nothing to do']
+        : answer.actions.map(
+            (a) => `${a.ok ? 'ok  ' : 'FAIL'} ${a.action.kind}: ${a.action.reason}${a.error ? ` (${a.error})` : ''}`,
+          );
     if (answer.waiting) lines.push(`waiting: ${answer.waiting}`);
     return lines.join('\n');
   });

@@ -11,9 +11,25 @@ export async function restart(host: Host, args: { timeoutMs: number }, options: 
   await service.restart();
   const healthy = await waitHealthy(endpointOf(host.config), service, { deadlineMs: args.timeoutMs, since });
   if ('failed' in healthy) {
-    throw new CliError(1, 'not_healthy', `${record.unit} restarted but the daemon is not healthy: ${healthy.failed}; read hyperctl logs, then hyperctl doctor`);
+    throw new CliError(
+      1,
+      'not_healthy',
+      `${record.unit} restarted but the daemon is not healthy: ${healthy.failed}; read hyperctl logs, then hyperctl doctor`,
+    );
   }
-  const answer = { unit: record.unit, scope: record.scope, pidBefore: before.mainPid, pid: healthy.pid, startedAt: healthy.startedAt, healthyAfterMs: healthy.afterMs };
-  emit(options, answer, () => `restarted ${record.unit}: pid ${before.mainPid ?? '-'} -> ${healthy.pid ?? '?'}, healthy after ${(healthy.afterMs / 1000).toFixed(1)} s`);
+  const answer = {
+    unit: record.unit,
+    scope: record.scope,
+    pidBefore: before.mainPid,
+    pid: healthy.pid,
+    startedAt: healthy.startedAt,
+    healthyAfterMs: healthy.afterMs,
+  };
+  emit(
+    options,
+    answer,
+    () =>
+      `restarted ${record.unit}: pid ${before.mainPid ?? '-'} -> ${healthy.pid ?? '?'}, healthy after ${(healthy.afterMs / 1000).toFixed(1)} s`,
+  );
   return 0;
 }

@@ -7,9 +7,23 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config/config.js';
 import { currentUser, ensureLinger, lingerFix } from '../../daemon/linger.js';
-import { linkTarget, pointLink, runningBuildDir, selfLayout, writeInstallRecord, type SelfLayout, type UnitScope } from '../../daemon/self-layout.js';
+import {
+  linkTarget,
+  pointLink,
+  runningBuildDir,
+  selfLayout,
+  writeInstallRecord,
+  type SelfLayout,
+  type UnitScope,
+} from '../../daemon/self-layout.js';
 import { writeNewConfig, type NewConfigInput } from '../../daemon/setup-config.js';
-import { installSelfUnit, invokingUserEnv, SelfService, systemBootedWithSystemd, userManagerAnswers } from '../../daemon/self-unit.js';
+import {
+  installSelfUnit,
+  invokingUserEnv,
+  SelfService,
+  systemBootedWithSystemd,
+  userManagerAnswers,
+} from '../../daemon/self-unit.js';
 import { ApiClient } from '../client.js';
 import type { UserAnswer } from '../answers.js';
 import { CliError, emit, UsageError, type OutputOptions } from '../output.js';
@@ -61,7 +75,10 @@ export async function setup(args: SetupArgs, options: OutputOptions): Promise<nu
   const changed = steps.some((s) => s.status === 'changed');
   const server = publicUrl(config);
   emit(options, { changed, steps, server, unit: service.unit, scope: args.scope }, () =>
-    changed ? `setup done; log in with: hyper-cli login --server ${server} --user ${args.admin}` : 'setup: nothing changed, everything was in place');
+    changed
+      ? `setup done; log in with: hyper-cli login --server ${server} --user ${args.admin}`
+      : 'setup: nothing changed, everything was in place',
+  );
   return 0;
 }
 
@@ -73,14 +90,22 @@ function formatStep(step: SetupStep): string {
 async function requireManager(ctx: Context): Promise<void> {
   if (ctx.args.scope === 'system') {
     if (!(await systemBootedWithSystemd())) {
-      throw new CliError(1, 'no_systemd', 'PID 1 is not systemd on this host, so there is no system manager for a unit in /etc/systemd/system: '
-        + 'run `hyperctl setup --user` (a unit of your user manager), or start `hypervisor --config FILE` under your own supervisor');
+      throw new CliError(
+        1,
+        'no_systemd',
+        'PID 1 is not systemd on this host, so there is no system manager for a unit in /etc/systemd/system: ' +
+          'run `hyperctl setup --user` (a unit of your user manager), or start `hypervisor --config FILE` under your own supervisor',
+      );
     }
     return;
   }
   if (!(await userManagerAnswers(ctx.env))) {
-    throw new CliError(1, 'no_user_manager', `no systemd user manager answers at ${ctx.env.XDG_RUNTIME_DIR}: log in on a session that starts one `
-      + `(or \`loginctl enable-linger ${currentUser()}\`), or set XDG_RUNTIME_DIR to the runtime folder of a running one`);
+    throw new CliError(
+      1,
+      'no_user_manager',
+      `no systemd user manager answers at ${ctx.env.XDG_RUNTIME_DIR}: log in on a session that starts one ` +
+        `(or \`loginctl enable-linger ${currentUser()}\`), or set XDG_RUNTIME_DIR to the runtime folder of a running one`,
+    );
   }
 }
 
@@ -90,7 +115,10 @@ async function ensureConfig(ctx: Context): Promise<Config> {
   if (existsSync(file)) {
     const config = loadConfig(file);
     const flags = ctx.args.configFlags;
-    const note = flags.length > 0 ? ` (${flags.join(', ')} ${flags.length === 1 ? 'shapes' : 'shape'} only a new config: edit this file to change it)` : '';
+    const note =
+      flags.length > 0
+        ? ` (${flags.join(', ')} ${flags.length === 1 ? 'shapes' : 'shape'} only a new config: edit this file to change it)`
+        : '';
     ctx.report({ step: 'config', status: 'unchanged', detail: `${file} is valid, kept as it is${note}` });
     return config;
   }
@@ -102,7 +130,9 @@ async function ensureConfig(ctx: Context): Promise<Config> {
 async function ensureFolders(ctx: Context, config: Config, layout: SelfLayout): Promise<void> {
   const folders = [
     ...['repos', 'artifacts', 'logs', 'run'].map((dir) => path.join(config.root, dir)),
-    config.app.run.envRoot, layout.builds, layout.logs,
+    config.app.run.envRoot,
+    layout.builds,
+    layout.logs,
     ...(config.store.kind === 'embedded' ? [path.dirname(config.store.path)] : []),
   ];
   const created: string[] = [];
@@ -116,9 +146,11 @@ async function ensureFolders(ctx: Context, config: Config, layout: SelfLayout): 
     await mkdir(path.dirname(config.listen.admin), { recursive: true, mode: 0o700 });
     created.push(path.dirname(config.listen.admin));
   }
-  ctx.report(created.length > 0
-    ? { step: 'folders', status: 'changed', detail: `created ${created.join(', ')}` }
-    : { step: 'folders', status: 'unchanged', detail: `all in place under ${config.root}` });
+  ctx.report(
+    created.length > 0
+      ? { step: 'folders', status: 'changed', detail: `created ${created.join(', ')}` }
+      : { step: 'folders', status: 'unchanged', detail: `all in place under ${config.root}` },
+  );
 }
 
 /** The first build is the one running setup; `hyperctl upgrade` moves the link later. */
@@ -126,7 +158,11 @@ async function ensureBuildLink(ctx: Context, layout: SelfLayout): Promise<boolea
   const target = await linkTarget(layout.current);
   if (target !== null) {
     if (!existsSync(path.join(target, 'bin', 'hypervisor.js'))) {
-      throw new CliError(1, 'broken_build_link', `${layout.current} points at ${target}, which holds no bin/hypervisor.js: point it at a build (ln -sfn BUILD ${layout.current}), then run setup again`);
+      throw new CliError(
+        1,
+        'broken_build_link',
+        `${layout.current} points at ${target}, which holds no bin/hypervisor.js: point it at a build (ln -sfn BUILD ${layout.current}), then run setup again`,
+      );
     }
     ctx.report({ step: 'build', status: 'unchanged', detail: `${layout.current} -> ${target}` });
     return false;
@@ -144,21 +180,55 @@ async function lingering(ctx: Context): Promise<void> {
     case 'already':
       return ctx.report({ step: 'lingering', status: 'unchanged', detail: `enabled for ${user}` });
     case 'enabled':
-      return ctx.report({ step: 'lingering', status: 'changed', detail: `enabled for ${user}: its user manager runs without a login and starts at boot` });
+      return ctx.report({
+        step: 'lingering',
+        status: 'changed',
+        detail: `enabled for ${user}: its user manager runs without a login and starts at boot`,
+      });
     case 'unavailable':
-      return ctx.report({ step: 'lingering', status: 'warning', detail: `cannot enable lingering for ${user} (${result.error})`, fix: lingerFix(user) });
+      return ctx.report({
+        step: 'lingering',
+        status: 'warning',
+        detail: `cannot enable lingering for ${user} (${result.error})`,
+        fix: lingerFix(user),
+      });
   }
 }
 
-async function ensureUnit(ctx: Context, config: Config, layout: SelfLayout): Promise<{ service: SelfService; changed: boolean }> {
+async function ensureUnit(
+  ctx: Context,
+  config: Config,
+  layout: SelfLayout,
+): Promise<{ service: SelfService; changed: boolean }> {
   const { scope, unit, configPath } = ctx.args;
   const uid = process.getuid?.() ?? 0;
-  const { file: unitFile, changed } = await installSelfUnit({ scope, unit, node: process.execPath, config: configPath, root: config.root, layout, env: ctx.env, uid });
+  const { file: unitFile, changed } = await installSelfUnit({
+    scope,
+    unit,
+    node: process.execPath,
+    config: configPath,
+    root: config.root,
+    layout,
+    env: ctx.env,
+    uid,
+  });
   const service = new SelfService({ scope, unit, env: ctx.env });
   if (changed) await service.daemonReload();
   ctx.report({ step: 'unit', status: changed ? 'changed' : 'unchanged', detail: `${unitFile} (${scope} unit)` });
-  const recorded = await writeInstallRecord(layout, { scope, unit, unitFile, config: configPath, node: process.execPath, env: ctx.env });
-  if (recorded) ctx.report({ step: 'record', status: 'changed', detail: `wrote ${layout.installFile} (for hyperctl restart and upgrade)` });
+  const recorded = await writeInstallRecord(layout, {
+    scope,
+    unit,
+    unitFile,
+    config: configPath,
+    node: process.execPath,
+    env: ctx.env,
+  });
+  if (recorded)
+    ctx.report({
+      step: 'record',
+      status: 'changed',
+      detail: `wrote ${layout.installFile} (for hyperctl restart and upgrade)`,
+    });
   if (await service.isEnabled()) {
     ctx.report({ step: 'enabled', status: 'unchanged', detail: `${unit} starts with its manager` });
   } else {
@@ -169,36 +239,69 @@ async function ensureUnit(ctx: Context, config: Config, layout: SelfLayout): Pro
 }
 
 /** Started when it is not running, restarted when its unit or build changed, left alone otherwise. */
-async function ensureDaemon(ctx: Context, config: Config, layout: SelfLayout, service: SelfService, changed: boolean): Promise<void> {
+async function ensureDaemon(
+  ctx: Context,
+  config: Config,
+  layout: SelfLayout,
+  service: SelfService,
+  changed: boolean,
+): Promise<void> {
   const before = await service.state();
   const running = before.activeState === 'active';
   const since = Date.now();
   if (!running) await service.start();
   else if (changed) await service.restart();
-  const healthy = await waitHealthy(endpointOf(config), service, { deadlineMs: ctx.args.timeoutMs, since: running && !changed ? 0 : since });
+  const healthy = await waitHealthy(endpointOf(config), service, {
+    deadlineMs: ctx.args.timeoutMs,
+    since: running && !changed ? 0 : since,
+  });
   if ('failed' in healthy) {
     const tail = (await readTail(layout.daemonLog, 15))?.lines.join('\n') ?? '(no log yet)';
-    throw new CliError(1, 'not_healthy', `the daemon is not healthy: ${healthy.failed}; its log (${layout.daemonLog}) ends with:\n${tail}\nfix what it says, then run setup again (hyperctl doctor checks the usual suspects)`);
+    throw new CliError(
+      1,
+      'not_healthy',
+      `the daemon is not healthy: ${healthy.failed}; its log (${layout.daemonLog}) ends with:\n${tail}\nfix what it says, then run setup again (hyperctl doctor checks the usual suspects)`,
+    );
   }
   const how = !running ? 'started' : changed ? 'restarted' : 'running';
-  ctx.report({ step: 'daemon', status: how === 'running' ? 'unchanged' : 'changed', detail: `${how}, healthy (pid ${healthy.pid ?? '?'}, up since ${healthy.startedAt}) at ${publicUrl(config)}` });
+  ctx.report({
+    step: 'daemon',
+    status: how === 'running' ? 'unchanged' : 'changed',
+    detail: `${how}, healthy (pid ${healthy.pid ?? '?'}, up since ${healthy.startedAt}) at ${publicUrl(config)}`,
+  });
 }
 
 /** Through the admin socket (its file mode is the auth): there is no hyperuser to log in as yet. */
 async function ensureAdmin(ctx: Context, config: Config): Promise<void> {
   if (!config.listen.admin) {
-    return ctx.report({ step: 'admin', status: 'warning', detail: 'listen.admin is off, so setup cannot create the first hyperuser', fix: 'set listen.admin to a socket path, restart, and run setup again' });
+    return ctx.report({
+      step: 'admin',
+      status: 'warning',
+      detail: 'listen.admin is off, so setup cannot create the first hyperuser',
+      fix: 'set listen.admin to a socket path, restart, and run setup again',
+    });
   }
   const client = new ApiClient({ socketPath: config.listen.admin });
   try {
     const { users } = await client.get<{ users: UserAnswer[] }>('/users');
     const admins = users.filter((u) => u.roles.includes('admin'));
     if (admins.length > 0) {
-      return ctx.report({ step: 'admin', status: 'unchanged', detail: `hyperuser ${admins.map((u) => u.username).join(', ')} has the admin role` });
+      return ctx.report({
+        step: 'admin',
+        status: 'unchanged',
+        detail: `hyperuser ${admins.map((u) => u.username).join(', ')} has the admin role`,
+      });
     }
     const password = await newPassword();
-    if (password === '') throw new UsageError(`no password for the first admin ${ctx.args.admin}: pipe it on stdin, or run setup on a terminal to be asked`);
-    const { user } = await client.post<{ user: UserAnswer }>('/users', { username: ctx.args.admin, password, roles: ['admin'] });
+    if (password === '')
+      throw new UsageError(
+        `no password for the first admin ${ctx.args.admin}: pipe it on stdin, or run setup on a terminal to be asked`,
+      );
+    const { user } = await client.post<{ user: UserAnswer }>('/users', {
+      username: ctx.args.admin,
+      password,
+      roles: ['admin'],
+    });
     ctx.report({ step: 'admin', status: 'changed', detail: `created hyperuser ${user.username} (admin)` });
   } finally {
     await client.close();

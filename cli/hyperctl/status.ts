@@ -18,11 +18,17 @@ export async function status(client: ApiClient, host: Host | null, options: Outp
   const answer = await client.get<StatusAnswer>('/status');
   const self = host ? await selfInfo(host) : null;
   const problems = problemsOf(answer.status);
-  emit(options, { ...answer, self, problems }, () => [
-    `daemon   up since ${answer.daemon.startedAt}, version ${answer.daemon.version}, units ${answer.daemon.driver}, store ${answer.daemon.store}`,
-    ...(self ? [`unit     ${self.unit} (${self.scope}) ${self.activeState}, pid ${self.mainPid ?? '-'}, build ${self.build ?? '-'}`] : []),
-    formatStatus(answer.status, answer.revision?.number ?? null),
-  ].join('\n'));
+  emit(options, { ...answer, self, problems }, () =>
+    [
+      `daemon   up since ${answer.daemon.startedAt}, version ${answer.daemon.version}, units ${answer.daemon.driver}, store ${answer.daemon.store}`,
+      ...(self
+        ? [
+            `unit     ${self.unit} (${self.scope}) ${self.activeState}, pid ${self.mainPid ?? '-'}, build ${self.build ?? '-'}`,
+          ]
+        : []),
+      formatStatus(answer.status, answer.revision?.number ?? null),
+    ].join('\n'),
+  );
   return 0;
 }
 
@@ -30,6 +36,14 @@ export async function status(client: ApiClient, host: Host | null, options: Outp
 async function selfInfo(host: Host): Promise<SelfInfo | null> {
   const record = await readInstallRecord(host.layout).catch(() => null);
   if (!record) return null;
-  const state = await serviceOf(record).state().catch(() => ({ activeState: 'unknown', mainPid: null }));
-  return { unit: record.unit, scope: record.scope, activeState: state.activeState, mainPid: state.mainPid, build: await linkTarget(host.layout.current) };
+  const state = await serviceOf(record)
+    .state()
+    .catch(() => ({ activeState: 'unknown', mainPid: null }));
+  return {
+    unit: record.unit,
+    scope: record.scope,
+    activeState: state.activeState,
+    mainPid: state.mainPid,
+    build: await linkTarget(host.layout.current),
+  };
 }

@@ -45,23 +45,40 @@ export async function upgrade(host: Host, args: UpgradeArgs, options: OutputOpti
   });
   try {
     const answer = await run(ctx);
-    emit(options, answer, () => answer.changed ? `upgraded to ${answer.tag}: the daemon runs ${answer.build} (pid ${answer.pid ?? '?'})` : `already on ${answer.tag}: nothing changed`);
+    emit(options, answer, () =>
+      answer.changed
+        ? `upgraded to ${answer.tag}: the daemon runs ${answer.build} (pid ${answer.pid ?? '?'})`
+        : `already on ${answer.tag}: nothing changed`,
+    );
     return 0;
   } finally {
     await release();
   }
 }
 
-async function run(ctx: Ctx): Promise<{ changed: boolean; tag: string; build: string; previous: string | null; pid: number | null }> {
+async function run(
+  ctx: Ctx,
+): Promise<{ changed: boolean; tag: string; build: string; previous: string | null; pid: number | null }> {
   const { layout } = ctx.host;
   const from = await linkTarget(layout.current);
-  if (from === null) throw new CliError(1, 'not_installed', `${layout.current} does not exist: run hyperctl setup first`);
+  if (from === null)
+    throw new CliError(1, 'not_installed', `${layout.current} does not exist: run hyperctl setup first`);
   const repo = ctx.args.repo ?? (await sourceOf(await realpath(from)));
-  if (repo === null) throw new UsageError(`cannot tell which repo the running build (${from}) came from: give --repo PATH|URL`);
+  if (repo === null)
+    throw new UsageError(`cannot tell which repo the running build (${from}) came from: give --repo PATH|URL`);
   const tag = ctx.args.to ?? newestTag(await listTags(repo));
-  if (tag === null) throw new CliError(1, 'no_tags', `${repo} has no tags to upgrade to: tag a release there, or give --to TAG`);
-  if (!isBuildTag(tag)) throw new UsageError(`--to must be a tag name of letters, digits, ".", "_", "-", got ${JSON.stringify(tag)}`);
-  if (tagOfBuild(layout, from) === tag) return { changed: false, tag, build: from, previous: await linkTarget(layout.previous), pid: (await ctx.service.state()).mainPid };
+  if (tag === null)
+    throw new CliError(1, 'no_tags', `${repo} has no tags to upgrade to: tag a release there, or give --to TAG`);
+  if (!isBuildTag(tag))
+    throw new UsageError(`--to must be a tag name of letters, digits, ".", "_", "-", got ${JSON.stringify(tag)}`);
+  if (tagOfBuild(layout, from) === tag)
+    return {
+      changed: false,
+      tag,
+      build: from,
+      previous: await linkTarget(layout.previous),
+      pid: (await ctx.service.state()).mainPid,
+    };
 
   ctx.say(`upgrading from ${from} to ${tag} of ${repo}`);
   const build = await buildOrExplain(ctx, repo, tag, await realpath(from));
@@ -86,21 +103,36 @@ async function buildOrExplain(ctx: Ctx, repo: string, tag: string, currentDir: s
   try {
     const { args } = ctx;
     const built = await buildTag({
-      repo, tag, buildsDir: layout.builds, currentDir, logFile, progress,
-      installCommand: args.installCommand, testCommand: args.testCommand, buildCommand: args.buildCommand, stepTimeoutMs: args.stepTimeoutMs,
+      repo,
+      tag,
+      buildsDir: layout.builds,
+      currentDir,
+      logFile,
+      progress,
+      installCommand: args.installCommand,
+      testCommand: args.testCommand,
+      buildCommand: args.buildCommand,
+      stepTimeoutMs: args.stepTimeoutMs,
     });
     return built.dir;
   } catch (err) {
     if (!(err instanceof SelfBuildError)) throw err;
     const tail = (await readTail(logFile, 20))?.lines.join('\n') ?? '';
-    throw new CliError(1, `${err.step}_failed`, `${err.message}\n${tail}\nnothing was changed: the daemon still runs ${await linkTarget(layout.current)}`);
+    throw new CliError(
+      1,
+      `${err.step}_failed`,
+      `${err.message}\n${tail}\nnothing was changed: the daemon still runs ${await linkTarget(layout.current)}`,
+    );
   }
 }
 
 async function restartAndWait(ctx: Ctx): Promise<Awaited<ReturnType<typeof waitHealthy>>> {
   const since = Date.now();
   // A refused restart counts as unhealthy: the caller then goes back to the previous build.
-  const refused = await ctx.service.restart().then(() => null, (err: Error) => err.message);
+  const refused = await ctx.service.restart().then(
+    () => null,
+    (err: Error) => err.message,
+  );
   if (refused !== null) return { failed: `systemctl refused the restart: ${refused}` };
   return waitHealthy(endpointOf(ctx.host.config), ctx.service, { deadlineMs: ctx.args.timeoutMs, since });
 }
@@ -126,17 +158,40 @@ async function rollBack(ctx: Ctx, failure: Failure): Promise<never> {
   await rm(failure.build, { recursive: true, force: true });
   const head = `the daemon of ${failure.tag} did not become healthy (${failure.reason}); its log (${layout.daemonLog}) ended with:\n${said}\n`;
   if ('failed' in healthy) {
-    throw new CliError(1, 'rollback_unhealthy', `${head}went back to ${failure.from}, but that is not healthy either: ${healthy.failed}; run hyperctl doctor and hyperctl logs`);
+    throw new CliError(
+      1,
+      'rollback_unhealthy',
+      `${head}went back to ${failure.from}, but that is not healthy either: ${healthy.failed}; run hyperctl doctor and hyperctl logs`,
+    );
   }
-  throw new CliError(1, 'rolled_back', `${head}rolled back: the daemon runs ${failure.from} again and is healthy (pid ${healthy.pid ?? '?'}); fix ${failure.tag} and upgrade again`);
+  throw new CliError(
+    1,
+    'rolled_back',
+    `${head}rolled back: the daemon runs ${failure.from} again and is healthy (pid ${healthy.pid ?? '?'}); fix ${failure.tag} and upgrade again`,
+  );
 }
 
 /** Keeps the newest `keep` builds and whatever current and previous point at; drops leftovers. */
 async function prune(ctx: Ctx, inUse: string[]): Promise<void> {
   const { builds } = ctx.host.layout;
   const entries = await readdir(builds, { withFileTypes: true });
-  const dated = await Promise.all(entries.filter((e) => e.isDirectory()).map(async (e) => ({ dir: path.join(builds, e.name), name: e.name, mtime: (await stat(path.join(builds, e.name))).mtimeMs })));
-  const keep = new Set([...inUse, ...dated.filter((d) => !d.name.startsWith('.')).sort((a, b) => b.mtime - a.mtime).slice(0, ctx.args.keep).map((d) => d.dir)]);
+  const dated = await Promise.all(
+    entries
+      .filter((e) => e.isDirectory())
+      .map(async (e) => ({
+        dir: path.join(builds, e.name),
+        name: e.name,
+        mtime: (await stat(path.join(builds, e.name))).mtimeMs,
+      })),
+  );
+  const keep = new Set([
+    ...inUse,
+    ...dated
+      .filter((d) => !d.name.startsWith('.'))
+      .sort((a, b) => b.mtime - a.mtime)
+      .slice(0, ctx.args.keep)
+      .map((d) => d.dir),
+  ]);
   for (const d of dated) {
     if (keep.has(d.dir)) continue;
     await rm(d.dir, { recursive: true, force: true });

@@ -14,7 +14,11 @@ export interface UsersAddArgs {
 export async function usersAdd(client: ApiClient, args: UsersAddArgs, options: OutputOptions): Promise<number> {
   if (args.roles.length === 0) throw new UsageError('give --role viewer, operator or admin');
   const password = await newPassword();
-  const { user } = await client.post<{ user: UserAnswer }>('/users', { username: args.name, password, roles: args.roles });
+  const { user } = await client.post<{ user: UserAnswer }>('/users', {
+    username: args.name,
+    password,
+    roles: args.roles,
+  });
   emit(options, user, () => `hyperuser ${user.username} created (${user.roles.join(', ')})`);
   return 0;
 }
@@ -22,5 +26,8 @@ export async function usersAdd(client: ApiClient, args: UsersAddArgs, options: O
 /** `--role a --role b,c` -> [a, b, c]. */
 export function rolesOf(value: unknown): string[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return list.flatMap((item) => String(item).split(',')).map((role) => role.trim()).filter(Boolean);
+  return list
+    .flatMap((item) => String(item).split(','))
+    .map((role) => role.trim())
+    .filter(Boolean);
 }

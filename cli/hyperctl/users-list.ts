@@ -5,8 +5,13 @@ import { emit, type OutputOptions } from '../output.js';
 
 export async function usersList(client: ApiClient, options: OutputOptions): Promise<number> {
   const { users } = await client.get<{ users: UserAnswer[] }>('/users');
-  emit(options, users, () => users.length === 0
-    ? 'no hyperusers yet: hyperctl users add NAME --role operator'
-    : ['USER                 ROLES                     CHANGED', ...users.map((u) => `${u.username.padEnd(21)}${u.roles.join(',').padEnd(26)}${u.updatedAt}`)].join('\n'));
+  emit(options, users, () =>
+    users.length === 0
+      ? 'no hyperusers yet: hyperctl users add NAME --role operator'
+      : [
+          'USER                 ROLES                     CHANGED',
+          ...users.map((u) => `${u.username.padEnd(21)}${u.roles.join(',').padEnd(26)}${u.updatedAt}`),
+        ].join('\n'),
+  );
   return 0;
 }

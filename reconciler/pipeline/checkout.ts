@@ -28,7 +28,10 @@ export const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /** Git sees only what it needs: no prompt for credentials that nobody would answer. */
 function gitEnv(): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin', GIT_TERMINAL_PROMPT: '0' };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
+    GIT_TERMINAL_PROMPT: '0',
+  };
   for (const key of ['HOME', 'LANG', 'SSH_AUTH_SOCK'] as const) {
     const value = process.env[key];
     if (value) env[key] = value;
@@ -43,18 +46,31 @@ function gitEnv(): Record<string, string> {
  * Plain execFile, not simple-git: simple-git waits 50 ms after every command that prints nothing,
  * and most of a release's git calls print nothing.
  */
-export async function runGit(cwd: string, args: string[], what: string, options: GitRunOptions, quietCodes: readonly number[] = []): Promise<string> {
+export async function runGit(
+  cwd: string,
+  args: string[],
+  what: string,
+  options: GitRunOptions,
+  quietCodes: readonly number[] = [],
+): Promise<string> {
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([options.signal, deadline]);
   try {
-    const { stdout } = await execFileAsync('git', args, { cwd, env: gitEnv(), signal, maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' });
+    const { stdout } = await execFileAsync('git', args, {
+      cwd,
+      env: gitEnv(),
+      signal,
+      maxBuffer: MAX_OUTPUT_BYTES,
+      encoding: 'utf8',
+    });
     return stdout;
   } catch (err) {
     const failure = err as { code?: unknown; stdout?: string; stderr?: string; message: string };
     if (options.signal.aborted) throw new GitError(`${what}: cancelled`, { cause: err });
     if (deadline.aborted) throw new GitError(`${what}: no answer within ${options.timeoutMs} ms`, { cause: err });
     const stderr = failure.stderr?.trim() ?? '';
-    if (typeof failure.code === 'number' && quietCodes.includes(failure.code) && stderr === '') return failure.stdout ?? '';
+    if (typeof failure.code === 'number' && quietCodes.includes(failure.code) && stderr === '')
+      return failure.stdout ?? '';
     throw new GitError(`${what}: ${stderr || failure.message.trim()}`, { cause: err });
   }
 }

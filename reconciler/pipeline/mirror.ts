@@ -28,7 +28,8 @@ export interface RepoMirrorOptions {
 }
 
 // NUL-separated so no name or e-mail can shift a field.
-const TAG_FORMAT = '%(if)%(taggername)%(then)%(taggername) %(taggeremail)%(else)%(authorname) %(authoremail)%(end)%00%(creatordate:iso-strict)';
+const TAG_FORMAT =
+  '%(if)%(taggername)%(then)%(taggername) %(taggeremail)%(else)%(authorname) %(authoremail)%(end)%00%(creatordate:iso-strict)';
 
 export class RepoMirror {
   readonly dir: string;
@@ -41,7 +42,8 @@ export class RepoMirror {
   #lock: Promise<unknown> = Promise.resolve();
 
   constructor(options: RepoMirrorOptions) {
-    if (!path.isAbsolute(options.dir)) throw new ValidationError('mirror.dir', `must be absolute, got ${JSON.stringify(options.dir)}`);
+    if (!path.isAbsolute(options.dir))
+      throw new ValidationError('mirror.dir', `must be absolute, got ${JSON.stringify(options.dir)}`);
     this.dir = options.dir;
     this.#repo = options.repo;
     this.#timeoutMs = options.timeoutMs;
@@ -66,13 +68,22 @@ export class RepoMirror {
   async resolveTag(tag: string, signal: AbortSignal): Promise<TagInfo | null> {
     const ref = tagRef(tag);
     if (!existsSync(path.join(this.dir, 'HEAD'))) return null;
-    const meta = await runGit(this.dir, ['for-each-ref', `--format=${TAG_FORMAT}`, '--', ref], `git for-each-ref ${ref}`, this.#opts(signal));
+    const meta = await runGit(
+      this.dir,
+      ['for-each-ref', `--format=${TAG_FORMAT}`, '--', ref],
+      `git for-each-ref ${ref}`,
+      this.#opts(signal),
+    );
     if (meta.trim() === '') return null;
     const commit = await this.#verify(`${ref}^{commit}`, signal);
     if (commit === null) return null;
     const [author = '', date = ''] = meta.trim().split('\0');
     const time = Date.parse(date);
-    return { commit, author: author.trim() || 'unknown', taggedAt: Number.isNaN(time) ? null : new Date(time).toISOString() };
+    return {
+      commit,
+      author: author.trim() || 'unknown',
+      taggedAt: Number.isNaN(time) ? null : new Date(time).toISOString(),
+    };
   }
 
   /** Whether the mirror holds `sha` as a commit. */
@@ -93,14 +104,32 @@ export class RepoMirror {
     await rm(dir, { recursive: true, force: true });
     await mkdir(path.dirname(dir), { recursive: true });
     const opts = this.#opts(signal);
-    await runGit(path.dirname(dir), ['clone', '--quiet', '--no-checkout', '--', this.dir, dir], `git clone ${this.dir}`, opts);
-    await runGit(dir, ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha], `git checkout ${sha}`, opts);
+    await runGit(
+      path.dirname(dir),
+      ['clone', '--quiet', '--no-checkout', '--', this.dir, dir],
+      `git clone ${this.dir}`,
+      opts,
+    );
+    await runGit(
+      dir,
+      ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha],
+      `git checkout ${sha}`,
+      opts,
+    );
     const head = (await runGit(dir, ['rev-parse', '--verify', 'HEAD^{commit}'], 'git rev-parse HEAD', opts)).trim();
     if (head !== sha) throw new GitError(`checkout of ${sha} in ${dir} is at ${head || 'nothing'}`);
   }
 
   async #verify(spec: string, signal: AbortSignal): Promise<string | null> {
-    const out = (await runGit(this.dir, ['rev-parse', '--verify', '--quiet', spec], `git rev-parse ${spec}`, this.#opts(signal), [1])).trim();
+    const out = (
+      await runGit(
+        this.dir,
+        ['rev-parse', '--verify', '--quiet', spec],
+        `git rev-parse ${spec}`,
+        this.#opts(signal),
+        [1],
+      )
+    ).trim();
     return FULL_SHA.test(out) ? out : null;
   }
 
@@ -142,6 +171,7 @@ function checkTag(tag: string): string {
 }
 
 function checkSha(sha: string): string {
-  if (!FULL_SHA.test(sha)) throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${JSON.stringify(sha.slice(0, 60))}`);
+  if (!FULL_SHA.test(sha))
+    throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${JSON.stringify(sha.slice(0, 60))}`);
   return sha;
 }

@@ -70,7 +70,10 @@ function requireCount(key: string, value: unknown, max: number): number {
 
 function requireStep(key: string, value: StepConfig | undefined): StepConfig {
   if (!value || typeof value.script !== 'string' || !SCRIPT.test(value.script) || value.script.includes('..')) {
-    throw new ValidationError(`${key}.script`, `must be a file name like BUILD or TEST.sh, got ${JSON.stringify(value?.script)}`);
+    throw new ValidationError(
+      `${key}.script`,
+      `must be a file name like BUILD or TEST.sh, got ${JSON.stringify(value?.script)}`,
+    );
   }
   return { script: value.script, timeoutMs: requireCount(`${key}.timeoutMs`, value.timeoutMs, MAX_TIMER_MS) };
 }

@@ -24,7 +24,11 @@ const SCAN_LIMIT = 1000;
 export async function recoverBuilds(deps: RecoveryDeps): Promise<void> {
   if (deps.marksDir !== null) {
     for (const tag of await stopLeftoverGroups(deps.marksDir, deps.killGraceMs)) {
-      await deps.event({ reason: 'BuildLeftoverStopped', message: `scripts of ${tag} left running by the previous daemon were stopped`, data: { tag } });
+      await deps.event({
+        reason: 'BuildLeftoverStopped',
+        message: `scripts of ${tag} left running by the previous daemon were stopped`,
+        data: { tag },
+      });
     }
   }
   for (const release of await deps.store.listReleases(SCAN_LIMIT)) {
@@ -55,10 +59,22 @@ async function resume(release: ReleaseRecord, deps: RecoveryDeps): Promise<void>
   if (interruptions > MAX_INTERRUPTIONS) {
     const error = `the hypervisor stopped during this build ${interruptions} times in a row; rebuild it on demand`;
     await deps.store.updateRelease(tag, { status: 'failed', error, interruptions });
-    await deps.event({ reason: 'BuildFailed', message: `build of ${tag} failed: ${error}`, data: { tag, interruptions } });
+    await deps.event({
+      reason: 'BuildFailed',
+      message: `build of ${tag} failed: ${error}`,
+      data: { tag, interruptions },
+    });
     return;
   }
-  await deps.store.updateRelease(tag, { status: 'interrupted', error: 'the hypervisor stopped during this build', interruptions });
-  await deps.event({ reason: 'BuildInterrupted', message: `build of ${tag} was interrupted by a restart; it runs again once`, data: { tag, interruptions } });
+  await deps.store.updateRelease(tag, {
+    status: 'interrupted',
+    error: 'the hypervisor stopped during this build',
+    interruptions,
+  });
+  await deps.event({
+    reason: 'BuildInterrupted',
+    message: `build of ${tag} was interrupted by a restart; it runs again once`,
+    data: { tag, interruptions },
+  });
   deps.enqueue(tag, 'interrupted by a restart');
 }

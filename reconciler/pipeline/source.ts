@@ -16,7 +16,13 @@ export interface ReleaseSource {
 }
 
 /** Fetches (once per change), settles the SHA, pins it, and checks it out into `dir`. */
-export async function prepareSource(mirror: RepoMirror, repo: string, record: ReleaseRecord, dir: string, signal: AbortSignal): Promise<ReleaseSource> {
+export async function prepareSource(
+  mirror: RepoMirror,
+  repo: string,
+  record: ReleaseRecord,
+  dir: string,
+  signal: AbortSignal,
+): Promise<ReleaseSource> {
   let fetched = await mirror.refresh(signal);
   const { tag } = record;
   let info = await mirror.resolveTag(tag, signal);
@@ -29,7 +35,10 @@ export async function prepareSource(mirror: RepoMirror, repo: string, record: Re
   const present = async (): Promise<boolean> => sha === info?.commit || mirror.hasCommit(sha, signal);
   if (!(await present()) && !fetched) await mirror.fetch(signal);
   if (!(await present())) {
-    throw new ReleaseStopped('rejected', `commit ${sha} of ${tag} is not in ${repo} (the tag was moved or deleted before it could be fetched)`);
+    throw new ReleaseStopped(
+      'rejected',
+      `commit ${sha} of ${tag} is not in ${repo} (the tag was moved or deleted before it could be fetched)`,
+    );
   }
   await mirror.pin(tag, sha, signal);
   await mirror.checkout(sha, dir, signal);

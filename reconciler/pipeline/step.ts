@@ -62,7 +62,9 @@ export function cleanEnv(): Record<string, string> {
 export async function runStep(spec: StepSpec): Promise<StepRun> {
   const log = await CappedLog.open(spec.logPath, spec.logCapBytes);
   const startedAt = new Date();
-  log.note(`${startedAt.toISOString()} $ ${[spec.command, ...spec.args].join(' ')} (in ${spec.cwd}, timeout ${spec.timeoutMs} ms)`);
+  log.note(
+    `${startedAt.toISOString()} $ ${[spec.command, ...spec.args].join(' ')} (in ${spec.cwd}, timeout ${spec.timeoutMs} ms)`,
+  );
   const outcome = await supervise(spec, log);
   const finishedAt = new Date();
   log.note(`${finishedAt.toISOString()} ${spec.name} ${describeOutcome(outcome, spec.timeoutMs)}`);
@@ -81,7 +83,10 @@ export async function runStep(spec: StepSpec): Promise<StepRun> {
 }
 
 /** How a step ended, in words an operator reads in a log or a release's `error`. */
-export function describeOutcome(outcome: Pick<Outcome, 'exitCode' | 'signal' | 'timedOut' | 'aborted' | 'startError'>, timeoutMs: number): string {
+export function describeOutcome(
+  outcome: Pick<Outcome, 'exitCode' | 'signal' | 'timedOut' | 'aborted' | 'startError'>,
+  timeoutMs: number,
+): string {
   if (outcome.startError !== null) return `could not start: ${outcome.startError}`;
   if (outcome.timedOut) return `timed out after ${timeoutMs} ms and was killed (${outcome.signal ?? 'exited'})`;
   if (outcome.aborted) return `was cancelled and killed (${outcome.signal ?? 'exited'})`;
@@ -91,7 +96,12 @@ export function describeOutcome(outcome: Pick<Outcome, 'exitCode' | 'signal' | '
 
 function supervise(spec: StepSpec, log: CappedLog): Promise<Outcome> {
   // detached: the script leads a new process group, which is what ProcessGroup signals.
-  const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: cleanEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: cleanEnv(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   child.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
   child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
@@ -101,7 +111,9 @@ function supervise(spec: StepSpec, log: CappedLog): Promise<Outcome> {
   const stopFor = (reason: 'timedOut' | 'aborted'): void => {
     if (flags.timedOut || flags.aborted) return;
     flags[reason] = true;
-    log.note(`${reason === 'timedOut' ? `timeout of ${spec.timeoutMs} ms reached` : 'cancelled'}: stopping the process group`);
+    log.note(
+      `${reason === 'timedOut' ? `timeout of ${spec.timeoutMs} ms reached` : 'cancelled'}: stopping the process group`,
+    );
     void group?.stop();
   };
   const timer = setTimeout(() => stopFor('timedOut'), spec.timeoutMs);
@@ -135,7 +147,12 @@ async function unmark(marked: Promise<void> | null, file: string | undefined): P
 }
 
 /** The leader is gone; anything it left in its group is stopped too, then the pipes are drained. */
-async function afterExit(child: ChildProcess, group: ProcessGroup | null, closed: Promise<void>, log: CappedLog): Promise<void> {
+async function afterExit(
+  child: ChildProcess,
+  group: ProcessGroup | null,
+  closed: Promise<void>,
+  log: CappedLog,
+): Promise<void> {
   const report = group ? await group.stop() : null;
   if (report) noteLeftovers(report, log);
   const drained = await Promise.race([closed.then(() => true), delay(PIPE_DRAIN_MS).then(() => false)]);

@@ -7,7 +7,9 @@ import { ValidationError } from '../../common/errors.js';
 const SAFE_TAG = /^v[0-9A-Za-z][0-9A-Za-z._-]{0,99}$/;
 
 export function isSafeTag(tag: unknown): tag is string {
-  return typeof tag === 'string' && SAFE_TAG.test(tag) && !tag.includes('..') && !tag.endsWith('.') && !tag.endsWith('.lock');
+  return (
+    typeof tag === 'string' && SAFE_TAG.test(tag) && !tag.includes('..') && !tag.endsWith('.') && !tag.endsWith('.lock')
+  );
 }
 
 /** A short, escaped rendering of an untrusted value for an error message. */

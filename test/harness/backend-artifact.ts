@@ -63,7 +63,8 @@ function fail(message) {
 `;
 
 export async function writeBackendArtifact(options: BackendArtifactOptions): Promise<BackendArtifact> {
-  if (!/^[A-Za-z0-9._-]+$/.test(options.version)) throw new Error(`version must be a file name, got ${JSON.stringify(options.version)}`);
+  if (!/^[A-Za-z0-9._-]+$/.test(options.version))
+    throw new Error(`version must be a file name, got ${JSON.stringify(options.version)}`);
   const owned = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(path.join(tmpdir(), 'hv-artifact-')));
   const executable = path.join(dir, options.version);

@@ -23,9 +23,19 @@ export interface Ran {
 }
 
 /** Runs hyperctl or hyper-cli as an operator would: stdin piped (a password, or nothing). */
-export function runBin(bin: 'hyperctl' | 'hyper-cli', args: string[], env: NodeJS.ProcessEnv, input = '', timeoutMs = 120_000): Promise<Ran> {
+export function runBin(
+  bin: 'hyperctl' | 'hyper-cli',
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input = '',
+  timeoutMs = 120_000,
+): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(bin), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(process.execPath, [binPath(bin), ...args], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -40,13 +50,23 @@ export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli'): string {
   return path.resolve(BIN_DIR, `${name}.js`);
 }
 
-export async function startDaemonProcess(configPath: string, env: NodeJS.ProcessEnv, publicUrl: string, deadlineMs = 20_000): Promise<DaemonProcess> {
+export async function startDaemonProcess(
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+  publicUrl: string,
+  deadlineMs = 20_000,
+): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [binPath('hypervisor'), '--config', configPath], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (chunk) => { out += chunk; });
-  child.stderr!.on('data', (chunk) => { out += chunk; });
+  child.stdout!.on('data', (chunk) => {
+    out += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    out += chunk;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const daemon: DaemonProcess = {
     child,
@@ -61,7 +81,10 @@ export async function startDaemonProcess(configPath: string, env: NodeJS.Process
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`hypervisor exited with ${child.exitCode}:\n${out}`);
-    const healthy = await fetch(`${publicUrl}/hypervisor/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${publicUrl}/hypervisor/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) return daemon;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -55,9 +55,18 @@ async function release(repo: string, version?: string): Promise<string> {
   return stdout.trim();
 }
 
-async function commitFile(git: SimpleGit, repo: string, name: string, content: string, message: string): Promise<string> {
+async function commitFile(
+  git: SimpleGit,
+  repo: string,
+  name: string,
+  content: string,
+  message: string,
+): Promise<string> {
   const file = path.join(repo, name);
-  const mode = await stat(file).then((s) => s.mode & 0o777, () => 0o644);
+  const mode = await stat(file).then(
+    (s) => s.mode & 0o777,
+    () => 0o644,
+  );
   await writeFile(file, content, { mode });
   await git.add(['--', name]);
   const result = await git.commit(message);
@@ -73,8 +82,21 @@ export interface RunningBackend {
 }
 
 /** Starts a backend executable on a free port (`--port 0`) and waits until it prints where it listens. */
-export function startBackend(executable: string, args: { deployment: string; envRoot: string; version: string }, deadlineMs = 10_000): Promise<RunningBackend> {
-  const argv = ['--deployment', args.deployment, '--port', '0', '--env-root', args.envRoot, '--app-version', args.version];
+export function startBackend(
+  executable: string,
+  args: { deployment: string; envRoot: string; version: string },
+  deadlineMs = 10_000,
+): Promise<RunningBackend> {
+  const argv = [
+    '--deployment',
+    args.deployment,
+    '--port',
+    '0',
+    '--env-root',
+    args.envRoot,
+    '--app-version',
+    args.version,
+  ];
   const child = spawn(executable, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

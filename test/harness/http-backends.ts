@@ -101,7 +101,12 @@ function route(color: Color, req: IncomingMessage, res: ServerResponse): void {
     }
     case '/hop':
       // Fields this backend declares hop-by-hop: the proxy must not pass them to the client.
-      res.writeHead(200, { connection: 'x-upstream-secret', 'x-upstream-secret': '1', 'x-kept': 'yes', 'content-length': '2' });
+      res.writeHead(200, {
+        connection: 'x-upstream-secret',
+        'x-upstream-secret': '1',
+        'x-kept': 'yes',
+        'content-length': '2',
+      });
       res.end('ok');
       return;
     case '/hang':
@@ -191,8 +196,13 @@ export async function startBackendProcess(color: Color): Promise<BackendProcess>
   const exited = once(child, 'exit').then(() => undefined);
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`backend process ${color} not ready within ${PROCESS_START_DEADLINE_MS}ms`)), PROCESS_START_DEADLINE_MS);
-    child.once('exit', (code) => reject(new Error(`backend process ${color} exited with ${String(code)} before it was ready`)));
+    const timer = setTimeout(
+      () => reject(new Error(`backend process ${color} not ready within ${PROCESS_START_DEADLINE_MS}ms`)),
+      PROCESS_START_DEADLINE_MS,
+    );
+    child.once('exit', (code) =>
+      reject(new Error(`backend process ${color} exited with ${String(code)} before it was ready`)),
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
       const match = /^ready (\d+)$/m.exec(out);
@@ -235,8 +245,18 @@ export interface SimpleRequest {
 export function httpRequest(port: number, path: string, options: SimpleRequest = {}): Promise<SimpleResponse> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false });
-    const timer = setTimeout(() => req.destroy(new Error(`${path}: no complete response within ${timeoutMs}ms`)), timeoutMs);
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: options.method ?? 'GET',
+      headers: options.headers,
+      agent: false,
+    });
+    const timer = setTimeout(
+      () => req.destroy(new Error(`${path}: no complete response within ${timeoutMs}ms`)),
+      timeoutMs,
+    );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -255,7 +275,12 @@ export function httpRequest(port: number, path: string, options: SimpleRequest =
 }
 
 /** Resolves with the first `event` whose argument passes `match`; rejects after the deadline. */
-export function waitForEvent<T>(emitter: EventEmitter, event: string, match: (value: T) => boolean, timeoutMs: number): Promise<T> {
+export function waitForEvent<T>(
+  emitter: EventEmitter,
+  event: string,
+  match: (value: T) => boolean,
+  timeoutMs: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const onEvent = (value: T): void => {
       if (!match(value)) return;

@@ -38,7 +38,12 @@ export function startLoad(options: LoadOptions): RunningLoad {
     while (more()) {
       sent += 1;
       try {
-        const response = await pool.request({ method: 'GET', path: options.path ?? '/version', headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const response = await pool.request({
+          method: 'GET',
+          path: options.path ?? '/version',
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
         const body = await response.body.text();
         if (response.statusCode === 200) {
           result.ok += 1;
@@ -54,7 +59,12 @@ export function startLoad(options: LoadOptions): RunningLoad {
   const done = Promise.all(Array.from({ length: options.connections }, client))
     .then(() => pool.close())
     .then(() => result);
-  return { done, stop: () => { stopped = true; } };
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+    },
+  };
 }
 
 function fail(result: LoadResult, message: string): void {

@@ -250,7 +250,9 @@ function descendantsOf(root: number): number[] {
 
 function tail(root: string): string {
   try {
-    return readFileSync(path.join(root, 'manager.log'), 'utf8').split('\n').slice(-10).join('\n') || '(empty manager.log)';
+    return (
+      readFileSync(path.join(root, 'manager.log'), 'utf8').split('\n').slice(-10).join('\n') || '(empty manager.log)'
+    );
   } catch {
     return '(no manager.log)';
   }

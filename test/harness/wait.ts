@@ -11,7 +11,11 @@ export interface WaitOptions {
 }
 
 /** Calls `probe` until `accept` holds for its value; on timeout the error shows the last value seen. */
-export async function waitUntil<T>(probe: () => Promise<T>, accept: (value: T) => boolean, options: WaitOptions): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  options: WaitOptions,
+): Promise<T> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const deadline = AbortSignal.timeout(timeoutMs);
   let last = 'never probed';
@@ -32,7 +36,11 @@ export async function waitUntil<T>(probe: () => Promise<T>, accept: (value: T) =
  * Calls `probe` until it returns something other than null/undefined and returns that value:
  * the form for probes that compute their answer (e.g. "the status once blue is Ready").
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const value = await waitUntil(probe, (v) => v !== null && v !== undefined, { what, timeoutMs });
   return value as T;
 }

@@ -12,7 +12,9 @@ const OP_PING = 0x9;
 const OP_PONG = 0xa;
 
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 }
 
 export interface Frame {
@@ -213,14 +215,25 @@ export class HandshakeRefusedError extends Error {
 }
 
 /** Client side: resolves with an open peer, or rejects with HandshakeRefusedError on a non-101 answer. */
-export function connectWebSocket(port: number, path: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ peer: WsPeer; response: IncomingMessage }> {
+export function connectWebSocket(
+  port: number,
+  path: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<{ peer: WsPeer; response: IncomingMessage }> {
   const key = randomBytes(16).toString('base64');
   const req = http.request({
     host: '127.0.0.1',
     port,
     path,
     agent: false,
-    headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' },
+    headers: {
+      ...headers,
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-key': key,
+      'sec-websocket-version': '13',
+    },
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => req.destroy(new Error(`websocket handshake took over ${timeoutMs}ms`)), timeoutMs);
