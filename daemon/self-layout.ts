@@ -10,7 +10,7 @@ import { lstat, readlink, realpath, rename, rm, symlink } from 'node:fs/promises
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../common/errors.js';
-import { readIfExists, writeFileAtomic } from '../units/atomic-write.js';
+import { readIfExists, writeFileAtomic } from '../common/atomic-write.js';
 import type { SystemdUserEnv } from '../units/systemctl.js';
 
 export interface SelfLayout {

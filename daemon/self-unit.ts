@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '../common/errors.js';
-import { writeFileAtomic } from '../units/atomic-write.js';
+import { writeFileAtomic } from '../common/atomic-write.js';
 import { defaultUserEnv, SystemctlError, type SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
 import type { SelfLayout, UnitScope } from './self-layout.js';

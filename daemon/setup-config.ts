@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import { parseConfig, parseHostPort, type Config } from '../config/config.js';
-import { writeFileAtomic } from '../units/atomic-write.js';
+import { writeFileAtomic } from '../common/atomic-write.js';
 
 export interface NewConfigInput {
   appName: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
-import { isNotFound, removeFileDurable, writeFileAtomic } from './atomic-write.js';
+import { isNotFound, removeFileDurable, writeFileAtomic } from '../common/atomic-write.js';
 import { type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
 import { ProcessSlot, type SlotState, type SlotTiming } from './process-slot.js';
 import { asSpec, unitName, validateSpec } from './unit-file.js';

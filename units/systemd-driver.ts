@@ -6,7 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { NotFoundError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
-import { removeFileDurable, readIfExists, writeFileAtomic } from './atomic-write.js';
+import { removeFileDurable, readIfExists, writeFileAtomic } from '../common/atomic-write.js';
 import { type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
 import { EXIT_UNIT_NOT_FOUND, Systemctl, SystemctlError, defaultUserEnv, type SystemdUserEnv } from './systemctl.js';
 import { parseInstalledSpec, renderUnit, unitName } from './unit-file.js';
