@@ -3,8 +3,8 @@
 import { cac } from 'cac';
 import path from 'node:path';
 import { loadConfig } from '../config/config.js';
-import { NEW_CONFIG_DEFAULTS } from '../daemon/setup-config.js';
-import { checkUnitName, DEFAULT_UNIT, invokingUserEnv } from '../daemon/self-unit.js';
+import { NEW_CONFIG_DEFAULTS } from '../host/new-config.js';
+import { checkUnitName, DEFAULT_UNIT, invokingUserEnv } from '../host/daemon-unit.js';
 import { doctor } from './hyperctl/doctor.js';
 import { configPathOf, DEFAULT_CONFIG, loadHost, type Host } from './hyperctl/host.js';
 import { logs } from './hyperctl/logs.js';

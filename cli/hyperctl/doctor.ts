@@ -2,10 +2,17 @@
 // user manager, lingering, ports, store, disk), each with a fix when it is not right. Read-only.
 // Exit 1 when any check fails; warnings alone exit 0.
 import type { Config } from '../../config/config.js';
-import { checkDisk, checkLingering, checkPort, checkStore, checkUserManager, type Check } from '../../daemon/doctor.js';
-import { currentUser } from '../../daemon/linger.js';
-import { readInstallRecord, selfLayout } from '../../daemon/self-layout.js';
-import { invokingUserEnv } from '../../daemon/self-unit.js';
+import {
+  checkDisk,
+  checkLingering,
+  checkPort,
+  checkStore,
+  checkUserManager,
+  type Check,
+} from '../../host/doctor-checks.js';
+import { currentUser } from '../../host/linger.js';
+import { readInstallRecord, installLayout } from '../../host/install-layout.js';
+import { invokingUserEnv } from '../../host/daemon-unit.js';
 import type { StatusAnswer } from '../answers.js';
 import { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
@@ -36,7 +43,7 @@ function formatCheck(c: Check): string {
 }
 
 async function hostChecks(config: Config): Promise<Check[]> {
-  const record = await readInstallRecord(selfLayout(config.root)).catch(() => null);
+  const record = await readInstallRecord(installLayout(config.root)).catch(() => null);
   const { check: daemon, status } = await checkDaemon(config);
   const holders = holdersOf(config, status);
   const ports: Array<[string, string, number]> = [

@@ -3,8 +3,8 @@
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig, type Config } from '../../config/config.js';
-import { readInstallRecord, selfLayout, type InstallRecord, type SelfLayout } from '../../daemon/self-layout.js';
-import { SelfService } from '../../daemon/self-unit.js';
+import { readInstallRecord, installLayout, type InstallRecord, type InstallLayout } from '../../host/install-layout.js';
+import { DaemonService } from '../../host/daemon-unit.js';
 import { ApiClient, type Endpoint } from '../client.js';
 import { stringFlag } from '../flags.js';
 import { CliError } from '../output.js';
@@ -18,13 +18,13 @@ export function configPathOf(options: { config?: unknown }): string {
 export interface Host {
   configPath: string;
   config: Config;
-  layout: SelfLayout;
+  layout: InstallLayout;
 }
 
 export function loadHost(options: { config?: unknown }): Host {
   const configPath = configPathOf(options);
   const config = loadConfig(configPath);
-  return { configPath, config, layout: selfLayout(config.root) };
+  return { configPath, config, layout: installLayout(config.root) };
 }
 
 /** The install record, or a message that says how to get one. */
@@ -40,8 +40,8 @@ export async function requireInstall(host: Host): Promise<InstallRecord> {
   return record;
 }
 
-export function serviceOf(record: InstallRecord): SelfService {
-  return new SelfService({ scope: record.scope, unit: record.unit, env: record.env });
+export function serviceOf(record: InstallRecord): DaemonService {
+  return new DaemonService({ scope: record.scope, unit: record.unit, env: record.env });
 }
 
 /** The admin socket when there is one (no proxy in between), else the public listener. */
@@ -74,7 +74,7 @@ const PROBE_TIMEOUT_MS = 2_000;
  */
 export async function waitHealthy(
   endpoint: Endpoint,
-  service: SelfService | null,
+  service: DaemonService | null,
   options: { deadlineMs: number; since: number },
 ): Promise<Healthy | { failed: string }> {
   const started = Date.now();

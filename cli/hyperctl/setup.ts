@@ -6,24 +6,24 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config/config.js';
-import { currentUser, ensureLinger, lingerFix } from '../../daemon/linger.js';
+import { currentUser, ensureLinger, lingerFix } from '../../host/linger.js';
 import {
   linkTarget,
   pointLink,
   runningBuildDir,
-  selfLayout,
+  installLayout,
   writeInstallRecord,
-  type SelfLayout,
+  type InstallLayout,
   type UnitScope,
-} from '../../daemon/self-layout.js';
-import { writeNewConfig, type NewConfigInput } from '../../daemon/setup-config.js';
+} from '../../host/install-layout.js';
+import { writeNewConfig, type NewConfigInput } from '../../host/new-config.js';
 import {
-  installSelfUnit,
+  installDaemonUnit,
   invokingUserEnv,
-  SelfService,
+  DaemonService,
   systemBootedWithSystemd,
   userManagerAnswers,
-} from '../../daemon/self-unit.js';
+} from '../../host/daemon-unit.js';
 import { ApiClient } from '../client.js';
 import type { UserAnswer } from '../answers.js';
 import { CliError, emit, UsageError, type OutputOptions } from '../output.js';
@@ -65,7 +65,7 @@ export async function setup(args: SetupArgs, options: OutputOptions): Promise<nu
   const ctx: Context = { args, env: invokingUserEnv(), report };
   await requireManager(ctx);
   const config = await ensureConfig(ctx);
-  const layout = selfLayout(config.root);
+  const layout = installLayout(config.root);
   await ensureFolders(ctx, config, layout);
   const linked = await ensureBuildLink(ctx, layout);
   await lingering(ctx);
@@ -127,7 +127,7 @@ async function ensureConfig(ctx: Context): Promise<Config> {
   return config;
 }
 
-async function ensureFolders(ctx: Context, config: Config, layout: SelfLayout): Promise<void> {
+async function ensureFolders(ctx: Context, config: Config, layout: InstallLayout): Promise<void> {
   const folders = [
     ...['repos', 'artifacts', 'logs', 'run'].map((dir) => path.join(config.root, dir)),
     config.app.run.envRoot,
@@ -154,7 +154,7 @@ async function ensureFolders(ctx: Context, config: Config, layout: SelfLayout): 
 }
 
 /** The first build is the one running setup; `hyperctl upgrade` moves the link later. */
-async function ensureBuildLink(ctx: Context, layout: SelfLayout): Promise<boolean> {
+async function ensureBuildLink(ctx: Context, layout: InstallLayout): Promise<boolean> {
   const target = await linkTarget(layout.current);
   if (target !== null) {
     if (!existsSync(path.join(target, 'bin', 'hypervisor.js'))) {
@@ -198,11 +198,11 @@ async function lingering(ctx: Context): Promise<void> {
 async function ensureUnit(
   ctx: Context,
   config: Config,
-  layout: SelfLayout,
-): Promise<{ service: SelfService; changed: boolean }> {
+  layout: InstallLayout,
+): Promise<{ service: DaemonService; changed: boolean }> {
   const { scope, unit, configPath } = ctx.args;
   const uid = process.getuid?.() ?? 0;
-  const { file: unitFile, changed } = await installSelfUnit({
+  const { file: unitFile, changed } = await installDaemonUnit({
     scope,
     unit,
     node: process.execPath,
@@ -212,7 +212,7 @@ async function ensureUnit(
     env: ctx.env,
     uid,
   });
-  const service = new SelfService({ scope, unit, env: ctx.env });
+  const service = new DaemonService({ scope, unit, env: ctx.env });
   if (changed) await service.daemonReload();
   ctx.report({ step: 'unit', status: changed ? 'changed' : 'unchanged', detail: `${unitFile} (${scope} unit)` });
   const recorded = await writeInstallRecord(layout, {
@@ -242,8 +242,8 @@ async function ensureUnit(
 async function ensureDaemon(
   ctx: Context,
   config: Config,
-  layout: SelfLayout,
-  service: SelfService,
+  layout: InstallLayout,
+  service: DaemonService,
   changed: boolean,
 ): Promise<void> {
   const before = await service.state();

@@ -1,6 +1,6 @@
 // hyperctl status: the daemon (and, when setup installed it, its unit and build), both colors, the
 // active color, the last reconcile and the problems, through the admin socket.
-import { linkTarget, readInstallRecord } from '../../daemon/self-layout.js';
+import { linkTarget, readInstallRecord } from '../../host/install-layout.js';
 import type { StatusAnswer } from '../answers.js';
 import type { ApiClient } from '../client.js';
 import { emit, formatStatus, problemsOf, type OutputOptions } from '../output.js';

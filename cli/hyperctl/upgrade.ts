@@ -5,11 +5,11 @@
 // throughout; only the daemon (proxy and API) is down while it restarts.
 import { readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { buildTag, SelfBuildError, type BuildStep } from '../../daemon/self-build.js';
-import { linkTarget, pointLink, tagOfBuild, type InstallRecord } from '../../daemon/self-layout.js';
-import { acquireLock, LockedError } from '../../daemon/self-lock.js';
-import { isBuildTag, listTags, newestTag, sourceOf } from '../../daemon/self-source.js';
-import type { SelfService } from '../../daemon/self-unit.js';
+import { buildTag, DaemonBuildError, type BuildStep } from '../../host/daemon-build.js';
+import { linkTarget, pointLink, tagOfBuild, type InstallRecord } from '../../host/install-layout.js';
+import { acquireLock, LockedError } from '../../host/upgrade-lock.js';
+import { isBuildTag, listTags, newestTag, sourceOf } from '../../host/daemon-repo.js';
+import type { DaemonService } from '../../host/daemon-unit.js';
 import { CliError, emit, UsageError, type OutputOptions } from '../output.js';
 import { readSince, readTail } from '../tail.js';
 import { endpointOf, requireInstall, serviceOf, waitHealthy, type Host } from './host.js';
@@ -31,7 +31,7 @@ interface Ctx {
   host: Host;
   args: UpgradeArgs;
   record: InstallRecord;
-  service: SelfService;
+  service: DaemonService;
   say: (line: string) => void;
 }
 
@@ -116,7 +116,7 @@ async function buildOrExplain(ctx: Ctx, repo: string, tag: string, currentDir: s
     });
     return built.dir;
   } catch (err) {
-    if (!(err instanceof SelfBuildError)) throw err;
+    if (!(err instanceof DaemonBuildError)) throw err;
     const tail = (await readTail(logFile, 20))?.lines.join('\n') ?? '';
     throw new CliError(
       1,

@@ -13,7 +13,7 @@ import { ValidationError } from '../common/errors.js';
 import { readIfExists, writeFileAtomic } from '../common/atomic-write.js';
 import type { SystemdUserEnv } from '../units/systemctl.js';
 
-export interface SelfLayout {
+export interface InstallLayout {
   dir: string;
   builds: string;
   current: string;
@@ -26,7 +26,7 @@ export interface SelfLayout {
   daemonLog: string;
 }
 
-export function selfLayout(root: string): SelfLayout {
+export function installLayout(root: string): InstallLayout {
   const dir = path.join(root, 'hypervisor');
   return {
     dir,
@@ -56,7 +56,7 @@ export interface InstallRecord {
   env: SystemdUserEnv;
 }
 
-export async function readInstallRecord(layout: SelfLayout): Promise<InstallRecord | null> {
+export async function readInstallRecord(layout: InstallLayout): Promise<InstallRecord | null> {
   const text = await readIfExists(layout.installFile);
   if (text === null) return null;
   try {
@@ -70,7 +70,7 @@ export async function readInstallRecord(layout: SelfLayout): Promise<InstallReco
 }
 
 /** Writes the record when it differs from what is there; returns whether it changed. */
-export async function writeInstallRecord(layout: SelfLayout, record: InstallRecord): Promise<boolean> {
+export async function writeInstallRecord(layout: InstallLayout, record: InstallRecord): Promise<boolean> {
   return (await writeFileAtomic(layout.installFile, `${JSON.stringify(record, null, 2)}\n`)).changed;
 }
 
@@ -102,12 +102,12 @@ export async function pointLink(link: string, target: string): Promise<void> {
 
 /** The folder of the build this code runs from (it holds bin/ and dist/), with symlinks resolved. */
 export async function runningBuildDir(): Promise<string> {
-  // This file is <build>/dist/daemon/self-layout.js.
+  // This file is <build>/dist/host/install-layout.js.
   return realpath(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'));
 }
 
 /** The build's tag when it lives under builds/, else null (the build setup linked first). */
-export function tagOfBuild(layout: SelfLayout, buildDir: string): string | null {
+export function tagOfBuild(layout: InstallLayout, buildDir: string): string | null {
   const relative = path.relative(layout.builds, buildDir);
   return relative && !relative.startsWith('..') && !relative.includes(path.sep) ? relative : null;
 }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HypervisorError } from '../common/errors.js';
-import { cloneTag } from './self-source.js';
+import { cloneTag } from './daemon-repo.js';
 
 export const BUILD_MARKER = '.hypervisor-build.json';
 const KILL_GRACE_MS = 5_000;
@@ -16,7 +16,7 @@ const KILL_GRACE_MS = 5_000;
 export type BuildStep = 'fetch' | 'install' | 'test' | 'build';
 
 /** A step did not succeed; the message names the command and the log. */
-export class SelfBuildError extends HypervisorError {
+export class DaemonBuildError extends HypervisorError {
   readonly step: BuildStep;
   constructor(step: BuildStep, message: string) {
     super('build_failed', message);
@@ -24,7 +24,7 @@ export class SelfBuildError extends HypervisorError {
   }
 }
 
-export interface SelfBuildOptions {
+export interface DaemonBuildOptions {
   repo: string;
   tag: string;
   buildsDir: string;
@@ -49,7 +49,7 @@ export interface BuildMarker {
 
 /** The complete build of `tag`, built now or found from an earlier upgrade. */
 export async function buildTag(
-  options: SelfBuildOptions,
+  options: DaemonBuildOptions,
 ): Promise<{ dir: string; marker: BuildMarker; reused: boolean }> {
   const dir = path.join(options.buildsDir, options.tag);
   const earlier = await readMarker(dir);
@@ -73,9 +73,9 @@ export async function buildTag(
   }
 }
 
-async function buildInto(temp: string, options: SelfBuildOptions): Promise<BuildMarker> {
+async function buildInto(temp: string, options: DaemonBuildOptions): Promise<BuildMarker> {
   const sha = await cloneTag(options.repo, options.tag, temp).catch((err: Error) => {
-    throw new SelfBuildError('fetch', `cannot fetch ${options.tag} from ${options.repo}: ${err.message}`);
+    throw new DaemonBuildError('fetch', `cannot fetch ${options.tag} from ${options.repo}: ${err.message}`);
   });
   options.progress('fetch', `${options.tag} is ${sha.slice(0, 12)} in ${options.repo}`);
   await install(temp, options);
@@ -83,7 +83,7 @@ async function buildInto(temp: string, options: SelfBuildOptions): Promise<Build
   await runStep('build', options.buildCommand, temp, options);
   for (const needed of ['bin/hypervisor.js', 'dist/daemon/main.js']) {
     if (!existsSync(path.join(temp, needed))) {
-      throw new SelfBuildError(
+      throw new DaemonBuildError(
         'build',
         `${JSON.stringify(options.buildCommand)} exited 0 but ${needed} is missing: is ${options.tag} a build of the hypervisor?`,
       );
@@ -95,7 +95,7 @@ async function buildInto(temp: string, options: SelfBuildOptions): Promise<Build
 }
 
 /** `npm ci` takes minutes (native modules); an unchanged lockfile means the same tree, so hard-link it. */
-async function install(dir: string, options: SelfBuildOptions): Promise<void> {
+async function install(dir: string, options: DaemonBuildOptions): Promise<void> {
   if (options.installCommand !== null) return runStep('install', options.installCommand, dir, options);
   const [next, running] = await Promise.all([lockOf(dir), lockOf(options.currentDir)]);
   const modules = path.join(options.currentDir, 'node_modules');
@@ -111,14 +111,14 @@ async function lockOf(dir: string): Promise<string | null> {
   return readFile(path.join(dir, 'package-lock.json'), 'utf8').catch(() => null);
 }
 
-async function runStep(step: BuildStep, command: string, cwd: string, options: SelfBuildOptions): Promise<void> {
+async function runStep(step: BuildStep, command: string, cwd: string, options: DaemonBuildOptions): Promise<void> {
   const started = Date.now();
   await runArgv(step, ['/bin/sh', '-c', command], cwd, options);
   options.progress(step, `${command} passed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
 /** Runs argv in its own process group (a timeout kills the whole group), output appended to the log. */
-async function runArgv(step: BuildStep, argv: string[], cwd: string, options: SelfBuildOptions): Promise<void> {
+async function runArgv(step: BuildStep, argv: string[], cwd: string, options: DaemonBuildOptions): Promise<void> {
   const log = await open(options.logFile, 'a');
   await log.write(`\n$ ${argv.join(' ')}    # ${step}, in ${cwd}\n`);
   try {
@@ -159,7 +159,7 @@ async function runArgv(step: BuildStep, argv: string[], cwd: string, options: Se
       : outcome.code === null
         ? `was stopped (${outcome.signal})`
         : `exited with ${outcome.code}`;
-    throw new SelfBuildError(
+    throw new DaemonBuildError(
       step,
       `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ${how} (log: ${options.logFile})`,
     );

@@ -8,7 +8,7 @@ import { ValidationError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
 import { defaultUserEnv, SystemctlError, type SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
-import type { SelfLayout, UnitScope } from './self-layout.js';
+import type { InstallLayout, UnitScope } from './install-layout.js';
 
 /** @default the name setup gives the unit */
 export const DEFAULT_UNIT = 'openhack-hypervisor.service';
@@ -18,13 +18,13 @@ const SYSTEM_UNIT_DIR = '/etc/systemd/system';
 /** Stopping drains requests in flight on the old color (proxy.drainTimeout, 30s by default) first. */
 const TIMEOUT_STOP_SEC = 45;
 
-export interface SelfUnitSpec {
+export interface DaemonUnitSpec {
   scope: UnitScope;
   unit: string;
   node: string;
   config: string;
   root: string;
-  layout: SelfLayout;
+  layout: InstallLayout;
   /** The user manager the daemon drives the colors in. */
   env: SystemdUserEnv;
   /** Whose user manager that is (the system unit waits for it). */
@@ -47,7 +47,7 @@ export function unitFileOf(scope: UnitScope, unit: string, env: SystemdUserEnv):
     : path.join(env.XDG_CONFIG_HOME, 'systemd', 'user', unit);
 }
 
-export function renderSelfUnit(spec: SelfUnitSpec): string {
+export function renderDaemonUnit(spec: DaemonUnitSpec): string {
   const entry = path.join(spec.layout.current, 'bin', 'hypervisor.js');
   const system = spec.scope === 'system';
   return [
@@ -87,9 +87,9 @@ export function renderSelfUnit(spec: SelfUnitSpec): string {
 }
 
 /** Writes the unit file when its text differs; returns whether it changed (then a daemon-reload is due). */
-export async function installSelfUnit(spec: SelfUnitSpec): Promise<{ file: string; changed: boolean }> {
+export async function installDaemonUnit(spec: DaemonUnitSpec): Promise<{ file: string; changed: boolean }> {
   const file = unitFileOf(spec.scope, spec.unit, spec.env);
-  const text = renderSelfUnit(spec);
+  const text = renderDaemonUnit(spec);
   await mkdir(path.dirname(file), { recursive: true });
   return { file, changed: (await writeFileAtomic(file, text)).changed };
 }
@@ -120,7 +120,7 @@ function quote(value: string, name = ''): string {
 }
 
 /** `systemctl` for one unit in one scope, with a small explicit environment and a timeout per call. */
-export class SelfService {
+export class DaemonService {
   readonly scope: UnitScope;
   readonly unit: string;
   readonly #env: SystemdUserEnv;
