@@ -4,6 +4,7 @@
 import express, { type Express } from 'express';
 import { allow, authenticate, type Channel } from './auth/gate.js';
 import type { ApiDeps } from './deps.js';
+import { refuseDeepJson } from './body.js';
 import { errorHandler, notFound } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { actionRoutes } from './routes/actions.js';
@@ -21,6 +22,9 @@ export function createApi(deps: ApiDeps, channel: Channel): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Express 5's default, said out loud: node's querystring, at most 1000 keys, every value a string
+  // or a list of strings. `a[b][c]=1` is a key with brackets in it, never a nested object.
+  app.set('query parser', 'simple');
   app.use(API_PREFIX, apiRouter(deps, channel));
   app.use((req) => notFound(req));
   app.use(errorHandler);
@@ -34,7 +38,7 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
     res.json({ ok: true, version: deps.daemon.version, startedAt: deps.daemon.startedAt });
   });
   if (deps.webhooks) api.use('/webhooks', deps.webhooks);
-  api.use(express.json({ limit: '64kb', strict: true }));
+  api.use(express.json({ limit: '64kb', strict: true, verify: refuseDeepJson }));
   api.use(loginRoutes(deps));
   api.use(authenticate(channel, deps.auth));
   api.get('/openapi.json', allow('viewer'), (_req, res) => {

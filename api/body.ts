@@ -1,6 +1,10 @@
 // Strict request bodies: only known fields, each of the expected type. Operator-like values such
 // as `{"$ne": null}` are objects where strings are expected, so they are refused here too.
+import type { IncomingMessage } from 'node:http';
+import { TextDecoder } from 'node:util';
 import type { Request } from 'express';
+import { describeValue } from '../common/describe.js';
+import { checkJsonNesting } from '../common/nesting.js';
 import { HttpError } from './http-error.js';
 
 type FieldKind = 'string' | 'boolean' | 'string[]';
@@ -42,12 +46,34 @@ export function readBody<F extends Record<string, FieldKind>>(
       throw new HttpError(
         400,
         'invalid_body',
-        `field "${key}" must be a ${kind === 'string[]' ? 'list of strings' : kind}, got ${JSON.stringify(field).slice(0, 80)}`,
+        `field "${key}" must be a ${kind === 'string[]' ? 'list of strings' : kind}, got ${describeValue(field)}`,
       );
     }
     out[key] = field;
   }
   return out as { [K in keyof F]?: Typed<F[K]> };
+}
+
+/**
+ * express.json's `verify` hook: it sees the raw bytes before JSON.parse, so a body nesting deeper
+ * than MAX_NESTING is refused (400 too_deep) before anything recursive walks it.
+ */
+export function refuseDeepJson(_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string): void {
+  checkJsonNesting(decode(body, encoding), 'request body');
+}
+
+function decode(body: Buffer, encoding: string): string {
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(encoding || 'utf-8');
+  } catch {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `charset ${describeValue(encoding)} is not supported; send UTF-8`,
+    );
+  }
+  return decoder.decode(body);
 }
 
 /** The body of a route that takes none: `{}` or nothing. */

@@ -3,8 +3,9 @@
 // nor the length of an answer tells a forger how close a guess was. The legacy SHA-1 header
 // (`X-Hub-Signature`) is never accepted on its own.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readCappedText } from '../common/capped-read.js';
 import { HypervisorError } from '../common/errors.js';
+import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 
 export const SIGNATURE_256_HEADER = 'x-hub-signature-256';
 export const SIGNATURE_SHA1_HEADER = 'x-hub-signature';
@@ -52,8 +53,9 @@ export class WebhookSecretError extends HypervisorError {
 export async function readWebhookSecret(file: string): Promise<Buffer> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readCappedText(file, FILE_CAPS.secret, 'github.secretFile');
   } catch (err) {
+    if (err instanceof FileTooLargeError) throw new WebhookSecretError(err.message, { cause: err });
     throw new WebhookSecretError(`github.secretFile: cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   const secret = text.replace(/\r?\n$/, '');

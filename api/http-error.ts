@@ -9,6 +9,7 @@ import {
   StaleRevisionError,
   ValidationError,
 } from '../common/errors.js';
+import { TooDeepError } from '../common/limits.js';
 import { HasherBusyError } from './auth/password.js';
 
 export class HttpError extends HypervisorError {
@@ -25,6 +26,7 @@ const INTERNAL_MESSAGE = "internal error; see the hypervisor's log";
 
 function toHttp(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof TooDeepError) return new HttpError(400, err.code, err.message);
   if (err instanceof ValidationError) return new HttpError(400, err.code, err.message);
   if (err instanceof StaleRevisionError) return new HttpError(412, 'stale_revision', err.message);
   if (err instanceof ConflictError || err instanceof DuplicateKeyError)

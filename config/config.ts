@@ -1,12 +1,14 @@
 // The daemon's configuration (ARCHITECTURE.md, "The config file"): types, defaults and validation.
 // Every key is checked once at start; a bad key or value throws a ValidationError naming both.
-import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ValidationError } from '../common/errors.js';
 import { COLORS, type Color } from '../common/types.js';
+import { readCappedFileSync } from '../common/capped-read.js';
 import { describeValue } from '../common/describe.js';
+import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
+import { checkYamlNesting } from '../common/nesting.js';
 import { ObjectReader } from './reader.js';
 
 export interface HostPort {
@@ -140,14 +142,16 @@ const URL_PATH = /^\/[A-Za-z0-9/_.~-]*$/;
 export function loadConfig(file: string): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readCappedFileSync(file, FILE_CAPS.config, 'config file').toString('utf8');
   } catch (err) {
+    if (err instanceof FileTooLargeError) throw err;
     throw new ValidationError('', `cannot read config file ${file}: ${(err as Error).message}`);
   }
   return parseConfig(text, path.dirname(path.resolve(file)));
 }
 
 export function parseConfig(text: string, baseDir: string): Config {
+  checkYamlNesting(text, 'config');
   const parsed = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (parsed.errors.length > 0) {
     throw new ValidationError('', `config is not valid YAML: ${parsed.errors[0]!.message}`);

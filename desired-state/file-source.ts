@@ -1,9 +1,12 @@
 // The desired file as a source (config `desired.file`): an operator edits a YAML file on the host
 // and each valid edit becomes a revision. The file is read whole on every event (level-triggered):
 // what counts is its content now, not which event fired, so bursts of events cost one extra read.
-import { readFile, stat } from 'node:fs/promises';
+// A file over FILE_CAPS.desired is refused from its size alone, before a byte of it is read.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { readCappedText } from '../common/capped-read.js';
+import { FILE_CAPS } from '../common/limits.js';
 import { type ApplyResult, type DesiredStateService } from './revisions.js';
 import { parseDesiredYaml } from './yaml.js';
 
@@ -184,7 +187,7 @@ export class DesiredFileSource {
     try {
       this.#statKey = await this.#fileKey();
       if (!this.#started && (await this.#staleAtStart())) return;
-      text = await readFile(this.file, 'utf8');
+      text = await readCappedText(this.file, FILE_CAPS.desired, 'desired file');
     } catch (err) {
       // The file is optional and may vanish between the event and the read; `add` brings it back.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;

@@ -5,11 +5,13 @@
 // history is the desired-state history; a concurrent upstream change is taken in first and the
 // edit redone on top of it.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { readCappedText } from '../common/capped-read.js';
 import { ConflictError, ValidationError } from '../common/errors.js';
+import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import type { DesiredDoc, Revision } from '../common/types.js';
 import { sameDesired } from './document.js';
 import type { DesiredStateService } from './revisions.js';
@@ -142,8 +144,10 @@ export class DesiredGitSource {
     const file = path.join(this.#options.workdir, this.#options.path);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
-    } catch {
+      text = await readCappedText(file, FILE_CAPS.desired, `desired document (commit ${sha.slice(0, 12)})`);
+    } catch (err) {
+      // Too large is a fact about this commit, like a syntax error: it stays until the next commit.
+      if (err instanceof FileTooLargeError) throw new ValidationError('desired.git.path', err.message);
       throw new ValidationError(
         'desired.git.path',
         `${this.#options.path} does not exist in commit ${sha.slice(0, 12)}`,

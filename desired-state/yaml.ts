@@ -3,11 +3,14 @@
 // duplicate key or an unknown YAML tag is refused rather than guessed at, with its line.
 import YAML, { type Document } from 'yaml';
 import { ValidationError } from '../common/errors.js';
+import { checkYamlNesting } from '../common/nesting.js';
 import { COLORS, type DesiredDoc } from '../common/types.js';
 import { validateDesired } from './document.js';
 
 /** Parses and validates desired-state YAML (or JSON). Throws ValidationError with line information. */
 export function parseDesiredYaml(text: string, tagPattern: RegExp): DesiredDoc {
+  // Before yaml composes anything: its composer and toJS recurse once per level.
+  checkYamlNesting(text, 'desired state');
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw yamlError(doc, problem);

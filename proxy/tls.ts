@@ -1,11 +1,12 @@
 // HTTPS on the public listener: the certificate and key are read at start and read again when
 // either file changes (renewal by certbot, a rename over the old file, a symlink swap). New
 // handshakes get the new pair via setSecureContext; open connections keep theirs and are never cut.
-import { watch, type FSWatcher, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import { readCappedFile, readCappedFileSync } from '../common/capped-read.js';
 import { HypervisorError } from '../common/errors.js';
+import { FILE_CAPS } from '../common/limits.js';
 
 export interface TlsFiles {
   /** PEM certificate chain (leaf first). */
@@ -34,7 +35,10 @@ const SETTLE_MS = 150;
 /** Reads and checks a pair at start, synchronously: a listener must not open without its certificate. */
 export function loadKeyPairSync(files: TlsFiles): KeyPair {
   try {
-    return checked({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) });
+    return checked({
+      cert: readCappedFileSync(files.certFile, FILE_CAPS.certificate, 'TLS certificate'),
+      key: readCappedFileSync(files.keyFile, FILE_CAPS.certificate, 'TLS key'),
+    });
   } catch (err) {
     throw new TlsCertificateError(files, err as Error);
   }
@@ -110,7 +114,10 @@ export class CertificateReloader {
     const { files } = this.#options;
     let pair: KeyPair;
     try {
-      pair = checked({ cert: await readFile(files.certFile), key: await readFile(files.keyFile) });
+      pair = checked({
+        cert: await readCappedFile(files.certFile, FILE_CAPS.certificate, 'TLS certificate'),
+        key: await readCappedFile(files.keyFile, FILE_CAPS.certificate, 'TLS key'),
+      });
     } catch (err) {
       if (!this.#closed) this.#options.onReload?.(new TlsCertificateError(files, err as Error));
       return;

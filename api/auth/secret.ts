@@ -2,9 +2,11 @@
 // from it afterwards, so tokens survive a daemon restart. Its content is never logged or returned.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { readCappedText } from '../../common/capped-read.js';
 import { HypervisorError } from '../../common/errors.js';
+import { FILE_CAPS } from '../../common/limits.js';
 
 const SECRET_BYTES = 64;
 const MIN_SECRET_BYTES = 32;
@@ -38,7 +40,7 @@ async function readSecret(file: string): Promise<Uint8Array | null> {
       `auth.secretFile ${file} has mode ${(info.mode & 0o777).toString(8)}; it must not be readable by group or others (chmod 600)`,
     );
   }
-  const text = (await readFile(file, 'utf8')).trim();
+  const text = (await readCappedText(file, FILE_CAPS.secret, 'auth.secretFile')).trim();
   const secret = Buffer.from(text, 'base64url');
   if (secret.length < MIN_SECRET_BYTES) {
     throw new SecretFileError(

@@ -6,6 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { ValidationError } from '../../common/errors.js';
+import { checkJsonNesting } from '../../common/nesting.js';
 import { TagMovedError, type IntakeResult, type TagCreated } from '../../reconciler/release-intake.js';
 import type { Store } from '../../store/store.js';
 import { SIGNATURE_256_HEADER, SIGNATURE_SHA1_HEADER, verifyGithubSignature } from '../github-signature.js';
@@ -195,9 +196,12 @@ function parsePayload(req: Request, body: Buffer): Record<string, unknown> {
       `the webhook's content type must be application/json, got ${show(req.get('content-type'))}`,
     );
   }
+  const text = body.toString('utf8');
+  // GitHub's payloads nest a few levels; a signed one nesting deeper is refused before JSON.parse.
+  checkJsonNesting(text, 'the delivery');
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, 'invalid_json', `the delivery is not valid JSON: ${(err as Error).message}`);
   }
