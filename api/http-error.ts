@@ -24,7 +24,8 @@ export class HttpError extends HypervisorError {
 
 const INTERNAL_MESSAGE = "internal error; see the hypervisor's log";
 
-function toHttp(err: unknown): HttpError {
+/** The answer the code chose for `err`, or null when nobody expected it (a bug, a broken store). */
+function chosenAnswer(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   if (err instanceof TooDeepError) return new HttpError(400, err.code, err.message);
   if (err instanceof ValidationError) return new HttpError(400, err.code, err.message);
@@ -40,8 +41,7 @@ function toHttp(err: unknown): HttpError {
   if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
     return new HttpError(bodyError.status, 'bad_request', bodyError.message ?? 'bad request');
   }
-  // The message of an unexpected error may name paths, queries or secrets: it goes to the log only.
-  return new HttpError(500, 'internal', INTERNAL_MESSAGE);
+  return null;
 }
 
 export function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
@@ -49,10 +49,12 @@ export function errorHandler(err: unknown, _req: Request, res: Response, next: N
     next(err);
     return;
   }
-  const http = toHttp(err);
-  // An HttpError is an answer the code chose (a 503 for a disabled feature, say); only the
-  // unexpected deserve a stack trace in the daemon's log.
-  if (!(err instanceof HttpError) && http.status >= 500) console.error('hypervisor api error:', err);
+  // A chosen answer (a 400, the 503 of a busy login) is the code working as meant: the client is
+  // told, and the log stays quiet. Only the unexpected deserve a stack trace in the daemon's log;
+  // their message may name paths, queries or secrets, so it goes to the log only.
+  const chosen = chosenAnswer(err);
+  if (chosen === null) console.error('hypervisor api error:', err);
+  const http = chosen ?? new HttpError(500, 'internal', INTERNAL_MESSAGE);
   res
     .status(http.status)
     .set(http.headers)
