@@ -24,5 +24,8 @@ export interface ApiDeps {
    */
   webhooks?: Router;
   /** Rebuilds on demand (reconciler/release-intake.ts); without it the rebuild route answers 503. */
-  releases?: { rebuild(tag: string, actor: string): Promise<ReleaseRecord> };
+  releases?: {
+    /** `announce` runs once the request passed its checks, before anything changes. */
+    rebuild(tag: string, actor: string, announce?: () => Promise<void>): Promise<ReleaseRecord>;
+  };
 }

@@ -30,6 +30,11 @@ export class BuildJobs {
     return new Set(this.#inFlight.keys());
   }
 
+  /** Whether a build of `tag` is queued or running. */
+  has(tag: string): boolean {
+    return this.#inFlight.has(tag);
+  }
+
   /** Queues a build of `tag` unless one is queued or running; returns whether it was queued. */
   enqueue(tag: string): boolean {
     // After close() a pass still finishing must not start a script that would outlive the daemon.

@@ -102,11 +102,14 @@ export class Reconciler {
    * false when one is queued or running already.
    */
   build(tag: string, reason: string): boolean {
-    if (this.#closed || !this.#jobs.enqueue(tag)) return false;
+    if (this.#closed || this.#jobs.has(tag)) return false;
+    // The cause is written before the effect: an idle queue starts the job inside enqueue(), and
+    // its BuildStarted must get a later id than this BuildQueued (the store numbers events in the
+    // order appendEvent is called).
     void this.#event({ reason: 'BuildQueued', message: `build of ${tag} queued: ${reason}`, data: { tag } }).catch(
-      () => undefined,
+      logStoreError,
     );
-    return true;
+    return this.#jobs.enqueue(tag);
   }
 
   /** Tags whose build is queued or running. */

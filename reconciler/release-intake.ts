@@ -123,12 +123,20 @@ export class ReleaseIntake {
   /**
    * Resets a release to pending and queues its build, whatever a desired state says. Its SHA stays:
    * a rebuild builds the same commit. Throws ValidationError, NotFoundError, or ConflictError while it builds.
+   * `announce` runs once the request passed its checks and before the record goes back to pending,
+   * so the caller's record of the request (an audit event) comes before any BuildQueued it causes,
+   * ours or a pass's that sees the pending record first.
    */
-  async rebuild(tag: string, actor: string): Promise<ReleaseRecord> {
+  async rebuild(
+    tag: string,
+    actor: string,
+    announce: () => Promise<void> = async () => undefined,
+  ): Promise<ReleaseRecord> {
     assertReleaseTag(tag, this.#pattern);
     if (!(await this.#options.store.getRelease(tag))) throw new NotFoundError(`no release ${tag}`);
     if (this.#options.builds.builds().has(tag))
       throw new ConflictError(`${tag} is being built right now; rebuild it once that build ends`);
+    await announce();
     const record = await this.#options.store.updateRelease(tag, {
       status: 'pending',
       error: null,

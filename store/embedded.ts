@@ -242,6 +242,7 @@ export class EmbeddedStore implements Store {
   // events
 
   async appendEvent(event: NewEvent): Promise<EventRecord> {
+    // The insert runs synchronously inside the call, so ids follow the order of the calls.
     const draft = rec.newEventRecord(0, event, rec.nowIso());
     const result = this.#run(
       'INSERT INTO events (time, reason, message, color, actor, data) VALUES (?, ?, ?, ?, ?, ?)',

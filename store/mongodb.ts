@@ -51,6 +51,8 @@ export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   readonly #client: MongoClient;
   readonly #db: Db;
+  /** The last event write, settled or not: the next one starts after it (see appendEvent). */
+  #eventWrites: Promise<unknown> = Promise.resolve();
 
   constructor(options: MongoStoreOptions) {
     if (typeof options.uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(options.uri)) {
@@ -221,10 +223,16 @@ export class MongoStore implements Store {
 
   // events
 
-  async appendEvent(event: NewEvent): Promise<EventRecord> {
-    const record = rec.newEventRecord(await this.#nextId('events'), event, rec.nowIso());
-    await this.#events.insertOne({ ...record });
-    return record;
+  appendEvent(event: NewEvent): Promise<EventRecord> {
+    // One event write at a time: overlapping calls would draw ids from the counter in whatever
+    // order the server answers, and the ids must follow the order of the calls (the Store contract).
+    const write = this.#eventWrites.then(async () => {
+      const record = rec.newEventRecord(await this.#nextId('events'), event, rec.nowIso());
+      await this.#events.insertOne({ ...record });
+      return record;
+    });
+    this.#eventWrites = write.catch(() => undefined);
+    return write;
   }
 
   async listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]> {

@@ -57,6 +57,11 @@ export interface Store {
   listDeployments(limit: number): Promise<DeploymentRecord[]>;
 
   // events: the audit trail; every reconciler decision and operator action
+  /**
+   * The id is the event's sequence number: within one process, ids follow the order appendEvent was
+   * called, even when calls overlap, so a writer that calls it for a cause before its effect gets
+   * the order right without waiting for the first write.
+   */
   appendEvent(event: NewEvent): Promise<EventRecord>;
   /** Oldest first, ids strictly greater than `afterId` (0 = from the start), at most `limit`. */
   listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]>;

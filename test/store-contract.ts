@@ -262,6 +262,17 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
         expect(await store.listEventsAfter(0, 0)).to.deep.equal([]);
       });
 
+      it('numbers overlapping appends in the order they were called (the sequence is causal)', async () => {
+        const writes = Array.from({ length: 20 }, (_, i) =>
+          store.appendEvent({ reason: 'Tick', message: `tick ${i}` }),
+        );
+        const events = await Promise.all(writes);
+        const ids = events.map((e) => e.id);
+        expect(ids).to.deep.equal([...ids].sort((a, b) => a - b));
+        expect(new Set(ids).size).to.equal(20);
+        expect((await store.listEventsAfter(0, 100)).map((e) => e.message)).to.deep.equal(events.map((e) => e.message));
+      });
+
       it('lists the newest events, oldest first', async () => {
         const events = [];
         for (let i = 0; i < 4; i++) events.push(await store.appendEvent({ reason: 'Tick', message: `tick ${i}` }));

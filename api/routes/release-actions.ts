@@ -12,12 +12,11 @@ export function releaseActionRoutes(deps: ApiDeps): Router {
   router.post('/releases/:tag/rebuild', allow('operator'), async (req, res) => {
     readEmptyBody(req);
     if (!deps.releases) throw new HttpError(503, 'unavailable', 'this daemon builds no releases on demand');
-    const release = await deps.releases.rebuild(String(req.params.tag), principalOf(res).username);
-    await audit(deps.store, res, {
-      reason: 'RebuildRequested',
-      message: `rebuild of ${release.tag} requested`,
-      data: { tag: release.tag },
-    });
+    const tag = String(req.params.tag);
+    // The request is recorded before the build it causes is queued: events follow causes.
+    const release = await deps.releases.rebuild(tag, principalOf(res).username, () =>
+      audit(deps.store, res, { reason: 'RebuildRequested', message: `rebuild of ${tag} requested`, data: { tag } }),
+    );
     res.status(202).json({ release });
   });
   return router;
