@@ -6,12 +6,22 @@ import { HypervisorError } from '../common/errors.js';
 /** Where the API is; `token` (hyper-cli, after login) is sent as `Authorization: Bearer`. */
 export type Endpoint = ({ url: string } | { socketPath: string }) & { token?: string };
 
-/** An error answer of the API, or a daemon that cannot be reached (status 0). */
+/**
+ * What the API answered instead of a result, in its own words; `cli/failure.ts` says it in the
+ * CLI's. Codes besides the API's own: `unreachable` (status 0: no answer at all) and
+ * `not_the_api` (an answer without the API's error shape: another server, or a proxy in between).
+ */
 export class ApiError extends HypervisorError {
   readonly status: number;
-  constructor(status: number, code: string, message: string) {
+  /** The server URL or admin socket asked. */
+  readonly where: string;
+  /** Whether a token went with the request (a 401 then means the session ended, not "never logged in"). */
+  readonly withToken: boolean;
+  constructor(status: number, code: string, message: string, context: { where: string; withToken: boolean }) {
     super(code, message);
     this.status = status;
+    this.where = context.where;
+    this.withToken = context.withToken;
   }
 }
 
@@ -94,17 +104,22 @@ export class ApiClient {
       throw new ApiError(
         0,
         'unreachable',
-        `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the daemon running? On its host: hyperctl doctor, hyperctl restart`,
+        `cannot reach the hypervisor at ${this.#where}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+        this.#context(),
       );
     }
   }
 
   #error(status: number, parsed: unknown, text: string): ApiError {
-    const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    const message = error?.message ?? `HTTP ${status}: ${text.slice(0, 200)}`;
-    // Without a token a 401 only means "not logged in": say how to fix it.
-    const hint = status === 401 && this.#token === undefined ? ' (log in first: hyper-cli login)' : '';
-    return new ApiError(status, error?.code ?? 'http_error', `${message}${hint}`);
+    const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    if (typeof error?.code === 'string' && typeof error.message === 'string') {
+      return new ApiError(status, error.code, error.message, this.#context());
+    }
+    return new ApiError(status, 'not_the_api', `HTTP ${status}: ${text.slice(0, 200)}`, this.#context());
+  }
+
+  #context(): { where: string; withToken: boolean } {
+    return { where: this.#where, withToken: this.#token !== undefined };
   }
 
   /** A streamed answer (`?follow=1`): each chunk of text goes to `write` until the server ends it. */

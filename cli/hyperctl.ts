@@ -2,11 +2,11 @@
 // the auth); setup, upgrade, restart, logs and doctor act on this host's files and units directly.
 import { cac } from 'cac';
 import path from 'node:path';
-import { loadConfig } from '../config/config.js';
 import { NEW_CONFIG_DEFAULTS } from '../host/new-config.js';
 import { checkUnitName, DEFAULT_UNIT, invokingUserEnv } from '../host/daemon-unit.js';
 import { doctor } from './hyperctl/doctor.js';
-import { configPathOf, DEFAULT_CONFIG, loadHost, type Host } from './hyperctl/host.js';
+import { loadHost, type Host } from './hyperctl/host.js';
+import { DEFAULT_CONFIG, DEMO_CONFIG, findConfig } from './hyperctl/which-config.js';
 import { logs } from './hyperctl/logs.js';
 import { reconcile } from './hyperctl/reconcile.js';
 import { restart } from './hyperctl/restart.js';
@@ -19,13 +19,17 @@ import { usersPasswd } from './hyperctl/users-passwd.js';
 import { usersRemove } from './hyperctl/users-remove.js';
 import type { ApiClient } from './client.js';
 import { colorFlag, durationFlag, integerFlag, portsFlag, stringFlag } from './flags.js';
-import { fail, UsageError, type OutputOptions } from './output.js';
+import { fail } from './failure.js';
+import { UsageError, type OutputOptions } from './output.js';
 import { runCli, runVerb } from './run.js';
 
 const DEFAULT_SOCKET = '/run/openhack/hypervisor.sock';
 
 const cli = cac('hyperctl');
-cli.option('--config <path>', `the daemon's config (default: $HYPERVISOR_CONFIG or ${DEFAULT_CONFIG})`);
+cli.option(
+  '--config <path>',
+  `the daemon's config (default: $HYPERVISOR_CONFIG, else ${DEMO_CONFIG} here when npm start wrote one, else ${DEFAULT_CONFIG})`,
+);
 cli.option('--socket <path>', `the admin socket (default: listen.admin of the config, or ${DEFAULT_SOCKET})`);
 cli.option('--json', 'print JSON for scripts');
 
@@ -34,24 +38,34 @@ interface GlobalOptions extends OutputOptions {
   socket?: string;
 }
 
-function socketOf(options: GlobalOptions): { socketPath: string } {
-  if (options.socket) return { socketPath: options.socket };
-  try {
-    const admin = loadConfig(configPathOf(options)).listen.admin;
-    if (admin) return { socketPath: admin };
-  } catch (err) {
-    if (options.config) throw err;
-  }
-  return { socketPath: DEFAULT_SOCKET };
-}
-
-/** The config when one can be read; status works with --socket alone and shows less. */
+/** The config; with --socket it is optional (status then shows less), without it the config names the socket. */
 function optionalHost(options: GlobalOptions): Host | null {
   try {
     return loadHost(options);
-  } catch {
+  } catch (err) {
+    if (!options.socket) throw err;
     return null;
   }
+}
+
+/** --socket, else the config's listen.admin, else the default. */
+function socketOf(options: GlobalOptions, host: Host | null): { socketPath: string } {
+  return { socketPath: options.socket ?? host?.config.listen.admin ?? DEFAULT_SOCKET };
+}
+
+/** A verb that talks to the daemon over its admin socket. */
+async function throughSocket(
+  options: GlobalOptions,
+  verb: (client: ApiClient, host: Host | null) => Promise<number>,
+): Promise<void> {
+  let host: Host | null;
+  try {
+    host = optionalHost(options);
+  } catch (err) {
+    process.exitCode = fail(options, err);
+    return;
+  }
+  await runVerb(socketOf(options, host), options, (client) => verb(client, host));
 }
 
 /** A host-side verb: no API client, the same exit codes and error output. */
@@ -114,7 +128,7 @@ function setupArgs(o: Record<string, unknown>): Parameters<typeof setup>[0] {
       : NEW_CONFIG_DEFAULTS.adminSocket);
   return {
     scope: o.user ? 'user' : 'system',
-    configPath: configPathOf(o as GlobalOptions),
+    configPath: findConfig(o, { demo: false }).path,
     unit: checkUnitName(stringFlag(o.unitName, '--unit-name') ?? DEFAULT_UNIT),
     admin: stringFlag(o.admin, '--admin') ?? 'admin',
     timeoutMs: durationFlag(o.timeout, '--timeout', '60s'),
@@ -185,7 +199,7 @@ cli
   .command('status', 'the daemon, both colors, the active color, the last reconcile and problems')
   .example('hyperctl status --config ./hypervisor.yaml')
   .example('hyperctl status --json | jq .problems')
-  .action((options) => runVerb(socketOf(options), options, (client) => status(client, optionalHost(options), options)));
+  .action((options) => throughSocket(options, (client, host) => status(client, host, options)));
 
 cli
   .command('logs', "the daemon's log, or a color's (--color); -f keeps printing")
@@ -211,7 +225,7 @@ cli
 cli
   .command('reconcile', 'run a reconcile pass now and print what it did')
   .example('hyperctl reconcile --json')
-  .action((options) => runVerb(socketOf(options), options, (client) => reconcile(client, options)));
+  .action((options) => throughSocket(options, (client) => reconcile(client, options)));
 
 cli
   .command(
@@ -231,7 +245,7 @@ cli
   .example('printf %s "$PASSWORD" | hyperctl users passwd alice')
   .example('hyperctl users list --json')
   .action((verb: string, name: string | undefined, options) =>
-    runVerb(socketOf(options), options, (client) => users(client, verb, name, options)),
+    throughSocket(options, (client) => users(client, verb, name, options)),
   );
 
 function users(

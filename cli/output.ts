@@ -1,9 +1,8 @@
 // Output and exit codes shared by hyperctl and hyper-cli. Exit codes (documented in the README):
-// 0 ok, 1 failed, 2 usage, 3 not logged in or forbidden, 4 conflict or not ready.
-import { ValidationError } from '../common/errors.js';
+// 0 ok, 1 failed, 2 usage, 3 not logged in or forbidden, 4 conflict or not ready. How an error
+// becomes one of them, and its words, is cli/failure.ts.
 import type { Color } from '../common/types.js';
 import type { ReconcilerStatus } from '../reconciler/status.js';
-import { ApiError } from './client.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, conflict: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -21,19 +20,6 @@ export class CliError extends Error {
   }
 }
 
-export function exitCodeFor(err: unknown): number {
-  // A bad config file or flag value: the operator fixes the input, as with any usage error.
-  if (err instanceof UsageError || err instanceof ValidationError) return EXIT.usage;
-  if (err instanceof CliError) return err.exitCode;
-  if (err instanceof ApiError) {
-    if (err.status === 401 || err.status === 403) return EXIT.auth;
-    // 412: a stale If-Match (`--if-revision`), a conflict like any other for a script.
-    if (err.status === 409 || err.status === 412) return EXIT.conflict;
-    if (err.status === 400 || err.status === 404 || err.status === 413) return EXIT.usage;
-  }
-  return EXIT.failed;
-}
-
 export interface OutputOptions {
   json?: boolean;
 }
@@ -41,23 +27,6 @@ export interface OutputOptions {
 /** Prints `data` as JSON for scripts, or the human text otherwise. */
 export function emit(options: OutputOptions, data: unknown, human: () => string): void {
   process.stdout.write(options.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
-}
-
-export function fail(options: OutputOptions, err: unknown): number {
-  const code = exitCodeFor(err);
-  const message = err instanceof Error ? err.message : String(err);
-  if (options.json) {
-    const errorCode =
-      err instanceof ApiError || err instanceof CliError || err instanceof ValidationError
-        ? err.code
-        : err instanceof UsageError
-          ? 'usage'
-          : 'failed';
-    process.stdout.write(`${JSON.stringify({ error: { code: errorCode, message } })}\n`);
-  } else {
-    process.stderr.write(`error: ${message}\n`);
-  }
-  return code;
 }
 
 const PHASE_COLORS: Record<string, string> = {

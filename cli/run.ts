@@ -1,7 +1,8 @@
 // Runs one CLI verb: builds the client, maps errors to the documented exit codes.
 import type { CAC } from 'cac';
 import { ApiClient, type Endpoint } from './client.js';
-import { EXIT, fail, type OutputOptions } from './output.js';
+import { fail } from './failure.js';
+import { EXIT, type OutputOptions } from './output.js';
 
 const VERSION = '0.1.0';
 

@@ -1,6 +1,7 @@
 // hyperctl doctor: one line per thing the daemon needs from this host (config, the daemon itself,
 // user manager, lingering, ports, store, disk), each with a fix when it is not right. Read-only.
 // Exit 1 when any check fails; warnings alone exit 0.
+import { existsSync } from 'node:fs';
 import type { Config } from '../../config/config.js';
 import {
   checkDisk,
@@ -11,40 +12,46 @@ import {
   type Check,
 } from '../../host/doctor-checks.js';
 import { currentUser } from '../../host/linger.js';
-import { readInstallRecord, installLayout } from '../../host/install-layout.js';
+import { readInstallRecord } from '../../host/install-layout.js';
 import { invokingUserEnv } from '../../host/daemon-unit.js';
 import type { StatusAnswer } from '../answers.js';
 import { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
-import { configPathOf, endpointOf, loadHost } from './host.js';
+import { endpointOf, hostOf, type Host } from './host.js';
+import { findConfig, type FoundConfig } from './which-config.js';
 
 export async function doctor(options: OutputOptions & { config?: string }): Promise<number> {
+  const found = findConfig(options);
   const checks: Check[] = [];
-  let config: Config | null = null;
+  let host: Host | null = null;
   try {
-    config = loadHost(options).config;
-    checks.push({ name: 'config', status: 'ok', detail: `${configPathOf(options)} is valid`, fix: null });
+    host = hostOf(found);
+    const whose = found.origin === 'demo' ? " (the demo's)" : '';
+    checks.push({ name: 'config', status: 'ok', detail: `${found.path} is valid${whose}`, fix: null });
   } catch (err) {
-    checks.push({
-      name: 'config',
-      status: 'fail',
-      detail: (err as Error).message,
-      fix: `correct ${configPathOf(options)} (every key: config/hypervisor.example.yaml), or create one with hyperctl setup`,
-    });
+    checks.push({ name: 'config', status: 'fail', detail: (err as Error).message, fix: configFix(found) });
   }
-  if (config) checks.push(...(await hostChecks(config)));
+  if (host) checks.push(...(await hostChecks(host)));
   const failed = checks.some((c) => c.status === 'fail');
   emit(options, { ok: !failed, checks }, () => checks.map(formatCheck).join('\n'));
   return failed ? 1 : 0;
+}
+
+function configFix(found: FoundConfig): string {
+  if (found.origin === 'default' && !existsSync(found.path)) {
+    return `for the demo, run hyperctl where npm start runs; otherwise give --config PATH, or write ${found.path} with hyperctl setup`;
+  }
+  return `correct ${found.path} (every key: config/hypervisor.example.yaml)`;
 }
 
 function formatCheck(c: Check): string {
   return `${c.status.padEnd(5)} ${c.name.padEnd(20)} ${c.detail}${c.fix ? `\n${''.padEnd(27)}fix: ${c.fix}` : ''}`;
 }
 
-async function hostChecks(config: Config): Promise<Check[]> {
-  const record = await readInstallRecord(installLayout(config.root)).catch(() => null);
-  const { check: daemon, status } = await checkDaemon(config);
+async function hostChecks(host: Host): Promise<Check[]> {
+  const config = host.config;
+  const record = await readInstallRecord(host.layout).catch(() => null);
+  const { check: daemon, status } = await checkDaemon(config, daemonFix(host, record !== null));
   const holders = holdersOf(config, status);
   const ports: Array<[string, string, number]> = [
     ['listen.public', config.listen.public.host, config.listen.public.port],
@@ -64,7 +71,14 @@ async function hostChecks(config: Config): Promise<Check[]> {
   ];
 }
 
-async function checkDaemon(config: Config): Promise<{ check: Check; status: StatusAnswer | null }> {
+/** How to bring the daemon back depends on who runs it: its unit, the demo, or whoever started it by hand. */
+function daemonFix(host: Host, installed: boolean): string {
+  if (installed) return 'hyperctl restart; hyperctl logs shows why it stopped';
+  if (host.origin === 'demo') return 'start the demo again: npm start (hyperctl logs shows why it stopped)';
+  return `start it (hypervisor --config ${host.configPath}), or install it as a service: hyperctl setup --config ${host.configPath}`;
+}
+
+async function checkDaemon(config: Config, fix: string): Promise<{ check: Check; status: StatusAnswer | null }> {
   const client = new ApiClient(endpointOf(config));
   try {
     const status = await client.request<StatusAnswer>('GET', '/status', undefined, 5_000);
@@ -82,7 +96,7 @@ async function checkDaemon(config: Config): Promise<{ check: Check; status: Stat
       name: 'daemon',
       status: 'fail',
       detail: (err as Error).message,
-      fix: 'hyperctl restart (or hyperctl setup when it was never installed); hyperctl logs shows why it stopped',
+      fix,
     };
     return { check, status: null };
   } finally {

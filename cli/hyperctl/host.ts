@@ -1,40 +1,42 @@
 // What the host-side verbs (setup, restart, upgrade, logs, doctor) share: the config they act on,
 // the daemon's own unit as setup recorded it, and waiting until the daemon answers healthz.
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { loadConfig, type Config } from '../../config/config.js';
+import type { Config } from '../../config/config.js';
 import { readInstallRecord, installLayout, type InstallRecord, type InstallLayout } from '../../host/install-layout.js';
 import { DaemonService } from '../../host/daemon-unit.js';
 import { ApiClient, type Endpoint } from '../client.js';
-import { stringFlag } from '../flags.js';
 import { CliError } from '../output.js';
-
-export const DEFAULT_CONFIG = '/etc/openhack/hypervisor.yaml';
-
-export function configPathOf(options: { config?: unknown }): string {
-  return path.resolve(stringFlag(options.config, '--config') ?? process.env.HYPERVISOR_CONFIG ?? DEFAULT_CONFIG);
-}
+import { findConfig, readFoundConfig, type ConfigOrigin, type FoundConfig } from './which-config.js';
 
 export interface Host {
   configPath: string;
+  /** How the config was found: the demo's advice differs from a host's. */
+  origin: ConfigOrigin;
   config: Config;
   layout: InstallLayout;
 }
 
 export function loadHost(options: { config?: unknown }): Host {
-  const configPath = configPathOf(options);
-  const config = loadConfig(configPath);
-  return { configPath, config, layout: installLayout(config.root) };
+  return hostOf(findConfig(options));
+}
+
+export function hostOf(found: FoundConfig): Host {
+  const config = readFoundConfig(found);
+  return { configPath: found.path, origin: found.origin, config, layout: installLayout(config.root) };
 }
 
 /** The install record, or a message that says how to get one. */
 export async function requireInstall(host: Host): Promise<InstallRecord> {
   const record = await readInstallRecord(host.layout);
   if (record === null) {
+    const how =
+      host.origin === 'demo'
+        ? "the demo's daemon runs in the terminal of npm start: stop it there (Ctrl-C, or npm stop) and run npm start again"
+        : `start it the way it was started, or install it as a service: hyperctl setup --config ${host.configPath} [--user]`;
     throw new CliError(
       1,
       'not_installed',
-      `the daemon was not installed by hyperctl setup (no ${host.layout.installFile}); run: hyperctl setup --config ${host.configPath} [--user]`,
+      `the daemon was not installed by hyperctl setup (no ${host.layout.installFile}), so hyperctl cannot drive it; ${how}`,
     );
   }
   return record;
@@ -88,7 +90,7 @@ export async function waitHealthy(
       const answer = await client
         .request<{ ok: boolean; version: string; startedAt: string }>('GET', '/healthz', undefined, PROBE_TIMEOUT_MS)
         .catch((err: Error) => {
-          last = err.message.split(';')[0]!; // the cause, without the client's general advice
+          last = err.message;
           return null;
         });
       // One second of slack: startedAt is written by the daemon, `since` by us, on the same clock.

@@ -22,17 +22,19 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs hyperctl or hyper-cli as an operator would: stdin piped (a password, or nothing). */
+/** Runs a binary as an operator would: stdin piped (a password, or nothing), from `cwd` (default: the test's). */
 export function runBin(
-  bin: 'hyperctl' | 'hyper-cli',
+  bin: 'hyperctl' | 'hyper-cli' | 'hypervisor' | 'demo',
   args: string[],
   env: NodeJS.ProcessEnv,
   input = '',
   timeoutMs = 120_000,
+  cwd?: string,
 ): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath(bin), ...args], {
       env,
+      cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
@@ -46,7 +48,7 @@ export function runBin(
   });
 }
 
-export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli'): string {
+export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli' | 'demo'): string {
   return path.resolve(BIN_DIR, `${name}.js`);
 }
 
