@@ -1,6 +1,6 @@
 // The one composition root: builds the daemon from its config. Every other module receives what
 // it needs from here; nothing else reads the config file or wires layers together.
-import { mkdir, chmod, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,17 +10,10 @@ import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { readWebhookSecret } from '../api/github-signature.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
-import { HypervisorError } from '../common/errors.js';
 import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
-import {
-  closeServer,
-  createProxyServer,
-  listen,
-  type ProxyServerOptions,
-  type ProxyTlsOptions,
-} from '../proxy/server.js';
+import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleasePolicy } from '../reconciler/policy.js';
 import { Reconciler } from '../reconciler/reconciler.js';
@@ -28,6 +21,8 @@ import { ReleaseIntake } from '../reconciler/release-intake.js';
 import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
+import { listenAdmin, listenOrExplain } from './listeners.js';
+import { StartupError } from './startup-error.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { ProcessDriver } from '../units/process-driver.js';
@@ -45,13 +40,6 @@ export interface Daemon {
   readonly adminSocket: string | null;
   /** Stops the daemon. The backends keep running: a restarted daemon adopts them. */
   close(): Promise<void>;
-}
-
-/** The host cannot run what the config asks for (no user manager, a port in use, ...). */
-export class StartupError extends HypervisorError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('startup', message, options);
-  }
 }
 
 export async function startDaemon(config: Config, log: (line: string) => void = console.log): Promise<Daemon> {
@@ -247,7 +235,8 @@ async function prepareFolders(config: Config): Promise<void> {
   await mkdir(config.app.run.envRoot, { recursive: true });
 }
 
-async function makeDriver(config: Config): Promise<UnitDriver> {
+/** The units driver the config asks for; the demo's `npm stop` uses it too, to stop the colors. */
+export async function makeDriver(config: Config): Promise<UnitDriver> {
   if (config.units.driver === 'process') {
     return new ProcessDriver({ appName: config.app.name, stateDir: path.join(config.root, 'run') });
   }
@@ -259,35 +248,6 @@ async function makeDriver(config: Config): Promise<UnitDriver> {
     );
   }
   return new SystemdDriver({ appName: config.app.name, env });
-}
-
-async function listenOrExplain(server: http.Server, host: string, port: number, key: string): Promise<AddressInfo> {
-  try {
-    return await listen(server, host, port);
-  } catch (err) {
-    throw new StartupError(`${key}: cannot listen on ${host}:${port}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** The admin socket serves the API without auth: only its owner may open it (mode 0600). */
-async function listenAdmin(server: http.Server, socketPath: string): Promise<void> {
-  await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
-  await rm(socketPath, { force: true });
-  const previous = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    throw new StartupError(`listen.admin: cannot listen on ${socketPath}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    process.umask(previous);
-  }
-  await chmod(socketPath, 0o600);
 }
 
 async function closeAll(closers: Array<() => Promise<unknown>>): Promise<void> {

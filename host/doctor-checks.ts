@@ -2,8 +2,8 @@
 // host, and says how to fix it when the answer is no. None of them changes anything.
 import { constants } from 'node:fs';
 import { access, stat, statfs } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
+import { tryListen } from '../common/listen-probe.js';
 import type { Config, StoreConfig } from '../config/config.js';
 import type { SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
@@ -67,14 +67,6 @@ export async function checkPort(name: string, host: string, port: number, holder
     detail: `cannot listen on ${where}: ${error}`,
     fix: `give ${name} a port this user may bind (1024 or above unless root), on an address of this host`,
   };
-}
-
-function tryListen(host: string, port: number): Promise<string | null> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(null)));
-  });
 }
 
 export async function checkStore(store: StoreConfig): Promise<Check> {
