@@ -90,7 +90,10 @@ export function sendError(res: ServerResponse, err: ProxyHttpError, requestId?: 
 
 /** A listener could not be opened (port taken, address not local, no permission). */
 export class ListenError extends HypervisorError {
+  /** The system's reason (`EADDRINUSE`, `EACCES`, ...): what the operator can act on. */
+  readonly errno: string | undefined;
   constructor(host: string, port: number, cause: Error) {
     super('listen_failed', `cannot listen on ${host}:${port}: ${cause.message}`, { cause });
+    this.errno = (cause as NodeJS.ErrnoException).code;
   }
 }
