@@ -169,6 +169,12 @@ describe('npm start (the demo)', function () {
     for (const port of [pub, blue]) {
       await waitUntil(() => refuses(port), Boolean, { what: `nothing listening on ${port}`, timeoutMs: 10_000 });
     }
+    // With the demo stopped, doctor says how to bring it back (npm start), not hyperctl setup.
+    const doctor = await hyperctl(['doctor'], scratch.dir);
+    expect(doctor.code).to.equal(1);
+    expect(doctor.stdout).to.match(/fail\s+daemon\s+cannot reach the hypervisor/);
+    expect(doctor.stdout).to.contain('fix: start the demo again: npm start');
+    expect(doctor.stdout).to.not.match(/\/etc\/openhack|hyperctl setup/);
     const again = await npmStop();
     expect(again.code, again.stdout + again.stderr).to.equal(0);
     expect(again.stdout).to.contain('demo: the daemon was not running');
