@@ -3,8 +3,10 @@
 // nor the length of an answer tells a forger how close a guess was. The legacy SHA-1 header
 // (`X-Hub-Signature`) is never accepted on its own.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { readCappedText } from '../common/capped-read.js';
 import { HypervisorError } from '../common/errors.js';
+import { looseSecretMode } from '../common/file-modes.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 
 export const SIGNATURE_256_HEADER = 'x-hub-signature-256';
@@ -53,8 +55,11 @@ export class WebhookSecretError extends HypervisorError {
 export async function readWebhookSecret(file: string): Promise<Buffer> {
   let text: string;
   try {
+    const loose = looseSecretMode('github.secretFile', file, (await stat(file)).mode);
+    if (loose !== null) throw new WebhookSecretError(loose);
     text = await readCappedText(file, FILE_CAPS.secret, 'github.secretFile');
   } catch (err) {
+    if (err instanceof WebhookSecretError) throw err;
     if (err instanceof FileTooLargeError) throw new WebhookSecretError(err.message, { cause: err });
     throw new WebhookSecretError(`github.secretFile: cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }

@@ -7,6 +7,7 @@ import {
   HypervisorError,
   NotFoundError,
   StaleRevisionError,
+  StoreDamagedError,
   ValidationError,
 } from '../common/errors.js';
 import { TooDeepError } from '../common/limits.js';
@@ -33,6 +34,8 @@ function chosenAnswer(err: unknown): HttpError | null {
   if (err instanceof ConflictError || err instanceof DuplicateKeyError)
     return new HttpError(409, err.code, err.message);
   if (err instanceof NotFoundError) return new HttpError(404, err.code, err.message);
+  // Nothing of the call was written; the message names the file and the fix, never a query.
+  if (err instanceof StoreDamagedError) return new HttpError(503, err.code, err.message);
   if (err instanceof HasherBusyError) return new HttpError(503, err.code, err.message, { 'Retry-After': '1' });
   const bodyError = err as { type?: string; status?: number; message?: string };
   if (bodyError.type === 'entity.too.large') return new HttpError(413, 'too_large', 'request body is too large');

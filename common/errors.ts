@@ -52,3 +52,15 @@ export class DuplicateKeyError extends HypervisorError {
     this.key = key;
   }
 }
+
+/**
+ * The store is damaged (a failed integrity check, a corrupt page): the call was refused or rolled
+ * back and nothing of it was written. `fix` tells the operator what to do about it.
+ */
+export class StoreDamagedError extends HypervisorError {
+  readonly fix: string;
+  constructor(message: string, fix: string, options?: { cause?: unknown }) {
+    super('store_damaged', `${message}; ${fix}`, options);
+    this.fix = fix;
+  }
+}

@@ -128,3 +128,25 @@ export interface Session {
 
 /** A color's lifecycle as the reconciler concludes it. */
 export type Phase = 'Empty' | 'Building' | 'Testing' | 'Starting' | 'Ready' | 'Degraded' | 'Failed';
+
+/**
+ * Failed logins of one account name (known or not), kept in the store so a restart does not forgive
+ * them. `lockedUntil` is in the past when the name is not locked.
+ */
+export interface LoginLockoutRecord {
+  name: string;
+  /** Failures in a row since the last good login. */
+  failures: number;
+  /** Locks so far; the next one lasts twice as long as the last. */
+  locks: number;
+  lockedUntil: string;
+  lastFailureAt: string;
+  /** After this instant the record is forgotten (the store never returns it again). */
+  expiresAt: string;
+}
+
+/**
+ * What the store knows of its own integrity: `damaged` after a failed integrity check at start or a
+ * corrupt page met since, and then every write is refused (StoreDamagedError) until it is repaired.
+ */
+export type StoreHealth = { state: 'ok'; detail: string } | { state: 'damaged'; detail: string; fix: string };

@@ -147,7 +147,13 @@ export function loadConfig(file: string): Config {
     if (err instanceof FileTooLargeError) throw err;
     throw new ValidationError('', `cannot read config file ${file}: ${(err as Error).message}`);
   }
-  return parseConfig(text, path.dirname(path.resolve(file)));
+  try {
+    return parseConfig(text, path.dirname(path.resolve(file)));
+  } catch (err) {
+    // Which file: the daemon, setup and doctor may each have been pointed at another one.
+    if (err instanceof ValidationError) throw new ValidationError('', `config ${file}: ${err.message}`);
+    throw err;
+  }
 }
 
 export function parseConfig(text: string, baseDir: string): Config {

@@ -1,6 +1,6 @@
 // The one composition root: builds the daemon from its config. Every other module receives what
 // it needs from here; nothing else reads the config file or wires layers together.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { readWebhookSecret } from '../api/github-signature.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
+import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
+import type { StoreHealth } from '../common/types.js';
 import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
@@ -78,6 +80,7 @@ async function assemble(
   const reconciler = new Reconciler({ config, store, driver, router, builder, buildMarksDir: builder.marksDir });
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
+  watchStoreHealth(store, reconciler, log, closers);
   // The config repo's source starts after the listeners; a push webhook that arrives before it is
   // harmless (the start pulls anyway), so the route reaches it through this late-bound handle.
   const configRepo = { pull: (): void => undefined };
@@ -146,6 +149,23 @@ async function assemble(
     adminSocket: config.listen.admin,
     close: () => closeAll(closers),
   };
+}
+
+/** The store's integrity as a status condition, and one log line when it turns bad. */
+function watchStoreHealth(
+  store: Store,
+  reconciler: Reconciler,
+  log: (line: string) => void,
+  closers: Array<() => Promise<unknown>>,
+): void {
+  const report = (health: StoreHealth): void => {
+    reconciler.setStoreHealth(health);
+    if (health.state === 'damaged')
+      log(`store: ${health.detail}; writes are refused until it is repaired: ${health.fix}`);
+  };
+  report(store.health());
+  const unsubscribe = store.onHealthChange(report);
+  closers.unshift(async () => unsubscribe());
 }
 
 interface ReleaseParts {
@@ -230,9 +250,21 @@ function publicTls(config: Config, log: (line: string) => void): ProxyTlsOptions
 }
 
 async function prepareFolders(config: Config): Promise<void> {
-  for (const dir of ['repos', 'artifacts', 'logs', 'run'])
-    await mkdir(path.join(config.root, dir), { recursive: true });
+  for (const dir of ['repos', 'artifacts', 'run']) await mkdir(path.join(config.root, dir), { recursive: true });
   await mkdir(config.app.run.envRoot, { recursive: true });
+  await privateLogs(path.join(config.root, 'logs'));
+}
+
+/**
+ * `<root>/logs` and what lies directly in it (slot logs, the daemon's own log, a folder per tag)
+ * are never readable by every local user; files an older version or systemd made 0644 are narrowed.
+ */
+async function privateLogs(dir: string): Promise<void> {
+  ensureDir(dir, LOG_DIR_MODE, { narrow: true });
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) narrowMode(path.join(dir, entry.name), LOG_DIR_MODE);
+    else if (entry.isFile()) narrowMode(path.join(dir, entry.name), LOG_FILE_MODE);
+  }
 }
 
 /** The units driver the config asks for; the demo's `npm stop` uses it too, to stop the colors. */

@@ -2,7 +2,7 @@
 // the only writer path in this process (API, file, git, conveniences all go through it), so
 // validation, "identical writes nothing", and optimistic concurrency live in one place.
 import { ConflictError, StaleRevisionError, ValidationError } from '../common/errors.js';
-import { type DesiredDoc, type Revision } from '../common/types.js';
+import { type DesiredDoc, type NewEvent, type Revision } from '../common/types.js';
 import { describeChange, emptyDesired, sameDesired, validateDesired } from './document.js';
 
 /**
@@ -11,8 +11,14 @@ import { describeChange, emptyDesired, sameDesired, validateDesired } from './do
  */
 export interface RevisionLog {
   latestRevision(): Promise<Revision | null>;
-  /** Must throw ConflictError when `expected` is given and is not the latest number (0 = none yet). */
-  appendRevision(input: { doc: DesiredDoc; source: string; author: string; expected?: number }): Promise<Revision>;
+  /**
+   * Must throw ConflictError when `expected` is given and is not the latest number (0 = none yet).
+   * Stores the events `events` builds from the new revision in the same transaction, or nothing.
+   */
+  appendRevision(
+    input: { doc: DesiredDoc; source: string; author: string; expected?: number },
+    events?: (revision: Revision) => readonly NewEvent[],
+  ): Promise<Revision>;
   /** Newest first. */
   listRevisions(limit: number): Promise<Revision[]>;
 }
@@ -21,6 +27,11 @@ export interface ChangeMeta {
   /** Where the change came from: `api`, `file`, `git@<sha>`, ... */
   source: string;
   author: string;
+  /**
+   * The events that record this change (an operator's audit line), stored with the new revision in
+   * one transaction: both or neither. Not called when nothing changed.
+   */
+  events?: (revision: Revision) => readonly NewEvent[];
 }
 
 export interface ApplyMeta extends ChangeMeta {
@@ -163,7 +174,8 @@ export class DesiredStateService {
     if (this.#writeThrough && !input.source.startsWith('git@')) {
       await this.#writeThrough({ doc, previous: latest, source: input.source, author: input.author });
     }
-    const revision = await this.#log.appendRevision({ doc, ...input });
+    const { events, ...meta } = input;
+    const revision = await this.#log.appendRevision({ doc, ...meta }, events);
     this.#emit({ revision, previous: latest, lines: describeChange(latest?.doc ?? emptyDesired(), doc) });
     return { revision, changed: true };
   }

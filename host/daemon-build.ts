@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HypervisorError } from '../common/errors.js';
+import { LOG_FILE_MODE } from '../common/file-modes.js';
 import { cloneTag } from './daemon-repo.js';
 
 export const BUILD_MARKER = '.hypervisor-build.json';
@@ -119,7 +120,7 @@ async function runStep(step: BuildStep, command: string, cwd: string, options: D
 
 /** Runs argv in its own process group (a timeout kills the whole group), output appended to the log. */
 async function runArgv(step: BuildStep, argv: string[], cwd: string, options: DaemonBuildOptions): Promise<void> {
-  const log = await open(options.logFile, 'a');
+  const log = await open(options.logFile, 'a', LOG_FILE_MODE);
   await log.write(`\n$ ${argv.join(' ')}    # ${step}, in ${cwd}\n`);
   try {
     const child = spawn(argv[0]!, argv.slice(1), {

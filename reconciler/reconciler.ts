@@ -2,7 +2,14 @@
 // a requeue timer, builds in their own queue. A pass reads the desired revision and the world,
 // plans, acts and writes status; it never branches on what triggered it.
 import PQueue from 'p-queue';
-import { COLORS, type Color, type NewEvent, type ReleaseRecord, type Revision } from '../common/types.js';
+import {
+  COLORS,
+  type Color,
+  type NewEvent,
+  type ReleaseRecord,
+  type Revision,
+  type StoreHealth,
+} from '../common/types.js';
 import type { Config } from '../config/config.js';
 import { emptyDesired } from '../desired-state/document.js';
 import type { Store } from '../store/store.js';
@@ -177,6 +184,25 @@ export class Reconciler {
         error === null
           ? { type: 'DesiredSourceValid', status: 'True', reason: 'Valid', message: `${source}: valid` }
           : { type: 'DesiredSourceValid', status: 'False', reason: 'Invalid', message: `${source}: ${error}` },
+        new Date().toISOString(),
+      ),
+    };
+  }
+
+  /** Reports the store's integrity in the status conditions: a damaged store is a problem with its fix. */
+  setStoreHealth(health: StoreHealth): void {
+    this.#status = {
+      ...this.#status,
+      conditions: setCondition(
+        this.#status.conditions,
+        health.state === 'ok'
+          ? { type: 'StoreHealthy', status: 'True', reason: 'Ok', message: health.detail }
+          : {
+              type: 'StoreHealthy',
+              status: 'False',
+              reason: 'Damaged',
+              message: `${health.detail}: writes are refused; fix: ${health.fix}`,
+            },
         new Date().toISOString(),
       ),
     };

@@ -4,7 +4,7 @@ import type { Color, DesiredDoc, Phase } from '../common/types.js';
 import type { ActionOutcome } from './act.js';
 import type { Observed, Plan } from './types.js';
 
-export type ConditionType = 'Ready' | 'Reconciling' | 'DesiredSourceValid';
+export type ConditionType = 'Ready' | 'Reconciling' | 'DesiredSourceValid' | 'StoreHealthy';
 
 export interface Condition {
   type: ConditionType;

@@ -1,11 +1,16 @@
 // The embedded store's file: how it is opened and the tables in it. Kept apart from the queries so
 // the schema (and its version) can be read at once.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { HypervisorError } from '../common/errors.js';
+import { ensureDir, ensureFile, narrowMode, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/file-modes.js';
+import { damagedError, isCorruption } from './embedded-health.js';
 
-/** Bumped with every change to SCHEMA; kept in the file as `PRAGMA user_version`. */
+/**
+ * Bumped with every change to SCHEMA that an older hypervisor cannot live with; kept in the file as
+ * `PRAGMA user_version`. A new table is not such a change: the older version ignores it, so an
+ * upgrade that goes back to the previous build still opens the file.
+ */
 export const SCHEMA_VERSION = 1;
 
 /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
@@ -69,11 +74,47 @@ CREATE TABLE IF NOT EXISTS sessions (
   expires_at_ms INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at_ms);
+
+CREATE TABLE IF NOT EXISTS login_lockouts (
+  name          TEXT NOT NULL PRIMARY KEY,
+  doc           TEXT NOT NULL CHECK (json_valid(doc)),
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS login_lockouts_expires_at ON login_lockouts (expires_at_ms);
 `;
 
-/** Opens (creating if needed) the database file, sets its journal and applies the schema. */
+/**
+ * Opens (creating if needed) the database file, sets its journal and applies the schema. A file
+ * that is no SQLite database, or whose schema cannot be read, throws StoreDamagedError naming it.
+ */
 export function openDatabase(file: string): Database.Database {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') preparePrivateFile(path.resolve(file));
+  try {
+    return openAndMigrate(file);
+  } catch (err) {
+    if (isCorruption(err)) throw damagedError(file, (err as Error).message, err);
+    const code = (err as { code?: unknown }).code;
+    // SQLITE_CANTOPEN, SQLITE_READONLY, ...: the file's place or permissions, said in one line.
+    if (typeof code === 'string' && code.startsWith('SQLITE_'))
+      throw new HypervisorError('store_open', `cannot open the store ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    throw err;
+  }
+}
+
+/**
+ * The file holds password hashes and session ids: only its owner may read it. SQLite gives its
+ * -wal and -shm files the mode of the database file, so creating that one 0600 first covers all
+ * three; files an older version left 0644 are narrowed.
+ */
+function preparePrivateFile(file: string): void {
+  ensureDir(path.dirname(file), PRIVATE_DIR_MODE);
+  ensureFile(file, PRIVATE_FILE_MODE);
+  for (const suffix of ['-wal', '-shm']) narrowMode(`${file}${suffix}`, PRIVATE_FILE_MODE);
+}
+
+function openAndMigrate(file: string): Database.Database {
   const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   try {
     // busy_timeout first: switching to WAL needs the lock another process may hold.

@@ -1,376 +1,252 @@
 // The default store: one SQLite file (better-sqlite3), zero setup. Calls are synchronous under the
 // hood, so within one process every method runs to its end before the next starts; across processes
 // (daemon + hyperctl on one file) the write transactions are IMMEDIATE and uniqueness comes from keys.
-import type Database from 'better-sqlite3';
-import { DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
+// Every write is one transaction with the events that describe it (embedded-connection.ts).
+import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
 import type {
-  Color,
-  DeploymentKind,
   DeploymentRecord,
-  DesiredDoc,
   EventRecord,
   GithubDelivery,
   Hyperuser,
+  LoginLockoutRecord,
   NewEvent,
   ReleaseRecord,
   Revision,
-  Role,
   Session,
+  StoreHealth,
 } from '../common/types.js';
-import { openDatabase } from './embedded-schema.js';
+import { EmbeddedAuthTables } from './embedded-auth.js';
+import { SqliteConnection } from './embedded-connection.js';
+import * as row from './embedded-rows.js';
+import type { HealthListener } from './health.js';
 import * as rec from './records.js';
-import type { NewRevision, ReleasePatch, Store } from './store.js';
+import type { EventsFor, LockoutUpdate, NewRevision, ReleasePatch, Store } from './store.js';
 
 export interface EmbeddedStoreOptions {
   /** The database file (its folder is created), or `:memory:` for a store that lives as long as the object. */
   path: string;
 }
 
-interface RevisionRow {
-  number: number;
-  doc: string;
-  source: string;
-  author: string;
-  time: string;
-}
-interface EventRow {
-  id: number;
-  time: string;
-  reason: string;
-  message: string;
-  color: Color | null;
-  actor: string;
-  data: string | null;
-}
-interface DeploymentRow {
-  id: number;
-  kind: DeploymentKind;
-  color: Color;
-  tag: string | null;
-  time: string;
-  actor: string;
-}
-interface DeliveryRow {
-  delivery_id: string;
-  event: string;
-  payload: string;
-  received_at: string;
-}
-interface UserRow {
-  username: string;
-  password_hash: string;
-  roles: string;
-  created_at: string;
-  updated_at: string;
-}
-interface SessionRow {
-  id: string;
-  username: string;
-  created_at: string;
-  expires_at_ms: number;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-const toRevision = (r: RevisionRow): Revision => rec.copyRevision({ ...r, doc: JSON.parse(r.doc) as DesiredDoc });
-const toEvent = (r: EventRow): EventRecord =>
-  rec.copyEvent({ ...r, data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>) });
-const toDelivery = (r: DeliveryRow): GithubDelivery => ({
-  deliveryId: r.delivery_id,
-  event: r.event,
-  payload: r.payload,
-  receivedAt: r.received_at,
-});
-const toUser = (r: UserRow): Hyperuser => ({
-  username: r.username,
-  passwordHash: r.password_hash,
-  roles: JSON.parse(r.roles) as Role[],
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-const toSession = (r: SessionRow): Session => ({
-  id: r.id,
-  username: r.username,
-  createdAt: r.created_at,
-  expiresAt: new Date(r.expires_at_ms).toISOString(),
-});
-
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
-  readonly #path: string;
-  #db: Database.Database | null = null;
+  readonly #c: SqliteConnection;
+  readonly #auth: EmbeddedAuthTables;
 
   constructor(options: EmbeddedStoreOptions) {
     if (typeof options.path !== 'string' || options.path.trim() === '') {
       throw new ValidationError('store.path', `must be a file path or ":memory:", got ${JSON.stringify(options.path)}`);
     }
-    this.#path = options.path;
+    this.#c = new SqliteConnection(options.path);
+    this.#auth = new EmbeddedAuthTables(this.#c);
   }
 
+  /** Opens the file and runs quick_check: a damaged file still opens (reads may serve), but refuses writes. */
   async init(): Promise<void> {
-    this.#db ??= openDatabase(this.#path);
+    this.#c.open();
   }
 
   async close(): Promise<void> {
-    this.#db?.close();
-    this.#db = null;
+    this.#c.close();
   }
 
-  get #conn(): Database.Database {
-    if (!this.#db) throw new HypervisorError('store_closed', `the store ${this.#path} is not open: call init() first`);
-    return this.#db;
+  health(): StoreHealth {
+    return this.#c.health();
   }
 
-  #get<T>(sql: string, ...params: unknown[]): T | null {
-    return (this.#conn.prepare(sql).get(...params) as T | undefined) ?? null;
-  }
-
-  #all<T>(sql: string, ...params: unknown[]): T[] {
-    return this.#conn.prepare(sql).all(...params) as T[];
-  }
-
-  #run(sql: string, ...params: unknown[]): Database.RunResult {
-    return this.#conn.prepare(sql).run(...params);
+  onHealthChange(listener: HealthListener): () => void {
+    return this.#c.onHealthChange(listener);
   }
 
   // desired
 
   async latestRevision(): Promise<Revision | null> {
-    const row = this.#get<RevisionRow>('SELECT * FROM desired ORDER BY number DESC LIMIT 1');
-    return row && toRevision(row);
+    const sql = 'SELECT * FROM desired ORDER BY number DESC LIMIT 1';
+    const found = this.#c.read(() => this.#c.get<row.RevisionRow>(sql));
+    return found && row.toRevision(found);
   }
 
-  async appendRevision(input: NewRevision): Promise<Revision> {
+  async appendRevision(input: NewRevision, events?: EventsFor<Revision>): Promise<Revision> {
     rec.checkExpected(input.expected);
-    // IMMEDIATE takes the write lock before reading, so no other process can take latest+1 in between.
-    return this.#conn
-      .transaction((): Revision => {
-        const latest = this.#get<{ n: number }>('SELECT COALESCE(MAX(number), 0) AS n FROM desired')!.n;
-        if (input.expected !== undefined && input.expected !== latest) throw rec.staleRevision(input.expected, latest);
-        const revision = rec.copyRevision({ ...input, number: latest + 1, time: rec.nowIso() });
-        this.#run(
-          'INSERT INTO desired (number, doc, source, author, time) VALUES (?, ?, ?, ?, ?)',
-          revision.number,
-          JSON.stringify(revision.doc),
-          revision.source,
-          revision.author,
-          revision.time,
-        );
-        return revision;
-      })
-      .immediate();
+    return this.#c.write((): Revision => {
+      const latest = this.#c.get<{ n: number }>('SELECT COALESCE(MAX(number), 0) AS n FROM desired')!.n;
+      if (input.expected !== undefined && input.expected !== latest) throw rec.staleRevision(input.expected, latest);
+      const revision = rec.copyRevision({ ...input, number: latest + 1, time: rec.nowIso() });
+      this.#c.run(
+        'INSERT INTO desired (number, doc, source, author, time) VALUES (?, ?, ?, ?, ?)',
+        revision.number,
+        JSON.stringify(revision.doc),
+        revision.source,
+        revision.author,
+        revision.time,
+      );
+      this.#c.insertEvents(events?.(revision) ?? []);
+      return revision;
+    });
   }
 
   async getRevision(number: number): Promise<Revision | null> {
-    const row = this.#get<RevisionRow>('SELECT * FROM desired WHERE number = ?', number);
-    return row && toRevision(row);
+    const found = this.#c.read(() => this.#c.get<row.RevisionRow>('SELECT * FROM desired WHERE number = ?', number));
+    return found && row.toRevision(found);
   }
 
   async listRevisions(limit: number): Promise<Revision[]> {
-    return this.#all<RevisionRow>('SELECT * FROM desired ORDER BY number DESC LIMIT ?', rec.checkLimit(limit)).map(
-      toRevision,
-    );
+    const sql = 'SELECT * FROM desired ORDER BY number DESC LIMIT ?';
+    return this.#c.read(() => this.#c.all<row.RevisionRow>(sql, rec.checkLimit(limit))).map(row.toRevision);
   }
 
   // releases
 
   async getRelease(tag: string): Promise<ReleaseRecord | null> {
-    const row = this.#get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag);
-    return row && rec.copyRelease(JSON.parse(row.doc) as ReleaseRecord);
+    const found = this.#c.read(() => this.#c.get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag));
+    return found && rec.copyRelease(JSON.parse(found.doc) as ReleaseRecord);
   }
 
   async createRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'>): Promise<ReleaseRecord> {
     const release = rec.newRelease(record, rec.nowIso());
-    try {
-      this.#run('INSERT INTO releases (tag, doc) VALUES (?, ?)', release.tag, JSON.stringify(release));
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateKeyError('tag', `release ${release.tag} already exists`);
-      throw err;
-    }
+    this.#c.write(() => {
+      try {
+        this.#c.run('INSERT INTO releases (tag, doc) VALUES (?, ?)', release.tag, JSON.stringify(release));
+      } catch (err) {
+        if (row.isUniqueViolation(err)) throw new DuplicateKeyError('tag', `release ${release.tag} already exists`);
+        throw err;
+      }
+    });
     return release;
   }
 
   async updateRelease(tag: string, patch: ReleasePatch): Promise<ReleaseRecord> {
-    return this.#conn
-      .transaction((): ReleaseRecord => {
-        const row = this.#get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag);
-        if (!row) throw new NotFoundError(`release ${tag} does not exist`);
-        const current = JSON.parse(row.doc) as ReleaseRecord;
-        const next = rec.copyRelease({ ...current, ...rec.releasePatchFields(patch), updatedAt: rec.nowIso() });
-        this.#run('UPDATE releases SET doc = ? WHERE tag = ?', JSON.stringify(next), tag);
-        return next;
-      })
-      .immediate();
+    return this.#c.write((): ReleaseRecord => {
+      const found = this.#c.get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag);
+      if (!found) throw new NotFoundError(`release ${tag} does not exist`);
+      const current = JSON.parse(found.doc) as ReleaseRecord;
+      const next = rec.copyRelease({ ...current, ...rec.releasePatchFields(patch), updatedAt: rec.nowIso() });
+      this.#c.run('UPDATE releases SET doc = ? WHERE tag = ?', JSON.stringify(next), tag);
+      return next;
+    });
   }
 
   async listReleases(limit: number): Promise<ReleaseRecord[]> {
-    const rows = this.#all<{ doc: string }>(
-      'SELECT doc FROM releases ORDER BY seq DESC LIMIT ?',
-      rec.checkLimit(limit),
-    );
-    return rows.map((row) => rec.copyRelease(JSON.parse(row.doc) as ReleaseRecord));
+    const sql = 'SELECT doc FROM releases ORDER BY seq DESC LIMIT ?';
+    const rows = this.#c.read(() => this.#c.all<{ doc: string }>(sql, rec.checkLimit(limit)));
+    return rows.map((found) => rec.copyRelease(JSON.parse(found.doc) as ReleaseRecord));
   }
 
   async deleteRelease(tag: string): Promise<void> {
-    this.#run('DELETE FROM releases WHERE tag = ?', tag);
+    this.#c.write(() => this.#c.run('DELETE FROM releases WHERE tag = ?', tag));
   }
 
   // deployments
 
   async recordDeployment(record: Omit<DeploymentRecord, 'id' | 'time'>): Promise<DeploymentRecord> {
     const time = rec.nowIso();
-    const result = this.#run(
-      'INSERT INTO deployments (kind, color, tag, time, actor) VALUES (?, ?, ?, ?, ?)',
-      record.kind,
-      record.color,
-      record.tag ?? null,
-      time,
-      record.actor,
+    const result = this.#c.write(() =>
+      this.#c.run(
+        'INSERT INTO deployments (kind, color, tag, time, actor) VALUES (?, ?, ?, ?, ?)',
+        record.kind,
+        record.color,
+        record.tag ?? null,
+        time,
+        record.actor,
+      ),
     );
     return rec.copyDeployment({ ...record, id: Number(result.lastInsertRowid), time });
   }
 
   async listDeployments(limit: number): Promise<DeploymentRecord[]> {
-    return this.#all<DeploymentRow>('SELECT * FROM deployments ORDER BY id DESC LIMIT ?', rec.checkLimit(limit)).map(
-      rec.copyDeployment,
-    );
+    const sql = 'SELECT * FROM deployments ORDER BY id DESC LIMIT ?';
+    return this.#c.read(() => this.#c.all<row.DeploymentRow>(sql, rec.checkLimit(limit))).map(rec.copyDeployment);
   }
 
   // events
 
   async appendEvent(event: NewEvent): Promise<EventRecord> {
     // The insert runs synchronously inside the call, so ids follow the order of the calls.
-    const draft = rec.newEventRecord(0, event, rec.nowIso());
-    const result = this.#run(
-      'INSERT INTO events (time, reason, message, color, actor, data) VALUES (?, ?, ?, ?, ?, ?)',
-      draft.time,
-      draft.reason,
-      draft.message,
-      draft.color,
-      draft.actor,
-      draft.data && JSON.stringify(draft.data),
-    );
-    return { ...draft, id: Number(result.lastInsertRowid) };
+    return this.#c.write(() => this.#c.insertEvents([event])[0]!);
   }
 
   async listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]> {
-    return this.#all<EventRow>(
-      'SELECT * FROM events WHERE id > ? ORDER BY id ASC LIMIT ?',
-      rec.checkAfterId(afterId),
-      rec.checkLimit(limit),
-    ).map(toEvent);
+    const sql = 'SELECT * FROM events WHERE id > ? ORDER BY id ASC LIMIT ?';
+    const args = [rec.checkAfterId(afterId), rec.checkLimit(limit)];
+    return this.#c.read(() => this.#c.all<row.EventRow>(sql, ...args)).map(row.toEvent);
   }
 
   async listRecentEvents(limit: number): Promise<EventRecord[]> {
-    return this.#all<EventRow>(
-      'SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id ASC',
-      rec.checkLimit(limit),
-    ).map(toEvent);
+    const sql = 'SELECT * FROM (SELECT * FROM events ORDER BY id DESC LIMIT ?) ORDER BY id ASC';
+    return this.#c.read(() => this.#c.all<row.EventRow>(sql, rec.checkLimit(limit))).map(row.toEvent);
   }
 
   // github_events
 
   async insertGithubDelivery(delivery: GithubDelivery): Promise<{ duplicate: boolean }> {
     // The primary key decides: the copy that inserts is the original, every other one changes nothing.
-    const result = this.#run(
-      'INSERT OR IGNORE INTO github_events (delivery_id, event, payload, received_at) VALUES (?, ?, ?, ?)',
-      delivery.deliveryId,
-      delivery.event,
-      delivery.payload,
-      delivery.receivedAt,
+    const result = this.#c.write(() =>
+      this.#c.run(
+        'INSERT OR IGNORE INTO github_events (delivery_id, event, payload, received_at) VALUES (?, ?, ?, ?)',
+        delivery.deliveryId,
+        delivery.event,
+        delivery.payload,
+        delivery.receivedAt,
+      ),
     );
     return { duplicate: result.changes === 0 };
   }
 
   async getGithubDelivery(deliveryId: string): Promise<GithubDelivery | null> {
-    const row = this.#get<DeliveryRow>('SELECT * FROM github_events WHERE delivery_id = ?', deliveryId);
-    return row && toDelivery(row);
+    const sql = 'SELECT * FROM github_events WHERE delivery_id = ?';
+    const found = this.#c.read(() => this.#c.get<row.DeliveryRow>(sql, deliveryId));
+    return found && row.toDelivery(found);
   }
 
-  // hyperusers
+  // hyperusers, sessions, login lockouts (embedded-auth.ts)
 
   async getUser(username: string): Promise<Hyperuser | null> {
-    const row = this.#get<UserRow>('SELECT * FROM hyperusers WHERE username = ?', username);
-    return row && toUser(row);
+    return this.#auth.getUser(username);
   }
 
-  async createUser(user: Omit<Hyperuser, 'createdAt' | 'updatedAt'>): Promise<Hyperuser> {
-    const time = rec.nowIso();
-    const created = rec.copyUser({ ...user, createdAt: time, updatedAt: time });
-    try {
-      this.#run(
-        'INSERT INTO hyperusers (username, password_hash, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-        created.username,
-        created.passwordHash,
-        JSON.stringify(created.roles),
-        time,
-        time,
-      );
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateKeyError('username', `user ${created.username} already exists`);
-      throw err;
-    }
-    return created;
+  async createUser(
+    user: Omit<Hyperuser, 'createdAt' | 'updatedAt'>,
+    events?: EventsFor<Hyperuser>,
+  ): Promise<Hyperuser> {
+    return this.#auth.createUser(user, events);
   }
 
-  async updateUser(username: string, patch: rec.UserPatch): Promise<Hyperuser> {
-    return this.#conn
-      .transaction((): Hyperuser => {
-        const row = this.#get<UserRow>('SELECT * FROM hyperusers WHERE username = ?', username);
-        if (!row) throw new NotFoundError(`user ${username} does not exist`);
-        const next = rec.copyUser({ ...toUser(row), ...rec.userPatchFields(patch), updatedAt: rec.nowIso() });
-        this.#run(
-          'UPDATE hyperusers SET password_hash = ?, roles = ?, updated_at = ? WHERE username = ?',
-          next.passwordHash,
-          JSON.stringify(next.roles),
-          next.updatedAt,
-          username,
-        );
-        return next;
-      })
-      .immediate();
+  async updateUser(username: string, patch: rec.UserPatch, events?: EventsFor<Hyperuser>): Promise<Hyperuser> {
+    return this.#auth.updateUser(username, patch, events);
   }
 
-  async deleteUser(username: string): Promise<boolean> {
-    return this.#run('DELETE FROM hyperusers WHERE username = ?', username).changes > 0;
+  async deleteUser(username: string, events: readonly NewEvent[] = []): Promise<boolean> {
+    return this.#auth.deleteUser(username, events);
   }
 
   async listUsers(): Promise<Hyperuser[]> {
-    return this.#all<UserRow>('SELECT * FROM hyperusers ORDER BY username ASC').map(toUser);
+    return this.#auth.listUsers();
   }
 
-  // sessions
-
-  async createSession(session: Session): Promise<void> {
-    const expiresAtMs = rec.expiryMs(session);
-    try {
-      this.#run(
-        'INSERT INTO sessions (id, username, created_at, expires_at_ms) VALUES (?, ?, ?, ?)',
-        session.id,
-        session.username,
-        session.createdAt,
-        expiresAtMs,
-      );
-    } catch (err) {
-      if (isUniqueViolation(err)) throw new DuplicateKeyError('id', 'a session with this id already exists');
-      throw err;
-    }
+  async createSession(session: Session, events: readonly NewEvent[] = []): Promise<void> {
+    this.#auth.createSession(session, events);
   }
 
   async getSession(id: string): Promise<Session | null> {
-    // Filtered by expiry here, not only by the purge: an expired session must never authenticate.
-    const row = this.#get<SessionRow>('SELECT * FROM sessions WHERE id = ? AND expires_at_ms > ?', id, Date.now());
-    return row && toSession(row);
+    return this.#auth.getSession(id);
   }
 
-  async deleteSession(id: string): Promise<boolean> {
-    return this.#run('DELETE FROM sessions WHERE id = ?', id).changes > 0;
+  async deleteSession(id: string, events: readonly NewEvent[] = []): Promise<boolean> {
+    return this.#auth.deleteSession(id, events);
   }
 
   async purgeExpiredSessions(): Promise<number> {
-    return this.#run('DELETE FROM sessions WHERE expires_at_ms <= ?', Date.now()).changes;
+    return this.#auth.purgeExpiredSessions();
+  }
+
+  async getLoginLockout(name: string): Promise<LoginLockoutRecord | null> {
+    return this.#auth.getLoginLockout(name);
+  }
+
+  async updateLoginLockout(
+    name: string,
+    update: LockoutUpdate,
+    events?: EventsFor<LoginLockoutRecord | null>,
+  ): Promise<LoginLockoutRecord | null> {
+    return this.#auth.updateLoginLockout(name, update, events);
   }
 }

@@ -1,20 +1,25 @@
 // The shared store: MongoDB through the official driver. Several hosts may write at once, so nothing
 // here reads-then-writes on trust: revision numbers and unique keys are settled by unique indexes,
 // ids by atomic counters, and session expiry by a TTL index (and a filter, since TTL runs once a minute).
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db } from 'mongodb';
 import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
 import type {
   DeploymentRecord,
   EventRecord,
   GithubDelivery,
   Hyperuser,
+  LoginLockoutRecord,
   NewEvent,
   ReleaseRecord,
   Revision,
   Session,
+  StoreHealth,
 } from '../common/types.js';
+import { HealthState, type HealthListener } from './health.js';
+import { MongoAuthCollections } from './mongodb-auth.js';
+import { isDuplicateKey, MongoWriter } from './mongodb-writer.js';
 import * as rec from './records.js';
-import type { NewRevision, ReleasePatch, Store } from './store.js';
+import type { EventsFor, LockoutUpdate, NewRevision, ReleasePatch, Store } from './store.js';
 
 export interface MongoStoreOptions {
   /** A `mongodb://` or `mongodb+srv://` connection string. */
@@ -28,24 +33,8 @@ export interface MongoStoreOptions {
  * Each lost race means some other append won, so this bounds the number of writers racing at once.
  */
 const APPEND_ATTEMPTS = 10;
-const DUPLICATE_KEY = 11000;
 
 type ReleaseDoc = ReleaseRecord & { seq: number };
-/** The session id is the document's `_id`: unique and looked up by it, with no second index. */
-interface SessionDoc {
-  _id: string;
-  username: string;
-  createdAt: string;
-  expiresAt: Date;
-}
-interface CounterDoc {
-  _id: string;
-  value: number;
-}
-
-function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
-}
 
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
@@ -53,6 +42,10 @@ export class MongoStore implements Store {
   readonly #db: Db;
   /** The last event write, settled or not: the next one starts after it (see appendEvent). */
   #eventWrites: Promise<unknown> = Promise.resolve();
+  readonly #w: MongoWriter;
+  readonly #auth: MongoAuthCollections;
+  /** Integrity is the server's business (journaling, replication): this store never calls itself damaged. */
+  readonly #health: HealthState;
 
   constructor(options: MongoStoreOptions) {
     if (typeof options.uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(options.uri)) {
@@ -68,6 +61,17 @@ export class MongoStore implements Store {
     // The driver connects lazily; init() connects eagerly so a bad URI fails at start, not at first use.
     this.#client = new MongoClient(options.uri, { appName: 'openhack-hypervisor' });
     this.#db = this.#client.db(database);
+    this.#w = new MongoWriter(this.#client, this.#db);
+    this.#auth = new MongoAuthCollections(this.#db, this.#w);
+    this.#health = new HealthState(`mongodb database ${database}`);
+  }
+
+  health(): StoreHealth {
+    return this.#health.get();
+  }
+
+  onHealthChange(listener: HealthListener): () => void {
+    return this.#health.onChange(listener);
   }
 
   get #desired(): Collection<Revision> {
@@ -85,18 +89,10 @@ export class MongoStore implements Store {
   get #deliveries(): Collection<GithubDelivery> {
     return this.#db.collection('github_events');
   }
-  get #users(): Collection<Hyperuser> {
-    return this.#db.collection('hyperusers');
-  }
-  get #sessions(): Collection<SessionDoc> {
-    return this.#db.collection('sessions');
-  }
-  get #counters(): Collection<CounterDoc> {
-    return this.#db.collection('counters');
-  }
 
   async init(): Promise<void> {
     await this.#client.connect();
+    await this.#w.detect();
     // createIndex is idempotent, and several hosts may run this at once.
     await Promise.all([
       this.#desired.createIndex({ number: 1 }, { unique: true }),
@@ -105,30 +101,12 @@ export class MongoStore implements Store {
       this.#deployments.createIndex({ id: 1 }, { unique: true }),
       this.#events.createIndex({ id: 1 }, { unique: true }),
       this.#deliveries.createIndex({ deliveryId: 1 }, { unique: true }),
-      this.#users.createIndex({ username: 1 }, { unique: true }),
-      this.#sessions.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }),
+      this.#auth.createIndexes(),
     ]);
   }
 
   async close(): Promise<void> {
     await this.#client.close();
-  }
-
-  /** The next number of a sequence, atomic across every host sharing the database. */
-  async #nextId(name: string): Promise<number> {
-    for (;;) {
-      try {
-        const doc = await this.#counters.findOneAndUpdate(
-          { _id: name },
-          { $inc: { value: 1 } },
-          { upsert: true, returnDocument: 'after' },
-        );
-        return doc!.value;
-      } catch (err) {
-        // Two first-ever upserts of one counter can both try the insert; the loser simply increments.
-        if (!isDuplicateKey(err)) throw err;
-      }
-    }
   }
 
   // desired
@@ -138,20 +116,26 @@ export class MongoStore implements Store {
     return doc && rec.copyRevision(doc);
   }
 
-  async appendRevision(input: NewRevision): Promise<Revision> {
+  async appendRevision(input: NewRevision, events?: EventsFor<Revision>): Promise<Revision> {
     rec.checkExpected(input.expected);
     for (let attempt = 1; ; attempt++) {
-      const latest =
-        (await this.#desired.findOne({}, { sort: { number: -1 }, projection: { number: 1 } }))?.number ?? 0;
-      if (input.expected !== undefined && input.expected !== latest) throw rec.staleRevision(input.expected, latest);
-      const revision = rec.copyRevision({ ...input, number: latest + 1, time: rec.nowIso() });
+      let number = 0;
       try {
-        await this.#desired.insertOne({ ...revision });
-        return revision;
+        return await this.#w.atomically(async (tx) => {
+          const top = await this.#desired.findOne({}, { sort: { number: -1 }, projection: { number: 1 }, session: tx });
+          const latest = top?.number ?? 0;
+          if (input.expected !== undefined && input.expected !== latest)
+            throw rec.staleRevision(input.expected, latest);
+          number = latest + 1;
+          const revision = rec.copyRevision({ ...input, number, time: rec.nowIso() });
+          await this.#desired.insertOne({ ...revision }, { session: tx });
+          await this.#w.insertEvents(events?.(revision) ?? [], tx);
+          return revision;
+        });
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         // Another writer took latest+1. With If-Match that is a lost update; without, take the next one.
-        if (input.expected !== undefined || attempt >= APPEND_ATTEMPTS) throw rec.revisionTaken(revision.number);
+        if (input.expected !== undefined || attempt >= APPEND_ATTEMPTS) throw rec.revisionTaken(number);
       }
     }
   }
@@ -177,7 +161,7 @@ export class MongoStore implements Store {
   async createRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'>): Promise<ReleaseRecord> {
     const release = rec.newRelease(record, rec.nowIso());
     // A store-wide sequence orders "newest first" even when two hosts create releases in one millisecond.
-    const seq = await this.#nextId('releases');
+    const seq = await this.#w.nextId('releases', undefined);
     try {
       await this.#releases.insertOne({ ...release, seq });
     } catch (err) {
@@ -210,7 +194,8 @@ export class MongoStore implements Store {
   // deployments
 
   async recordDeployment(record: Omit<DeploymentRecord, 'id' | 'time'>): Promise<DeploymentRecord> {
-    const deployment = rec.copyDeployment({ ...record, id: await this.#nextId('deployments'), time: rec.nowIso() });
+    const id = await this.#w.nextId('deployments', undefined);
+    const deployment = rec.copyDeployment({ ...record, id, time: rec.nowIso() });
     await this.#deployments.insertOne({ ...deployment });
     return deployment;
   }
@@ -226,11 +211,7 @@ export class MongoStore implements Store {
   appendEvent(event: NewEvent): Promise<EventRecord> {
     // One event write at a time: overlapping calls would draw ids from the counter in whatever
     // order the server answers, and the ids must follow the order of the calls (the Store contract).
-    const write = this.#eventWrites.then(async () => {
-      const record = rec.newEventRecord(await this.#nextId('events'), event, rec.nowIso());
-      await this.#events.insertOne({ ...record });
-      return record;
-    });
+    const write = this.#eventWrites.then(async () => (await this.#w.insertEvents([event], undefined))[0]!);
     this.#eventWrites = write.catch(() => undefined);
     return write;
   }
@@ -269,74 +250,53 @@ export class MongoStore implements Store {
     return doc && rec.copyDelivery(doc);
   }
 
-  // hyperusers
+  // hyperusers, sessions, login lockouts (mongodb-auth.ts)
 
-  async getUser(username: string): Promise<Hyperuser | null> {
-    const doc = await this.#users.findOne({ username });
-    return doc && rec.copyUser(doc);
+  getUser(username: string): Promise<Hyperuser | null> {
+    return this.#auth.getUser(username);
   }
 
-  async createUser(user: Omit<Hyperuser, 'createdAt' | 'updatedAt'>): Promise<Hyperuser> {
-    const time = rec.nowIso();
-    const created = rec.copyUser({ ...user, createdAt: time, updatedAt: time });
-    try {
-      await this.#users.insertOne({ ...created });
-    } catch (err) {
-      if (isDuplicateKey(err)) throw new DuplicateKeyError('username', `user ${created.username} already exists`);
-      throw err;
-    }
-    return created;
+  createUser(user: Omit<Hyperuser, 'createdAt' | 'updatedAt'>, events?: EventsFor<Hyperuser>): Promise<Hyperuser> {
+    return this.#auth.createUser(user, events);
   }
 
-  async updateUser(username: string, patch: rec.UserPatch): Promise<Hyperuser> {
-    const doc = await this.#users.findOneAndUpdate(
-      { username },
-      { $set: { ...rec.userPatchFields(patch), updatedAt: rec.nowIso() } },
-      { returnDocument: 'after' },
-    );
-    if (!doc) throw new NotFoundError(`user ${username} does not exist`);
-    return rec.copyUser(doc);
+  updateUser(username: string, patch: rec.UserPatch, events?: EventsFor<Hyperuser>): Promise<Hyperuser> {
+    return this.#auth.updateUser(username, patch, events);
   }
 
-  async deleteUser(username: string): Promise<boolean> {
-    return (await this.#users.deleteOne({ username })).deletedCount > 0;
+  deleteUser(username: string, events: readonly NewEvent[] = []): Promise<boolean> {
+    return this.#auth.deleteUser(username, events);
   }
 
-  async listUsers(): Promise<Hyperuser[]> {
-    const docs = await this.#users.find({}).sort({ username: 1 }).toArray();
-    return docs.map(rec.copyUser);
+  listUsers(): Promise<Hyperuser[]> {
+    return this.#auth.listUsers();
   }
 
-  // sessions
-
-  async createSession(session: Session): Promise<void> {
-    const expiresAt = new Date(rec.expiryMs(session));
-    try {
-      await this.#sessions.insertOne({
-        _id: session.id,
-        username: session.username,
-        createdAt: session.createdAt,
-        expiresAt,
-      });
-    } catch (err) {
-      if (isDuplicateKey(err)) throw new DuplicateKeyError('id', 'a session with this id already exists');
-      throw err;
-    }
+  createSession(session: Session, events: readonly NewEvent[] = []): Promise<void> {
+    return this.#auth.createSession(session, events);
   }
 
-  async getSession(id: string): Promise<Session | null> {
-    // The TTL monitor deletes only about once a minute: the filter keeps an expired session out until then.
-    const doc = await this.#sessions.findOne({ _id: id, expiresAt: { $gt: new Date() } });
-    return (
-      doc && { id: doc._id, username: doc.username, createdAt: doc.createdAt, expiresAt: doc.expiresAt.toISOString() }
-    );
+  getSession(id: string): Promise<Session | null> {
+    return this.#auth.getSession(id);
   }
 
-  async deleteSession(id: string): Promise<boolean> {
-    return (await this.#sessions.deleteOne({ _id: id })).deletedCount > 0;
+  deleteSession(id: string, events: readonly NewEvent[] = []): Promise<boolean> {
+    return this.#auth.deleteSession(id, events);
   }
 
-  async purgeExpiredSessions(): Promise<number> {
-    return (await this.#sessions.deleteMany({ expiresAt: { $lte: new Date() } })).deletedCount;
+  purgeExpiredSessions(): Promise<number> {
+    return this.#auth.purgeExpiredSessions();
+  }
+
+  getLoginLockout(name: string): Promise<LoginLockoutRecord | null> {
+    return this.#auth.getLoginLockout(name);
+  }
+
+  updateLoginLockout(
+    name: string,
+    update: LockoutUpdate,
+    events?: EventsFor<LoginLockoutRecord | null>,
+  ): Promise<LoginLockoutRecord | null> {
+    return this.#auth.updateLoginLockout(name, update, events);
   }
 }

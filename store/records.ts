@@ -8,6 +8,7 @@ import type {
   EventRecord,
   GithubDelivery,
   Hyperuser,
+  LoginLockoutRecord,
   NewEvent,
   ReleaseRecord,
   Revision,
@@ -197,4 +198,29 @@ export function userPatchFields(patch: UserPatch): UserPatch {
   if (patch.passwordHash !== undefined) fields.passwordHash = patch.passwordHash;
   if (patch.roles !== undefined) fields.roles = [...patch.roles];
   return fields;
+}
+
+export function copyLockout(l: LoginLockoutRecord): LoginLockoutRecord {
+  return {
+    name: l.name,
+    failures: l.failures,
+    locks: l.locks,
+    lockedUntil: l.lockedUntil,
+    lastFailureAt: l.lastFailureAt,
+    expiresAt: l.expiresAt,
+  };
+}
+
+/** A record an update returns is checked before it is stored: a bad one would lock a name forever, or never. */
+export function checkLockout(name: string, next: LoginLockoutRecord): LoginLockoutRecord {
+  if (next.name !== name) throw new ValidationError('name', `an update of ${name} returned the record of ${next.name}`);
+  for (const key of ['failures', 'locks'] as const) {
+    if (!Number.isSafeInteger(next[key]) || next[key] < 0)
+      throw new ValidationError(key, `must be a non-negative integer, got ${String(next[key])}`);
+  }
+  for (const key of ['lockedUntil', 'lastFailureAt', 'expiresAt'] as const) {
+    if (Number.isNaN(Date.parse(next[key])))
+      throw new ValidationError(key, `must be an ISO-8601 time, got ${JSON.stringify(next[key])}`);
+  }
+  return copyLockout(next);
 }

@@ -7,11 +7,14 @@ import type {
   EventRecord,
   GithubDelivery,
   Hyperuser,
+  LoginLockoutRecord,
   NewEvent,
   ReleaseRecord,
   Revision,
   Session,
+  StoreHealth,
 } from '../common/types.js';
+import type { HealthListener } from './health.js';
 
 export interface NewRevision {
   doc: DesiredDoc;
@@ -25,6 +28,19 @@ export interface NewRevision {
   expected?: number;
 }
 
+/**
+ * Events written in the same transaction as the change they describe, built from what was written
+ * (a revision's number, a user's roles): the change and its events are stored together or not at
+ * all. The builder may run more than once (a retried transaction), so it must only build.
+ */
+export type EventsFor<T> = (written: T) => readonly NewEvent[];
+
+/**
+ * The next lockout record of a name from its current one (null: none or expired); null deletes it.
+ * Runs inside the store's read-modify-write and may run more than once, so it must be pure.
+ */
+export type LockoutUpdate = (current: LoginLockoutRecord | null) => LoginLockoutRecord | null;
+
 export type ReleasePatch = Partial<Omit<ReleaseRecord, 'tag' | 'createdAt' | 'updatedAt'>>;
 
 export interface Store {
@@ -32,11 +48,15 @@ export interface Store {
   /** Creates tables/collections and indexes. Idempotent. */
   init(): Promise<void>;
   close(): Promise<void>;
+  /** The last known integrity; while `damaged`, every write throws StoreDamagedError and writes nothing. */
+  health(): StoreHealth;
+  /** Called when health() changes; returns an unsubscribe. */
+  onHealthChange(listener: HealthListener): () => void;
 
   // desired: revisions, numbered 1, 2, 3, ... by the store
   latestRevision(): Promise<Revision | null>;
   /** Throws ConflictError when `expected` is given and stale, or when another writer took the number. */
-  appendRevision(input: NewRevision): Promise<Revision>;
+  appendRevision(input: NewRevision, events?: EventsFor<Revision>): Promise<Revision>;
   getRevision(number: number): Promise<Revision | null>;
   /** Newest first. */
   listRevisions(limit: number): Promise<Revision[]>;
@@ -76,15 +96,35 @@ export interface Store {
   // hyperusers: unique username
   getUser(username: string): Promise<Hyperuser | null>;
   /** Throws DuplicateKeyError('username', ...) when the name exists. */
-  createUser(user: Omit<Hyperuser, 'createdAt' | 'updatedAt'>): Promise<Hyperuser>;
-  updateUser(username: string, patch: Partial<Pick<Hyperuser, 'passwordHash' | 'roles'>>): Promise<Hyperuser>;
-  deleteUser(username: string): Promise<boolean>;
+  createUser(user: Omit<Hyperuser, 'createdAt' | 'updatedAt'>, events?: EventsFor<Hyperuser>): Promise<Hyperuser>;
+  /** Throws NotFoundError when the name does not exist. */
+  updateUser(
+    username: string,
+    patch: Partial<Pick<Hyperuser, 'passwordHash' | 'roles'>>,
+    events?: EventsFor<Hyperuser>,
+  ): Promise<Hyperuser>;
+  /** False (and no events written) when there was no such user. */
+  deleteUser(username: string, events?: readonly NewEvent[]): Promise<boolean>;
   listUsers(): Promise<Hyperuser[]>;
 
   // sessions: short-lived, expire by TTL (an expired one is never returned, even before it is purged)
-  createSession(session: Session): Promise<void>;
+  createSession(session: Session, events?: readonly NewEvent[]): Promise<void>;
   getSession(id: string): Promise<Session | null>;
-  deleteSession(id: string): Promise<boolean>;
+  /** False (and no events written) when there was no such session. */
+  deleteSession(id: string, events?: readonly NewEvent[]): Promise<boolean>;
   /** Removes expired sessions (the embedded adapter's TTL; MongoDB's TTL index does it by itself). */
   purgeExpiredSessions(): Promise<number>;
+
+  // login_lockouts: failed logins per account name, unique name, expire by TTL like sessions
+  /** Null when there is none or it expired. */
+  getLoginLockout(name: string): Promise<LoginLockoutRecord | null>;
+  /**
+   * Read-modify-write of one name's record, atomic across every process sharing the store; returns
+   * what was stored (null: deleted). `events` are written in the same transaction.
+   */
+  updateLoginLockout(
+    name: string,
+    update: LockoutUpdate,
+    events?: EventsFor<LoginLockoutRecord | null>,
+  ): Promise<LoginLockoutRecord | null>;
 }

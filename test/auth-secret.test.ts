@@ -38,7 +38,9 @@ describe('auth: the signing secret file', () => {
     await chmod(file, 0o640);
     const err = await loadOrCreateSecret(file).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(SecretFileError);
-    expect((err as Error).message).to.match(/mode 640.*chmod 600/);
+    expect((err as Error).message).to.equal(
+      `auth.secretFile ${file} has mode 0640, readable by its group: a secret must be readable by its owner only; fix: chmod 600 ${file}`,
+    );
   });
 
   it('is refused when it holds fewer than 256 bits', async () => {

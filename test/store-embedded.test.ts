@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { ConflictError } from '../common/errors.js';
 import { EmbeddedStore } from '../store/embedded.js';
 import { openStore } from '../store/open-store.js';
+import { storeAtomicContract } from './store-contract-atomic.js';
 import { storeContract } from './store-contract.js';
 
 describe('store: embedded', () => {
@@ -23,6 +24,7 @@ describe('store: embedded', () => {
 
   storeContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
   storeContract('embedded (:memory:)', () => openStore({ kind: 'embedded', path: ':memory:' }));
+  storeAtomicContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
 
   describe('on disk', () => {
     it('creates the parent folder and keeps the file in WAL mode', async () => {

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { openStore } from '../store/open-store.js';
+import { storeAtomicContract } from './store-contract-atomic.js';
 import { storeContract } from './store-contract.js';
 
 const uri = process.env.MONGODB_URI;
@@ -24,9 +25,11 @@ describe('store: mongodb', function () {
     await admin?.close();
   });
 
-  storeContract('mongodb', () => {
+  const fresh = (): ReturnType<typeof openStore> => {
     const database = `hypervisor_test_${randomBytes(6).toString('hex')}`;
     databases.push(database);
     return openStore({ kind: 'mongodb', uri: uri!, database });
-  });
+  };
+  storeContract('mongodb', fresh);
+  storeAtomicContract('mongodb', fresh);
 });

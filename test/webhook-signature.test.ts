@@ -1,7 +1,7 @@
 // The signature check and the delivery classifier on their own, with GitHub's real payloads.
 import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -53,8 +53,20 @@ describe('webhooks: signature and classification', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hv-secret-'));
     try {
       const file = path.join(dir, 'secret');
-      await writeFile(file, 'a secret of some length\n');
+      await writeFile(file, 'a secret of some length\n', { mode: 0o600 });
       expect((await readWebhookSecret(file)).toString()).to.equal('a secret of some length');
+      await chmod(file, 0o640);
+      await readWebhookSecret(file).then(
+        () => expect.fail('must refuse a secret its group can read'),
+        (err: unknown) =>
+          expect(err)
+            .to.be.instanceOf(WebhookSecretError)
+            .with.property('message')
+            .that.equals(
+              `github.secretFile ${file} has mode 0640, readable by its group: a secret must be readable by its owner only; fix: chmod 600 ${file}`,
+            ),
+      );
+      await chmod(file, 0o600);
       await writeFile(file, '\n');
       await readWebhookSecret(file).then(
         () => expect.fail('must refuse'),

@@ -3,6 +3,7 @@
 // (polling /proc, since only a parent learns how a process ended).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, readFile } from 'node:fs/promises';
+import { LOG_DIR_MODE, LOG_FILE_MODE } from '../common/file-modes.js';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type UnitSpec } from './driver.js';
@@ -35,8 +36,8 @@ export function backendArgv(spec: UnitSpec): string[] {
  * can be signalled as a group), output appended to its log file. Rejects when it cannot be spawned.
  */
 export async function spawnBackend(spec: UnitSpec): Promise<WatchedProcess> {
-  await mkdir(path.dirname(spec.logFile), { recursive: true });
-  const log = await open(spec.logFile, 'a');
+  await mkdir(path.dirname(spec.logFile), { recursive: true, mode: LOG_DIR_MODE });
+  const log = await open(spec.logFile, 'a', LOG_FILE_MODE);
   try {
     const argv = backendArgv(spec);
     const child = spawn(spec.executable, argv.slice(1), {

@@ -3,6 +3,7 @@
 // supervision (Restart=on-failure); this driver only writes files and asks questions.
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { ensureDir, ensureFile, LOG_DIR_MODE, LOG_FILE_MODE } from '../common/file-modes.js';
 import path from 'node:path';
 import { NotFoundError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
@@ -37,7 +38,9 @@ export class SystemdDriver implements UnitDriver {
   async install(spec: UnitSpec): Promise<{ changed: boolean }> {
     const text = renderUnit(spec, this.#appName); // validates before anything touches the disk
     await mkdir(this.unitDir, { recursive: true });
-    await mkdir(path.dirname(spec.logFile), { recursive: true });
+    // systemd creates an `append:` file 0644; made first, it keeps the mode logs have (0640).
+    ensureDir(path.dirname(spec.logFile), LOG_DIR_MODE);
+    ensureFile(spec.logFile, LOG_FILE_MODE);
     const unit = this.#unit(spec.color);
     const written = await writeFileAtomic(this.#file(spec.color), text);
     // The hypervisor owns these units whole: overrides from `systemctl --user edit` are drift.

@@ -1,25 +1,19 @@
 // Failed logins per account name (known or not: counting only real accounts would tell an
 // attacker which names exist). After `threshold` failures in a row the name is locked for `base`;
 // every further failure once the lock ends locks it again for twice as long, up to `max`. A good
-// login clears the name. Kept in memory: a restart forgives, which bounds the damage of a lock
-// an attacker puts on an operator's account.
+// login clears the name. The counts live in the store, so a restart forgives nothing; a name idle
+// for longer than `max` is forgotten there, which bounds the damage of a lock an attacker puts on
+// an operator's account.
+import type { LoginLockoutRecord, NewEvent } from '../../common/types.js';
+import type { Store } from '../../store/store.js';
 
 export interface LockoutSettings {
   threshold: number;
   baseMs: number;
   maxMs: number;
-  /** Names remembered at most; the oldest is forgotten first. @default 10000 */
-  maxEntries?: number;
-  now?: () => number;
 }
 
-interface Entry {
-  failures: number;
-  /** Locks so far; the next lasts base * 2^locks. */
-  locks: number;
-  lockedUntil: number;
-  lastFailureAt: number;
-}
+export type LockoutStore = Pick<Store, 'getLoginLockout' | 'updateLoginLockout'>;
 
 export interface LockState {
   locked: boolean;
@@ -34,42 +28,46 @@ export interface FailureOutcome {
 
 /** Retry-After for an attempt refused because the attempts in progress may still lock the name. */
 const BUSY_RETRY_MS = 1000;
+const OPEN: LockState = { locked: false, retryAfterMs: 0 };
 
 export class LoginLockout {
-  readonly #settings: Required<LockoutSettings>;
-  readonly #entries = new Map<string, Entry>();
-  /** Attempts past `reserve` whose outcome is not known yet, per name. */
+  readonly #settings: LockoutSettings;
+  readonly #store: LockoutStore;
+  /** Attempts of this process whose outcome is not known yet, per name. */
   readonly #pending = new Map<string, number>();
+  /** Per name, the tail of a chain that runs reserve and fail one at a time (see #serial). */
+  readonly #chains = new Map<string, Promise<unknown>>();
 
-  constructor(settings: LockoutSettings) {
+  constructor(settings: LockoutSettings, store: LockoutStore) {
     if (!Number.isInteger(settings.threshold) || settings.threshold < 1)
       throw new RangeError(`threshold must be a positive integer, got ${settings.threshold}`);
     if (!(settings.baseMs > 0) || !(settings.maxMs >= settings.baseMs))
       throw new RangeError(`need 0 < baseMs <= maxMs, got ${settings.baseMs} and ${settings.maxMs}`);
-    this.#settings = { maxEntries: 10_000, now: Date.now, ...settings };
+    this.#settings = { ...settings };
+    this.#store = store;
   }
 
-  check(name: string): LockState {
-    const entry = this.#live(name);
-    const remaining = entry ? entry.lockedUntil - this.#settings.now() : 0;
-    return remaining > 0 ? { locked: true, retryAfterMs: remaining } : { locked: false, retryAfterMs: 0 };
+  async check(name: string): Promise<LockState> {
+    return lockState(await this.#store.getLoginLockout(name));
   }
 
   /**
    * Takes a slot for one attempt, or says why not. Attempts in progress count toward the threshold,
    * so concurrent guesses cannot all pass the check before any of them has failed. Call `release`
-   * once the attempt's outcome is known (before `fail` or `succeed`).
+   * once the attempt's outcome is recorded (after `fail` or `succeed`).
    */
-  reserve(name: string): LockState {
-    const state = this.check(name);
-    if (state.locked) return state;
-    const entry = this.#live(name);
-    // Once a lock has ended, one attempt at a time: its failure locks the name again.
-    const allowed = Math.max(1, this.#settings.threshold - (entry?.failures ?? 0));
-    const pending = this.#pending.get(name) ?? 0;
-    if (pending >= allowed) return { locked: true, retryAfterMs: BUSY_RETRY_MS };
-    this.#pending.set(name, pending + 1);
-    return state;
+  reserve(name: string): Promise<LockState> {
+    return this.#serial(name, async () => {
+      const record = await this.#store.getLoginLockout(name);
+      const state = lockState(record);
+      if (state.locked) return state;
+      // Once a lock has ended, one attempt at a time: its failure locks the name again.
+      const allowed = Math.max(1, this.#settings.threshold - (record?.failures ?? 0));
+      const pending = this.#pending.get(name) ?? 0;
+      if (pending >= allowed) return { locked: true, retryAfterMs: BUSY_RETRY_MS };
+      this.#pending.set(name, pending + 1);
+      return OPEN;
+    });
   }
 
   release(name: string): void {
@@ -78,41 +76,71 @@ export class LoginLockout {
     else this.#pending.delete(name);
   }
 
-  fail(name: string): FailureOutcome {
-    const now = this.#settings.now();
-    const entry = this.#live(name) ?? { failures: 0, locks: 0, lockedUntil: 0, lastFailureAt: now };
-    entry.failures += 1;
-    entry.lastFailureAt = now;
+  /** Counts a failure; `events` are stored with it, in one write. */
+  fail(name: string, events: (outcome: FailureOutcome) => readonly NewEvent[] = () => []): Promise<FailureOutcome> {
+    return this.#serial(name, async () => {
+      let outcome: FailureOutcome = { failures: 0, lockedForMs: null };
+      await this.#store.updateLoginLockout(
+        name,
+        (current) => {
+          const next = this.#failed(name, current, Date.now());
+          outcome = next.outcome;
+          return next.record;
+        },
+        () => events(outcome),
+      );
+      return outcome;
+    });
+  }
+
+  /** Clears the name; most logins have nothing to clear, and write nothing then. */
+  async succeed(name: string): Promise<void> {
+    if ((await this.#store.getLoginLockout(name)) !== null) await this.#store.updateLoginLockout(name, () => null);
+  }
+
+  /** Pure: the store may run it again when another host wrote the same name at the same moment. */
+  #failed(
+    name: string,
+    current: LoginLockoutRecord | null,
+    now: number,
+  ): { record: LoginLockoutRecord; outcome: FailureOutcome } {
+    const failures = (current?.failures ?? 0) + 1;
+    let locks = current?.locks ?? 0;
+    let lockedUntil = current ? Date.parse(current.lockedUntil) : 0;
     let lockedForMs: number | null = null;
-    if (entry.failures >= this.#settings.threshold) {
-      lockedForMs = Math.min(this.#settings.maxMs, this.#settings.baseMs * 2 ** Math.min(entry.locks, 30));
-      entry.locks += 1;
-      entry.lockedUntil = now + lockedForMs;
+    if (failures >= this.#settings.threshold) {
+      lockedForMs = Math.min(this.#settings.maxMs, this.#settings.baseMs * 2 ** Math.min(locks, 30));
+      locks += 1;
+      lockedUntil = now + lockedForMs;
     }
-    this.#remember(name, entry);
-    return { failures: entry.failures, lockedForMs };
+    const record: LoginLockoutRecord = {
+      name,
+      failures,
+      locks,
+      lockedUntil: new Date(lockedUntil).toISOString(),
+      lastFailureAt: new Date(now).toISOString(),
+      // Idle for longer than the longest lock: old failures stop counting.
+      expiresAt: new Date(Math.max(now, lockedUntil) + this.#settings.maxMs).toISOString(),
+    };
+    return { record, outcome: { failures, lockedForMs } };
   }
 
-  succeed(name: string): void {
-    this.#entries.delete(name);
+  /**
+   * Runs the reservations and failures of one name one after the other in this process, so a
+   * reservation never reads the stored count between a failure's write and its release.
+   */
+  #serial<T>(name: string, step: () => Promise<T>): Promise<T> {
+    const run = (this.#chains.get(name) ?? Promise.resolve()).then(step, step);
+    const tail = run.catch(() => undefined);
+    this.#chains.set(name, tail);
+    void tail.then(() => {
+      if (this.#chains.get(name) === tail) this.#chains.delete(name);
+    });
+    return run;
   }
+}
 
-  /** An entry idle for longer than the longest lock is forgotten, so old failures stop counting. */
-  #live(name: string): Entry | undefined {
-    const entry = this.#entries.get(name);
-    if (entry && this.#settings.now() - Math.max(entry.lastFailureAt, entry.lockedUntil) > this.#settings.maxMs) {
-      this.#entries.delete(name);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #remember(name: string, entry: Entry): void {
-    this.#entries.delete(name);
-    this.#entries.set(name, entry);
-    while (this.#entries.size > this.#settings.maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
-    }
-  }
+function lockState(record: LoginLockoutRecord | null): LockState {
+  const remaining = record ? Date.parse(record.lockedUntil) - Date.now() : 0;
+  return remaining > 0 ? { locked: true, retryAfterMs: remaining } : OPEN;
 }

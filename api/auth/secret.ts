@@ -6,6 +6,7 @@ import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readCappedText } from '../../common/capped-read.js';
 import { HypervisorError } from '../../common/errors.js';
+import { looseSecretMode } from '../../common/file-modes.js';
 import { FILE_CAPS } from '../../common/limits.js';
 
 const SECRET_BYTES = 64;
@@ -34,12 +35,8 @@ async function readSecret(file: string): Promise<Uint8Array | null> {
     throw new SecretFileError(`auth.secretFile ${file}: ${err.message}`);
   });
   if (!info) return null;
-  // Like ssh with a private key: a secret others can read is no longer a secret, so refuse to start.
-  if ((info.mode & 0o077) !== 0) {
-    throw new SecretFileError(
-      `auth.secretFile ${file} has mode ${(info.mode & 0o777).toString(8)}; it must not be readable by group or others (chmod 600)`,
-    );
-  }
+  const loose = looseSecretMode('auth.secretFile', file, info.mode);
+  if (loose !== null) throw new SecretFileError(loose);
   const text = (await readCappedText(file, FILE_CAPS.secret, 'auth.secretFile')).trim();
   const secret = Buffer.from(text, 'base64url');
   if (secret.length < MIN_SECRET_BYTES) {

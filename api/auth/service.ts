@@ -13,7 +13,14 @@ import { InvalidTokenError, type TokenIssuer } from './tokens.js';
 
 export type AuthStore = Pick<
   Store,
-  'getUser' | 'updateUser' | 'createSession' | 'getSession' | 'deleteSession' | 'purgeExpiredSessions' | 'appendEvent'
+  | 'getUser'
+  | 'updateUser'
+  | 'createSession'
+  | 'getSession'
+  | 'deleteSession'
+  | 'purgeExpiredSessions'
+  | 'getLoginLockout'
+  | 'updateLoginLockout'
 >;
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -45,34 +52,40 @@ export class AuthService {
     this.#store = options.store;
     this.hasher = options.hasher;
     this.#tokens = options.tokens;
-    this.#lockout = new LoginLockout(options.lockout);
+    this.#lockout = new LoginLockout(options.lockout, options.store);
     // Made now, so that the first login for an unknown name costs one hash, like any other.
     void this.hasher.dummyHash().catch(() => undefined);
   }
 
-  /** Unknown user and wrong password: the same 401, after the same one hash. */
+  /**
+   * Unknown user and wrong password: the same 401, after the same one hash. A good login stores its
+   * session and its LoggedIn event in one write; a failure stores its count (and the lock event).
+   */
   async login(rawUsername: string, rawPassword: string, address: string): Promise<LoginAnswer> {
     const username = parseUsername(rawUsername.toLowerCase());
     const password = normalizePassword(rawPassword);
-    this.#reserveAttempt(username);
-    let user: Hyperuser | null;
-    let ok: boolean;
+    await this.#reserveAttempt(username);
     try {
-      user = await this.#store.getUser(username);
-      ok = await this.hasher.verify(password, user?.passwordHash ?? (await this.hasher.dummyHash()));
+      const user = await this.#store.getUser(username);
+      const ok = await this.hasher.verify(password, user?.passwordHash ?? (await this.hasher.dummyHash()));
+      if (!user || !ok) return await this.#failed(username, address);
+      // Other attempts may have locked the name while this one hashed: a lock refuses the right password too.
+      await this.#refuseIfLocked(username);
+      await this.#lockout.succeed(username);
+      await this.#rehashIfOld(user, password);
+      return await this.#startSession(user, address);
     } finally {
+      // After the outcome is stored: a reservation never sees the count without this attempt in it.
       this.#lockout.release(username);
     }
-    if (!user || !ok) return this.#failed(username, address);
-    // Other attempts may have locked the name while this one hashed: a lock refuses the right password too.
-    this.#refuseIfLocked(username);
-    this.#lockout.succeed(username);
-    await this.#rehashIfOld(user, password);
-    return this.#startSession(user);
   }
 
+  /** Ends the session, with a LoggedOut event in the same write. */
   async logout(principal: Principal): Promise<boolean> {
-    return principal.sessionId === null ? false : this.#store.deleteSession(principal.sessionId);
+    if (principal.sessionId === null) return false;
+    return this.#store.deleteSession(principal.sessionId, [
+      { reason: 'LoggedOut', message: `${principal.username} logged out`, actor: principal.username },
+    ]);
   }
 
   async authenticate(token: string): Promise<Principal> {
@@ -99,25 +112,30 @@ export class AuthService {
     };
   }
 
-  #reserveAttempt(username: string): void {
-    const state = this.#lockout.reserve(username);
+  async #reserveAttempt(username: string): Promise<void> {
+    const state = await this.#lockout.reserve(username);
     if (state.locked) throw lockedOut(state.retryAfterMs);
   }
 
-  #refuseIfLocked(username: string): void {
-    const state = this.#lockout.check(username);
+  async #refuseIfLocked(username: string): Promise<void> {
+    const state = await this.#lockout.check(username);
     if (state.locked) throw lockedOut(state.retryAfterMs);
   }
 
   async #failed(username: string, address: string): Promise<never> {
-    const outcome = this.#lockout.fail(username);
+    const outcome = await this.#lockout.fail(username, ({ failures, lockedForMs }) =>
+      lockedForMs === null
+        ? []
+        : [
+            {
+              reason: 'LoginLockedOut',
+              message: `logins as ${username} are refused for ${Math.ceil(lockedForMs / 1000)}s after ${failures} failures in a row`,
+              actor: 'auth',
+              data: { username, failures, lockedForMs, address },
+            },
+          ],
+    );
     if (outcome.lockedForMs === null) throw new HttpError(401, 'invalid_credentials', WRONG);
-    await this.#store.appendEvent({
-      reason: 'LoginLockedOut',
-      message: `logins as ${username} are refused for ${Math.ceil(outcome.lockedForMs / 1000)}s after ${outcome.failures} failures in a row`,
-      actor: 'auth',
-      data: { username, failures: outcome.failures, lockedForMs: outcome.lockedForMs, address },
-    });
     throw lockedOut(outcome.lockedForMs);
   }
 
@@ -126,15 +144,23 @@ export class AuthService {
     await this.#store.updateUser(user.username, { passwordHash: await this.hasher.hash(password) });
   }
 
-  async #startSession(user: Hyperuser): Promise<LoginAnswer> {
+  async #startSession(user: Hyperuser, address: string): Promise<LoginAnswer> {
     const { token, claims } = await this.#tokens.issue(user.username);
     // createdAt is the real instant, not the whole-second iat: it is compared with the user's updatedAt.
-    await this.#store.createSession({
+    const session = {
       id: claims.sessionId,
       username: user.username,
       createdAt: new Date().toISOString(),
       expiresAt: claims.expiresAt.toISOString(),
-    });
+    };
+    await this.#store.createSession(session, [
+      {
+        reason: 'LoggedIn',
+        message: `${user.username} logged in from ${address}`,
+        actor: user.username,
+        data: { address },
+      },
+    ]);
     // The embedded store has no TTL index: a login is a good moment to sweep, as it adds a row.
     await this.#store.purgeExpiredSessions();
     return {

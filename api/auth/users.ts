@@ -1,13 +1,16 @@
 // Hyperuser administration: names, roles and password hashes in the store. Answers never carry
 // a hash. Removing a user ends its sessions at their next request (authenticate() looks it up).
 import { NotFoundError, ValidationError } from '../../common/errors.js';
-import type { Hyperuser, Role } from '../../common/types.js';
+import type { Hyperuser, NewEvent, Role } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
 import { checkNewPassword, type PasswordHasher } from './password.js';
 import { isRole, ROLES } from './principal.js';
 import { parseUsername } from './service.js';
 
 export type UserStore = Pick<Store, 'getUser' | 'createUser' | 'updateUser' | 'deleteUser' | 'listUsers'>;
+
+/** The audit lines of a user change, built from the user as written; stored in the same transaction. */
+export type UserEvents = (user: UserView) => readonly NewEvent[];
 
 export interface UserView {
   username: string;
@@ -30,14 +33,15 @@ export class UserAdmin {
   }
 
   /** Throws DuplicateKeyError when the name exists. */
-  async create(input: { username: string; password: string; roles: unknown }): Promise<UserView> {
+  async create(input: { username: string; password: string; roles: unknown }, events?: UserEvents): Promise<UserView> {
     const username = parseUsername(input.username);
     const roles = parseRoles(input.roles);
     const password = checkNewPassword(input.password);
-    return view(await this.#store.createUser({ username, roles, passwordHash: await this.#hasher.hash(password) }));
+    const user = { username, roles, passwordHash: await this.#hasher.hash(password) };
+    return view(await this.#store.createUser(user, events && ((written) => events(view(written)))));
   }
 
-  async update(name: string, input: { password?: string; roles?: unknown }): Promise<UserView> {
+  async update(name: string, input: { password?: string; roles?: unknown }, events?: UserEvents): Promise<UserView> {
     const username = parseUsername(name, 'name');
     if (input.password === undefined && input.roles === undefined)
       throw new ValidationError('', 'give a password, roles, or both');
@@ -47,12 +51,14 @@ export class UserAdmin {
     const patch: Partial<Pick<Hyperuser, 'passwordHash' | 'roles'>> = {};
     if (roles) patch.roles = roles;
     if (password !== undefined) patch.passwordHash = await this.#hasher.hash(password);
-    return view(await this.#store.updateUser(username, patch));
+    return view(await this.#store.updateUser(username, patch, events && ((written) => events(view(written)))));
   }
 
-  async remove(name: string): Promise<void> {
+  /** `events` are stored only when a user was removed, with the removal. */
+  async remove(name: string, events: (username: string) => readonly NewEvent[] = () => []): Promise<void> {
     const username = parseUsername(name, 'name');
-    if (!(await this.#store.deleteUser(username))) throw new NotFoundError(`hyperuser ${username} does not exist`);
+    if (!(await this.#store.deleteUser(username, events(username))))
+      throw new NotFoundError(`hyperuser ${username} does not exist`);
   }
 }
 

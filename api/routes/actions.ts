@@ -1,10 +1,10 @@
 // Conveniences that write desired state (stage, switch, rollback, pause, resume) and a way to run a
 // pass now. Each is an operator's call, audited with their name.
 import { Router, type Response } from 'express';
-import { isColor, otherColor, type Color, type DesiredDoc } from '../../common/types.js';
+import { isColor, otherColor, type Color, type DesiredDoc, type Revision } from '../../common/types.js';
 import { validateTag } from '../../desired-state/document.js';
 import type { ApplyResult } from '../../desired-state/revisions.js';
-import { audit } from '../audit.js';
+import { audit, auditedDesiredWrite, type AuditEvent } from '../audit.js';
 import { allow, principalOf } from '../auth/gate.js';
 import { readBody, readEmptyBody, required } from '../body.js';
 import type { ApiDeps } from '../deps.js';
@@ -12,24 +12,25 @@ import { HttpError } from '../http-error.js';
 
 export function actionRoutes(deps: ApiDeps): Router {
   const router = Router();
-  const write = (res: Response, mutate: (doc: DesiredDoc) => DesiredDoc): Promise<ApplyResult> =>
-    deps.desired.update(mutate, { source: 'api', author: principalOf(res).username });
-
   router.post('/stage', allow('operator'), async (req, res) => {
     const body = readBody(req, { tag: 'string', color: 'string' });
     const tag = validateTag(required(body.tag, 'tag'), deps.desired.tagPattern, 'tag') as string;
     const color = body.color === undefined ? undefined : parseColor(body.color, 'color');
     let staged: Color = 'blue';
-    const result = await write(res, (doc) => {
-      staged = color ?? (doc.active === null ? 'blue' : otherColor(doc.active));
-      return stage(doc, tag, staged);
-    });
-    await audit(deps.store, res, {
-      reason: 'Staged',
-      color: staged,
-      message: `${tag} staged on ${staged} (revision ${result.revision.number})`,
-      data: { tag, revision: result.revision.number, changed: result.changed },
-    });
+    const result = await desiredWrite(
+      deps,
+      res,
+      (doc) => {
+        staged = color ?? (doc.active === null ? 'blue' : otherColor(doc.active));
+        return stage(doc, tag, staged);
+      },
+      (revision, changed) => ({
+        reason: 'Staged',
+        color: staged,
+        message: `${tag} staged on ${staged} (revision ${revision.number})`,
+        data: { tag, revision: revision.number, changed },
+      }),
+    );
     const pass = await deps.reconciler.trigger();
     res.status(result.changed ? 201 : 200).json({ ...result, color: staged, waiting: pass.waiting });
   });
@@ -60,12 +61,16 @@ export function actionRoutes(deps: ApiDeps): Router {
   ] as const) {
     router.post(route, allow('operator'), async (req, res) => {
       readEmptyBody(req);
-      const result = await write(res, (doc) => ({ ...doc, paused }));
-      await audit(deps.store, res, {
-        reason: paused ? 'Paused' : 'Resumed',
-        message: `${paused ? 'paused: the loop observes and changes nothing' : 'resumed'} (revision ${result.revision.number})`,
-        data: { revision: result.revision.number, changed: result.changed },
-      });
+      const result = await desiredWrite(
+        deps,
+        res,
+        (doc) => ({ ...doc, paused }),
+        (revision, changed) => ({
+          reason: paused ? 'Paused' : 'Resumed',
+          message: `${paused ? 'paused: the loop observes and changes nothing' : 'resumed'} (revision ${revision.number})`,
+          data: { revision: revision.number, changed },
+        }),
+      );
       res.status(result.changed ? 201 : 200).json(result);
     });
   }
@@ -92,18 +97,35 @@ function requireReady(deps: ApiDeps, to: Color, from: Color | null): void {
 }
 
 async function moveTraffic(deps: ApiDeps, res: Response, to: Color, from: Color | null, reason: string): Promise<void> {
-  const result = await deps.desired.update((doc) => ({ ...doc, active: to }), {
-    source: 'api',
-    author: principalOf(res).username,
-  });
-  await audit(deps.store, res, {
-    reason,
-    color: to,
-    message: `traffic ${result.changed ? 'moves' : 'already goes'} to ${to}${from && from !== to ? ` from ${from}` : ''} (revision ${result.revision.number})`,
-    data: { from, to, revision: result.revision.number, changed: result.changed },
-  });
+  const result = await desiredWrite(
+    deps,
+    res,
+    (doc) => ({ ...doc, active: to }),
+    (revision, changed) => ({
+      reason,
+      color: to,
+      message: `traffic ${changed ? 'moves' : 'already goes'} to ${to}${from && from !== to ? ` from ${from}` : ''} (revision ${revision.number})`,
+      data: { from, to, revision: revision.number, changed },
+    }),
+  );
   const pass = await deps.reconciler.trigger();
   res.status(result.changed ? 201 : 200).json({ ...result, active: pass.status.active, waiting: pass.waiting });
+}
+
+/** An operator's read-modify-write of the desired state, stored with its audit line in one transaction. */
+function desiredWrite(
+  deps: ApiDeps,
+  res: Response,
+  mutate: (doc: DesiredDoc) => DesiredDoc,
+  describe: (revision: Revision, changed: boolean) => AuditEvent,
+): Promise<ApplyResult> {
+  const author = principalOf(res).username;
+  return auditedDesiredWrite(
+    deps.store,
+    res,
+    (events) => deps.desired.update(mutate, { source: 'api', author, events }),
+    describe,
+  );
 }
 
 function parseColor(value: string, field: string): Color {

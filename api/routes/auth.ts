@@ -1,6 +1,5 @@
 // Login (no token), logout and "who am I" (with one).
 import { Router } from 'express';
-import { audit } from '../audit.js';
 import { allow, principalOf } from '../auth/gate.js';
 import { readBody, readEmptyBody, required } from '../body.js';
 import type { ApiDeps } from '../deps.js';
@@ -16,12 +15,6 @@ export function loginRoutes(deps: ApiDeps): Router {
       required(body.password, 'password'),
       address,
     );
-    await deps.store.appendEvent({
-      reason: 'LoggedIn',
-      message: `${answer.username} logged in from ${address}`,
-      actor: answer.username,
-      data: { address },
-    });
     res.set('Cache-Control', 'no-store').json(answer);
   });
   return router;
@@ -34,7 +27,6 @@ export function sessionRoutes(deps: ApiDeps): Router {
     const principal = principalOf(res);
     if (principal.sessionId === null) throw new HttpError(400, 'no_session', 'the admin socket has no session to end');
     await deps.auth.logout(principal);
-    await audit(deps.store, res, { reason: 'LoggedOut', message: `${principal.username} logged out` });
     res.status(204).end();
   });
   router.get('/auth/me', allow('viewer'), (_req, res) => {

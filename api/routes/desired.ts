@@ -1,7 +1,7 @@
 // The desired-state document: read it, replace it (YAML or JSON, guarded by If-Match), its history.
 import { Router, text, type Request } from 'express';
 import { formatDesiredYaml, parseDesiredYaml } from '../../desired-state/yaml.js';
-import { audit } from '../audit.js';
+import { auditedDesiredWrite } from '../audit.js';
 import { allow, principalOf } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
@@ -28,14 +28,18 @@ export function desiredRoutes(deps: ApiDeps): Router {
     const doc = desiredBody(req, deps.desired.tagPattern);
     const author = principalOf(res).username;
     const expected = ifMatch(req.get('If-Match'));
-    const result = await deps.desired.apply(doc, { source: 'api', author, expected });
-    await audit(deps.store, res, {
-      reason: 'DesiredApplied',
-      message: result.changed
-        ? `desired state revision ${result.revision.number} applied`
-        : `desired state unchanged at revision ${result.revision.number}`,
-      data: { revision: result.revision.number, changed: result.changed },
-    });
+    const result = await auditedDesiredWrite(
+      deps.store,
+      res,
+      (events) => deps.desired.apply(doc, { source: 'api', author, expected, events }),
+      (revision, changed) => ({
+        reason: 'DesiredApplied',
+        message: changed
+          ? `desired state revision ${revision.number} applied`
+          : `desired state unchanged at revision ${revision.number}`,
+        data: { revision: revision.number, changed },
+      }),
+    );
     res
       .status(result.changed ? 201 : 200)
       .set('ETag', `"${result.revision.number}"`)

@@ -4,6 +4,7 @@
 // healthy, and a first admin hyperuser (its password asked for on a terminal, or read from stdin).
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { LOG_DIR_MODE, PRIVATE_DIR_MODE } from '../../common/file-modes.js';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config/config.js';
 import { currentUser, ensureLinger, lingerFix } from '../../host/linger.js';
@@ -128,17 +129,21 @@ async function ensureConfig(ctx: Context): Promise<Config> {
 }
 
 async function ensureFolders(ctx: Context, config: Config, layout: InstallLayout): Promise<void> {
-  const folders = [
-    ...['repos', 'artifacts', 'logs', 'run'].map((dir) => path.join(config.root, dir)),
-    config.app.run.envRoot,
-    layout.builds,
-    layout.logs,
-    ...(config.store.kind === 'embedded' ? [path.dirname(config.store.path)] : []),
+  // Logs are never readable by every local user; the store's folder (hashes, sessions) is the user's alone.
+  const folders: Array<[string, number | undefined]> = [
+    ...['repos', 'artifacts', 'run'].map((dir): [string, undefined] => [path.join(config.root, dir), undefined]),
+    [path.join(config.root, 'logs'), LOG_DIR_MODE],
+    [config.app.run.envRoot, undefined],
+    [layout.builds, undefined],
+    [layout.logs, LOG_DIR_MODE],
+    ...(config.store.kind === 'embedded'
+      ? [[path.dirname(config.store.path), PRIVATE_DIR_MODE] as [string, number]]
+      : []),
   ];
   const created: string[] = [];
-  for (const dir of folders) {
+  for (const [dir, mode] of folders) {
     if (existsSync(dir)) continue;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode });
     created.push(dir);
   }
   // Only the daemon's user may reach its admin socket: the folder is private too.

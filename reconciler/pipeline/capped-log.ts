@@ -3,6 +3,7 @@
 // so the exit status is at the end of a truncated log too.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { LOG_DIR_MODE, LOG_FILE_MODE } from '../../common/file-modes.js';
 import path from 'node:path';
 import { once } from 'node:events';
 
@@ -25,8 +26,9 @@ export class CappedLog {
 
   /** Creates (or empties) the file; its folder is created. */
   static async open(file: string, cap: number): Promise<CappedLog> {
-    await mkdir(path.dirname(file), { recursive: true });
-    const stream = createWriteStream(file, { flags: 'w', mode: 0o640 });
+    // Logs may name hosts, paths and test data: never readable by every local user (0750 / 0640).
+    await mkdir(path.dirname(file), { recursive: true, mode: LOG_DIR_MODE });
+    const stream = createWriteStream(file, { flags: 'w', mode: LOG_FILE_MODE });
     await once(stream, 'open');
     return new CappedLog(file, stream, cap);
   }
