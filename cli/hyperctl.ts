@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import path from 'node:path';
 import { NEW_CONFIG_DEFAULTS } from '../host/new-config.js';
 import { checkUnitName, DEFAULT_UNIT, invokingUserEnv } from '../host/daemon-unit.js';
+import { backup, restore } from './hyperctl/backup.js';
 import { doctor } from './hyperctl/doctor.js';
 import { loadHost, type Host } from './hyperctl/host.js';
 import { DEFAULT_CONFIG, DEMO_CONFIG, findConfig } from './hyperctl/which-config.js';
@@ -234,6 +235,24 @@ cli
   )
   .example('hyperctl doctor --config /etc/openhack/hypervisor.yaml')
   .action((options) => local(options, () => doctor(options)));
+
+cli
+  .command(
+    'backup <path>',
+    'copy the embedded store to PATH (a new file, 0600), consistent while the daemon runs, and check the copy',
+  )
+  .example('hyperctl backup /var/backups/hypervisor-$(date +%F).db')
+  .action((target: string, options) => local(options, () => backup(loadHost(options), String(target), options)));
+
+cli
+  .command(
+    'restore <path>',
+    'replace the embedded store with the backup at PATH once it passes quick_check; the daemon must be stopped; the old file is kept aside',
+  )
+  .example(
+    'systemctl stop openhack-hypervisor && hyperctl restore /var/backups/hypervisor-2026-11-27.db && hyperctl restart',
+  )
+  .action((from: string, options) => local(options, () => restore(loadHost(options), String(from), options)));
 
 cli
   .command(

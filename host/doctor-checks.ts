@@ -3,8 +3,10 @@
 import { constants } from 'node:fs';
 import { access, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { octalMode } from '../common/file-modes.js';
 import { tryListen } from '../common/listen-probe.js';
 import type { Config, StoreConfig } from '../config/config.js';
+import { checkStoreFile, damagedFix } from '../store/embedded-health.js';
 import type { SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
 import { isLingering, lingerFix } from './linger.js';
@@ -88,12 +90,25 @@ async function checkEmbedded(file: string): Promise<Check> {
       fix: `create ${path.dirname(file)} and give it to the daemon's user, or change store.path`,
     };
   }
-  return ok(
-    'store',
-    info
-      ? `embedded ${file} (${(info.size / MiB).toFixed(1)} MiB), readable and writable`
-      : `embedded ${file} does not exist yet; the daemon creates it at its first start`,
-  );
+  if (!info) return ok('store', `embedded ${file} does not exist yet; the daemon creates it at its first start`);
+  // The same check the daemon runs at start: a damaged page shows here even while the daemon runs.
+  const check = checkStoreFile(file);
+  if (!check.ok)
+    return { name: 'store', status: 'fail', detail: `embedded ${file}: ${check.detail}`, fix: damagedFix(file) };
+  const loose = looseStoreMode(file, info.mode);
+  if (loose) return loose;
+  return ok('store', `embedded ${file} (${(info.size / MiB).toFixed(1)} MiB), readable and writable, ${check.detail}`);
+}
+
+/** Hashes and session ids: a store file others can read is a finding, though the daemon still runs. */
+function looseStoreMode(file: string, mode: number): Check | null {
+  if ((mode & 0o077) === 0) return null;
+  return {
+    name: 'store',
+    status: 'warn',
+    detail: `embedded ${file} has mode ${octalMode(mode)}: other local users can read its password hashes and sessions`,
+    fix: `chmod 600 ${file} (the daemon narrows it itself at its next start)`,
+  };
 }
 
 async function checkMongo(uri: string, database: string): Promise<Check> {
@@ -104,8 +119,15 @@ async function checkMongo(uri: string, database: string): Promise<Check> {
     appName: 'hyperctl-doctor',
   });
   try {
-    await client.db(database).command({ ping: 1 });
-    return ok('store', `mongodb database ${database} answers`);
+    const hello = await client.db(database).command({ hello: 1 });
+    if (typeof hello.setName === 'string' || hello.msg === 'isdbgrid')
+      return ok('store', `mongodb database ${database} answers, with transactions`);
+    return {
+      name: 'store',
+      status: 'warn',
+      detail: `mongodb database ${database} answers, but a standalone server has no transactions: a change and its audit event are written one after the other`,
+      fix: 'run MongoDB as a replica set (one member is enough: --replSet rs0, then rs.initiate())',
+    };
   } catch (err) {
     return {
       name: 'store',

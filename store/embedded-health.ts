@@ -26,7 +26,7 @@ export function damagedError(file: string, detail: string, cause?: unknown): Sto
   return new StoreDamagedError(`the store ${file} is damaged (${detail})`, damagedFix(file), { cause });
 }
 
-export type FileCheck = { ok: true; detail: string } | { ok: false; detail: string };
+export type FileCheck = { ok: true; detail: string; version: number } | { ok: false; detail: string };
 
 /**
  * Opens `file` read-only (beside a running daemon too: WAL lets readers in) and runs quick_check.
@@ -39,7 +39,7 @@ export function checkStoreFile(file: string): FileCheck {
     const problems = quickCheck(db);
     if (problems.length > 0) return { ok: false, detail: `quick_check: ${problems.join('; ')}` };
     const version = db.pragma('user_version', { simple: true }) as number;
-    return { ok: true, detail: `quick_check ok, schema version ${version}` };
+    return { ok: true, detail: `quick_check ok, schema version ${version}`, version };
   } catch (err) {
     return { ok: false, detail: (err as Error).message };
   } finally {

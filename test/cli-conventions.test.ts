@@ -31,7 +31,18 @@ const HYPER_CLI_VERBS = [
   'pause',
   'resume',
 ];
-const HYPERCTL_VERBS = ['setup', 'upgrade', 'restart', 'status', 'logs', 'reconcile', 'doctor', 'users'];
+const HYPERCTL_VERBS = [
+  'setup',
+  'upgrade',
+  'restart',
+  'status',
+  'logs',
+  'reconcile',
+  'doctor',
+  'users',
+  'backup',
+  'restore',
+];
 
 describe('cli: --help, --json and exit codes of every command (real binaries, real daemon)', function () {
   this.timeout(120_000);
