@@ -1,8 +1,8 @@
 // Desired state over time: every accepted change is a new revision in the store. This service is
 // the only writer path in this process (API, file, git, conveniences all go through it), so
 // validation, "identical writes nothing", and optimistic concurrency live in one place.
-import { ConflictError, StaleRevisionError, ValidationError } from '../common/errors.js';
-import { type DesiredDoc, type NewEvent, type Revision } from '../common/types.js';
+import { ConflictError, StaleRevisionError, StoreDamagedError, ValidationError } from '../common/errors.js';
+import { type DesiredDoc, type NewEvent, type Revision, type StoreHealth } from '../common/types.js';
 import { describeChange, emptyDesired, sameDesired, validateDesired } from './document.js';
 
 /**
@@ -21,6 +21,8 @@ export interface RevisionLog {
   ): Promise<Revision>;
   /** Newest first. */
   listRevisions(limit: number): Promise<Revision[]>;
+  /** While `damaged`, appends are refused: checked first, so nothing is pushed to a config repo either. */
+  health(): StoreHealth;
 }
 
 export interface ChangeMeta {
@@ -171,6 +173,8 @@ export class DesiredStateService {
   ): Promise<ApplyResult> {
     // The first revision is always written, even an empty one: it records who declared the state.
     if (latest && sameDesired(latest.doc, doc)) return { revision: latest, changed: false };
+    const health = this.#log.health();
+    if (health.state === 'damaged') throw new StoreDamagedError(health.detail, health.fix);
     if (this.#writeThrough && !input.source.startsWith('git@')) {
       await this.#writeThrough({ doc, previous: latest, source: input.source, author: input.author });
     }
