@@ -74,16 +74,45 @@ export interface ReleaseOrigin {
   actor: string;
 }
 
-export type DeploymentKind = 'install' | 'start' | 'restart' | 'stop' | 'switch';
+/**
+ * Why a deployment stopped serving: traffic moved to the other color (`switched`), the same color
+ * now runs another tag (`replaced`), or no color serves any more (`stopped`). Issue 13's
+ * verification adds `rolled_back`.
+ */
+export type DeploymentEnd = 'switched' | 'replaced' | 'stopped';
 
-export interface DeploymentRecord {
-  id: number;
-  kind: DeploymentKind;
-  color: Color;
-  tag: string | null;
-  time: string;
-  actor: string;
+/** One gate's result on a deployment (smoke before the switch, verification after it). */
+export interface GateResult {
+  name: string;
+  result: 'passed' | 'failed' | 'skipped';
+  /** In words and numbers, e.g. `error rate 37.5% (150 of 400) > 1% over 41 s`. */
+  verdict: string;
+  measured: Record<string, number>;
 }
+
+/**
+ * One entry of the deployment ledger: a color served a tag to public traffic from `startedAt`
+ * until `endedAt` (null while it still serves). Written when traffic really moves, never when
+ * a desired state only asks for it.
+ */
+export interface Deployment {
+  id: number;
+  color: Color;
+  tag: string;
+  version: string | null;
+  /** The desired-state revision that made this color serve this tag, its author and source. */
+  revision: number;
+  switchedBy: string;
+  source: string;
+  startedAt: string;
+  endedAt: string | null;
+  endReason: DeploymentEnd | null;
+  /** Empty until promotion gates exist (issue 13). */
+  gates: GateResult[];
+  verdict: string | null;
+}
+
+export type NewDeployment = Pick<Deployment, 'color' | 'tag' | 'version' | 'revision' | 'switchedBy' | 'source'>;
 
 export interface EventRecord {
   /** Monotonic within the store; followers resume after the last id they saw. */

@@ -15,11 +15,8 @@ export interface ActorDeps {
   observer: Observer;
   ports: Record<Color, number>;
   event(event: NewEvent): Promise<void>;
-  deployment(
-    kind: 'install' | 'start' | 'restart' | 'stop' | 'switch',
-    color: Color,
-    tag: string | null,
-  ): Promise<void>;
+  /** Public traffic now goes to `color` (null: nowhere), at its desired tag: the deployment ledger's hook. */
+  served(color: Color | null): Promise<void>;
 }
 
 export interface ActionOutcome {
@@ -61,7 +58,8 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       await deps.driver.install(spec);
       await deps.driver.restart(color);
       deps.observer.forget(color);
-      await deps.deployment('install', color, spec.tag);
+      // A new tag in place on the color that serves: the ledger's open entry ends here.
+      if (deps.router.activeColor() === color) await deps.served(color);
       await deps.event({
         reason: 'Deployed',
         color,
@@ -73,7 +71,6 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
     case 'start': {
       await deps.driver.start(action.color);
       deps.observer.forget(action.color);
-      await deps.deployment('start', action.color, null);
       await deps.event({
         reason: 'Started',
         color: action.color,
@@ -84,7 +81,6 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
     case 'restart': {
       await deps.driver.restart(action.color);
       deps.observer.noteHealRestart(action.color);
-      await deps.deployment('restart', action.color, null);
       await deps.event({
         reason: 'Restarted',
         color: action.color,
@@ -96,7 +92,6 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       await Promise.all(drains);
       await deps.driver.stop(action.color);
       deps.observer.forget(action.color);
-      await deps.deployment('stop', action.color, null);
       await deps.event({
         reason: 'Stopped',
         color: action.color,
@@ -109,7 +104,7 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
         color === null ? null : { color, port: deps.ports[color] };
       const before = deps.router.activeColor();
       drains.push(deps.router.route(target(action.active), target(action.preview)).catch(() => undefined));
-      if (before !== action.active && action.active !== null) await deps.deployment('switch', action.active, null);
+      if (before !== action.active) await deps.served(action.active);
       await deps.event({
         reason: 'Routed',
         color: action.active,

@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js';
 import type { UnitDriver, UnitSpec } from '../units/driver.js';
 import { act, type ActionOutcome } from './act.js';
 import { BuildJobs } from './jobs.js';
+import { DeploymentLedger } from './ledger.js';
 import { Observer } from './observe.js';
 import { recoverBuilds } from './pipeline/recovery.js';
 import { plan } from './plan.js';
@@ -31,7 +32,10 @@ export type ReconcilerStore = Pick<
   | 'updateRelease'
   | 'listReleases'
   | 'appendEvent'
-  | 'recordDeployment'
+  | 'listRevisions'
+  | 'openDeployments'
+  | 'startDeployment'
+  | 'endDeployment'
 >;
 
 export interface ReconcilerOptions {
@@ -67,6 +71,7 @@ export class Reconciler {
   readonly #jobs: BuildJobs;
   readonly #observer: Observer;
   readonly #ports: Record<Color, number>;
+  readonly #ledger: DeploymentLedger;
   #queued: Promise<PassResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #status: ReconcilerStatus = initialStatus();
@@ -78,6 +83,7 @@ export class Reconciler {
   constructor(options: ReconcilerOptions) {
     this.#options = options;
     this.#ports = { blue: options.config.colors.blue.port, green: options.config.colors.green.port };
+    this.#ledger = new DeploymentLedger(options.store);
     this.#jobs = new BuildJobs(options.builder, {
       started: (tag) =>
         void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }).catch(logStoreError),
@@ -224,7 +230,8 @@ export class Reconciler {
       const desired = revision?.doc ?? emptyDesired();
       const observed = await this.#observer.observe(desired);
       const result = plan({ desired, observed, context: this.#context() });
-      const outcomes = await act(result.actions, this.#actorDeps());
+      const outcomes = await act(result.actions, this.#actorDeps(revision, desired, observed));
+      await this.#ledgerWrite(() => this.#ledger.flush());
       await this.#finish(revision, desired, observed, result, outcomes, started);
       const passed = this.#result(revision, outcomes, result.waiting);
       this.#notify(this.#passListeners, passed);
@@ -352,8 +359,7 @@ export class Reconciler {
     };
   }
 
-  #actorDeps(): Parameters<typeof act>[1] {
-    const { store } = this.#options;
+  #actorDeps(revision: Revision | null, desired: Revision['doc'], observed: Observed): Parameters<typeof act>[1] {
     return {
       driver: this.#options.driver,
       router: this.#options.router,
@@ -361,9 +367,25 @@ export class Reconciler {
       observer: this.#observer,
       ports: this.#ports,
       event: (e) => this.#event(e),
-      deployment: async (kind, color, tag) =>
-        void (await store.recordDeployment({ kind, color, tag, actor: 'reconciler' })),
+      // Traffic moves only to a color Ready at its desired tag, and a deploy installs that tag.
+      served: (color) => {
+        const tag = color === null ? null : desired.colors[color].tag;
+        const serving =
+          color === null || tag === null ? null : { color, tag, version: observed.releases[tag]?.version ?? null };
+        return this.#ledgerWrite(() => this.#ledger.served(serving, revision));
+      },
     };
+  }
+
+  /** A ledger the store cannot write is said, and written by a later pass: it never fails an action. */
+  async #ledgerWrite(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      const message = `the deployment ledger could not be written (a later pass retries): ${(err as Error).message}`;
+      console.error(`hypervisor: ${message}`);
+      await this.#event({ reason: 'LedgerWriteFailed', message }).catch(() => undefined);
+    }
   }
 
   async #buildFinished(tag: string, outcome: { status: string; error: string | null }): Promise<void> {

@@ -2,7 +2,7 @@
 // file reads at once; the shapes follow the tables in embedded-schema.ts.
 import type {
   Color,
-  DeploymentKind,
+  Deployment,
   DesiredDoc,
   EventRecord,
   GithubDelivery,
@@ -29,14 +29,6 @@ export interface EventRow {
   color: Color | null;
   actor: string;
   data: string | null;
-}
-export interface DeploymentRow {
-  id: number;
-  kind: DeploymentKind;
-  color: Color;
-  tag: string | null;
-  time: string;
-  actor: string;
 }
 export interface DeliveryRow {
   delivery_id: string;
@@ -93,3 +85,5 @@ export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
+
+export const toDeployment = (r: { doc: string }): Deployment => rec.copyDeployment(JSON.parse(r.doc) as Deployment);

@@ -33,14 +33,20 @@ CREATE TABLE IF NOT EXISTS releases (
   doc TEXT NOT NULL CHECK (json_valid(doc))
 ) STRICT;
 
-CREATE TABLE IF NOT EXISTS deployments (
-  id    INTEGER PRIMARY KEY AUTOINCREMENT,
-  kind  TEXT NOT NULL,
-  color TEXT NOT NULL,
-  tag   TEXT,
-  time  TEXT NOT NULL,
-  actor TEXT NOT NULL
+-- The deployment ledger: one row per stretch of time a color served a tag. The columns are what
+-- queries and the uniqueness of a move need; everything else (gates, verdict, ...) lives in doc, so
+-- new fields need no migration. A new table (the older build's deployments table, a log of unit
+-- actions, is left to it), so a file stays at version 1 and an older build still opens it.
+CREATE TABLE IF NOT EXISTS deployment_ledger (
+  id       INTEGER PRIMARY KEY,
+  revision INTEGER NOT NULL,
+  color    TEXT NOT NULL,
+  tag      TEXT NOT NULL,
+  ended_at TEXT,
+  doc      TEXT NOT NULL CHECK (json_valid(doc)),
+  UNIQUE (revision, color, tag)
 ) STRICT;
+CREATE INDEX IF NOT EXISTS deployment_ledger_open ON deployment_ledger (ended_at) WHERE ended_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS events (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -4,11 +4,13 @@
 // Every write is one transaction with the events that describe it (embedded-connection.ts).
 import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
 import type {
-  DeploymentRecord,
+  Deployment,
+  DeploymentEnd,
   EventRecord,
   GithubDelivery,
   Hyperuser,
   LoginLockoutRecord,
+  NewDeployment,
   NewEvent,
   ReleaseRecord,
   Revision,
@@ -137,24 +139,47 @@ export class EmbeddedStore implements Store {
 
   // deployments
 
-  async recordDeployment(record: Omit<DeploymentRecord, 'id' | 'time'>): Promise<DeploymentRecord> {
-    const time = rec.nowIso();
-    const result = this.#c.write(() =>
-      this.#c.run(
-        'INSERT INTO deployments (kind, color, tag, time, actor) VALUES (?, ?, ?, ?, ?)',
-        record.kind,
-        record.color,
-        record.tag ?? null,
-        time,
-        record.actor,
-      ),
-    );
-    return rec.copyDeployment({ ...record, id: Number(result.lastInsertRowid), time });
+  async startDeployment(deployment: NewDeployment): Promise<Deployment> {
+    return this.#c.write((): Deployment => {
+      const next = this.#c.get<{ n: number }>('SELECT COALESCE(MAX(id), 0) + 1 AS n FROM deployment_ledger')!.n;
+      const record = rec.newDeployment(next, deployment, rec.nowIso());
+      try {
+        this.#c.run(
+          'INSERT INTO deployment_ledger (id, revision, color, tag, ended_at, doc) VALUES (?, ?, ?, ?, NULL, ?)',
+          record.id,
+          record.revision,
+          record.color,
+          record.tag,
+          JSON.stringify(record),
+        );
+      } catch (err) {
+        if (row.isUniqueViolation(err)) throw rec.deploymentTaken(deployment);
+        throw err;
+      }
+      return record;
+    });
   }
 
-  async listDeployments(limit: number): Promise<DeploymentRecord[]> {
-    const sql = 'SELECT * FROM deployments ORDER BY id DESC LIMIT ?';
-    return this.#c.read(() => this.#c.all<row.DeploymentRow>(sql, rec.checkLimit(limit))).map(rec.copyDeployment);
+  async endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null> {
+    return this.#c.write((): Deployment | null => {
+      const sql = 'SELECT doc FROM deployment_ledger WHERE id = ? AND ended_at IS NULL';
+      const found = this.#c.get<{ doc: string }>(sql, id);
+      if (!found) return null;
+      const ended = rec.copyDeployment({ ...row.toDeployment(found), endedAt: rec.nowIso(), endReason: reason });
+      const update = 'UPDATE deployment_ledger SET ended_at = ?, doc = ? WHERE id = ?';
+      this.#c.run(update, ended.endedAt, JSON.stringify(ended), id);
+      return ended;
+    });
+  }
+
+  async openDeployments(): Promise<Deployment[]> {
+    const sql = 'SELECT doc FROM deployment_ledger WHERE ended_at IS NULL ORDER BY id DESC';
+    return this.#c.read(() => this.#c.all<{ doc: string }>(sql)).map(row.toDeployment);
+  }
+
+  async listDeployments(limit: number): Promise<Deployment[]> {
+    const sql = 'SELECT doc FROM deployment_ledger ORDER BY id DESC LIMIT ?';
+    return this.#c.read(() => this.#c.all<{ doc: string }>(sql, rec.checkLimit(limit))).map(row.toDeployment);
   }
 
   // events

@@ -4,11 +4,13 @@
 import { MongoClient, type Collection, type Db } from 'mongodb';
 import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
 import type {
-  DeploymentRecord,
+  Deployment,
+  DeploymentEnd,
   EventRecord,
   GithubDelivery,
   Hyperuser,
   LoginLockoutRecord,
+  NewDeployment,
   NewEvent,
   ReleaseRecord,
   Revision,
@@ -80,8 +82,9 @@ export class MongoStore implements Store {
   get #releases(): Collection<ReleaseDoc> {
     return this.#db.collection('releases');
   }
-  get #deployments(): Collection<DeploymentRecord> {
-    return this.#db.collection('deployments');
+  /** A collection of its own: an older build's `deployments` (a log of unit actions) is left to it. */
+  get #deployments(): Collection<Deployment> {
+    return this.#db.collection('deployment_ledger');
   }
   get #events(): Collection<EventRecord> {
     return this.#db.collection('events');
@@ -98,7 +101,12 @@ export class MongoStore implements Store {
       this.#desired.createIndex({ number: 1 }, { unique: true }),
       // One call per collection: two concurrent createIndex calls would race to create the collection.
       this.#releases.createIndexes([{ key: { tag: 1 }, unique: true }, { key: { seq: 1 } }]),
-      this.#deployments.createIndex({ id: 1 }, { unique: true }),
+      this.#deployments.createIndexes([
+        { key: { id: 1 }, unique: true },
+        // One entry per move, whichever host records it first.
+        { key: { revision: 1, color: 1, tag: 1 }, unique: true },
+        { key: { endedAt: 1 } },
+      ]),
       this.#events.createIndex({ id: 1 }, { unique: true }),
       this.#deliveries.createIndex({ deliveryId: 1 }, { unique: true }),
       this.#auth.createIndexes(),
@@ -193,14 +201,32 @@ export class MongoStore implements Store {
 
   // deployments
 
-  async recordDeployment(record: Omit<DeploymentRecord, 'id' | 'time'>): Promise<DeploymentRecord> {
-    const id = await this.#w.nextId('deployments', undefined);
-    const deployment = rec.copyDeployment({ ...record, id, time: rec.nowIso() });
-    await this.#deployments.insertOne({ ...deployment });
-    return deployment;
+  async startDeployment(deployment: NewDeployment): Promise<Deployment> {
+    const record = rec.newDeployment(await this.#w.nextId('deployment_ledger', undefined), deployment, rec.nowIso());
+    try {
+      await this.#deployments.insertOne({ ...record });
+    } catch (err) {
+      if (isDuplicateKey(err)) throw rec.deploymentTaken(deployment);
+      throw err;
+    }
+    return record;
   }
 
-  async listDeployments(limit: number): Promise<DeploymentRecord[]> {
+  async endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null> {
+    const doc = await this.#deployments.findOneAndUpdate(
+      { id, endedAt: null },
+      { $set: { endedAt: rec.nowIso(), endReason: reason } },
+      { returnDocument: 'after' },
+    );
+    return doc && rec.copyDeployment(doc);
+  }
+
+  async openDeployments(): Promise<Deployment[]> {
+    const docs = await this.#deployments.find({ endedAt: null }).sort({ id: -1 }).toArray();
+    return docs.map(rec.copyDeployment);
+  }
+
+  async listDeployments(limit: number): Promise<Deployment[]> {
     if (rec.checkLimit(limit) === 0) return [];
     const docs = await this.#deployments.find({}).sort({ id: -1 }).limit(limit).toArray();
     return docs.map(rec.copyDeployment);

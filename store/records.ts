@@ -1,14 +1,16 @@
 // What both adapters share: argument checks and the mapping of stored documents to the common types.
 // Keeping it in one place is what lets the one contract suite hold for both stores: the same input
 // is refused the same way, and a record reads back with exactly the same keys whichever store held it.
-import { ConflictError, StaleRevisionError, ValidationError } from '../common/errors.js';
+import { ConflictError, DuplicateKeyError, StaleRevisionError, ValidationError } from '../common/errors.js';
 import type {
-  DeploymentRecord,
+  Deployment,
   DesiredDoc,
   EventRecord,
   GithubDelivery,
   Hyperuser,
   LoginLockoutRecord,
+  GateResult,
+  NewDeployment,
   NewEvent,
   ReleaseRecord,
   Revision,
@@ -161,8 +163,36 @@ export function newRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'
   return copyRelease({ ...record, createdAt: time, updatedAt: time });
 }
 
-export function copyDeployment(d: DeploymentRecord): DeploymentRecord {
-  return { id: d.id, kind: d.kind, color: d.color, tag: d.tag ?? null, time: d.time, actor: d.actor };
+export function newDeployment(id: number, d: NewDeployment, time: string): Deployment {
+  return copyDeployment({ ...d, id, startedAt: time, endedAt: null, endReason: null, gates: [], verdict: null });
+}
+
+export function copyDeployment(d: Deployment): Deployment {
+  return {
+    id: d.id,
+    color: d.color,
+    tag: d.tag,
+    version: d.version ?? null,
+    revision: d.revision,
+    switchedBy: d.switchedBy,
+    source: d.source,
+    startedAt: d.startedAt,
+    endedAt: d.endedAt ?? null,
+    endReason: d.endReason ?? null,
+    gates: (d.gates ?? []).map(copyGate),
+    verdict: d.verdict ?? null,
+  };
+}
+
+function copyGate(g: GateResult): GateResult {
+  return { name: g.name, result: g.result, verdict: g.verdict, measured: { ...g.measured } };
+}
+
+export function deploymentTaken(d: NewDeployment): DuplicateKeyError {
+  return new DuplicateKeyError(
+    'deployment',
+    `revision ${d.revision} already has a deployment of ${d.tag} on ${d.color}`,
+  );
 }
 
 export function copyEvent(e: EventRecord): EventRecord {

@@ -2,12 +2,14 @@
 // driver) and one contract suite (test/store-contract.ts) runs against both. Nothing here may assume
 // this host is alone in the store: numbers come from the store, uniqueness from its indexes.
 import type {
-  DeploymentRecord,
+  Deployment,
+  DeploymentEnd,
   DesiredDoc,
   EventRecord,
   GithubDelivery,
   Hyperuser,
   LoginLockoutRecord,
+  NewDeployment,
   NewEvent,
   ReleaseRecord,
   Revision,
@@ -71,10 +73,19 @@ export interface Store {
   listReleases(limit: number): Promise<ReleaseRecord[]>;
   deleteRelease(tag: string): Promise<void>;
 
-  // deployments: slot assignments and switches, with history
-  recordDeployment(record: Omit<DeploymentRecord, 'id' | 'time'>): Promise<DeploymentRecord>;
+  // deployments: the ledger of which color served which tag to public traffic, from when to when
+  /**
+   * Opens a ledger entry (serving from now). Throws DuplicateKeyError('deployment', ...) when an
+   * entry for the same revision, color and tag exists: another host sharing the store recorded the
+   * same move, so the caller adopts that one.
+   */
+  startDeployment(deployment: NewDeployment): Promise<Deployment>;
+  /** Closes an open entry; null (and nothing written) when it is not open (or does not exist). */
+  endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null>;
+  /** Entries still serving (normally one), newest first. */
+  openDeployments(): Promise<Deployment[]>;
   /** Newest first. */
-  listDeployments(limit: number): Promise<DeploymentRecord[]>;
+  listDeployments(limit: number): Promise<Deployment[]>;
 
   // events: the audit trail; every reconciler decision and operator action
   /**

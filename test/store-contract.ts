@@ -3,7 +3,15 @@
 // what a store holds afterwards, never which calls were made.
 import { expect } from 'chai';
 import { ConflictError, DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
-import type { Color, DesiredDoc, GithubDelivery, ReleaseRecord, Session, StepResult } from '../common/types.js';
+import type {
+  Color,
+  DesiredDoc,
+  GithubDelivery,
+  NewDeployment,
+  ReleaseRecord,
+  Session,
+  StepResult,
+} from '../common/types.js';
 import type { Store } from '../store/store.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -212,27 +220,63 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
       });
     });
 
-    describe('deployments', () => {
-      it('numbers deployments and lists them newest first', async () => {
-        const install = await store.recordDeployment({
-          kind: 'install',
-          color: 'green',
-          tag: 'v26.11.27.1',
-          actor: 'reconciler',
+    describe('deployments (the ledger)', () => {
+      const served = (color: Color, tag: string, revision: number, switchedBy = 'ana'): NewDeployment => ({
+        color,
+        tag,
+        version: tag.slice(1),
+        revision,
+        switchedBy,
+        source: 'api',
+      });
+
+      it('opens entries with their times, lists them newest first and the open ones apart', async () => {
+        const blue = await store.startDeployment(served('blue', 'v26.11.27.0', 1));
+        expect(blue).to.deep.include({
+          ...served('blue', 'v26.11.27.0', 1),
+          endedAt: null,
+          endReason: null,
+          gates: [],
+          verdict: null,
         });
-        const start = await store.recordDeployment({
-          kind: 'start',
-          color: 'green',
-          tag: 'v26.11.27.1',
-          actor: 'reconciler',
-        });
-        const sw = await store.recordDeployment({ kind: 'switch', color: 'green', tag: null, actor: 'ana' });
-        expect(sw).to.deep.include({ kind: 'switch', color: 'green', tag: null, actor: 'ana' });
-        expect(sw.time).to.match(ISO);
-        expect(install.id).to.be.below(start.id);
-        expect(start.id).to.be.below(sw.id);
-        expect(await store.listDeployments(10)).to.deep.equal([sw, start, install]);
-        expect(await store.listDeployments(1)).to.deep.equal([sw]);
+        expect(blue.startedAt).to.match(ISO);
+        const green = await store.startDeployment(served('green', 'v26.11.27.1', 3, 'bo'));
+        expect(green.id).to.be.above(blue.id);
+        expect(await store.listDeployments(10)).to.deep.equal([green, blue]);
+        expect(await store.listDeployments(1)).to.deep.equal([green]);
+        expect(await store.listDeployments(0)).to.deep.equal([]);
+        expect(await store.openDeployments()).to.deep.equal([green, blue]);
+      });
+
+      it('ends an open entry once, with its reason, and leaves an ended or unknown one alone', async () => {
+        const blue = await store.startDeployment(served('blue', 'v26.11.27.0', 1));
+        const green = await store.startDeployment(served('green', 'v26.11.27.1', 2));
+        const ended = await store.endDeployment(blue.id, 'switched');
+        expect(ended).to.deep.include({ ...blue, endReason: 'switched', endedAt: ended!.endedAt });
+        expect(ended!.endedAt).to.match(ISO);
+        expect(Date.parse(ended!.endedAt!)).to.be.at.least(Date.parse(blue.startedAt));
+        expect(await store.endDeployment(blue.id, 'stopped'), 'already ended').to.equal(null);
+        expect(await store.endDeployment(9999, 'stopped'), 'no such entry').to.equal(null);
+        expect(await store.openDeployments()).to.deep.equal([green]);
+        expect(await store.listDeployments(10)).to.deep.equal([green, ended]);
+      });
+
+      it('refuses a second entry for the same revision, color and tag, and keeps the first', async () => {
+        const first = await store.startDeployment(served('blue', 'v26.11.27.0', 1));
+        const err = await rejection(store.startDeployment(served('blue', 'v26.11.27.0', 1, 'bo')));
+        expect(err).to.be.instanceOf(DuplicateKeyError);
+        expect((err as DuplicateKeyError).key).to.equal('deployment');
+        const again = await store.startDeployment(served('blue', 'v26.11.27.0', 2));
+        expect(await store.listDeployments(10)).to.deep.equal([again, first]);
+      });
+
+      it('lets exactly one of two hosts record the same move at once', async () => {
+        const results = await Promise.allSettled([
+          store.startDeployment(served('green', 'v26.11.27.1', 4, 'ana')),
+          store.startDeployment(served('green', 'v26.11.27.1', 4, 'bo')),
+        ]);
+        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        expect(await store.openDeployments()).to.have.length(1);
       });
     });
 

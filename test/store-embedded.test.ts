@@ -1,12 +1,13 @@
 // The store contract against the embedded SQLite adapter, on real files in a temporary folder,
 // plus what only a file can show: WAL mode, a created parent folder, and data that outlives a close.
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { ConflictError } from '../common/errors.js';
 import { EmbeddedStore } from '../store/embedded.js';
+import { SCHEMA_VERSION } from '../store/embedded-schema.js';
 import { openStore } from '../store/open-store.js';
 import { storeAtomicContract } from './store-contract-atomic.js';
 import { storeContract } from './store-contract.js';
@@ -81,6 +82,50 @@ describe('store: embedded', () => {
         expect((await second.appendEvent({ reason: 'Next', message: 'after reopen' })).id).to.be.above(event.id);
       } finally {
         await second.close();
+      }
+    });
+
+    it('opens a file the previous build wrote: the ledger is a table of its own, the old action log stays as it was', async () => {
+      const file = nextFile();
+      mkdirSync(path.dirname(file), { recursive: true });
+      const v1 = new Database(file);
+      v1.exec(`CREATE TABLE deployments (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, color TEXT NOT NULL,
+        tag TEXT, time TEXT NOT NULL, actor TEXT NOT NULL) STRICT`);
+      v1.prepare('INSERT INTO deployments (kind, color, tag, time, actor) VALUES (?, ?, ?, ?, ?)').run(
+        'switch',
+        'blue',
+        null,
+        '2026-11-27T10:00:00.000Z',
+        'reconciler',
+      );
+      v1.pragma('user_version = 1');
+      v1.close();
+      const store = await openStore({ kind: 'embedded', path: file });
+      try {
+        expect(await store.listDeployments(10)).to.deep.equal([]);
+        const entry = await store.startDeployment({
+          color: 'blue',
+          tag: 'v26.11.27.0',
+          version: '26.11.27.0',
+          revision: 1,
+          switchedBy: 'ana',
+          source: 'api',
+        });
+        expect(await store.openDeployments()).to.deep.equal([entry]);
+      } finally {
+        await store.close();
+      }
+      const probe = new Database(file, { readonly: true });
+      try {
+        // Still version 1: going back to the previous build opens this file as before.
+        expect(probe.pragma('user_version', { simple: true }))
+          .to.equal(SCHEMA_VERSION)
+          .and.to.equal(1);
+        expect(probe.prepare('SELECT kind, color FROM deployments').all()).to.deep.equal([
+          { kind: 'switch', color: 'blue' },
+        ]);
+      } finally {
+        probe.close();
       }
     });
 
