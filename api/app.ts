@@ -9,6 +9,7 @@ import { errorHandler, notFound } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { actionRoutes } from './routes/actions.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
+import { deploymentRoutes } from './routes/deployments.js';
 import { desiredRoutes } from './routes/desired.js';
 import { releaseActionRoutes } from './routes/release-actions.js';
 import { eventRoutes } from './routes/events.js';
@@ -52,6 +53,7 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
     releaseRoutes,
     releaseActionRoutes,
     eventRoutes,
+    deploymentRoutes,
     userRoutes,
   ]) {
     api.use(routes(deps));

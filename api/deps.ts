@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import type { ReleaseRecord } from '../common/types.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
 import type { PassResult, PlanPreview } from '../reconciler/reconciler.js';
+import type { TagLookup } from '../reconciler/release-intake.js';
 import type { ReconcilerStatus } from '../reconciler/status.js';
 import type { Store } from '../store/store.js';
 import type { AuthService } from './auth/service.js';
@@ -23,9 +24,13 @@ export interface ApiDeps {
    * bytes); each webhook authenticates its own sender.
    */
   webhooks?: Router;
-  /** Rebuilds on demand (reconciler/release-intake.ts); without it the rebuild route answers 503. */
+  /**
+   * Rebuilds on demand and looks tags up in the backend repo (reconciler/release-intake.ts);
+   * without it the rebuild route answers 503, and stage knows only the tags with a release record.
+   */
   releases?: {
     /** `announce` runs once the request passed its checks, before anything changes. */
     rebuild(tag: string, actor: string, announce?: () => Promise<void>): Promise<ReleaseRecord>;
+    lookupTag(tag: string): Promise<TagLookup>;
   };
 }

@@ -11,15 +11,26 @@ import {
   ValidationError,
 } from '../common/errors.js';
 import { TooDeepError } from '../common/limits.js';
+import { TransitionRefusedError, UnknownTagError } from '../desired-state/refusals.js';
+import { RepoUnreachableError } from '../reconciler/release-intake.js';
 import { HasherBusyError } from './auth/password.js';
 
 export class HttpError extends HypervisorError {
   readonly status: number;
   readonly headers: Record<string, string>;
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  /** Facts for scripts beside the message (`error.details`), e.g. the tags a refusal names. */
+  readonly details: Record<string, unknown> | null;
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+    details: Record<string, unknown> | null = null,
+  ) {
     super(code, message);
     this.status = status;
     this.headers = headers;
+    this.details = details;
   }
 }
 
@@ -36,6 +47,10 @@ function chosenAnswer(err: unknown): HttpError | null {
   if (err instanceof NotFoundError) return new HttpError(404, err.code, err.message);
   // Nothing of the call was written; the message names the file and the fix, never a query.
   if (err instanceof StoreDamagedError) return new HttpError(503, err.code, err.message);
+  // A transition said no: an unknown tag is a missing thing, every other refusal a conflict with the state.
+  if (err instanceof UnknownTagError) return new HttpError(404, err.code, err.message, {}, err.details);
+  if (err instanceof TransitionRefusedError) return new HttpError(409, err.code, err.message, {}, err.details);
+  if (err instanceof RepoUnreachableError) return new HttpError(503, err.code, err.message, { 'Retry-After': '10' });
   if (err instanceof HasherBusyError) return new HttpError(503, err.code, err.message, { 'Retry-After': '1' });
   const bodyError = err as { type?: string; status?: number; message?: string };
   if (bodyError.type === 'entity.too.large') return new HttpError(413, 'too_large', 'request body is too large');
@@ -61,7 +76,7 @@ export function errorHandler(err: unknown, _req: Request, res: Response, next: N
   res
     .status(http.status)
     .set(http.headers)
-    .json({ error: { code: http.code, message: http.message } });
+    .json({ error: { code: http.code, message: http.message, ...(http.details ? { details: http.details } : {}) } });
 }
 
 export function notFound(req: Request): never {

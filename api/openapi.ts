@@ -52,6 +52,7 @@ const change = {
   201: { description: 'a new revision', ...json(ref('Change')) },
 };
 const conflict = { 409: { ...ERROR, description: 'the color is not Ready' } };
+const DEPLOYMENTS = { type: 'object', properties: { deployments: { type: 'array', items: ref('Deployment') } } };
 
 const paths: Record<string, Record<string, Operation>> = {
   '/healthz': { get: op('the daemon itself', null, answer({ type: 'object' })) },
@@ -115,7 +116,22 @@ const paths: Record<string, Record<string, Operation>> = {
     ),
   },
   '/stage': {
-    post: op('put a tag on a color (default: the inactive one)', 'operator', change, body(ref('StageRequest'))),
+    post: op(
+      'put a tag on a color (default: the inactive one); the tag must be a release or in the backend repo',
+      'operator',
+      change,
+      {
+        ...body(ref('StageRequest')),
+        responses: {
+          404: {
+            ...ERROR,
+            description: 'unknown_tag: neither a release nor in the repo (details.newest names some that are)',
+          },
+          409: { ...ERROR, description: 'release_failed or release_rejected: the message names the log command' },
+          503: { ...ERROR, description: 'repo_unreachable: the repo could not be fetched to look the tag up' },
+        },
+      },
+    ),
   },
   '/switch': {
     post: op('move traffic to a Ready color (default: the other one)', 'operator', change, {
@@ -124,9 +140,20 @@ const paths: Record<string, Record<string, Operation>> = {
     }),
   },
   '/rollback': {
-    post: op('move traffic back to the previously active color, if it is Ready', 'operator', change, {
-      responses: conflict,
-    }),
+    post: op(
+      'move traffic back to the color that served before the last switch, if it still runs the tag it served then and is Ready',
+      'operator',
+      change,
+      {
+        responses: {
+          409: {
+            ...ERROR,
+            description:
+              'nothing_to_roll_back, not_ready, or rollback_target_changed (the message names both tags and the fix)',
+          },
+        },
+      },
+    ),
   },
   '/pause': { post: op('observe and report, change nothing (writes paused: true)', 'operator', change) },
   '/resume': { post: op('act again (writes paused: false)', 'operator', change) },
@@ -183,6 +210,14 @@ const paths: Record<string, Record<string, Operation>> = {
       { parameters: [query('after', 'events with a greater id'), query('limit', '1 to 1000'), FOLLOW] },
     ),
   },
+  '/deployments': {
+    get: op(
+      'the deployment ledger: which color served which tag, from when to when, switched by whom (newest first)',
+      'viewer',
+      answer(DEPLOYMENTS),
+      { parameters: [query('limit', '1 to 1000 (default 100)')] },
+    ),
+  },
   '/users': {
     get: op(
       'hyperusers (never their hashes)',
@@ -231,7 +266,26 @@ const COLOR = { type: 'string', enum: ['blue', 'green'] };
 const TAG = { type: ['string', 'null'], pattern: '^v[0-9A-Za-z._-]{1,100}$' };
 
 const schemas: Record<string, Schema> = {
-  Error: strict({ error: strict({ code: str, message: str }, ['code', 'message']) }, ['error']),
+  Error: strict({ error: strict({ code: str, message: str, details: { type: 'object' } }, ['code', 'message']) }, [
+    'error',
+  ]),
+  Deployment: {
+    type: 'object',
+    properties: {
+      id: { type: 'integer' },
+      color: COLOR,
+      tag: str,
+      version: { type: ['string', 'null'] },
+      revision: { type: 'integer', description: 'the desired-state revision that made this color serve this tag' },
+      switchedBy: { ...str, description: "that revision's author" },
+      source: str,
+      startedAt: str,
+      endedAt: { type: ['string', 'null'], description: 'null while it still serves' },
+      endReason: { enum: ['switched', 'replaced', 'stopped', null] },
+      gates: { type: 'array', items: { type: 'object' } },
+      verdict: { type: ['string', 'null'] },
+    },
+  },
   LoginRequest: strict(
     {
       username: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },

@@ -16,6 +16,8 @@ export interface ChangeAnswer {
   active?: string | null;
   /** stage: the color the tag went onto. */
   color?: Color;
+  /** rollback: where traffic goes back to, and what served until now. */
+  rollback?: { to: Color; tag: string; from: Color; fromTag: string };
 }
 
 export type ReconcileAnswer = PassResult;

@@ -7,6 +7,7 @@ import { desiredApply } from './hyper-cli/desired-apply.js';
 import { desiredDiff } from './hyper-cli/desired-diff.js';
 import { desiredGet } from './hyper-cli/desired-get.js';
 import { events } from './hyper-cli/events.js';
+import { history } from './hyper-cli/history.js';
 import { login } from './hyper-cli/login.js';
 import { logout } from './hyper-cli/logout.js';
 import { logs } from './hyper-cli/logs.js';
@@ -136,9 +137,18 @@ cli
   .action((options) => act(options, (client) => switchTraffic(client, { to: colorFlag(options.to, '--to') }, options)));
 
 cli
-  .command('rollback', 'move traffic back to the previously active color, if it is Ready')
+  .command(
+    'rollback',
+    'move traffic back to the color that served before the last switch, if it still runs that tag and is Ready',
+  )
   .example('hyper-cli rollback')
   .action((options) => act(options, (client) => rollback(client, options)));
+
+cli
+  .command('history', 'the deployments: which color served which tag, from when to when, switched by whom')
+  .example('hyper-cli history')
+  .example('hyper-cli history --json')
+  .action((options) => act(options, (client) => history(client, options)));
 
 cli
   .command('desired <verb>', 'the desired state: get | apply -f FILE | diff -f FILE (YAML or JSON; - is stdin)')

@@ -204,8 +204,7 @@ async function releaseFlow(
     () => intake.close(),
     () => policy.close(),
   );
-  reconciler.onBuildFinished((tag, outcome) => {
-    policy.buildFinished(tag);
+  reconciler.onBuildFinished((_tag, outcome) => {
     // A new artifact is the only thing that can push an old one out.
     if (outcome.status === 'succeeded')
       retention

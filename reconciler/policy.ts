@@ -2,13 +2,17 @@
 // the inactive color (a desired-state revision with source `webhook`, so the active color keeps
 // serving); autoPromote then switches traffic to it once it has been Ready for promoteDelay. Both
 // only ever write desired state; the reconciler does the rest, under its usual rules (traffic
-// moves only to a Ready color). An operator's write always wins: promotion happens only while the
-// latest revision is still the one the webhook wrote.
+// moves only to a Ready color). Both are level-triggered: after every pass they look at the
+// releases and the desired state as they are, so a restart between a passed build and its stage
+// loses nothing. An operator's write always wins: each decision is written only on top of the
+// revision it was made from. The rules themselves are desired-state/transitions.ts's.
 import PQueue from 'p-queue';
 import { ConflictError } from '../common/errors.js';
 import { otherColor, type Color, type DesiredDoc, type NewEvent, type Revision } from '../common/types.js';
 import type { PolicyConfig } from '../config/config.js';
+import { emptyDesired } from '../desired-state/document.js';
 import type { ApplyMeta, ApplyResult, ChangeMeta } from '../desired-state/revisions.js';
+import { autoStage, autoStageCandidate, type History } from '../desired-state/transitions.js';
 import type { Store } from '../store/store.js';
 import type { ReconcilerStatus } from './status.js';
 
@@ -19,12 +23,16 @@ export interface ReleasePolicyOptions {
     update(mutator: (doc: DesiredDoc) => DesiredDoc, meta: ChangeMeta): Promise<ApplyResult>;
     apply(doc: unknown, meta: ApplyMeta): Promise<ApplyResult>;
   };
-  store: Pick<Store, 'getRelease' | 'appendEvent'>;
+  store: Pick<Store, 'listReleases' | 'listRevisions' | 'appendEvent'>;
   now?: () => number;
 }
 
 /** Who writes a promotion (revision source and author). */
 export const POLICY_SOURCE = 'policy';
+
+/** The newest releases autoStage looks at, and how far back it reads the history for an earlier stage. */
+const RECENT_RELEASES = 50;
+const HISTORY = 500;
 
 export class ReleasePolicy {
   readonly #options: ReleasePolicyOptions;
@@ -40,17 +48,15 @@ export class ReleasePolicy {
     this.#now = options.now ?? Date.now;
   }
 
-  /** A build ended: stage it when it is a webhook release that passed (autoStage). */
-  buildFinished(tag: string): void {
-    if (this.#closed || !this.#options.policy.autoStage) return;
-    void this.#work.add(() => this.#autoStage(tag));
-  }
-
-  /** A pass ended: promote the staged color when it stayed Ready long enough (autoPromote). */
+  /** A pass ended: stage a new release (autoStage), promote a staged one that stayed Ready (autoPromote). */
   passFinished(status: ReconcilerStatus): void {
-    // Passes come often; a check already waiting covers this one too.
-    if (this.#closed || !this.#options.policy.autoPromote || this.#work.size > 0) return;
-    void this.#work.add(() => this.#autoPromote(status));
+    const { autoStage: stage, autoPromote: promote } = this.#options.policy;
+    // Passes come often; a decision already waiting covers this one too.
+    if (this.#closed || (!stage && !promote) || this.#work.size > 0) return;
+    void this.#work.add(async () => {
+      if (stage) await this.#autoStage();
+      if (promote) await this.#autoPromote(status);
+    });
   }
 
   /** Resolves once the decisions already queued are made. */
@@ -63,35 +69,37 @@ export class ReleasePolicy {
     await this.#work.onIdle();
   }
 
-  async #autoStage(tag: string): Promise<void> {
-    const release = await this.#options.store.getRelease(tag);
-    if (release?.status !== 'succeeded' || release.origin?.source !== 'webhook') return;
-    const actor = release.origin.actor;
-    // Set by the mutator, which may run more than once (a concurrent write makes update() redo it).
-    const staged: { color: Color | null } = { color: null };
+  async #autoStage(): Promise<void> {
+    const latest = await this.#options.desired.current();
+    const doc = latest?.doc ?? emptyDesired();
+    // The cheap test first: most passes have no release newer than both colors.
+    const candidate = autoStageCandidate(doc, await this.#options.store.listReleases(RECENT_RELEASES));
+    if (candidate === null) return;
+    const revisions = await this.#options.store.listRevisions(HISTORY);
+    const history: History = { revisions, complete: revisions.length < HISTORY };
+    const staged = autoStage(doc, candidate, history);
+    if (staged === null) return;
     try {
-      const result = await this.#options.desired.update(
-        (doc) => {
-          staged.color = stagingColor(doc, tag);
-          return staged.color === null ? doc : { ...doc, colors: { ...doc.colors, [staged.color]: { tag } } };
-        },
-        { source: 'webhook', author: actor },
-      );
-      const { color } = staged;
-      if (color === null) return;
+      // On exactly the revision the decision was made from: anything written since wins, and the next pass decides again.
+      const result = await this.#options.desired.apply(staged.doc, {
+        source: 'webhook',
+        author: staged.actor,
+        expected: latest?.number ?? 0,
+      });
       await this.#event({
         reason: 'AutoStaged',
-        color,
-        actor,
-        message: `${tag} passed BUILD and TEST and is staged on ${color}, the inactive color (revision ${result.revision.number})`,
-        data: { tag, revision: result.revision.number, changed: result.changed },
+        color: staged.color,
+        actor: staged.actor,
+        message: `${staged.tag} passed BUILD and TEST and is staged on ${staged.color}, the inactive color (revision ${result.revision.number})`,
+        data: { tag: staged.tag, revision: result.revision.number, changed: result.changed },
       });
     } catch (err) {
+      if (err instanceof ConflictError) return;
       await this.#event({
         reason: 'AutoStageFailed',
-        actor,
-        message: `${tag} could not be staged: ${(err as Error).message}`,
-        data: { tag },
+        actor: staged.actor,
+        message: `${staged.tag} could not be staged: ${(err as Error).message}`,
+        data: { tag: staged.tag },
       });
     }
   }
@@ -136,17 +144,6 @@ export class ReleasePolicy {
       console.error(`hypervisor: cannot record event ${event.reason}: ${(err as Error).message}`);
     });
   }
-}
-
-/**
- * The color a webhook release goes to: the inactive one (with none active, a color without a tag,
- * else blue). Null when a color already has the tag: staging it again would change nothing, and
- * putting the active color's tag on the other one would only waste a slot.
- */
-export function stagingColor(doc: DesiredDoc, tag: string): Color | null {
-  if (doc.colors.blue.tag === tag || doc.colors.green.tag === tag) return null;
-  if (doc.active !== null) return otherColor(doc.active);
-  return doc.colors.blue.tag === null || doc.colors.green.tag !== null ? 'blue' : 'green';
 }
 
 /**

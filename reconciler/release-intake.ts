@@ -3,8 +3,9 @@
 // within a second); fetching and building run as queued work. A release keeps the SHA it was first
 // seen at: a tag that moved afterwards is refused and the record stays as it was.
 import PQueue from 'p-queue';
-import { ConflictError, DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
 import type { NewEvent, ReleaseRecord } from '../common/types.js';
+import { newestTags } from '../desired-state/tags.js';
 import type { Store } from '../store/store.js';
 import type { RepoMirror } from './pipeline/mirror.js';
 import { assertReleaseTag, isSafeTag, statelessPattern } from './pipeline/tag.js';
@@ -39,10 +40,30 @@ export class TagMovedError extends ConflictError {
   }
 }
 
+/** Whether a tag exists in the backend repo, and the newest ones that do (for a refusal). */
+export interface TagLookup {
+  inRepo: boolean;
+  newest: string[];
+}
+
+/** The backend repo could not be fetched and the mirror does not have the tag: nobody can tell yet. */
+export class RepoUnreachableError extends HypervisorError {
+  constructor(tag: string, cause: unknown) {
+    super(
+      'repo_unreachable',
+      `cannot tell whether ${tag} exists: fetching the backend repo failed (${(cause as Error).message}); try again once it is reachable`,
+      { cause },
+    );
+  }
+}
+
+/** How many existing tags a refusal of an unknown one names. */
+const NEWEST_SHOWN = 5;
+
 export interface ReleaseIntakeOptions {
-  store: Pick<Store, 'getRelease' | 'createRelease' | 'updateRelease' | 'appendEvent'>;
+  store: Pick<Store, 'getRelease' | 'createRelease' | 'updateRelease' | 'appendEvent' | 'listReleases'>;
   tagPattern: RegExp;
-  mirror: Pick<RepoMirror, 'noteChange' | 'fetch' | 'resolveTag'>;
+  mirror: Pick<RepoMirror, 'noteChange' | 'fetch' | 'resolveTag' | 'listTags'>;
   builds: { build(tag: string, reason: string): boolean; builds(): ReadonlySet<string> };
   /** Deadline of a background check of a known tag (fetch and resolve). @default 300_000 */
   verifyTimeoutMs?: number;
@@ -147,6 +168,28 @@ export class ReleaseIntake {
     });
     this.#options.builds.build(tag, `rebuild requested by ${actor}`);
     return record;
+  }
+
+  /**
+   * Fetches the mirror, then says whether it has `tag`. When it has not, names the newest tags
+   * that match the pattern, from the repo and the release records. A failed fetch is an answer
+   * only when the mirror already has the tag; otherwise it throws RepoUnreachableError.
+   */
+  async lookupTag(tag: string): Promise<TagLookup> {
+    assertReleaseTag(tag, this.#pattern);
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000),
+    ]);
+    const fetched = await this.#options.mirror.fetch(signal).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    if ((await this.#options.mirror.resolveTag(tag, signal)) !== null) return { inRepo: true, newest: [] };
+    if (fetched !== null) throw new RepoUnreachableError(tag, fetched);
+    const recorded = (await this.#options.store.listReleases(100)).map((r) => r.tag);
+    const known = [...(await this.#options.mirror.listTags(signal)), ...recorded].filter((t) => this.#pattern.test(t));
+    return { inRepo: false, newest: newestTags(known, NEWEST_SHOWN) };
   }
 
   /** Waits for background checks to end (they are cancelled). */

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusAnswer } from '../cli/answers.js';
-import type { Color } from '../common/types.js';
+import type { Color, Deployment } from '../common/types.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from './harness/daemon-process.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { startLoad } from './harness/load.js';
@@ -15,6 +15,9 @@ import { waitFor } from './harness/wait.js';
 
 const V1 = '26.11.27.0';
 const V2 = '26.11.27.1';
+const V3 = '26.11.27.2';
+/** No such tag in the repo, and no release of it. */
+const UNKNOWN = 'v26.11.27.9';
 
 describe('walking skeleton, end to end (real systemd user manager)', function () {
   this.timeout(180_000);
@@ -58,6 +61,7 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     const repo = await createExampleRepo(path.join(scratch.dir, 'backend'));
     await repo.release(V1);
     await repo.release(V2);
+    await repo.release(V3);
     const [pub, blue, green, preview] = await freePorts(4);
     publicUrl = `http://127.0.0.1:${pub}`;
     previewUrl = `http://127.0.0.1:${preview}`;
@@ -176,6 +180,27 @@ proxy: { drainTimeout: 5s }
     expect((await fetch(`${previewUrl}/hypervisor/healthz`)).status, 'no API on the preview listener').to.equal(404);
   });
 
+  it('refuses to stage an unknown tag: 404 naming the newest tags, exit 2, the revision and green unchanged', async () => {
+    const before = await status();
+    const green = before.status.colors!.green;
+    const staged = await cli('hyper-cli', ['stage', UNKNOWN, '--server', publicUrl]);
+    expect(staged.code, staged.stderr + staged.stdout).to.equal(2);
+    expect(staged.stderr).to.contain(`no tag ${UNKNOWN}`).and.to.contain(`v${V3}, v${V2}, v${V1}`);
+    const answer = await api<{ error: { code: string; details: { tag: string; newest: string[] } } }>(
+      'POST',
+      '/stage',
+      JSON.stringify({ tag: UNKNOWN, color: 'green' }),
+    );
+    expect(answer.status).to.equal(404);
+    expect(answer.json.error.code).to.equal('unknown_tag');
+    expect(answer.json.error.details).to.deep.equal({ tag: UNKNOWN, newest: [`v${V3}`, `v${V2}`, `v${V1}`] });
+    const after = await status();
+    expect(after.revision).to.deep.equal(before.revision);
+    expect(after.status.colors!.green).to.deep.include({ phase: 'Ready', runningTag: `v${V2}`, desiredTag: `v${V2}` });
+    expect(after.status.colors!.green.unit.mainPid, 'green was not restarted').to.equal(green.unit.mainPid);
+    expect(await version(previewUrl)).to.equal(V2);
+  });
+
   it('switches with hyper-cli: the proxy then returns v2 and blue stays warm', async () => {
     const switched = await cli('hyper-cli', ['switch', '--server', publicUrl]);
     expect(switched.code, switched.stderr).to.equal(0);
@@ -249,5 +274,47 @@ proxy: { drainTimeout: 5s }
     expect(after.status.colors!.blue.unit.mainPid).to.equal(pids.blue);
     expect(after.status.colors!.green.unit.mainPid).to.equal(pids.green);
     expect(await version()).to.equal(active === 'blue' ? V1 : V2);
+  });
+
+  it('keeps a ledger of what served: one entry per switch, none for a daemon restart, hyper-cli history lists it', async () => {
+    const { deployments } = (await api<{ deployments: Deployment[] }>('GET', '/deployments')).json;
+    // blue from the first desired state, the switch with hyper-cli, then the 20 switches under load.
+    expect(deployments).to.have.length(22);
+    const [serving, previous] = deployments;
+    expect(serving).to.deep.include({
+      color: 'green',
+      tag: `v${V2}`,
+      version: V2,
+      switchedBy: OPERATOR,
+      endedAt: null,
+    });
+    expect(previous).to.deep.include({ color: 'blue', tag: `v${V1}`, endReason: 'switched' });
+    expect(deployments.slice(1).every((d) => d.endedAt !== null && d.endReason === 'switched')).to.equal(true);
+    const listed = await cli('hyper-cli', ['history', '--server', publicUrl]);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout.split('\n')[1]).to.match(new RegExp(`^v${V2}\\s+green\\s+${OPERATOR}\\s+\\S+\\s+serving$`));
+  });
+
+  it('refuses to roll back to blue once blue runs a newer tag: 409 naming both tags, traffic stays on green', async () => {
+    expect((await status()).status.active).to.equal('green');
+    const staged = await cli('hyper-cli', ['stage', `v${V3}`, '--wait', '--server', publicUrl]);
+    expect(staged.code, staged.stderr + staged.stdout).to.equal(0);
+    expect(staged.stdout).to.match(new RegExp(`^staged v${V3} on blue`, 'm'));
+    const before = (await status()).revision!;
+    const refused = await cli('hyper-cli', ['rollback', '--server', publicUrl]);
+    expect(refused.code, refused.stdout + refused.stderr).to.equal(4);
+    expect(refused.stderr).to.contain(
+      `blue now runs v${V3}; it ran v${V1} when it last served. Traffic stays on green (v${V2}). ` +
+        `To go back to v${V1}: hyper-cli stage v${V1} --color blue, then hyper-cli switch --to blue`,
+    );
+    const answer = await api<{ error: { code: string; details: object } }>('POST', '/rollback', '{}');
+    expect(answer.status).to.equal(409);
+    expect(answer.json.error).to.deep.include({
+      code: 'rollback_target_changed',
+      details: { color: 'blue', servedTag: `v${V1}`, nowTag: `v${V3}` },
+    });
+    expect((await status()).revision).to.deep.equal(before);
+    expect(await version()).to.equal(V2);
+    expect(await version(previewUrl)).to.equal(V3);
   });
 });

@@ -5,7 +5,7 @@ import type { Color, DesiredDoc, ReleaseRecord } from '../common/types.js';
 import { ValidationError } from '../common/errors.js';
 import { parseConfig, type PolicyConfig } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
-import { promotable, ReleasePolicy, stagingColor } from '../reconciler/policy.js';
+import { promotable, ReleasePolicy } from '../reconciler/policy.js';
 import { initialStatus, type ColorReport, type ReconcilerStatus } from '../reconciler/status.js';
 import { EmbeddedStore } from '../store/embedded.js';
 
@@ -59,6 +59,12 @@ describe('release policy: autoStage and autoPromote', () => {
     return new ReleasePolicy({ policy: config, desired, store, now: () => clock });
   }
 
+  /** What the reconciler does after each pass: tells the policy, which decides in its own queue. */
+  async function pass(p: ReleasePolicy, status: ReconcilerStatus = initialStatus()): Promise<void> {
+    p.passFinished(status);
+    await p.idle();
+  }
+
   async function built(tag: string, patch: Partial<ReleaseRecord> = {}): Promise<void> {
     await store.createRelease({
       tag,
@@ -75,25 +81,40 @@ describe('release policy: autoStage and autoPromote', () => {
     });
   }
 
-  it('stagingColor picks the inactive color, and nothing when a color has the tag', () => {
-    expect(stagingColor(doc('blue', V1, null), V2)).to.equal('green');
-    expect(stagingColor(doc('green', V1, 'v26.11.26.0'), V2)).to.equal('blue');
-    expect(stagingColor(doc(null, null, null), V2)).to.equal('blue');
-    expect(stagingColor(doc(null, V1, null), V2)).to.equal('green');
-    expect(stagingColor(doc('blue', V1, V2), V2)).to.equal(null);
-    expect(stagingColor(doc('blue', V2, null), V2)).to.equal(null);
-  });
-
   it('stages a webhook release that passed on the inactive color, as the webhook and its pusher', async () => {
     await desired.apply(doc('blue', V1, null), { source: 'api', author: 'ops' });
     await built(V2);
     const p = policy();
-    p.buildFinished(V2);
-    await p.idle();
+    await pass(p);
     const latest = (await desired.current())!;
     expect(latest).to.deep.include({ number: 2, source: 'webhook', author: 'github:ana', doc: doc('blue', V1, V2) });
     const events = await store.listRecentEvents(10);
     expect(events.map((e) => e.reason)).to.include('AutoStaged');
+    for (let i = 0; i < 5; i++) await pass(p);
+    expect((await desired.current())!.number, 'staged once, whatever the number of passes').to.equal(2);
+  });
+
+  it('stages on any pass, so a release that passed before a restart is staged by the next daemon', async () => {
+    await desired.apply(doc('blue', V1, null), { source: 'api', author: 'ops' });
+    await built(V2);
+    // The daemon that saw the build pass stopped before it staged it: a fresh policy starts from the store.
+    const restarted = policy();
+    await pass(restarted);
+    expect((await desired.current())!.doc).to.deep.equal(doc('blue', V1, V2));
+  });
+
+  it("never stages over an operator's older choice, and stages only the newest release", async () => {
+    await desired.apply(doc('blue', V1, null), { source: 'api', author: 'ops' });
+    await built(V2);
+    await built('v26.11.27.3');
+    const p = policy();
+    await pass(p);
+    expect((await desired.current())!.doc, 'the newest only').to.deep.equal(doc('blue', V1, 'v26.11.27.3'));
+    const chosen = await desired.apply(doc('blue', V1, V2), { source: 'api', author: 'ops' });
+    for (let i = 0; i < 3; i++) await pass(p);
+    const latest = (await desired.current())!;
+    expect(latest.number, 'no flap back to the newest').to.equal(chosen.revision.number);
+    expect(latest.doc).to.deep.equal(doc('blue', V1, V2));
   });
 
   it("stages nothing for a failed release, an operator's rebuild, a release a desired state asked for, or with autoStage off", async () => {
@@ -101,13 +122,9 @@ describe('release policy: autoStage and autoPromote', () => {
     await built('v26.11.27.2', { status: 'failed' });
     await built('v26.11.27.3', { origin: { source: 'operator', actor: 'ops' } });
     await built('v26.11.27.4', { origin: null });
+    await pass(policy());
     await built('v26.11.27.5');
-    const on = policy();
-    for (const tag of ['v26.11.27.2', 'v26.11.27.3', 'v26.11.27.4', 'v26.11.27.9']) on.buildFinished(tag);
-    await on.idle();
-    const off = policy({ autoStage: false });
-    off.buildFinished('v26.11.27.5');
-    await off.idle();
+    await pass(policy({ autoStage: false }));
     expect((await desired.current())!.number).to.equal(1);
   });
 
@@ -115,26 +132,24 @@ describe('release policy: autoStage and autoPromote', () => {
     await desired.apply(doc('blue', V1, null), { source: 'api', author: 'ops' });
     await built(V2);
     const p = policy({ autoPromote: true, promoteDelayMs: 30_000 });
-    p.buildFinished(V2);
-    await p.idle();
+    await pass(p);
     const staged = (await desired.current())!;
-    const pass = async (green: ColorReport, advanceMs: number): Promise<void> => {
+    const passWith = async (green: ColorReport, advanceMs: number): Promise<void> => {
       clock += advanceMs;
-      p.passFinished(passStatus(staged.number, report('Ready', V1), green));
-      await p.idle();
+      await pass(p, passStatus(staged.number, report('Ready', V1), green));
     };
-    await pass(report('Starting', V2), 0);
-    await pass(report('Ready', V2), 1_000);
-    await pass(report('Ready', V2), 29_000);
+    await passWith(report('Starting', V2), 0);
+    await passWith(report('Ready', V2), 1_000);
+    await passWith(report('Ready', V2), 29_000);
     expect((await desired.current())!.number).to.equal(staged.number);
-    await pass(report('Degraded', V2), 500);
-    await pass(report('Ready', V2), 500);
-    await pass(report('Ready', V2), 29_999);
+    await passWith(report('Degraded', V2), 500);
+    await passWith(report('Ready', V2), 500);
+    await passWith(report('Ready', V2), 29_999);
     expect((await desired.current())!.number, 'Ready again restarts the delay').to.equal(staged.number);
-    await pass(report('Ready', V2), 1);
+    await passWith(report('Ready', V2), 1);
     const promoted = (await desired.current())!;
     expect(promoted).to.deep.include({ source: 'policy', author: 'policy', doc: doc('green', V1, V2) });
-    await pass(report('Ready', V2), 60_000);
+    await passWith(report('Ready', V2), 60_000);
     expect((await desired.current())!.number, 'promotes once').to.equal(promoted.number);
   });
 

@@ -1,28 +1,39 @@
 // Conveniences that write desired state (stage, switch, rollback, pause, resume) and a way to run a
-// pass now. Each is an operator's call, audited with their name.
+// pass now. Each is an operator's call, audited with their name. The rules are the transitions'
+// (desired-state/transitions.ts, rollback.ts): a route gathers the facts, runs the transition inside
+// the read-modify-write, and a refusal (a typed error) writes nothing.
 import { Router, type Response } from 'express';
-import { isColor, otherColor, type Color, type DesiredDoc, type Revision } from '../../common/types.js';
+import { isColor, type Color, type DesiredDoc, type Revision } from '../../common/types.js';
 import { validateTag } from '../../desired-state/document.js';
 import type { ApplyResult } from '../../desired-state/revisions.js';
+import { rollback, type RolledBack } from '../../desired-state/rollback.js';
+import { stage, switchTo, type Switched, type TagFacts } from '../../desired-state/transitions.js';
 import { audit, auditedDesiredWrite, type AuditEvent } from '../audit.js';
 import { allow, principalOf } from '../auth/gate.js';
 import { readBody, readEmptyBody, required } from '../body.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 
+/** Enough of the ledger to reach the color that served before, past replacements in place. */
+const LEDGER_READ = 100;
+
 export function actionRoutes(deps: ApiDeps): Router {
   const router = Router();
+
   router.post('/stage', allow('operator'), async (req, res) => {
     const body = readBody(req, { tag: 'string', color: 'string' });
     const tag = validateTag(required(body.tag, 'tag'), deps.desired.tagPattern, 'tag') as string;
     const color = body.color === undefined ? undefined : parseColor(body.color, 'color');
+    const facts = await tagFacts(deps, tag);
+    // Set by the mutator, which update() may run again on a newer revision.
     let staged: Color = 'blue';
     const result = await desiredWrite(
       deps,
       res,
       (doc) => {
-        staged = color ?? (doc.active === null ? 'blue' : otherColor(doc.active));
-        return stage(doc, tag, staged);
+        const next = stage(doc, { tag, color }, facts);
+        staged = next.color;
+        return next.doc;
       },
       (revision, changed) => ({
         reason: 'Staged',
@@ -37,22 +48,47 @@ export function actionRoutes(deps: ApiDeps): Router {
 
   router.post('/switch', allow('operator'), async (req, res) => {
     const body = readBody(req, { to: 'string' });
-    const from = (await deps.desired.current())?.doc.active ?? null;
-    const to = body.to === undefined ? otherColor(from ?? 'green') : parseColor(body.to, 'to');
-    requireReady(deps, to, from);
-    await moveTraffic(deps, res, to, from, 'SwitchRequested');
+    const to = body.to === undefined ? undefined : parseColor(body.to, 'to');
+    const colors = deps.reconciler.status().colors;
+    let moved: Switched | null = null;
+    const result = await desiredWrite(
+      deps,
+      res,
+      (doc) => (moved = switchTo(doc, to, colors)).doc,
+      (revision, changed) => {
+        const { from, to: target } = moved!;
+        return {
+          reason: 'SwitchRequested',
+          color: target,
+          message: `traffic ${changed ? 'moves' : 'already goes'} to ${target}${from && from !== target ? ` from ${from}` : ''} (revision ${revision.number})`,
+          data: { from, to: target, revision: revision.number, changed },
+        };
+      },
+    );
+    await answerMove(deps, res, result, {});
   });
 
   router.post('/rollback', allow('operator'), async (req, res) => {
     readEmptyBody(req);
-    const from = (await deps.desired.current())?.doc.active ?? null;
-    if (from === null)
-      throw new HttpError(409, 'nothing_to_roll_back', 'no color is active, so there is nothing to roll back from');
-    const previous = (await deps.desired.history(1000)).find((r) => r.doc.active !== null && r.doc.active !== from);
-    if (!previous) throw new HttpError(409, 'nothing_to_roll_back', `${from} has been the only active color so far`);
-    const to = otherColor(from);
-    requireReady(deps, to, from);
-    await moveTraffic(deps, res, to, from, 'RollbackRequested');
+    const ledger = await deps.store.listDeployments(LEDGER_READ);
+    const colors = deps.reconciler.status().colors;
+    let back: RolledBack | null = null;
+    const result = await desiredWrite(
+      deps,
+      res,
+      (doc) => (back = rollback(doc, { ledger, colors })).doc,
+      (revision, changed) => {
+        const { to, tag, from, fromTag } = back!;
+        return {
+          reason: 'RollbackRequested',
+          color: to,
+          message: `traffic goes back to ${to} (${tag}) from ${from} (${fromTag}) (revision ${revision.number})`,
+          data: { from, fromTag, to, tag, revision: revision.number, changed },
+        };
+      },
+    );
+    const { to, tag, from, fromTag } = back!;
+    await answerMove(deps, res, result, { rollback: { from, fromTag, to, tag } });
   });
 
   for (const [route, paused] of [
@@ -84,32 +120,17 @@ export function actionRoutes(deps: ApiDeps): Router {
   return router;
 }
 
-/** Traffic moves only to a color that is Ready at its desired tag (ARCHITECTURE.md, "The loop"). */
-function requireReady(deps: ApiDeps, to: Color, from: Color | null): void {
-  const phase = deps.reconciler.status().colors?.[to];
-  if (to !== from && phase?.phase !== 'Ready') {
-    throw new HttpError(
-      409,
-      'not_ready',
-      `${to} is not Ready (${phase ? `${phase.phase}: ${phase.message}` : 'not observed yet'}); traffic stays on ${from ?? 'nothing'}`,
-    );
-  }
-}
-
-async function moveTraffic(deps: ApiDeps, res: Response, to: Color, from: Color | null, reason: string): Promise<void> {
-  const result = await desiredWrite(
-    deps,
-    res,
-    (doc) => ({ ...doc, active: to }),
-    (revision, changed) => ({
-      reason,
-      color: to,
-      message: `traffic ${changed ? 'moves' : 'already goes'} to ${to}${from && from !== to ? ` from ${from}` : ''} (revision ${revision.number})`,
-      data: { from, to, revision: revision.number, changed },
-    }),
-  );
+/** Runs a pass at once, so the answer says where traffic goes now (or what it waits for). */
+async function answerMove(
+  deps: ApiDeps,
+  res: Response,
+  result: ApplyResult,
+  extra: Record<string, unknown>,
+): Promise<void> {
   const pass = await deps.reconciler.trigger();
-  res.status(result.changed ? 201 : 200).json({ ...result, active: pass.status.active, waiting: pass.waiting });
+  res
+    .status(result.changed ? 201 : 200)
+    .json({ ...result, ...extra, active: pass.status.active, waiting: pass.waiting });
 }
 
 /** An operator's read-modify-write of the desired state, stored with its audit line in one transaction. */
@@ -128,14 +149,20 @@ function desiredWrite(
   );
 }
 
+/**
+ * What stage needs to know about a tag: its release record, else whether the backend repo has it
+ * (fetched first, so a tag pushed a moment ago counts).
+ */
+async function tagFacts(deps: ApiDeps, tag: string): Promise<TagFacts> {
+  const release = await deps.store.getRelease(tag);
+  // With a record the repo is not asked: the record says all a stage needs.
+  if (release !== null) return { release, inRepo: true, newest: [] };
+  if (!deps.releases) throw new HttpError(503, 'unavailable', 'this daemon cannot look tags up in the backend repo');
+  return { release: null, ...(await deps.releases.lookupTag(tag)) };
+}
+
 function parseColor(value: string, field: string): Color {
   if (!isColor(value))
     throw new HttpError(400, 'invalid', `${field} must be blue or green, got ${JSON.stringify(value.slice(0, 80))}`);
   return value;
-}
-
-/** Stages onto `target` (by default the inactive color, so the active one keeps serving). */
-function stage(doc: DesiredDoc, tag: string, target: Color): DesiredDoc {
-  const colors = { ...doc.colors, [target]: { tag } };
-  return { ...doc, colors, active: doc.active ?? target };
 }

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReleaseRecord } from '../../common/types.js';
 import { validateTag } from '../../desired-state/document.js';
+import { logCommand } from '../../desired-state/transitions.js';
 import { allow, principalOf, stillAuthenticated } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { followFile, followSignal } from '../follow.js';
@@ -19,7 +20,9 @@ export function releaseRoutes(deps: ApiDeps): Router {
     res.json({ releases: await deps.store.listReleases(queryInteger(req, 'limit', 100, 1, 1000)) });
   });
   router.get('/releases/:tag', allow('viewer'), async (req, res) => {
-    res.json({ release: await releaseOf(deps, String(req.params.tag)) });
+    const release = await releaseOf(deps, String(req.params.tag));
+    // The command that shows why it failed, so no client has to know which log that is.
+    res.json({ release, logCommand: logCommand(release) });
   });
   router.get('/releases/:tag/logs/:kind', allow('viewer'), async (req, res) => {
     const release = await releaseOf(deps, String(req.params.tag));

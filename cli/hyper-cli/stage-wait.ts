@@ -35,9 +35,10 @@ export async function waitUntilReady(
   const steps: StageProgress[] = [];
   let last: { step: StageStep; report: ColorReport | undefined } = { step: 'clone', report: undefined };
   while (Date.now() - started < args.timeoutMs) {
-    const [release, status] = await Promise.all([releaseOf(client, args.tag), client.get<StatusAnswer>('/status')]);
+    const [followed, status] = await Promise.all([releaseOf(client, args.tag), client.get<StatusAnswer>('/status')]);
     const report = status.status.colors?.[args.color];
-    refuseHopeless(args, release, status, report);
+    refuseHopeless(args, followed, status, report);
+    const release = followed?.record ?? null;
     const step = stepOf(args.tag, release, report);
     for (let i = steps.length; i <= STAGE_STEPS.indexOf(step); i++) {
       const progress = {
@@ -61,9 +62,18 @@ export async function waitUntilReady(
   );
 }
 
-async function releaseOf(client: ApiClient, tag: string): Promise<ReleaseRecord | null> {
+/** The record, and the command that shows its log (the API knows which log that is). */
+interface Followed {
+  record: ReleaseRecord;
+  logCommand: string | null;
+}
+
+async function releaseOf(client: ApiClient, tag: string): Promise<Followed | null> {
   try {
-    return (await client.get<{ release: ReleaseRecord }>(`/releases/${encodeURIComponent(tag)}`)).release;
+    const answer = await client.get<{ release: ReleaseRecord; logCommand: string | null }>(
+      `/releases/${encodeURIComponent(tag)}`,
+    );
+    return { record: answer.release, logCommand: answer.logCommand };
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return null; // not picked up by the loop yet
     throw err;
@@ -109,10 +119,11 @@ function detailOf(
 /** Ends the wait when it cannot succeed: a failed release or color, another tag staged, a paused loop. */
 function refuseHopeless(
   args: WaitArgs,
-  release: ReleaseRecord | null,
+  followed: Followed | null,
   status: StatusAnswer,
   report: ColorReport | undefined,
 ): void {
+  const release = followed?.record ?? null;
   const desired = status.revision?.doc.colors[args.color].tag ?? null;
   if (desired !== args.tag) {
     throw new CliError(
@@ -129,8 +140,7 @@ function refuseHopeless(
     );
   }
   if (release && (release.status === 'failed' || release.status === 'rejected')) {
-    const log =
-      release.status === 'rejected' ? '' : `; read hyper-cli logs ${args.tag}${release.test ? ' --test' : ''}`;
+    const log = followed?.logCommand ? `; read ${followed.logCommand}` : '';
     throw new CliError(
       1,
       `release_${release.status}`,

@@ -20,7 +20,8 @@ export async function stage(client: ApiClient, args: StageArgs, options: OutputO
     args.color ? { tag: args.tag, color: args.color } : { tag: args.tag },
   );
   const { doc, number } = answer.revision;
-  const color: Color = answer.color ?? args.color ?? (doc.colors.blue.tag === args.tag ? 'blue' : 'green');
+  // The API says which color it chose (desired-state/transitions.ts stagingColor): no rule here.
+  const color: Color = answer.color!;
   const head = answer.changed
     ? `staged ${args.tag} on ${color} (revision ${number})`
     : `${args.tag} was already staged on ${color} (revision ${number})`;

@@ -86,6 +86,18 @@ export class RepoMirror {
     };
   }
 
+  /** Every tag name the mirror holds (none before its first fetch). */
+  async listTags(signal: AbortSignal): Promise<string[]> {
+    if (!existsSync(path.join(this.dir, 'HEAD'))) return [];
+    const out = await runGit(
+      this.dir,
+      ['for-each-ref', '--format=%(refname:strip=2)', '--', 'refs/tags'],
+      'git for-each-ref refs/tags',
+      this.#opts(signal),
+    );
+    return out.split('\n').filter((name) => name !== '');
+  }
+
   /** Whether the mirror holds `sha` as a commit. */
   async hasCommit(sha: string, signal: AbortSignal): Promise<boolean> {
     if (!existsSync(path.join(this.dir, 'HEAD'))) return false;
