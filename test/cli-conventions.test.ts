@@ -30,6 +30,7 @@ const HYPER_CLI_VERBS = [
   'events',
   'pause',
   'resume',
+  'history',
 ];
 const HYPERCTL_VERBS = [
   'setup',
@@ -121,6 +122,7 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
     await json(host.hyperCli(['switch', '--to', 'blue', '--json']), 'switch');
     await json(host.hyperCli(['plan', '--json']), 'plan');
     expect(await json(host.hyperCli(['events', '--json']), 'events')).to.be.an('array');
+    expect(await json(host.hyperCli(['history', '--json']), 'history')).to.have.nested.property('[0].color', 'blue');
     expect(await json(host.hyperCli(['pause', '--json']), 'pause')).to.include({ changed: true });
     expect(await json(host.hyperCli(['resume', '--json']), 'resume')).to.include({ changed: true });
     const desired = await json(host.hyperCli(['desired', 'get', '--json']), 'desired get');
@@ -220,6 +222,9 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
     const failed = await host.hyperCli(['stage', BAD, '--color', 'green', '--wait']);
     expect(failed.code, failed.stdout + failed.stderr).to.equal(1);
     expect(failed.stderr).to.match(new RegExp(`${BAD} rejected: VERSION at ${BAD}`));
+    const again = await host.hyperCli(['stage', BAD, '--color', 'green']);
+    expect(again.code, 'a rejected release is not staged again').to.equal(4);
+    expect(again.stderr).to.match(new RegExp(`release ${BAD} rejected: VERSION at ${BAD}`));
     const unreachable = await host.hyperctl(['status', '--socket', path.join(host.dir, 'no.sock')]);
     expect(unreachable.code).to.equal(1);
     expect(unreachable.stderr).to.match(/cannot reach the hypervisor .*hyperctl doctor/);

@@ -158,7 +158,9 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
   it('rollback sends traffic back to blue; logs --test prints the test log of a release', async () => {
     const back = await host.hyperCli(['rollback']);
     expect(back.code, back.stderr).to.equal(0);
-    expect(back.stdout).to.match(/^rolled back: traffic now goes to blue/);
+    expect(back.stdout).to.match(
+      new RegExp(`^rolled back: traffic now goes to blue \\(v${V1}\\) from green \\(v${V2}\\) \\(revision \\d+\\)`),
+    );
     expect(await version()).to.equal(V1);
     const testLog = await host.hyperCli(['logs', `v${V2}`, '--test']);
     expect(testLog.code, testLog.stderr).to.equal(0);

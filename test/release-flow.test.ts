@@ -105,7 +105,8 @@ app:
   build: { script: BUILD, timeout: 5s }
   test: { script: TEST, timeout: 30s }
   run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
+  # A long probe timeout: a backend stopped by SIGSTOP holds each pass that long (the restart test).
+  health: { interval: 300ms, timeout: 30s, failureThreshold: 3, startTimeout: 30s }
 colors:
   blue: { port: ${blue} }
   green: { port: ${green} }
@@ -189,6 +190,13 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
     expect(record.test).to.include({ exitCode: 1 });
     expect((await admin('GET', `/releases/${tag}/logs/test`)).text).to.match(/boom: \/ping answered 500/);
     await readyAt('green', 'v26.11.27.1');
+    expect((await latestRevision()).number).to.equal(before.number);
+    const staged = await admin<{ error: { code: string; message: string } }>('POST', '/stage', { tag });
+    expect(staged.status, 'staging a failed release again is refused').to.equal(409);
+    expect(staged.json.error.code).to.equal('release_failed');
+    expect(staged.json.error.message).to.match(
+      /TEST exited with code 1.*; its log: hyper-cli logs v26\.11\.27\.2 --test$/,
+    );
     expect((await latestRevision()).number).to.equal(before.number);
     expect(await version(publicUrl)).to.deep.equal({ status: 200, body: V1.slice(1) });
   });
@@ -294,6 +302,29 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
     expect(onDisk(root, 'v26.11.27.4')).to.deep.equal({ repo: true, artifact: true });
     expect((await admin('POST', '/releases/v26.11.30.9/rebuild', {})).status).to.equal(404);
     expect((await admin('POST', `/releases/${encodeURIComponent('v1;x')}/rebuild`, {})).status).to.equal(400);
+  });
+
+  it('stages a release that passed before a daemon crash: the next daemon stages it on its first passes', async () => {
+    const tag = await repo.release('26.11.27.6');
+    const before = await latestRevision();
+    const blue = (await status()).status.colors!.blue.unit.mainPid!;
+    // A stopped blue holds every pass in its health probe (30 s), so the daemon cannot reach the
+    // policy between the build's end and the crash: the crash surely comes before any stage.
+    process.kill(blue, 'SIGSTOP');
+    try {
+      await push(tag, 'dee');
+      expect(await finished(tag)).to.include({ status: 'succeeded' });
+      expect((await latestRevision()).number, 'not staged before the crash').to.equal(before.number);
+      await crash();
+    } finally {
+      process.kill(blue, 'SIGCONT');
+    }
+    await start();
+    const s = await readyAt('green', tag);
+    expect(s.revision).to.deep.include({ source: 'webhook', author: 'github:dee' });
+    expect(s.revision!.doc.colors).to.deep.equal({ blue: { tag: V1 }, green: { tag } });
+    expect((await events()).filter((e) => e.reason === 'AutoStaged' && e.data?.tag === tag)).to.have.length(1);
+    expect(await version(publicUrl)).to.deep.equal({ status: 200, body: V1.slice(1) });
   });
 });
 
