@@ -322,6 +322,12 @@ const schemas: Record<string, Schema> = {
       changed: { type: 'boolean' },
       waiting: { type: ['string', 'null'] },
       active: { type: ['string', 'null'] },
+      color: { ...COLOR, description: 'stage: the color the tag went onto' },
+      rollback: {
+        type: 'object',
+        description: 'rollback: where traffic goes back to, and what served until now',
+        properties: { to: COLOR, tag: str, from: COLOR, fromTag: str },
+      },
     },
   },
   StageRequest: strict({ tag: { type: 'string' }, color: COLOR }, ['tag']),

@@ -48,8 +48,8 @@ export function stage(doc: DesiredDoc, request: { tag: string; color?: Color }, 
   checkStageable(request.tag, facts);
   const { tag } = request;
   const color = request.color ?? stagingColor(doc, tag) ?? colorWith(doc, tag);
-  if (doc.colors[color].tag === tag) return { doc, color };
-  return { doc: { ...doc, colors: { ...doc.colors, [color]: { tag } }, active: doc.active ?? color }, color };
+  const colors = doc.colors[color].tag === tag ? doc.colors : { ...doc.colors, [color]: { tag } };
+  return { doc: { ...doc, colors, active: doc.active ?? color }, color };
 }
 
 /** Throws UnknownTagError or ReleaseFailedError when staging `tag` cannot work. */

@@ -202,4 +202,31 @@ describe('release intake and mirror', function () {
     expect(await Promise.all([mirror.refresh(signal), mirror.refresh(signal)])).to.deep.equal([true, false]);
     expect(await mirror.hasCommit('0'.repeat(40), signal)).to.equal(false);
   });
+
+  it('looks a tag up after fetching: a tag pushed since the last fetch is found, an unknown one names the newest', async () => {
+    const first = await repo.release('26.11.27.0');
+    expect(await intake.lookupTag(first)).to.deep.equal({ inRepo: true, newest: [] });
+    const pushedSince = await repo.release('26.11.27.1');
+    await simpleGit(repo.path).addTag('not-a-release');
+    expect((await intake.lookupTag(pushedSince)).inRepo, 'fetched before looking').to.equal(true);
+    await store.createRelease({
+      tag: 'v26.11.27.10',
+      sha: null,
+      version: null,
+      author: null,
+      status: 'failed',
+      error: 'gone from the repo',
+      build: null,
+      test: null,
+      artifactPath: null,
+    });
+    expect(await intake.lookupTag('v26.11.27.9')).to.deep.equal({
+      inRepo: false,
+      newest: ['v26.11.27.10', pushedSince, first],
+    });
+    // A malformed tag never reaches git.
+    let refused: unknown = null;
+    await intake.lookupTag('v1;x').catch((err: unknown) => (refused = err));
+    expect(refused).to.be.instanceOf(ValidationError);
+  });
 });

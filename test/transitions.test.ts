@@ -123,6 +123,7 @@ describe('transitions: stage', () => {
       ['explicit color', doc('blue', V1, V2), { tag: V3, color: 'blue' }, doc('blue', V3, V2), 'blue'],
       ['already on the active color', doc('blue', V1, V0), { tag: V1 }, doc('blue', V1, V0), 'blue'],
       ['already on the inactive color', doc('blue', V1, V2), { tag: V2 }, doc('blue', V1, V2), 'green'],
+      ['already there, nothing active', doc(null, null, V2), { tag: V2 }, doc('green', null, V2), 'green'],
       ['an older tag by hand', doc('blue', V2, V3), { tag: V0, color: 'green' }, doc('blue', V2, V0), 'green'],
     ];
     for (const [what, d, request, want, color] of rows)
