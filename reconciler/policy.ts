@@ -81,17 +81,20 @@ export class ReleasePolicy {
     if (staged === null) return;
     try {
       // On exactly the revision the decision was made from: anything written since wins, and the next pass decides again.
-      const result = await this.#options.desired.apply(staged.doc, {
+      // The event is stored with the revision, in one transaction: both or neither.
+      await this.#options.desired.apply(staged.doc, {
         source: 'webhook',
         author: staged.actor,
         expected: latest?.number ?? 0,
-      });
-      await this.#event({
-        reason: 'AutoStaged',
-        color: staged.color,
-        actor: staged.actor,
-        message: `${staged.tag} passed BUILD and TEST and is staged on ${staged.color}, the inactive color (revision ${result.revision.number})`,
-        data: { tag: staged.tag, revision: result.revision.number, changed: result.changed },
+        events: (revision) => [
+          {
+            reason: 'AutoStaged',
+            color: staged.color,
+            actor: staged.actor,
+            message: `${staged.tag} passed BUILD and TEST and is staged on ${staged.color}, the inactive color (revision ${revision.number})`,
+            data: { tag: staged.tag, revision: revision.number, changed: true },
+          },
+        ],
       });
     } catch (err) {
       if (err instanceof ConflictError) return;
