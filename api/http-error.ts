@@ -9,6 +9,7 @@ import {
   StaleRevisionError,
   StoreDamagedError,
   ValidationError,
+  WouldStopTrafficError,
 } from '../common/errors.js';
 import { TooDeepError } from '../common/limits.js';
 import { TransitionRefusedError, UnknownTagError } from '../desired-state/refusals.js';
@@ -41,6 +42,7 @@ function chosenAnswer(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
   if (err instanceof TooDeepError) return new HttpError(400, err.code, err.message);
   if (err instanceof ValidationError) return new HttpError(400, err.code, err.message);
+  if (err instanceof WouldStopTrafficError) return new HttpError(409, err.code, err.message);
   if (err instanceof StaleRevisionError) return new HttpError(412, 'stale_revision', err.message);
   if (err instanceof ConflictError || err instanceof DuplicateKeyError)
     return new HttpError(409, err.code, err.message);

@@ -83,16 +83,28 @@ const paths: Record<string, Record<string, Operation>> = {
       answer(ref('Revision')),
     ),
     put: op('replace the desired state (JSON or YAML); If-Match: <revision> guards lost updates', 'operator', change, {
-      parameters: [{ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } }],
+      parameters: [
+        { name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } },
+        query(
+          'confirm',
+          'outage: the change may leave no color serving (otherwise such a change is refused: would_stop_traffic)',
+          { type: 'string', enum: ['outage'] },
+        ),
+      ],
       requestBody: {
         required: true,
         content: {
-          'application/json': { schema: ref('DesiredDoc') },
+          'application/json': { schema: ref('DesiredRequest') },
           'application/yaml': { schema: { type: 'string' } },
         },
       },
       responses: {
-        409: { ...ERROR, description: 'a concurrent change (the config repo moved); retry' },
+        409: {
+          ...ERROR,
+          description:
+            'would_stop_traffic: no color would serve while one serves now (confirm with ?confirm=outage); ' +
+            'conflict: a concurrent change (the config repo moved), retry',
+        },
         412: {
           ...ERROR,
           description: 'stale If-Match: the desired state is at another revision (code stale_revision)',
@@ -311,6 +323,16 @@ const schemas: Record<string, Schema> = {
     colors: strict({ blue: strict({ tag: TAG }), green: strict({ tag: TAG }) }),
     paused: { type: 'boolean' },
   }),
+  DesiredRequest: {
+    ...strict({
+      active: { ...COLOR, type: ['string', 'null'] },
+      colors: strict({ blue: strict({ tag: TAG }), green: strict({ tag: TAG }) }),
+      paused: { type: 'boolean' },
+      allowOutage: { type: 'boolean', description: 'true: this change may leave no color serving; never stored' },
+    }),
+    description:
+      'a desired state to apply; missing keys take their defaults (active null, colors stopped, paused false)',
+  },
   Revision: {
     type: 'object',
     properties: { number: { type: 'integer' }, doc: ref('DesiredDoc'), source: str, author: str, time: str },

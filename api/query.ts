@@ -35,3 +35,15 @@ export function queryFlag(req: Request, name: string): boolean {
     `query parameter ${name} must be 1 or 0, got ${JSON.stringify(value.slice(0, 40))}`,
   );
 }
+
+/** A query parameter that may only take one value, e.g. `?confirm=outage`: true when given, false when absent. */
+export function queryWord(req: Request, name: string, word: string): boolean {
+  const value = single(req, name);
+  if (value === undefined) return false;
+  if (value === word) return true;
+  throw new HttpError(
+    400,
+    'invalid_query',
+    `query parameter ${name} must be ${word}, got ${JSON.stringify(value.slice(0, 40))}`,
+  );
+}

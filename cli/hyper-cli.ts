@@ -154,6 +154,7 @@ cli
   .command('desired <verb>', 'the desired state: get | apply -f FILE | diff -f FILE (YAML or JSON; - is stdin)')
   .option('-f, --file <file>', 'the desired state to apply or compare')
   .option('--if-revision <n>', 'apply: only if the current revision is still N (exit 4 otherwise)')
+  .option('--confirm-outage', 'apply: the change may leave no color serving (refused otherwise, exit 4)')
   .example('hyper-cli desired get > desired.yaml')
   .example('hyper-cli desired diff -f desired.yaml')
   .example('hyper-cli desired apply -f desired.yaml --if-revision 12')
@@ -162,7 +163,7 @@ cli
 function desired(
   client: ApiClient,
   verb: string,
-  options: OutputOptions & { file?: unknown; ifRevision?: unknown },
+  options: OutputOptions & { file?: unknown; ifRevision?: unknown; confirmOutage?: unknown },
 ): Promise<number> {
   const file = stringFlag(options.file, '--file');
   switch (verb) {
@@ -173,7 +174,7 @@ function desired(
         options.ifRevision === undefined
           ? undefined
           : integerFlag(options.ifRevision, '--if-revision', 0, 1, Number.MAX_SAFE_INTEGER);
-      return desiredApply(client, { file, ifRevision }, options);
+      return desiredApply(client, { file, ifRevision, confirmOutage: options.confirmOutage === true }, options);
     }
     case 'diff':
       return desiredDiff(client, file, options);

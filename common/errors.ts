@@ -38,6 +38,16 @@ export class StaleRevisionError extends ConflictError {
   }
 }
 
+/**
+ * A change that would leave no color serving while one serves now, and does not say it means to
+ * (ARCHITECTURE.md: no self-inflicted outage by accident). The message names how to confirm.
+ */
+export class WouldStopTrafficError extends HypervisorError {
+  constructor(message: string) {
+    super('would_stop_traffic', message);
+  }
+}
+
 export class NotFoundError extends HypervisorError {
   constructor(message: string) {
     super('not_found', message);

@@ -3,19 +3,20 @@
 // differs into a revision with source `git@<sha>` and the commit's author. Edits made through the
 // API are committed (author: the hyperuser) and pushed before they are stored, so the repo's
 // history is the desired-state history; a concurrent upstream change is taken in first and the
-// edit redone on top of it.
+// edit redone on top of it. Pulls and write-throughs run one at a time, and a write-through stores
+// its revision before the next starts, so a write refused for a stale base never leaves a commit.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { readCappedText } from '../common/capped-read.js';
-import { ConflictError, ValidationError } from '../common/errors.js';
+import { ConflictError, ValidationError, WouldStopTrafficError } from '../common/errors.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
-import type { DesiredDoc, Revision } from '../common/types.js';
-import { sameDesired } from './document.js';
-import type { DesiredStateService } from './revisions.js';
-import { formatDesiredYaml, parseDesiredYaml } from './yaml.js';
+import type { Revision } from '../common/types.js';
+import { sameDesired, type DesiredInput } from './document.js';
+import { staleRevision, type DesiredStateService, type PendingRevision } from './revisions.js';
+import { formatDesiredYaml, parseDesiredInput } from './yaml.js';
 
 export interface GitSourceOptions {
   url: string;
@@ -76,7 +77,9 @@ export class DesiredGitSource {
   /** Clones (once), reads the current commit, then pulls on the interval and writes edits back. */
   async start(): Promise<void> {
     this.#git = await this.#clone();
-    this.#options.service.setWriteThrough((change) => this.#queue.add(() => this.#commitAndPush(change)));
+    this.#options.service.setWriteThrough((change, store) =>
+      this.#queue.add(() => this.#commitAndPush(change, store), { throwOnTimeout: true }),
+    );
     await this.pull();
     this.#timer = setInterval(() => void this.pull(), this.#options.intervalMs);
     this.#timer.unref();
@@ -127,20 +130,26 @@ export class DesiredGitSource {
     const sha = await this.#sync();
     if (sha === this.#lastSha) return;
     try {
-      const doc = await this.#readDoc(sha);
-      const author = await this.#authorOf(sha);
-      const result = await this.#options.service.apply(doc, { source: `${SOURCE_PREFIX}${sha}`, author });
+      const result = await this.#applyCommit(sha, await this.#readDoc(sha));
       this.#lastSha = sha;
       this.#lastError = null;
       this.#options.onRead?.({ sha, changed: result.changed, revision: result.revision.number });
     } catch (err) {
-      // A broken document stays broken until the next commit; anything else (the store) is retried.
-      if (err instanceof ValidationError) this.#lastSha = sha;
+      // A refused document stays refused until the next commit; anything else (the store) is retried.
+      if (refusesDocument(err)) this.#lastSha = sha;
       this.#fail(err as Error, sha);
     }
   }
 
-  async #readDoc(sha: string): Promise<DesiredDoc> {
+  async #applyCommit(sha: string, input: DesiredInput): Promise<{ changed: boolean; revision: Revision }> {
+    return this.#options.service.apply(input.doc, {
+      source: `${SOURCE_PREFIX}${sha}`,
+      author: await this.#authorOf(sha),
+      allowOutage: input.allowOutage,
+    });
+  }
+
+  async #readDoc(sha: string): Promise<DesiredInput> {
     const file = path.join(this.#options.workdir, this.#options.path);
     let text: string;
     try {
@@ -153,7 +162,7 @@ export class DesiredGitSource {
         `${this.#options.path} does not exist in commit ${sha.slice(0, 12)}`,
       );
     }
-    return parseDesiredYaml(text, this.#options.service.tagPattern);
+    return parseDesiredInput(text, this.#options.service.tagPattern);
   }
 
   async #authorOf(sha: string): Promise<string> {
@@ -161,28 +170,46 @@ export class DesiredGitSource {
   }
 
   /**
-   * The write-through: commit the new document on top of the remote branch and push. When the
-   * remote holds a change the store has not seen yet, that change is stored first and the edit is
-   * refused with a ConflictError, so update() redoes it on top (a rebase of the edit, in effect).
+   * The write-through, in the queue: take in what changed upstream, check that the edit's base is
+   * still the latest revision, commit and push, then store the revision. Nothing else of this
+   * process writes between the check and the store (every write but a pull's comes through here,
+   * and pulls wait in the same queue), so the store cannot refuse the revision for a stale base
+   * after its commit is pushed.
    */
-  async #commitAndPush(change: {
-    doc: DesiredDoc;
-    previous: Revision | null;
-    author: string;
-    source: string;
-  }): Promise<void> {
+  async #commitAndPush(change: PendingRevision, store: () => Promise<Revision>): Promise<Revision> {
     const sha = await this.#sync();
+    await this.#catchUp(sha, change.previous);
+    const base = change.previous?.number ?? 0;
+    const latest = (await this.#options.service.current())?.number ?? 0;
+    if (latest !== base) throw staleRevision(base, latest);
+    await this.#commit(change);
+    await this.#push();
+    return store();
+  }
+
+  /**
+   * When the remote holds a change the store has not seen yet, that change is stored first and the
+   * edit is refused with a conflict, so update() redoes it on top (a rebase of the edit, in effect).
+   * An upstream commit that is itself refused (invalid, an unconfirmed outage) is reported like a
+   * pull's, and the edit goes on top of it.
+   */
+  async #catchUp(sha: string, previous: Revision | null): Promise<void> {
+    if (sha === this.#lastSha) return;
     const upstream = await this.#readDoc(sha).catch(() => null);
-    if (upstream && sha !== this.#lastSha && (!change.previous || !sameDesired(upstream, change.previous.doc))) {
-      this.#lastSha = sha;
-      await this.#options.service.apply(upstream, {
-        source: `${SOURCE_PREFIX}${sha}`,
-        author: await this.#authorOf(sha),
-      });
-      throw new ConflictError(
-        `the config repo changed upstream (commit ${sha.slice(0, 12)}); redo the edit on top of it`,
-      );
+    this.#lastSha = sha;
+    if (!upstream || (previous && sameDesired(upstream.doc, previous.doc))) return;
+    let stored: { changed: boolean; revision: Revision };
+    try {
+      stored = await this.#applyCommit(sha, upstream);
+    } catch (err) {
+      if (!refusesDocument(err)) throw err;
+      this.#fail(err as Error, sha);
+      return;
     }
+    if (stored.changed) throw staleRevision(previous?.number ?? 0, stored.revision.number);
+  }
+
+  async #commit(change: PendingRevision): Promise<void> {
     const file = path.join(this.#options.workdir, this.#options.path);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, formatDesiredYaml(change.doc));
@@ -190,6 +217,10 @@ export class DesiredGitSource {
     await git.add(['--', this.#options.path]);
     const author = `${change.author.replace(/[<>\n]/g, '')} <${change.author.replace(/[^A-Za-z0-9._-]/g, '_')}@hypervisor>`;
     await git.commit(`desired state: ${change.source} edit by ${change.author}`, undefined, { '--author': author });
+  }
+
+  async #push(): Promise<void> {
+    const git = this.#git!;
     try {
       await git.push('origin', `HEAD:${this.#options.branch}`);
     } catch (err) {
@@ -205,4 +236,9 @@ export class DesiredGitSource {
     this.#lastError = { sha, message: err.message, time: new Date().toISOString() };
     this.#options.onError?.(err, { sha });
   }
+}
+
+/** A commit whose document is refused (invalid, an unconfirmed outage) stays refused: it is not retried. */
+function refusesDocument(err: unknown): boolean {
+  return err instanceof ValidationError || err instanceof WouldStopTrafficError;
 }

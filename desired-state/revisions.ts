@@ -3,7 +3,15 @@
 // validation, "identical writes nothing", and optimistic concurrency live in one place.
 import { ConflictError, StaleRevisionError, StoreDamagedError, ValidationError } from '../common/errors.js';
 import { type DesiredDoc, type NewEvent, type Revision, type StoreHealth } from '../common/types.js';
-import { describeChange, emptyDesired, sameDesired, validateDesired } from './document.js';
+import {
+  checkOutage,
+  describeChange,
+  emptyDesired,
+  readDesired,
+  sameDesired,
+  validateDesired,
+  type OutageConsent,
+} from './document.js';
 
 /**
  * The part of the store this service needs. Declared here, structurally, so desired-state does not
@@ -19,13 +27,15 @@ export interface RevisionLog {
     input: { doc: DesiredDoc; source: string; author: string; expected?: number },
     events?: (revision: Revision) => readonly NewEvent[],
   ): Promise<Revision>;
+  getRevision(number: number): Promise<Revision | null>;
   /** Newest first. */
   listRevisions(limit: number): Promise<Revision[]>;
   /** While `damaged`, appends are refused: checked first, so nothing is pushed to a config repo either. */
   health(): StoreHealth;
 }
 
-export interface ChangeMeta {
+/** Who makes a change, and (see checkOutage) whether it may leave no color serving. */
+export interface ChangeMeta extends OutageConsent {
   /** Where the change came from: `api`, `file`, `git@<sha>`, ... */
   source: string;
   author: string;
@@ -56,18 +66,24 @@ export interface DesiredChange {
 
 export type ChangeListener = (change: DesiredChange) => void;
 
-/**
- * Called before a new revision is stored, e.g. to commit and push it to a config repo first, so
- * the repo's history is the desired-state history. Throwing aborts the write; a ConflictError
- * makes update() redo its read-modify-write on top of the newer state. Not called for revisions
- * that come from that repo itself (source `git@...`).
- */
-export type WriteThrough = (change: {
+/** A revision about to be stored. */
+export interface PendingRevision {
   doc: DesiredDoc;
   previous: Revision | null;
   source: string;
   author: string;
-}) => Promise<void>;
+}
+
+/**
+ * Carries a new revision out before it is stored, e.g. commits and pushes it to a config repo, so
+ * the repo's history is the desired-state history. `store` appends the revision: the hook calls it
+ * after its own write and inside whatever serialises its writes, so that no other write of this
+ * process can come between its check of the base and the append (a revision refused after the
+ * push would leave its commit behind). Throwing aborts the write; a ConflictError makes update()
+ * redo its read-modify-write on top of the newer state. Not called for revisions that come from
+ * that repo itself (source `git@...`).
+ */
+export type WriteThrough = (change: PendingRevision, store: () => Promise<Revision>) => Promise<Revision>;
 
 export interface DesiredStateOptions {
   /** Read-modify-write attempts before a ConflictError reaches the caller. @default 5 */
@@ -108,19 +124,16 @@ export class DesiredStateService {
    * view is out of date either way). Without it, the write is retried against the newest revision.
    */
   async apply(doc: unknown, meta: ApplyMeta): Promise<ApplyResult> {
-    const next = validateDesired(doc, this.tagPattern);
-    if (meta.expected === undefined) return this.#writeLoop(() => next, meta);
-    checkExpected(meta.expected);
+    const { doc: next, allowOutage } = readDesired(doc, this.tagPattern);
+    // The document may confirm an outage itself (`allowOutage: true`), as well as its caller.
+    const change = { ...meta, allowOutage: meta.allowOutage === true || allowOutage };
+    const { expected } = meta;
+    if (expected === undefined) return this.#writeLoop(() => next, change);
+    checkExpected(expected);
     const latest = await this.#log.latestRevision();
     const latestNumber = latest?.number ?? 0;
-    if (latestNumber !== meta.expected) {
-      throw new StaleRevisionError(
-        meta.expected,
-        latestNumber,
-        `desired state is at revision ${latestNumber}, not ${meta.expected}; read it again and retry`,
-      );
-    }
-    return this.#write(latest, next, { ...meta, expected: meta.expected });
+    if (latestNumber !== expected) throw staleRevision(expected, latestNumber);
+    return this.#write(latest, next, { ...change, expected });
   }
 
   /**
@@ -130,6 +143,14 @@ export class DesiredStateService {
    */
   update(mutator: (doc: DesiredDoc) => DesiredDoc, meta: ChangeMeta): Promise<ApplyResult> {
     return this.#writeLoop((base) => validateDesired(mutator(base), this.tagPattern), meta);
+  }
+
+  /** One revision by number; null when there is no such revision. */
+  revision(number: number): Promise<Revision | null> {
+    if (!Number.isInteger(number) || number < 1) {
+      throw new ValidationError('revision', `must be a revision number (1 or more), got ${number}`);
+    }
+    return this.#log.getRevision(number);
   }
 
   setWriteThrough(hook: WriteThrough | null): void {
@@ -173,13 +194,15 @@ export class DesiredStateService {
   ): Promise<ApplyResult> {
     // The first revision is always written, even an empty one: it records who declared the state.
     if (latest && sameDesired(latest.doc, doc)) return { revision: latest, changed: false };
+    checkOutage(latest?.doc ?? null, doc, input);
     const health = this.#log.health();
     if (health.state === 'damaged') throw new StoreDamagedError(health.detail, health.fix);
-    if (this.#writeThrough && !input.source.startsWith('git@')) {
-      await this.#writeThrough({ doc, previous: latest, source: input.source, author: input.author });
-    }
-    const { events, ...meta } = input;
-    const revision = await this.#log.appendRevision({ doc, ...meta }, events);
+    const { source, author, expected, events } = input;
+    const append = (): Promise<Revision> => this.#log.appendRevision({ doc, source, author, expected }, events);
+    const revision =
+      this.#writeThrough && !source.startsWith('git@')
+        ? await this.#writeThrough({ doc, previous: latest, source, author }, append)
+        : await append();
     this.#emit({ revision, previous: latest, lines: describeChange(latest?.doc ?? emptyDesired(), doc) });
     return { revision, changed: true };
   }
@@ -199,6 +222,15 @@ function checkExpected(expected: number): void {
   if (!Number.isInteger(expected) || expected < 0) {
     throw new ValidationError('expected', `must be a revision number (0 or more), got ${expected}`);
   }
+}
+
+/** The caller based its change on `expected`, but the desired state has moved on to `latest`. */
+export function staleRevision(expected: number, latest: number): StaleRevisionError {
+  return new StaleRevisionError(
+    expected,
+    latest,
+    `desired state is at revision ${latest}, not ${expected}; read it again and retry`,
+  );
 }
 
 function warnListenerError(err: unknown): void {

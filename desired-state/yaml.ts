@@ -5,16 +5,21 @@ import YAML, { type Document } from 'yaml';
 import { ValidationError } from '../common/errors.js';
 import { checkYamlNesting } from '../common/nesting.js';
 import { COLORS, type DesiredDoc } from '../common/types.js';
-import { validateDesired } from './document.js';
+import { readDesired, type DesiredInput } from './document.js';
 
 /** Parses and validates desired-state YAML (or JSON). Throws ValidationError with line information. */
 export function parseDesiredYaml(text: string, tagPattern: RegExp): DesiredDoc {
+  return parseDesiredInput(text, tagPattern).doc;
+}
+
+/** parseDesiredYaml with the document's `allowOutage` confirmation. */
+export function parseDesiredInput(text: string, tagPattern: RegExp): DesiredInput {
   // Before yaml composes anything: its composer and toJS recurse once per level.
   checkYamlNesting(text, 'desired state');
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) throw yamlError(doc, problem);
-  return validateDesired(toPlain(doc), tagPattern);
+  return readDesired(toPlain(doc), tagPattern);
 }
 
 /**

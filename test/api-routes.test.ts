@@ -163,6 +163,8 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
       ['PUT', '/desired', { active: { $ne: null } }],
       ['PUT', '/desired', { active: 'blue', colors: { '../etc': { tag: 'v26.11.27.0' } } }],
       ['PUT', '/desired', 'active: blue\ncolors:\n  ../etc: { tag: v26.11.27.0 }\n', 'application/yaml'],
+      ['PUT', '/desired?confirm=yes', { colors: {} }],
+      ['PUT', '/desired', { colors: {}, allowOutage: 'yes' }],
       ['POST', '/users', { username: 'eve', password: 'long enough password', roles: ['root'] }],
       ['POST', '/users', { username: 'eve', password: 'long enough password', roles: [{ $ne: null }] }],
       ['POST', '/users', { username: { $ne: null }, password: 'long enough password', roles: ['viewer'] }],

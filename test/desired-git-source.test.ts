@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { ConflictError } from '../common/errors.js';
+import { readFile } from 'node:fs/promises';
+import { ConflictError, StaleRevisionError, WouldStopTrafficError } from '../common/errors.js';
 import { DesiredGitSource } from '../desired-state/git-source.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { EmbeddedStore } from '../store/embedded.js';
@@ -97,7 +98,6 @@ describe('desired-state git source (real git repos, embedded store)', function (
     const log = await operator.log({ maxCount: 1 });
     expect(log.latest!.author_name).to.equal('maria');
     expect(log.latest!.message).to.contain('api edit by maria');
-    const { readFile } = await import('node:fs/promises');
     expect(await readFile(path.join(repo.worktree, DOC_PATH), 'utf8')).to.contain('v26.11.27.1');
     await source.pull();
     expect((await store.latestRevision())!.number).to.equal(2);
@@ -130,5 +130,55 @@ describe('desired-state git source (real git repos, embedded store)', function (
     expect(error).to.be.instanceOf(ConflictError);
     await operator.pull('origin', 'main');
     expect((await operator.log({ maxCount: 1 })).latest!.message).to.equal('upstream: new blue tag');
+  });
+
+  it('two If-Match edits of the same revision: one lands, the other is refused and leaves no commit', async () => {
+    const edit = (green: string): Promise<unknown> =>
+      service.apply(
+        { active: 'blue', colors: { blue: { tag: 'v26.11.27.0' }, green: { tag: green } } },
+        { source: 'api', author: 'maria', expected: 1 },
+      );
+    // Both pass the first check of revision 1; the second waits for the first's push and store.
+    const settled = await Promise.allSettled([edit('v26.11.27.1'), edit('v26.11.27.2')]);
+    expect(settled.map((s) => s.status)).to.deep.equal(['fulfilled', 'rejected']);
+    expect((settled[1] as PromiseRejectedResult).reason).to.be.instanceOf(StaleRevisionError);
+    await operator.pull('origin', 'main');
+    const log = await operator.log();
+    expect(log.all.map((c) => c.message)).to.deep.equal(['desired state: api edit by maria', 'first desired state']);
+    expect(await readFile(path.join(repo.worktree, DOC_PATH), 'utf8')).to.contain('green: { tag: v26.11.27.1 }');
+    const latest = await store.latestRevision();
+    expect(latest).to.include({ number: 2, source: 'api' });
+    expect(latest!.doc.colors.green.tag).to.equal('v26.11.27.1');
+  });
+
+  it('a commit that would stop traffic is refused, reported once with its SHA, and allowOutage: true lets it through', async () => {
+    const sha = await push('active: null\ncolors:\n  blue: { tag: v26.11.27.0 }\n', 'stop serving');
+    await source.pull();
+    await source.pull();
+    expect((await store.latestRevision())!.number).to.equal(1);
+    expect(errors.map((e) => e.sha)).to.deep.equal([sha]);
+    expect(source.lastError?.message).to.contain('would stop traffic').and.to.contain('allowOutage: true');
+    const confirmed = await push(
+      'allowOutage: true\nactive: null\ncolors:\n  blue: { tag: v26.11.27.0 }\n',
+      'stop serving, on purpose',
+    );
+    await source.pull();
+    expect(source.lastError).to.equal(null);
+    const latest = await store.latestRevision();
+    expect(latest).to.include({ number: 2, source: `git@${confirmed}` });
+    expect(latest!.doc.active).to.equal(null);
+    // An API edit on top is committed without the confirmation: it confirmed one change only.
+    await service.update((d) => ({ ...d, active: 'blue' }), { source: 'api', author: 'maria' });
+    await operator.pull('origin', 'main');
+    expect(await readFile(path.join(repo.worktree, DOC_PATH), 'utf8')).not.to.contain('allowOutage');
+    const refused = await service
+      .update((d) => ({ ...d, active: null }), { source: 'api', author: 'maria' })
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(refused).to.be.instanceOf(WouldStopTrafficError);
+    await operator.pull('origin', 'main');
+    expect((await operator.log()).total, 'a refused edit commits nothing').to.equal(4);
   });
 });

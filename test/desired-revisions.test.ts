@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { ConflictError, ValidationError } from '../common/errors.js';
+import { ConflictError, ValidationError, WouldStopTrafficError } from '../common/errors.js';
 import { type DesiredDoc } from '../common/types.js';
 import { DesiredStateService, type DesiredChange } from '../desired-state/revisions.js';
 import { EmbeddedStore } from '../store/embedded.js';
@@ -92,6 +92,23 @@ describe('desired-state revisions (embedded store)', () => {
     expect(await rejection(service.apply(doc(null, null), { ...API, expected: -1 }))).to.be.instanceOf(ValidationError);
   });
 
+  it('refuses a change that would stop traffic, from apply and update alike, unless it is confirmed', async () => {
+    await service.apply(doc('v26.01.01.0', null, 'blue'), API);
+    const stop = await rejection(service.apply({}, { ...API, confirmOutageWith: 'say ?confirm=outage' }));
+    expect(stop).to.be.instanceOf(WouldStopTrafficError);
+    expect((stop as Error).message).to.match(/blue serves v26\.01\.01\.0 .* say \?confirm=outage$/);
+    const viaUpdate = await rejection(service.update((d) => ({ ...d, active: null }), API));
+    expect(viaUpdate).to.be.instanceOf(WouldStopTrafficError);
+    expect((await service.history(10)).map((r) => r.number)).to.deep.equal([1]);
+
+    const confirmed = await service.apply({}, { ...API, allowOutage: true });
+    expect(confirmed.revision.doc).to.deep.equal(doc(null, null));
+    await service.apply(doc('v26.01.01.0', null, 'blue'), API);
+    // The document's own `allowOutage: true` confirms too, and is not stored.
+    const inDoc = await service.apply({ allowOutage: true, colors: { blue: { tag: 'v26.01.01.0' } } }, API);
+    expect(inDoc.revision.doc).to.deep.equal(doc('v26.01.01.0', null));
+  });
+
   it('update reads, modifies and writes against the current revision', async () => {
     await service.apply(doc('v26.01.01.0', null, 'blue'), API);
     const stage = (d: DesiredDoc): DesiredDoc => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.01.02.0' } } });
@@ -179,7 +196,7 @@ describe('desired-state revisions (embedded store)', () => {
       API,
     );
     unsubscribe();
-    await service.apply(doc(null, null), API);
+    await service.apply(doc(null, null), { ...API, allowOutage: true });
     expect(changes.map((c) => [c.previous?.number ?? null, c.revision.number])).to.deep.equal([
       [null, 1],
       [1, 2],

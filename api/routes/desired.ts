@@ -1,13 +1,16 @@
 // The desired-state document: read it, replace it (YAML or JSON, guarded by If-Match), its history.
+// A replacement that would leave no color serving is refused unless it says `?confirm=outage`.
 import { Router, text, type Request } from 'express';
-import { formatDesiredYaml, parseDesiredYaml } from '../../desired-state/yaml.js';
+import { formatDesiredYaml, parseDesiredInput } from '../../desired-state/yaml.js';
 import { auditedDesiredWrite } from '../audit.js';
 import { allow, principalOf } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
-import { queryInteger } from '../query.js';
+import { queryInteger, queryWord } from '../query.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
+/** Named in a would_stop_traffic refusal: how an API caller (and hyper-cli) confirms. */
+const CONFIRM_OUTAGE = 'send it again with ?confirm=outage (hyper-cli desired apply --confirm-outage)';
 
 export function desiredRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -28,10 +31,12 @@ export function desiredRoutes(deps: ApiDeps): Router {
     const doc = desiredBody(req, deps.desired.tagPattern);
     const author = principalOf(res).username;
     const expected = ifMatch(req.get('If-Match'));
+    const allowOutage = queryWord(req, 'confirm', 'outage');
+    const meta = { source: 'api', author, expected, allowOutage, confirmOutageWith: CONFIRM_OUTAGE };
     const result = await auditedDesiredWrite(
       deps.store,
       res,
-      (events) => deps.desired.apply(doc, { source: 'api', author, expected, events }),
+      (events) => deps.desired.apply(doc, { ...meta, events }),
       (revision, changed) => ({
         reason: 'DesiredApplied',
         message: changed
@@ -62,7 +67,10 @@ function desiredBody(req: Request, tagPattern: RegExp): unknown {
       `send the desired state as application/json or application/yaml, got ${JSON.stringify(req.get('content-type') ?? '')}`,
     );
   }
-  return typeof req.body === 'string' ? parseDesiredYaml(req.body, tagPattern) : req.body;
+  if (typeof req.body !== 'string') return req.body;
+  // The document's own `allowOutage: true` travels with it, as in a JSON body.
+  const { doc, allowOutage } = parseDesiredInput(req.body, tagPattern);
+  return allowOutage ? { ...doc, allowOutage } : doc;
 }
 
 function ifMatch(header: string | undefined): number | undefined {
