@@ -8,6 +8,18 @@ import path from 'node:path';
 export interface AtomicWriteOptions {
   /** @default 0o644 */
   mode?: number;
+  /**
+   * Replace the file only while it still holds this text (null: while it does not exist), checked
+   * once the new content is on disk, right before the rename: a file that others edit too (the
+   * desired file) is not written over an edit saved meanwhile. Otherwise the result is `stale`.
+   */
+  expected?: string | null;
+}
+
+export interface AtomicWriteResult {
+  changed: boolean;
+  /** With `expected`: the file held something else, and was left as it was. */
+  stale?: boolean;
 }
 
 /** Replaces `file` with `content`. Returns `changed: false` (and writes nothing) when identical. */
@@ -15,8 +27,10 @@ export async function writeFileAtomic(
   file: string,
   content: string,
   options: AtomicWriteOptions = {},
-): Promise<{ changed: boolean }> {
-  if ((await readIfExists(file)) === content) return { changed: false };
+): Promise<AtomicWriteResult> {
+  const before = await readIfExists(file);
+  if (before === content) return { changed: false };
+  if (options.expected !== undefined && before !== options.expected) return { changed: false, stale: true };
   const temp = path.join(
     path.dirname(file),
     `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
@@ -28,6 +42,11 @@ export async function writeFileAtomic(
       await handle.sync();
     } finally {
       await handle.close();
+    }
+    // The sync above takes milliseconds: look again just before the rename, which is instant.
+    if (options.expected !== undefined && (await readIfExists(file)) !== options.expected) {
+      await unlink(temp);
+      return { changed: false, stale: true };
     }
     await rename(temp, file);
   } catch (err) {

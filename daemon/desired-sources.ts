@@ -61,6 +61,16 @@ async function startFileSource(deps: SourceDeps, file: string): Promise<DesiredF
     service: deps.desired,
     onError: (err) => refused(deps, name, 'file', err.message),
     onRead: () => deps.reconciler.setSourceError(name, null),
+    onWriteError: (err) => {
+      deps.store
+        .appendEvent({
+          reason: 'DesiredFileWriteFailed',
+          message: `${name}: the latest revision could not be written to the file: ${err.message}`,
+          actor: 'file',
+        })
+        .catch((e: unknown) => deps.log(`could not record the failed write: ${(e as Error).message}`));
+      deps.log(`${name}: cannot write the latest revision to the file: ${err.message}`);
+    },
   });
   await source.start();
   return source;

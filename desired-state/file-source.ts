@@ -1,33 +1,43 @@
-// The desired file as a source (config `desired.file`): an operator edits a YAML file on the host
-// and each valid edit becomes a revision. The file is read whole on every event (level-triggered):
-// what counts is its content now, not which event fired, so bursts of events cost one extra read.
-// A file over FILE_CAPS.desired is refused from its size alone, before a byte of it is read.
+// The desired file as a two-way source (config `desired.file`), like the config repo. Every new
+// revision, whatever its source, is written to the file atomically under a header naming it; an
+// operator's edit is applied as the change from the revision that header names, so the fields it
+// did not touch keep their current values and an edit never undoes what the API wrote meanwhile.
+// One sync at a time reads the file whole (level-triggered: what counts is its content now, not
+// which event fired), applies an edit if it holds one, and writes the latest revision back. A file
+// over FILE_CAPS.desired is refused from its size alone, before a byte of it is read.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { isNotFound, writeFileAtomic } from '../common/atomic-write.js';
 import { readCappedText } from '../common/capped-read.js';
+import { ValidationError, WouldStopTrafficError } from '../common/errors.js';
 import { FILE_CAPS } from '../common/limits.js';
-import { type ApplyResult, type DesiredStateService } from './revisions.js';
-import { parseDesiredYaml } from './yaml.js';
+import type { Revision } from '../common/types.js';
+import { mergeEdit } from './document.js';
+import { baseRevision, renderDesiredFile } from './file-text.js';
+import { FileWatch } from './file-watch.js';
+import type { ApplyResult, DesiredStateService } from './revisions.js';
+import { parseDesiredInput } from './yaml.js';
 
 /** What the file source needs from the service. */
-/** How often the file is stat()ed in case a watcher event was missed. */
-const STAT_POLL_MS = 500;
-
-export type DesiredApplier = Pick<DesiredStateService, 'apply' | 'current' | 'tagPattern'>;
+export type DesiredFileService = Pick<
+  DesiredStateService,
+  'apply' | 'update' | 'current' | 'revision' | 'onChange' | 'tagPattern'
+>;
 
 export interface FileSourceContext {
   file: string;
 }
 
 export interface FileSourceOptions {
-  /** The desired YAML file; it may not exist yet (it is picked up when created). */
+  /** The desired YAML file; it may not exist yet (it is written once there is a revision). */
   file: string;
-  service: DesiredApplier;
-  /** Told why a read was refused (syntax, validation, I/O, store). Also kept as `lastError`. */
+  service: DesiredFileService;
+  /** Told why an edit was refused (syntax, validation, an unconfirmed outage, I/O, store). Also kept as `lastError`. */
   onError?: (err: Error, context: FileSourceContext) => void;
-  /** Told after each read that was accepted (a new revision or an identical one): clears a reported error. */
+  /** Told after an edit was accepted (a new revision or none needed), or once a refused edit is gone: clears an error. */
   onRead?: (read: FileSourceRead) => void;
+  /** Told why a revision could not be written to the file (the revision stands), once per distinct reason. */
+  onWriteError?: (err: Error, context: FileSourceContext) => void;
   /** How long the file's size must stay the same before it is read. @default 100 */
   stabilityThresholdMs?: number;
   /** Deadline for the watcher to become ready in start(). @default 10000 */
@@ -42,7 +52,7 @@ export interface FileSourceError {
 }
 
 export interface FileSourceRead {
-  /** The revision the file's content is at (new or, for an identical rewrite, the existing one). */
+  /** The revision the file's content is at (new or, for an edit that changed nothing, the existing one). */
   revision: number;
   changed: boolean;
   time: string;
@@ -50,20 +60,23 @@ export interface FileSourceRead {
 
 export class DesiredFileSource {
   readonly file: string;
-  readonly #service: DesiredApplier;
-  readonly #onError: (err: Error, context: FileSourceContext) => void;
-  readonly #onRead: ((read: FileSourceRead) => void) | undefined;
-  readonly #stabilityThresholdMs: number;
-  readonly #readyTimeoutMs: number;
-  #watcher: FSWatcher | null = null;
+  readonly #service: DesiredFileService;
+  readonly #options: FileSourceOptions;
+  readonly #watch: FileWatch;
+  #unsubscribe: (() => void) | null = null;
+  #started = false;
+  /** The sync at start is done: from now on a file without a header is an edit, never a leftover. */
+  #caughtUp = false;
   #closed = false;
   #reading: Promise<void> | null = null;
   #readAgain = false;
   #lastError: FileSourceError | null = null;
+  #lastWriteError: string | null = null;
   #lastRead: FileSourceRead | null = null;
-  #started = false;
-  #poll: NodeJS.Timeout | null = null;
-  #statKey: string | null = null;
+  /** Text the file held that is no edit: what this source wrote, or an edit already applied. */
+  #known: string | null = null;
+  /** An edit that was refused: left in the file for its author to fix, and not applied again. */
+  #refused: string | null = null;
 
   constructor(options: FileSourceOptions) {
     if (typeof options.file !== 'string' || options.file.length === 0) {
@@ -71,148 +84,173 @@ export class DesiredFileSource {
     }
     this.file = path.resolve(options.file);
     this.#service = options.service;
-    this.#onError = options.onError ?? (() => undefined);
-    this.#onRead = options.onRead;
-    this.#stabilityThresholdMs = positive('stabilityThresholdMs', options.stabilityThresholdMs ?? 100);
-    this.#readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs ?? 10_000);
+    this.#options = options;
+    this.#watch = new FileWatch({
+      file: this.file,
+      onChange: () => this.#trigger(),
+      onError: (err) => this.#report(err),
+      stabilityThresholdMs: positive('stabilityThresholdMs', options.stabilityThresholdMs ?? 100),
+      readyTimeoutMs: positive('readyTimeoutMs', options.readyTimeoutMs ?? 10_000),
+    });
   }
 
-  /** Why the last read was refused; null once a later read is valid. For status. */
+  /** Why the last edit was refused; null once the file holds no refused edit. For status. */
   get lastError(): FileSourceError | null {
     return this.#lastError;
   }
 
-  /** The last valid read. */
+  /** The last accepted edit. */
   get lastRead(): FileSourceRead | null {
     return this.#lastRead;
   }
 
-  /** Starts watching; resolves once the watcher is ready and the file's current content is applied. */
+  /** Starts watching; resolves once the watcher is ready and the file is in sync with the latest revision. */
   async start(): Promise<void> {
-    if (this.#watcher || this.#closed)
+    if (this.#started || this.#closed)
       throw new Error(`desired file source for ${this.file} was already started or closed`);
-    const watcher = watch(this.file, {
-      ignoreInitial: false,
-      // Editors that save by writing a temp file and renaming it over ours show up as `change`
-      // (chokidar re-watches the new inode); deleting and re-creating shows up as `add`.
-      awaitWriteFinish: { stabilityThreshold: this.#stabilityThresholdMs, pollInterval: 25 },
-    });
-    this.#watcher = watcher;
-    watcher.on('add', () => this.#trigger());
-    watcher.on('change', () => this.#trigger());
-    // A deleted file changes nothing: the last desired state stays, as with any other source going quiet.
-    watcher.on('error', (err) => this.#report(toError(err)));
-    await this.#ready(watcher);
-    // Read once more after ready: the initial `add` may still wait in awaitWriteFinish.
-    this.#trigger();
-    await this.#settled();
     this.#started = true;
-    // chokidar can miss a file that is deleted and created again (the inode it watched is gone);
-    // a cheap stat now and then catches whatever the events missed.
-    this.#poll = setInterval(() => void this.#pollStat(), STAT_POLL_MS);
-    this.#poll.unref();
+    await this.#watch.start();
+    // Every revision of this process, whatever its source, is written to the file.
+    this.#unsubscribe = this.#service.onChange(() => this.#trigger());
+    await this.sync();
+    this.#caughtUp = true;
+    this.#watch.startPolling();
   }
 
-  /** Triggers a read when the file is no longer what the last read saw. */
-  async #pollStat(): Promise<void> {
-    if (this.#reading) return;
-    const key = await this.#fileKey();
-    if (key !== this.#statKey && key !== 'missing') this.#trigger();
-  }
-
-  #fileKey(): Promise<string> {
-    return stat(this.file).then(
-      (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
-      () => 'missing',
-    );
+  /** Reads the file now (applying an edit it holds) and writes the latest revision back; resolves when done. */
+  async sync(): Promise<void> {
+    this.#trigger();
+    while (this.#reading) await this.#reading;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#poll) clearInterval(this.#poll);
-    await this.#watcher?.close();
-    // A read in flight finishes first, so the caller may close the store right after.
-    await this.#settled();
+    this.#unsubscribe?.();
+    await this.#watch.close();
+    // A sync in flight finishes first, so the caller may close the store right after.
+    while (this.#reading) await this.#reading;
   }
 
-  #ready(watcher: FSWatcher): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`watching ${this.file} did not become ready within ${this.#readyTimeoutMs} ms`));
-      }, this.#readyTimeoutMs);
-      watcher.once('ready', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  /** Coalesces events: one read at a time, and one more after it if anything fired meanwhile. */
+  /** Coalesces triggers: one sync at a time, and one more after it if anything fired meanwhile. */
   #trigger(): void {
     if (this.#closed) return;
     if (this.#reading) {
       this.#readAgain = true;
       return;
     }
-    this.#reading = this.#readLoop().finally(() => {
+    this.#reading = this.#syncLoop().finally(() => {
       this.#reading = null;
     });
   }
 
-  async #readLoop(): Promise<void> {
+  async #syncLoop(): Promise<void> {
     do {
       this.#readAgain = false;
-      await this.#readOnce();
+      await this.#syncOnce();
     } while (this.#readAgain && !this.#closed);
   }
 
-  /**
-   * At start, a file last edited before the newest revision from another source (an API switch, a
-   * webhook stage) is older news: applying it would undo that revision on every daemon restart.
-   * Edits made while the daemon was down are newer than it, and are applied.
-   */
-  async #staleAtStart(): Promise<boolean> {
-    const current = await this.#service.current();
-    if (current === null || current.source === 'file') return false;
-    const { mtimeMs } = await stat(this.file);
-    return Date.parse(current.time) > mtimeMs;
-  }
-
-  async #settled(): Promise<void> {
-    while (this.#reading) await this.#reading;
-  }
-
-  async #readOnce(): Promise<void> {
-    let text: string;
+  async #syncOnce(): Promise<void> {
+    let text: string | null;
     try {
-      this.#statKey = await this.#fileKey();
-      if (!this.#started && (await this.#staleAtStart())) return;
-      text = await readCappedText(this.file, FILE_CAPS.desired, 'desired file');
+      await this.#watch.seen();
+      text = await readCappedText(this.file, FILE_CAPS.desired, 'desired file').catch((err: unknown) => {
+        // The file may not exist yet, or be gone: the write-back below puts the latest revision there.
+        if (isNotFound(err)) return null;
+        throw err;
+      });
     } catch (err) {
-      // The file is optional and may vanish between the event and the read; `add` brings it back.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       this.#report(toError(err));
       return;
     }
+    // A refused edit stays for its author to fix: overwriting it would throw their work away.
+    if (text !== null && text === this.#refused) return;
+    if (text !== null && text !== this.#known) {
+      if (!(await this.#applyEdit(text))) return;
+    } else if (this.#lastError !== null) {
+      // The refused edit is gone (undone by hand): the file is fine again.
+      this.#refused = null;
+      const latest = await this.#service.current().catch(() => null);
+      if (latest) this.#accepted({ revision: latest, changed: false });
+    }
+    await this.#writeBack(text);
+  }
+
+  async #applyEdit(text: string): Promise<boolean> {
     try {
-      const doc = parseDesiredYaml(text, this.#service.tagPattern);
-      const result = await this.#service.apply(doc, { source: 'file', author: `file:${this.file}` });
-      this.#accepted(result);
+      this.#accepted(await this.#applyText(text));
+      this.#known = text;
+      this.#refused = null;
+      return true;
     } catch (err) {
+      // A refused document stays refused until it is edited again; anything else (the store) is retried.
+      if (err instanceof ValidationError || err instanceof WouldStopTrafficError) this.#refused = text;
       this.#report(toError(err));
+      return false;
+    }
+  }
+
+  /** A file with a header is applied as the change from the revision it names; one without, whole. */
+  async #applyText(text: string): Promise<ApplyResult> {
+    const { doc, allowOutage } = parseDesiredInput(text, this.#service.tagPattern);
+    const meta = { source: 'file', author: `file:${this.file}`, allowOutage };
+    const number = baseRevision(text);
+    const base = number === null ? null : await this.#service.revision(number);
+    if (base) return this.#service.update((latest) => mergeEdit(base.doc, doc, latest), meta);
+    const latest = number === null && !this.#caughtUp ? await this.#service.current() : null;
+    if (latest && (await this.#predates(latest))) return { revision: latest, changed: false };
+    return this.#service.apply(doc, meta);
+  }
+
+  /**
+   * A file without a header at start, last changed before the newest revision from another source,
+   * was written before the file was kept in sync (an older version of the hypervisor): applying it
+   * whole would undo that revision. It is overwritten with the latest revision instead.
+   */
+  async #predates(latest: Revision): Promise<boolean> {
+    if (latest.source === 'file') return false;
+    const { mtimeMs } = await stat(this.file);
+    return Date.parse(latest.time) > mtimeMs;
+  }
+
+  /** Writes the latest revision unless the file holds it; an edit saved since `seen` was read is applied first. */
+  async #writeBack(seen: string | null): Promise<void> {
+    try {
+      const latest = await this.#service.current();
+      if (latest === null) return;
+      const text = renderDesiredFile(latest);
+      if (text !== seen) {
+        const mode = await stat(this.file).then(
+          (s) => s.mode & 0o777,
+          () => 0o644,
+        );
+        if ((await writeFileAtomic(this.file, text, { mode, expected: seen })).stale) {
+          // An edit was saved since this sync read the file: the next round applies it first.
+          this.#readAgain = true;
+          return;
+        }
+        await this.#watch.seen();
+      }
+      this.#known = text;
+      this.#lastWriteError = null;
+    } catch (err) {
+      const error = toError(err);
+      if (error.message === this.#lastWriteError) return;
+      this.#lastWriteError = error.message;
+      this.#options.onWriteError?.(error, { file: this.file });
     }
   }
 
   #accepted(result: ApplyResult): void {
     this.#lastRead = { revision: result.revision.number, changed: result.changed, time: new Date().toISOString() };
     this.#lastError = null;
-    this.#onRead?.(this.#lastRead);
+    this.#options.onRead?.(this.#lastRead);
   }
 
   #report(error: Error): void {
     this.#lastError = { message: error.message, error, time: new Date().toISOString() };
     try {
-      this.#onError(error, { file: this.file });
+      this.#options.onError?.(error, { file: this.file });
     } catch (err) {
       // A bug in the caller's handler must not stop the watcher; the reason is kept in lastError.
       process.emitWarning(

@@ -1,13 +1,14 @@
-import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// The desired file as a source, watched on a real file: edits become revisions within a second,
+// bad edits are refused and reported, renames and deletions are seen. (Writing revisions back and
+// applying edits as changes: desired-file-sync.test.ts.)
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ValidationError } from '../common/errors.js';
-import { DesiredFileSource, type FileSourceContext } from '../desired-state/file-source.js';
-import { DesiredStateService } from '../desired-state/revisions.js';
-import { EmbeddedStore } from '../store/embedded.js';
+import { type DesiredFileSource } from '../desired-state/file-source.js';
+import { fileSourceFixture, type FileSourceFixture } from './harness/desired-file.js';
+import { waitUntil } from './harness/wait.js';
 
-const PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 /** The brief's promise: a valid edit becomes a revision within 1 s. */
 const EDIT_DEADLINE_MS = 1000;
 
@@ -15,100 +16,79 @@ const V1 = 'active: blue\ncolors:\n  blue: { tag: v26.01.01.0 }\npaused: false\n
 const V2 = 'active: green\ncolors:\n  blue: { tag: v26.01.01.0 }\n  green: { tag: v26.01.02.0 }\npaused: false\n';
 const V3 = 'active: green\ncolors:\n  green: { tag: v26.01.02.0 }\n';
 
-/** Polls until `check` holds; returns the milliseconds it took, or throws at the deadline. */
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, deadlineMs = 3000): Promise<number> {
-  const start = performance.now();
-  while (!(await check())) {
-    if (performance.now() - start > deadlineMs) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return performance.now() - start;
-}
-
 describe('desired-state file source (real files, embedded store)', () => {
-  let dir: string;
+  let f: FileSourceFixture;
   let file: string;
-  let store: EmbeddedStore;
-  let service: DesiredStateService;
-  let source: DesiredFileSource | null;
-  let reported: Array<{ err: Error; context: FileSourceContext }>;
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'desired-file-'));
-    file = path.join(dir, 'desired.yaml');
-    store = new EmbeddedStore({ path: path.join(dir, 'hypervisor.db') });
-    await store.init();
-    service = new DesiredStateService(store, PATTERN);
-    reported = [];
-    source = null;
+    f = await fileSourceFixture();
+    file = f.file;
   });
 
-  afterEach(async () => {
-    await source?.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => f.close());
 
-  async function startSource(): Promise<DesiredFileSource> {
-    source = new DesiredFileSource({ file, service, onError: (err, context) => reported.push({ err, context }) });
-    await source.start();
-    return source;
-  }
-
-  async function latestNumber(): Promise<number> {
-    return (await store.latestRevision())?.number ?? 0;
-  }
+  const latestNumber = async (): Promise<number> => (await f.latest())?.number ?? 0;
+  const until = (what: string, check: () => boolean): Promise<boolean> =>
+    waitUntil(async () => check(), Boolean, { what, timeoutMs: 3000, intervalMs: 10 });
 
   /** Writes `text` and returns how long until the store holds revision `number`. */
   async function editAndMeasure(text: string, number: number): Promise<number> {
     const start = performance.now();
     await writeFile(file, text);
-    await waitFor(`revision ${number}`, async () => (await latestNumber()) >= number);
+    await waitUntil(latestNumber, (n) => n >= number, { what: `revision ${number}`, timeoutMs: 3000, intervalMs: 10 });
     return performance.now() - start;
   }
 
-  it('applies the file as it is at start, as source "file"', async () => {
+  it('applies the file as it is at start, as source "file", and writes it back under a header', async () => {
     await writeFile(file, V1);
-    await startSource();
-    const latest = await store.latestRevision();
+    const source = await f.start();
+    const latest = await f.latest();
     expect(latest).to.include({ number: 1, source: 'file', author: `file:${file}` });
     expect(latest!.doc.colors.blue.tag).to.equal('v26.01.01.0');
-    expect(source!.lastError).to.equal(null);
+    expect(source.lastError).to.equal(null);
+    expect(await f.fileShows(1)).to.match(new RegExp(`^# revision 1 from file by file:${file} at `));
   });
 
   it('turns a valid edit into a new revision within 1 s', async () => {
     await writeFile(file, V1);
-    await startSource();
+    await f.start();
     const elapsed = await editAndMeasure(V2, 2);
     expect(elapsed, `took ${elapsed.toFixed(0)} ms`).to.be.below(EDIT_DEADLINE_MS);
-    expect((await store.latestRevision())!.doc.active).to.equal('green');
+    expect((await f.latest())!.doc.active).to.equal('green');
   });
 
-  it('changes nothing on an invalid edit, says why, and clears the error after a fix', async () => {
+  it('changes nothing on an invalid edit, says why, leaves it in the file, and clears the error after a fix', async () => {
     await writeFile(file, V1);
-    const src = await startSource();
+    const src = await f.start();
 
     await writeFile(file, 'active: blue\ncolors: [\n');
-    await waitFor('the syntax error', () => src.lastError !== null);
+    await until('the syntax error', () => src.lastError !== null);
     expect(src.lastError!.message).to.match(/not valid YAML: .* at line 3, column 1/);
     expect(src.lastError!.error).to.be.instanceOf(ValidationError);
     expect(Date.parse(src.lastError!.time)).to.be.closeTo(Date.now(), 5000);
-    expect(reported[0]!.context).to.deep.equal({ file });
+    expect(f.errors[0]!.context).to.deep.equal({ file });
 
-    await writeFile(file, 'active: blue\ncolors:\n  blue: { tag: v26.01.01.0 }\n  purple: { tag: v26.01.02.0 }\n');
-    await waitFor('the unknown color', () => src.lastError?.message.includes('purple') ?? false);
+    const purple = 'active: blue\ncolors:\n  blue: { tag: v26.01.01.0 }\n  purple: { tag: v26.01.02.0 }\n';
+    await writeFile(file, purple);
+    await until('the unknown color', () => src.lastError?.message.includes('purple') ?? false);
     expect(src.lastError!.message).to.equal('colors.purple: unknown color "purple"');
     expect(await latestNumber()).to.equal(1);
+    // A revision from elsewhere does not overwrite the refused edit: its author is still fixing it.
+    await f.service.update((d) => ({ ...d, paused: true }), { source: 'api', author: 'ana' });
+    await src.sync();
+    expect(await readFile(file, 'utf8')).to.equal(purple);
+    expect(f.errors).to.have.length(2);
 
-    const elapsed = await editAndMeasure(V2, 2);
+    const elapsed = await editAndMeasure(V2, 3);
     expect(elapsed).to.be.below(EDIT_DEADLINE_MS);
-    await waitFor('the error to clear', () => src.lastError === null);
-    expect(src.lastRead).to.include({ revision: 2, changed: true });
+    await until('the error to clear', () => src.lastError === null);
+    expect(src.lastRead).to.include({ revision: 3, changed: true });
+    expect(await f.fileShows(3)).to.contain('active: green');
   });
 
   it('creates no revision for an identical rewrite, even with other formatting', async () => {
     await writeFile(file, V1);
-    const src = await startSource();
+    const src = await f.start();
     for (const text of [
       V1,
       `# the same, commented\n${V1}`,
@@ -116,7 +96,7 @@ describe('desired-state file source (real files, embedded store)', () => {
     ]) {
       const before = src.lastRead;
       await writeFile(file, text);
-      await waitFor('the rewrite to be read', () => src.lastRead !== before);
+      await until('the rewrite to be read', () => src.lastRead !== before);
       expect(src.lastRead).to.include({ revision: 1, changed: false });
     }
     expect(await latestNumber()).to.equal(1);
@@ -124,30 +104,30 @@ describe('desired-state file source (real files, embedded store)', () => {
 
   it('sees the file replaced by rename, again and again', async () => {
     await writeFile(file, V1);
-    await startSource();
+    await f.start();
     for (const [text, number] of [
       [V2, 2],
       [V3, 3],
     ] as const) {
       const start = performance.now();
-      const temp = path.join(dir, `.desired.yaml.${number}.tmp`);
+      const temp = path.join(f.dir, `.desired.yaml.${number}.tmp`);
       await writeFile(temp, text);
       await rename(temp, file);
-      await waitFor(`revision ${number} after rename`, async () => (await latestNumber()) === number);
+      await waitUntil(latestNumber, (n) => n === number, { what: `revision ${number} after rename`, timeoutMs: 3000 });
       expect(performance.now() - start).to.be.below(EDIT_DEADLINE_MS);
     }
-    expect((await store.latestRevision())!.doc.colors.blue.tag).to.equal(null);
+    expect((await f.latest())!.doc.colors.blue.tag).to.equal(null);
   });
 
-  it('waits for a missing file, keeps the state when it is deleted, and reads it when it comes back', async () => {
-    const src = await startSource();
+  it('waits for a missing file; a deleted one changes nothing and is written again; a new one is read', async () => {
+    const src: DesiredFileSource = await f.start();
     expect(await latestNumber()).to.equal(0);
     expect(src.lastError).to.equal(null);
 
     await editAndMeasure(V1, 1);
+    const written = await f.fileShows(1);
     await unlink(file);
-    // Deleting is not an edit: give the watcher time to see it, then check nothing was written.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await f.fileShows(1)).to.equal(written);
     expect(await latestNumber()).to.equal(1);
     expect(src.lastError).to.equal(null);
 
@@ -156,48 +136,10 @@ describe('desired-state file source (real files, embedded store)', () => {
   });
 
   it('refuses to start twice', async () => {
-    const src = await startSource();
+    const src = await f.start();
     let error: unknown;
     await src.start().catch((err: unknown) => (error = err));
     expect(error).to.be.instanceOf(Error);
     expect((error as Error).message).to.match(/already started/);
-  });
-});
-
-describe('desired-state file source across a daemon restart', () => {
-  it('does not undo a newer revision from another source with an older file, but applies an edit made while stopped', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'desired-file-restart-'));
-    const file = path.join(dir, 'desired.yaml');
-    const store = new EmbeddedStore({ path: path.join(dir, 'hypervisor.db') });
-    await store.init();
-    const service = new DesiredStateService(store, PATTERN);
-    try {
-      await writeFile(file, V1);
-      let source = new DesiredFileSource({ file, service });
-      await source.start();
-      await source.close();
-      // An operator switches through the API after the file was written.
-      await service.apply(
-        { active: 'green', colors: { blue: { tag: 'v26.01.01.0' }, green: { tag: 'v26.01.02.0' } }, paused: false },
-        { source: 'api', author: 'ana' },
-      );
-      const afterApi = (await store.latestRevision())!.number;
-      source = new DesiredFileSource({ file, service });
-      await source.start();
-      await source.close();
-      expect((await store.latestRevision())!.number).to.equal(afterApi);
-      expect((await store.latestRevision())!.source).to.equal('api');
-      // The file edited while the daemon was down is newer than the API's revision: it wins.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      await writeFile(file, V3);
-      source = new DesiredFileSource({ file, service });
-      await source.start();
-      await source.close();
-      expect((await store.latestRevision())!.source).to.equal('file');
-      expect((await store.latestRevision())!.doc.colors.blue.tag).to.equal(null);
-    } finally {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });
