@@ -196,17 +196,18 @@ export class DesiredGitSource {
   async #catchUp(sha: string, previous: Revision | null): Promise<void> {
     if (sha === this.#lastSha) return;
     const upstream = await this.#readDoc(sha).catch(() => null);
-    this.#lastSha = sha;
-    if (!upstream || (previous && sameDesired(upstream.doc, previous.doc))) return;
-    let stored: { changed: boolean; revision: Revision };
+    let stored: { changed: boolean; revision: Revision } | null = null;
     try {
-      stored = await this.#applyCommit(sha, upstream);
+      if (upstream && !(previous && sameDesired(upstream.doc, previous.doc))) {
+        stored = await this.#applyCommit(sha, upstream);
+      }
     } catch (err) {
+      // The store failing is not the commit's fault: the next pull takes it in again.
       if (!refusesDocument(err)) throw err;
       this.#fail(err as Error, sha);
-      return;
     }
-    if (stored.changed) throw staleRevision(previous?.number ?? 0, stored.revision.number);
+    this.#lastSha = sha;
+    if (stored?.changed) throw staleRevision(previous?.number ?? 0, stored.revision.number);
   }
 
   async #commit(change: PendingRevision): Promise<void> {
