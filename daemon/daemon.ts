@@ -22,7 +22,6 @@ import { Reconciler } from '../reconciler/reconciler.js';
 import { ReleaseIntake } from '../reconciler/release-intake.js';
 import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
-import { recordRevisions } from './desired-events.js';
 import { startDesiredSources } from './desired-sources.js';
 import { listenAdmin, listenOrExplain } from './listeners.js';
 import { StartupError } from './startup-error.js';
@@ -82,7 +81,6 @@ async function assemble(
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
-  recordRevisions(desired, store, log);
   // The config repo's source starts after the listeners; a push webhook that arrives before it is
   // harmless (the start pulls anyway), so the route reaches it through this late-bound handle.
   const configRepo = { pull: (): void => undefined };

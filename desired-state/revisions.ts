@@ -12,6 +12,7 @@ import {
   validateDesired,
   type OutageConsent,
 } from './document.js';
+import { revisionEvent } from './revision-event.js';
 
 /**
  * The part of the store this service needs. Declared here, structurally, so desired-state does not
@@ -41,7 +42,8 @@ export interface ChangeMeta extends OutageConsent {
   author: string;
   /**
    * The events that record this change (an operator's audit line), stored with the new revision in
-   * one transaction: both or neither. Not called when nothing changed.
+   * one transaction: both or neither, followed by the revision's own event (revisionEvent). Not
+   * called when nothing changed.
    */
   events?: (revision: Revision) => readonly NewEvent[];
 }
@@ -197,7 +199,12 @@ export class DesiredStateService {
     checkOutage(latest?.doc ?? null, doc, input);
     const health = this.#log.health();
     if (health.state === 'damaged') throw new StoreDamagedError(health.detail, health.fix);
-    const { source, author, expected, events } = input;
+    const { source, author, expected } = input;
+    // The caller's events (an operator's audit line, the cause) first, then the revision's own.
+    const events = (revision: Revision): NewEvent[] => [
+      ...(input.events?.(revision) ?? []),
+      revisionEvent(revision, latest),
+    ];
     const append = (): Promise<Revision> => this.#log.appendRevision({ doc, source, author, expected }, events);
     const revision =
       this.#writeThrough && !source.startsWith('git@')

@@ -1,85 +1,67 @@
-// Every accepted revision is one event naming its source and what changed, written in one place
-// for every source; a failed event write is logged and does not fail the revision.
+// Every accepted revision is one event naming its source and what changed, stored by the revisions
+// service with the revision itself, for every source alike.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import type { EventRecord, NewEvent } from '../common/types.js';
-import { recordRevisions } from '../daemon/desired-events.js';
+import { WouldStopTrafficError } from '../common/errors.js';
+import type { EventRecord } from '../common/types.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { EmbeddedStore } from '../store/embedded.js';
-import { waitUntil } from './harness/wait.js';
 
 const PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 
-/** A real store whose event log is broken (a full disk, say); revisions still work. */
-class BrokenEventsStore extends EmbeddedStore {
-  override appendEvent(event: NewEvent): Promise<EventRecord> {
-    return Promise.reject(new Error(`no space left for ${event.reason}`));
-  }
-}
-
-describe('desired-state revisions as events', () => {
+describe('desired-state revisions as events (embedded store)', () => {
   let dir: string;
+  let store: EmbeddedStore;
+  let service: DesiredStateService;
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'desired-events-'));
+    store = new EmbeddedStore({ path: path.join(dir, 'hv.db') });
+    await store.init();
+    service = new DesiredStateService(store, PATTERN);
   });
 
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const events = async (): Promise<EventRecord[]> => store.listEventsAfter(0, 100);
 
   it('records each new revision, whatever its source, as "revision N from SOURCE: what changed"', async () => {
-    const store = new EmbeddedStore({ path: path.join(dir, 'hv.db') });
-    await store.init();
-    try {
-      const service = new DesiredStateService(store, PATTERN);
-      const stop = recordRevisions(service, store, () => undefined);
-      await service.apply(
-        { active: 'blue', colors: { blue: { tag: 'v26.11.27.1' } } },
-        { source: 'api', author: 'ana' },
-      );
-      await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.11.27.3' } }, paused: true }), {
-        source: 'file',
-        author: 'file:/etc/openhack/desired.yaml',
-      });
-      await service.update((d) => d, { source: 'policy', author: 'policy' }); // unchanged: no revision, no event
-      stop();
-      const events = await waitUntil(
-        async () => (await store.listEventsAfter(0, 100)).filter((e) => e.reason === 'DesiredChanged'),
-        (list) => list.length === 2,
-        { what: 'two DesiredChanged events' },
-      );
-      expect(events.map((e) => [e.actor, e.message])).to.deep.equal([
-        ['ana', 'revision 1 from api: blue none -> v26.11.27.1, active none -> blue'],
-        ['file:/etc/openhack/desired.yaml', 'revision 2 from file: green none -> v26.11.27.3, paused false -> true'],
-      ]);
-      expect(events[1]!.data).to.deep.equal({ revision: 2, source: 'file', previous: 1 });
-    } finally {
-      await store.close();
-    }
+    await service.apply({ active: 'blue', colors: { blue: { tag: 'v26.11.27.1' } } }, { source: 'api', author: 'ana' });
+    await service.update((d) => ({ ...d, colors: { ...d.colors, green: { tag: 'v26.11.27.3' } }, paused: true }), {
+      source: 'file',
+      author: 'file:/etc/openhack/desired.yaml',
+    });
+    await service.update((d) => ({ ...d, active: 'green' }), { source: 'git@0123abcd', author: 'Ana <ana@x>' });
+    const recorded = await events();
+    expect(recorded.map((e) => [e.reason, e.actor, e.message])).to.deep.equal([
+      ['DesiredChanged', 'ana', 'revision 1 from api: blue none -> v26.11.27.1, active none -> blue'],
+      [
+        'DesiredChanged',
+        'file:/etc/openhack/desired.yaml',
+        'revision 2 from file: green none -> v26.11.27.3, paused false -> true',
+      ],
+      ['DesiredChanged', 'Ana <ana@x>', 'revision 3 from git@0123abcd: active blue -> green'],
+    ]);
+    expect(recorded[1]!.data).to.deep.equal({ revision: 2, source: 'file', previous: 1 });
   });
 
-  it('a failed event write is logged and does not fail the revision', async () => {
-    const store = new BrokenEventsStore({ path: path.join(dir, 'hv.db') });
-    await store.init();
-    try {
-      const service = new DesiredStateService(store, PATTERN);
-      const logged: string[] = [];
-      recordRevisions(service, store, (line) => logged.push(line));
-      const result = await service.apply(
-        { colors: { blue: { tag: 'v26.11.27.1' } } },
-        { source: 'api', author: 'ana' },
-      );
-      expect(result.changed).to.equal(true);
-      expect((await store.latestRevision())!.number).to.equal(1);
-      await waitUntil(
-        async () => logged,
-        (l) => l.length === 1,
-        { what: 'the log line' },
-      );
-      expect(logged[0]).to.equal('revision 1 is stored, but its event was not: no space left for DesiredChanged');
-    } finally {
-      await store.close();
-    }
+  it("stores it with the revision, after the caller's own events; an unchanged or refused write records nothing", async () => {
+    const audit = (reason: string) => () => [{ reason, message: 'asked by ana', actor: 'ana' }];
+    await service.apply(
+      { active: 'blue', colors: { blue: { tag: 'v26.11.27.1' } } },
+      { source: 'api', author: 'ana', events: audit('DesiredApplied') },
+    );
+    await service.update((d) => d, { source: 'policy', author: 'policy', events: audit('Unchanged') });
+    const refused = await service
+      .apply({}, { source: 'api', author: 'ana', events: audit('Refused') })
+      .catch((err: unknown) => err);
+    expect(refused).to.be.instanceOf(WouldStopTrafficError);
+    expect((await events()).map((e) => e.reason)).to.deep.equal(['DesiredApplied', 'DesiredChanged']);
+    expect((await service.history(10)).map((r) => r.number)).to.deep.equal([1]);
   });
 });
