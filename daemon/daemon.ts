@@ -10,6 +10,7 @@ import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { readWebhookSecret } from '../api/github-signature.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
+import { environSweep } from '../common/containment.js';
 import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
 import type { StoreHealth } from '../common/types.js';
 import type { Config } from '../config/config.js';
@@ -28,6 +29,7 @@ import { StartupError } from './startup-error.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { ProcessDriver } from '../units/process-driver.js';
+import { StepScopes } from '../units/step-scope.js';
 import { defaultUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable, SystemdDriver } from '../units/systemd-driver.js';
 
@@ -76,8 +78,10 @@ async function assemble(
     envRoot: config.app.run.envRoot,
     tagPattern: config.app.tagPattern,
     store,
+    // BUILD and TEST run in scopes of the user manager the colors run in; without one, under the sweep.
+    containment: config.units.driver === 'systemd' ? new StepScopes({ env: defaultUserEnv() }) : environSweep,
   });
-  const reconciler = new Reconciler({ config, store, driver, router, builder, buildMarksDir: builder.marksDir });
+  const reconciler = new Reconciler({ config, store, driver, router, builder, buildLeftovers: builder });
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);

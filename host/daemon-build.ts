@@ -2,13 +2,14 @@
 // the others, install its dependencies, run its tests, build it, and only then give it its name
 // (`builds/<tag>`), with a marker that says it is complete. A folder under that name is always a
 // whole build; a failed attempt leaves nothing but its log.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { environSweep } from '../common/containment.js';
 import { HypervisorError } from '../common/errors.js';
 import { LOG_FILE_MODE } from '../common/file-modes.js';
+import { supervise, type Supervised } from '../common/supervisor.js';
 import { cloneTag } from './daemon-repo.js';
 
 export const BUILD_MARKER = '.hypervisor-build.json';
@@ -36,6 +37,8 @@ export interface DaemonBuildOptions {
   testCommand: string;
   buildCommand: string;
   stepTimeoutMs: number;
+  /** Cancels the build: the running step and all it started are stopped, and nothing is named. */
+  signal: AbortSignal;
   /** Every command's output goes here. */
   logFile: string;
   progress: (step: BuildStep, detail: string) => void;
@@ -118,55 +121,48 @@ async function runStep(step: BuildStep, command: string, cwd: string, options: D
   options.progress(step, `${command} passed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-/** Runs argv in its own process group (a timeout kills the whole group), output appended to the log. */
+/** Runs argv under the one supervisor (a timeout stops it and all it started), output appended to the log. */
 async function runArgv(step: BuildStep, argv: string[], cwd: string, options: DaemonBuildOptions): Promise<void> {
-  const log = await open(options.logFile, 'a', LOG_FILE_MODE);
-  await log.write(`\n$ ${argv.join(' ')}    # ${step}, in ${cwd}\n`);
-  try {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd,
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
-      env: { ...process.env, CI: '1' },
-    });
-    const outcome = await new Promise<{ code: number | null; signal: string | null; timedOut: boolean }>((resolve) => {
-      let timedOut = false;
-      const killGroup = (signal: NodeJS.Signals): void => {
-        try {
-          process.kill(-child.pid!, signal);
-        } catch {
-          // already gone
-        }
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup('SIGTERM');
-        setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
-      }, options.stepTimeoutMs);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        resolve({ code: null, signal: err.message, timedOut });
-      });
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        // Whatever the step left running in its group (a test server, a watcher) ends with it.
-        killGroup('SIGKILL');
-        resolve({ code, signal, timedOut });
-      });
-    });
-    if (outcome.code === 0 && !outcome.timedOut) return;
-    const how = outcome.timedOut
-      ? `did not finish within ${options.stepTimeoutMs} ms`
-      : outcome.code === null
-        ? `was stopped (${outcome.signal})`
-        : `exited with ${outcome.code}`;
-    throw new DaemonBuildError(
-      step,
-      `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ${how} (log: ${options.logFile})`,
-    );
-  } finally {
-    await log.close();
+  const log = createWriteStream(options.logFile, { flags: 'a', mode: LOG_FILE_MODE });
+  let logError: Error | null = null;
+  log.on('error', (err) => (logError ??= err));
+  log.write(`\n$ ${argv.join(' ')}    # ${step}, in ${cwd}\n`);
+  const outcome = await supervise({
+    argv,
+    cwd,
+    env: { ...inheritedEnv(), CI: '1' },
+    timeoutMs: options.stepTimeoutMs,
+    killGraceMs: KILL_GRACE_MS,
+    signal: options.signal,
+    containment: environSweep,
+    label: `hyperctl upgrade: ${step} in ${cwd}`,
+    output: (chunk) => log.write(chunk),
+    note: (text) => log.write(`[hyperctl] ${text}\n`),
+  });
+  await new Promise<void>((resolve) => log.end(resolve));
+  if (logError !== null) {
+    throw new DaemonBuildError(step, `cannot write ${options.logFile}: ${(logError as Error).message}`);
   }
+  if (outcome.exitCode === 0 && !outcome.timedOut && !outcome.aborted) return;
+  throw new DaemonBuildError(
+    step,
+    `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ${failure(outcome, options.stepTimeoutMs)} (log: ${options.logFile})`,
+  );
+}
+
+function failure(outcome: Supervised, timeoutMs: number): string {
+  if (outcome.startError !== null) return `could not start (${outcome.startError})`;
+  if (outcome.timedOut) return `did not finish within ${timeoutMs} ms`;
+  if (outcome.aborted) return 'was cancelled';
+  if (outcome.exitCode === null) return `was stopped (${outcome.signal})`;
+  return `exited with ${outcome.exitCode}`;
+}
+
+/** The operator's environment (npm and the tests need it), without unset entries. */
+function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
 export async function readMarker(dir: string): Promise<BuildMarker | null> {

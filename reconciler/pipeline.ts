@@ -8,13 +8,15 @@ import path from 'node:path';
 import { ConflictError, DuplicateKeyError } from '../common/errors.js';
 import type { ReleaseRecord } from '../common/types.js';
 import type { ReleasePatch, Store } from '../store/store.js';
+import { stopLeftoverSteps } from './pipeline/leftovers.js';
 import { RepoMirror } from './pipeline/mirror.js';
 import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
+import { BUILD_TEMP_PREFIX, OLD_ARTIFACT_PREFIX, removeBuildTemps, stopOrphanGit } from './pipeline/orphans.js';
 import { prepareSource } from './pipeline/source.js';
 import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
 import { checkpoint, reasonOf, ReleaseStopped } from './pipeline/stopped.js';
 import { assertReleaseTag, isSafeTag, statelessPattern } from './pipeline/tag.js';
-import type { ReleaseBuilder } from './ports.js';
+import type { BuildLeftovers, LeftoversCleared, ReleaseBuilder } from './ports.js';
 
 export { isSafeTag, type ReleasePipelineOptions };
 
@@ -39,7 +41,7 @@ const RESULTS: ReleasePatch = {
   artifactPath: null,
 };
 
-export class ReleasePipeline implements ReleaseBuilder {
+export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
   readonly mirror: RepoMirror;
   readonly #settings: PipelineSettings;
   readonly #store: Store;
@@ -58,6 +60,19 @@ export class ReleasePipeline implements ReleaseBuilder {
   /** Where running script groups are marked (see pipeline/leftovers.ts). */
   get marksDir(): string {
     return path.join(this.#settings.root, 'run', 'builds');
+  }
+
+  /**
+   * Ends what builds of an earlier daemon left running (their scripts, their git) and removes their
+   * temporary folders; this daemon's own builds are left alone.
+   */
+  async clearLeftovers(): Promise<LeftoversCleared> {
+    const { root, killGraceMs: graceMs, containment } = this.#settings;
+    const running = new Set(this.#running);
+    const tags = await stopLeftoverSteps(this.marksDir, { graceMs, containment, running });
+    const gitProcesses = await stopOrphanGit([this.mirror.dir, path.join(root, 'repos')], graceMs);
+    const tempFolders = await removeBuildTemps(path.join(root, 'artifacts'), running);
+    return { tags, gitProcesses, tempFolders };
   }
 
   /**
@@ -149,7 +164,7 @@ export class ReleasePipeline implements ReleaseBuilder {
   /** BUILD writes into a temporary folder that replaces artifacts/<tag>/ only when it holds the executable. */
   async #build(tag: string, version: string, paths: ReleasePaths, signal: AbortSignal): Promise<void> {
     await mkdir(paths.artifactsRoot, { recursive: true });
-    const output = await mkdtemp(path.join(paths.artifactsRoot, `.build-${tag}-`));
+    const output = await mkdtemp(path.join(paths.artifactsRoot, `${BUILD_TEMP_PREFIX}${tag}-`));
     try {
       await this.#step('build', tag, paths, ['--output', output], signal);
       await requireExecutable(output, version, this.#settings.appBuild.script);
@@ -181,6 +196,7 @@ export class ReleasePipeline implements ReleaseBuilder {
       logPath,
       logCapBytes: this.#settings.logCapBytes,
       signal,
+      containment: this.#settings.containment,
       markFile: path.join(paths.marks, `${tag}.json`),
     });
     await this.#store.updateRelease(tag, kind === 'build' ? { build: run.result } : { test: run.result });
@@ -224,7 +240,7 @@ async function requireExecutable(dir: string, version: string, script: string): 
 
 /** Puts `from` in the place of `to`: the old folder is moved aside first, so `to` is never half-written. */
 async function replaceDir(from: string, to: string): Promise<void> {
-  const aside = path.join(path.dirname(to), `.old-${path.basename(to)}-${randomUUID()}`);
+  const aside = path.join(path.dirname(to), `${OLD_ARTIFACT_PREFIX}${path.basename(to)}-${randomUUID()}`);
   const moved = await rename(to, aside).then(
     () => true,
     (err: NodeJS.ErrnoException) => {

@@ -22,3 +22,18 @@ export interface ReleaseBuilder {
   /** Builds and tests one tag; resolves with the final release record, never leaves it mid-way. */
   run(tag: string, signal: AbortSignal): Promise<ReleaseRecord>;
 }
+
+/** What builds of an earlier daemon (killed mid-build) left on the host, and what clearing it found. */
+export interface LeftoversCleared {
+  /** Tags whose scripts were still running. */
+  tags: string[];
+  /** git processes that were still working in the mirror or a checkout. */
+  gitProcesses: number;
+  /** Temporary build folders removed. */
+  tempFolders: string[];
+}
+
+export interface BuildLeftovers {
+  /** Ends leftover processes and removes leftover folders; runs once, when the daemon starts. */
+  clearLeftovers(): Promise<LeftoversCleared>;
+}

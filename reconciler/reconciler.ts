@@ -20,7 +20,7 @@ import { DeploymentLedger } from './ledger.js';
 import { Observer } from './observe.js';
 import { recoverBuilds } from './pipeline/recovery.js';
 import { plan } from './plan.js';
-import type { ReleaseBuilder, TrafficRouter } from './ports.js';
+import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
 import { colorReports, initialStatus, setCondition, summarizeOutcomes, type ReconcilerStatus } from './status.js';
 import type { Action, Observed, PlanContext, Plan } from './types.js';
 
@@ -44,8 +44,8 @@ export interface ReconcilerOptions {
   driver: UnitDriver;
   router: TrafficRouter;
   builder: ReleaseBuilder;
-  /** Where the builder marks running script groups, to stop those a crashed daemon left (see pipeline/leftovers.ts). */
-  buildMarksDir?: string;
+  /** Clears what builds of a crashed daemon left (scripts, git, temp folders) before the first pass. */
+  buildLeftovers?: BuildLeftovers;
 }
 
 export type BuildFinishedListener = (tag: string, outcome: { status: string; error: string | null }) => void;
@@ -104,8 +104,7 @@ export class Reconciler {
       store: this.#options.store,
       enqueue: (tag, reason) => void this.build(tag, reason),
       event: (event) => this.#event(event),
-      marksDir: this.#options.buildMarksDir ?? null,
-      killGraceMs: 5_000,
+      leftovers: this.#options.buildLeftovers ?? null,
     });
     void this.trigger();
   }

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
+import { STEP_MARK_VAR } from '../common/containment.js';
 import { ConflictError, ValidationError } from '../common/errors.js';
 import { ReleasePipeline, isSafeTag, type ReleasePipelineOptions } from '../reconciler/pipeline.js';
 import { EmbeddedStore } from '../store/embedded.js';
@@ -257,7 +258,7 @@ describe('ReleasePipeline', function () {
     expect(await readFile(record.build!.logPath, 'utf8')).to.match(/processes of the group were still running/);
   });
 
-  it('gives scripts PATH, HOME and LANG only', async () => {
+  it('gives scripts PATH, HOME and LANG only, and the step mark', async () => {
     process.env.HYPERVISOR_TEST_SECRET = 'do-not-leak';
     try {
       await repo.commitFile('TEST', '#!/bin/sh\nenv\n', 'TEST prints its environment');
@@ -269,11 +270,10 @@ describe('ReleasePipeline', function () {
         .split('\n')
         .filter((l) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(l))
         .map((l) => l.slice(0, l.indexOf('=')));
-      expect(names).to.include.members(['PATH', 'HOME', 'LANG']);
+      expect(names).to.include.members(['PATH', 'HOME', 'LANG', STEP_MARK_VAR]);
       // PWD, SHLVL and OLDPWD are set by sh itself.
-      expect(names.filter((n) => !['PATH', 'HOME', 'LANG', 'PWD', 'SHLVL', 'OLDPWD', '_'].includes(n))).to.deep.equal(
-        [],
-      );
+      const ours = ['PATH', 'HOME', 'LANG', STEP_MARK_VAR, 'PWD', 'SHLVL', 'OLDPWD', '_'];
+      expect(names.filter((n) => !ours.includes(n))).to.deep.equal([]);
       expect(log).to.not.include('do-not-leak');
     } finally {
       delete process.env.HYPERVISOR_TEST_SECRET;

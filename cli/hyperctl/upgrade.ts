@@ -102,18 +102,21 @@ async function buildOrExplain(ctx: Ctx, repo: string, tag: string, currentDir: s
   const progress = (step: BuildStep, detail: string): void => ctx.say(`${step.padEnd(8)} ${detail}`);
   try {
     const { args } = ctx;
-    const built = await buildTag({
-      repo,
-      tag,
-      buildsDir: layout.builds,
-      currentDir,
-      logFile,
-      progress,
-      installCommand: args.installCommand,
-      testCommand: args.testCommand,
-      buildCommand: args.buildCommand,
-      stepTimeoutMs: args.stepTimeoutMs,
-    });
+    const built = await untilInterrupted((signal) =>
+      buildTag({
+        repo,
+        tag,
+        buildsDir: layout.builds,
+        currentDir,
+        logFile,
+        progress,
+        installCommand: args.installCommand,
+        testCommand: args.testCommand,
+        buildCommand: args.buildCommand,
+        stepTimeoutMs: args.stepTimeoutMs,
+        signal,
+      }),
+    );
     return built.dir;
   } catch (err) {
     if (!(err instanceof DaemonBuildError)) throw err;
@@ -123,6 +126,23 @@ async function buildOrExplain(ctx: Ctx, repo: string, tag: string, currentDir: s
       `${err.step}_failed`,
       `${err.message}\n${tail}\nnothing was changed: the daemon still runs ${await linkTarget(layout.current)}`,
     );
+  }
+}
+
+/**
+ * ^C or SIGTERM cancels the build: its steps run detached (out of reach of the terminal's signal),
+ * so without this they would go on after hyperctl is gone.
+ */
+async function untilInterrupted<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => controller.abort(new Error(`hyperctl got ${signal}`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

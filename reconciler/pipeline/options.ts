@@ -1,5 +1,6 @@
 // The pipeline's options, checked once when it is built: a bad value is named with its key.
 import path from 'node:path';
+import { environSweep, type Containment } from '../../common/containment.js';
 import { ValidationError } from '../../common/errors.js';
 import type { StepConfig } from '../../config/config.js';
 import type { Store } from '../../store/store.js';
@@ -22,6 +23,11 @@ export interface ReleasePipelineOptions {
   killGraceMs?: number;
   /** Size limit of each step log; the rest is dropped behind a marker line. @default 5 MiB */
   logCapBytes?: number;
+  /**
+   * Where BUILD and TEST run, so that processes that leave their group end with them: a systemd
+   * scope (units/step-scope.ts) with the systemd driver. @default environSweep
+   */
+  containment?: Containment;
 }
 
 export type PipelineSettings = Required<ReleasePipelineOptions>;
@@ -44,6 +50,7 @@ export function validateOptions(o: ReleasePipelineOptions): PipelineSettings {
     gitTimeoutMs: requireCount('gitTimeoutMs', o.gitTimeoutMs ?? 300_000, MAX_TIMER_MS),
     killGraceMs: requireCount('killGraceMs', o.killGraceMs ?? 5_000, MAX_TIMER_MS),
     logCapBytes: requireCount('logCapBytes', o.logCapBytes ?? DEFAULT_LOG_CAP_BYTES, 2 ** 40),
+    containment: requireContainment(o.containment ?? environSweep),
   };
 }
 
@@ -76,6 +83,13 @@ function requireStep(key: string, value: StepConfig | undefined): StepConfig {
     );
   }
   return { script: value.script, timeoutMs: requireCount(`${key}.timeoutMs`, value.timeoutMs, MAX_TIMER_MS) };
+}
+
+function requireContainment(value: Containment): Containment {
+  if (typeof value?.enclose !== 'function' || typeof value.end !== 'function') {
+    throw new ValidationError('containment', `must be a Containment, got ${String(value)}`);
+  }
+  return value;
 }
 
 function requirePattern(value: unknown): RegExp {

@@ -1,9 +1,9 @@
-// What a starting daemon does about builds the previous one left: stop their scripts if they still
-// run, then queue each unfinished build again, but only once. A build cut short by a restart a
+// What a starting daemon does about builds the previous one left: stop their scripts and git if
+// they still run and remove their temporary folders, then queue each unfinished build again, but only once. A build cut short by a restart a
 // second time in a row fails, so a build that crashes the host (or a crash loop) cannot run forever.
 import type { NewEvent, ReleaseRecord } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
-import { stopLeftoverGroups } from './leftovers.js';
+import type { BuildLeftovers } from '../ports.js';
 
 /** Restarts a single build may live through; the next one fails it. */
 export const MAX_INTERRUPTIONS = 1;
@@ -13,24 +13,15 @@ export interface RecoveryDeps {
   /** Queues a build of the tag (a no-op when one is queued already). */
   enqueue(tag: string, reason: string): void;
   event(event: NewEvent): Promise<void>;
-  /** Where running script groups are marked; null when the builder keeps no marks. */
-  marksDir: string | null;
-  killGraceMs: number;
+  /** What clears the previous daemon's processes and folders; null when the builder leaves none. */
+  leftovers: BuildLeftovers | null;
 }
 
 /** How many releases a start looks at: far more than a host keeps building at once. */
 const SCAN_LIMIT = 1000;
 
 export async function recoverBuilds(deps: RecoveryDeps): Promise<void> {
-  if (deps.marksDir !== null) {
-    for (const tag of await stopLeftoverGroups(deps.marksDir, deps.killGraceMs)) {
-      await deps.event({
-        reason: 'BuildLeftoverStopped',
-        message: `scripts of ${tag} left running by the previous daemon were stopped`,
-        data: { tag },
-      });
-    }
-  }
+  if (deps.leftovers !== null) await clearLeftovers(deps.leftovers, deps);
   for (const release of await deps.store.listReleases(SCAN_LIMIT)) {
     switch (release.status) {
       case 'building':
@@ -50,6 +41,24 @@ export async function recoverBuilds(deps: RecoveryDeps): Promise<void> {
         throw new Error(`unknown release status ${String(never)}`);
       }
     }
+  }
+}
+
+async function clearLeftovers(leftovers: BuildLeftovers, deps: RecoveryDeps): Promise<void> {
+  const cleared = await leftovers.clearLeftovers();
+  for (const tag of cleared.tags) {
+    await deps.event({
+      reason: 'BuildLeftoverStopped',
+      message: `scripts of ${tag} left running by the previous daemon were stopped`,
+      data: { tag },
+    });
+  }
+  if (cleared.gitProcesses > 0) {
+    await deps.event({
+      reason: 'BuildLeftoverStopped',
+      message: `${cleared.gitProcesses} git processes left running by the previous daemon were stopped`,
+      data: { gitProcesses: cleared.gitProcesses },
+    });
   }
 }
 
