@@ -103,6 +103,8 @@ async function assemble(
     releases: releases.intake,
   };
   const api = createApi(deps, 'public');
+  // Until the first pass has routed, requests wait for it: a restarted daemon answers no 503 for a Ready color.
+  router.holdUntil(firstPass(reconciler), connectTimeoutMs);
   const publicServer = createProxyServer({
     router,
     apiHandler: api,
@@ -170,6 +172,13 @@ function watchStoreHealth(
   report(store.health());
   const unsubscribe = store.onHealthChange(report);
   closers.unshift(async () => unsubscribe());
+}
+
+/** Settles when the reconciler has finished its first pass, which routes traffic as the host stands. */
+function firstPass(reconciler: Reconciler): Promise<void> {
+  return new Promise((resolve) => {
+    const off = reconciler.onPassFinished(() => resolve(off()));
+  });
 }
 
 interface ReleaseParts {

@@ -44,6 +44,7 @@ export class Router {
   readonly #drainTimeoutMs: number;
   #slots: Record<Slot, Target | null> = { active: null, preview: null };
   #draining = new Set<Target>();
+  #hold: Promise<void> | null = null;
 
   constructor(options: RouterOptions = {}) {
     const { drainTimeoutMs = 30_000, ...targetOptions } = options;
@@ -96,6 +97,33 @@ export class Router {
       this.#set('active', active?.color ?? null, active?.port),
       this.#set('preview', preview?.color ?? null, preview?.port),
     ]);
+  }
+
+  /**
+   * Until `decided` settles (at most `maxMs`), a request that finds no target waits for it instead
+   * of getting 503 at once: a starting daemon has not routed yet, and the color it is about to route
+   * to may well be Ready.
+   */
+  holdUntil(decided: Promise<unknown>, maxMs: number): void {
+    positive('maxMs', maxMs);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs).unref()));
+    const hold: Promise<void> = Promise.race([
+      decided.then(
+        () => undefined,
+        () => undefined,
+      ),
+      deadline,
+    ]).then(() => {
+      clearTimeout(timer);
+      if (this.#hold === hold) this.#hold = null;
+    });
+    this.#hold = hold;
+  }
+
+  /** What a request that finds no target waits for first; null when it gets 503 at once. */
+  get holding(): Promise<void> | null {
+    return this.#hold;
   }
 
   /** Picks the slot's current target and counts the request on it, in one synchronous step. */

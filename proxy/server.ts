@@ -138,12 +138,17 @@ function onRequest({ server, options, slot, forwarding }: Listener, req: Incomin
     callApi(options.apiHandler, req, res);
     return;
   }
-  const lease = options.router.lease(slot);
-  if (!lease) {
-    sendError(res, new NoTargetError(slot), requestIdOf(req));
-    return;
-  }
-  forward(req, res, lease, forwarding);
+  toBackend({ server, options, slot, forwarding }, req, res);
+}
+
+function toBackend(listener: Listener, req: IncomingMessage, res: ServerResponse, waited = false): void {
+  if (res.destroyed) return; // the client left while it waited
+  const { router } = listener.options;
+  const lease = router.lease(listener.slot);
+  if (lease) return forward(req, res, lease, listener.forwarding);
+  const hold = waited ? null : router.holding;
+  if (hold) return void hold.then(() => toBackend(listener, req, res, true));
+  sendError(res, new NoTargetError(listener.slot), requestIdOf(req));
 }
 
 function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: ServerResponse): void {
@@ -188,12 +193,22 @@ function onUpgrade(
     );
     return;
   }
+  upgradeToBackend(router, slot, ws, { req, socket, head });
+}
+
+interface Upgrade {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+}
+
+function upgradeToBackend(router: Router, slot: Slot, ws: WebSocketForwarder, u: Upgrade, waited = false): void {
+  if (u.socket.destroyed) return; // the client left while it waited
   const lease = router.lease(slot);
-  if (!lease) {
-    writeRawError(socket, new NoTargetError(slot), requestId);
-    return;
-  }
-  ws.forward(req, socket, head, lease);
+  if (lease) return ws.forward(u.req, u.socket, u.head, lease);
+  const hold = waited ? null : router.holding;
+  if (hold) return void hold.then(() => upgradeToBackend(router, slot, ws, u, true));
+  writeRawError(u.socket, new NoTargetError(slot), requestIdOf(u.req));
 }
 
 /** True for `/hypervisor` and `/hypervisor/...` (query string aside); `/hypervisorx` is a backend path. */

@@ -18,7 +18,7 @@ import { act, type ActionOutcome } from './act.js';
 import { BuildJobs } from './jobs.js';
 import { DeploymentLedger } from './ledger.js';
 import { Observer } from './observe.js';
-import { recoverBuilds } from './pipeline/recovery.js';
+import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import { plan } from './plan.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
 import { colorReports, initialStatus, setCondition, summarizeOutcomes, type ReconcilerStatus } from './status.js';
@@ -98,13 +98,17 @@ export class Reconciler {
     });
   }
 
-  /** Stops scripts a crashed daemon left, queues the builds it left unfinished again (once), then runs. */
+  /**
+   * Takes over from an earlier daemon: ends what its builds left (scripts, git, temp folders), queues
+   * the builds it left unfinished again (once), then runs.
+   */
   async start(): Promise<void> {
+    const leftovers = this.#options.buildLeftovers;
+    if (leftovers) await clearBuildLeftovers(leftovers, (event) => this.#event(event));
     await recoverBuilds({
       store: this.#options.store,
       enqueue: (tag, reason) => void this.build(tag, reason),
       event: (event) => this.#event(event),
-      leftovers: this.#options.buildLeftovers ?? null,
     });
     void this.trigger();
   }

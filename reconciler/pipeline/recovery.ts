@@ -1,5 +1,6 @@
-// What a starting daemon does about builds the previous one left: stop their scripts and git if
-// they still run and remove their temporary folders, then queue each unfinished build again, but only once. A build cut short by a restart a
+// What a starting daemon does about builds the previous one left: queue each unfinished build again,
+// but only once; and (before any build runs) stop their scripts and git if they still run and
+// remove their temporary folders. A build cut short by a restart a
 // second time in a row fails, so a build that crashes the host (or a crash loop) cannot run forever.
 import type { NewEvent, ReleaseRecord } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
@@ -13,15 +14,12 @@ export interface RecoveryDeps {
   /** Queues a build of the tag (a no-op when one is queued already). */
   enqueue(tag: string, reason: string): void;
   event(event: NewEvent): Promise<void>;
-  /** What clears the previous daemon's processes and folders; null when the builder leaves none. */
-  leftovers: BuildLeftovers | null;
 }
 
 /** How many releases a start looks at: far more than a host keeps building at once. */
 const SCAN_LIMIT = 1000;
 
 export async function recoverBuilds(deps: RecoveryDeps): Promise<void> {
-  if (deps.leftovers !== null) await clearLeftovers(deps.leftovers, deps);
   for (const release of await deps.store.listReleases(SCAN_LIMIT)) {
     switch (release.status) {
       case 'building':
@@ -44,17 +42,21 @@ export async function recoverBuilds(deps: RecoveryDeps): Promise<void> {
   }
 }
 
-async function clearLeftovers(leftovers: BuildLeftovers, deps: RecoveryDeps): Promise<void> {
+/** Ends what the previous daemon's builds left running and removes their folders; each find is an event. */
+export async function clearBuildLeftovers(
+  leftovers: BuildLeftovers,
+  event: (event: NewEvent) => Promise<void>,
+): Promise<void> {
   const cleared = await leftovers.clearLeftovers();
   for (const tag of cleared.tags) {
-    await deps.event({
+    await event({
       reason: 'BuildLeftoverStopped',
       message: `scripts of ${tag} left running by the previous daemon were stopped`,
       data: { tag },
     });
   }
   if (cleared.gitProcesses > 0) {
-    await deps.event({
+    await event({
       reason: 'BuildLeftoverStopped',
       message: `${cleared.gitProcesses} git processes left running by the previous daemon were stopped`,
       data: { gitProcesses: cleared.gitProcesses },
