@@ -10,7 +10,6 @@ import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { readWebhookSecret } from '../api/github-signature.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
-import { environSweep } from '../common/containment.js';
 import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
 import type { StoreHealth } from '../common/types.js';
 import type { Config } from '../config/config.js';
@@ -24,14 +23,10 @@ import { ReleaseIntake } from '../reconciler/release-intake.js';
 import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
-import { listenAdmin, listenOrExplain } from './listeners.js';
-import { StartupError } from './startup-error.js';
+import { makeDriver, stepContainment } from './host-drivers.js';
+import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
-import { ProcessDriver } from '../units/process-driver.js';
-import { StepScopes } from '../units/step-scope.js';
-import { defaultUserEnv } from '../units/systemctl.js';
-import { isUserManagerReachable, SystemdDriver } from '../units/systemd-driver.js';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -78,8 +73,7 @@ async function assemble(
     envRoot: config.app.run.envRoot,
     tagPattern: config.app.tagPattern,
     store,
-    // BUILD and TEST run in scopes of the user manager the colors run in; without one, under the sweep.
-    containment: config.units.driver === 'systemd' ? new StepScopes({ env: defaultUserEnv() }) : environSweep,
+    containment: stepContainment(config),
   });
   const reconciler = new Reconciler({ config, store, driver, router, builder, buildLeftovers: builder });
   closers.unshift(() => reconciler.close());
@@ -103,8 +97,7 @@ async function assemble(
     releases: releases.intake,
   };
   const api = createApi(deps, 'public');
-  // Until the first pass has routed, requests wait for it: a restarted daemon answers no 503 for a Ready color.
-  router.holdUntil(firstPass(reconciler), connectTimeoutMs);
+  holdUntilFirstPass(router, reconciler, connectTimeoutMs);
   const publicServer = createProxyServer({
     router,
     apiHandler: api,
@@ -172,13 +165,6 @@ function watchStoreHealth(
   report(store.health());
   const unsubscribe = store.onHealthChange(report);
   closers.unshift(async () => unsubscribe());
-}
-
-/** Settles when the reconciler has finished its first pass, which routes traffic as the host stands. */
-function firstPass(reconciler: Reconciler): Promise<void> {
-  return new Promise((resolve) => {
-    const off = reconciler.onPassFinished(() => resolve(off()));
-  });
 }
 
 interface ReleaseParts {
@@ -277,21 +263,6 @@ async function privateLogs(dir: string): Promise<void> {
     if (entry.isDirectory()) narrowMode(path.join(dir, entry.name), LOG_DIR_MODE);
     else if (entry.isFile()) narrowMode(path.join(dir, entry.name), LOG_FILE_MODE);
   }
-}
-
-/** The units driver the config asks for; the demo's `npm stop` uses it too, to stop the colors. */
-export async function makeDriver(config: Config): Promise<UnitDriver> {
-  if (config.units.driver === 'process') {
-    return new ProcessDriver({ appName: config.app.name, stateDir: path.join(config.root, 'run') });
-  }
-  const env = defaultUserEnv();
-  if (!(await isUserManagerReachable(env))) {
-    throw new StartupError(
-      `units.driver is systemd, but no systemd user manager answers at ${env.XDG_RUNTIME_DIR} ` +
-        '(start one, enable lingering with `loginctl enable-linger`, or set units.driver: process)',
-    );
-  }
-  return new SystemdDriver({ appName: config.app.name, env });
 }
 
 async function closeAll(closers: Array<() => Promise<unknown>>): Promise<void> {

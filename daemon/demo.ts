@@ -11,7 +11,7 @@ import { tryListen } from '../common/listen-probe.js';
 import { COLORS } from '../common/types.js';
 import { loadConfig } from '../config/config.js';
 import { isOurProcess, settlesWithin, watchPid } from '../units/process-watch.js';
-import { makeDriver } from './daemon.js';
+import { makeDriver } from './host-drivers.js';
 
 /** The demo's own listeners; the colors' ports may well be held by the colors a previous run left. */
 export interface DemoPorts {

@@ -6,7 +6,9 @@ import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ListenError } from '../proxy/errors.js';
+import type { Router } from '../proxy/router.js';
 import { listen } from '../proxy/server.js';
+import type { Reconciler } from '../reconciler/reconciler.js';
 import { StartupError } from './startup-error.js';
 
 const SOCKET_PROBE_MS = 1_000;
@@ -69,4 +71,15 @@ function socketAnswers(socketPath: string): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/**
+ * Until the reconciler's first pass has routed traffic as the host stands (at most `maxMs`), a
+ * request that finds no color waits for it: a restarted daemon answers no 503 for a color that is Ready.
+ */
+export function holdUntilFirstPass(router: Router, reconciler: Reconciler, maxMs: number): void {
+  const firstPass = new Promise<void>((resolve) => {
+    const off = reconciler.onPassFinished(() => resolve(off()));
+  });
+  router.holdUntil(firstPass, maxMs);
 }

@@ -70,8 +70,10 @@ describe('fault: kill -9 of the daemon at each pipeline step (real systemd, real
     const green = s.status.colors?.green;
     return green?.phase === 'Ready' && green.runningTag === tag ? s : null;
   };
+  /** Starts the daemon; resolves once both its public port and its admin socket answer. */
   const start = async (): Promise<void> => {
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
+    await waitFor('the admin socket to answer', () => status().catch(() => null));
   };
   const temps = async (): Promise<string[]> =>
     (await readdir(path.join(root, 'artifacts'))).filter((name) => name.startsWith('.'));
@@ -114,8 +116,8 @@ store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
 reconcile: { interval: 300ms }
 `,
     );
-    await start();
     admin = new ApiClient({ socketPath: adminSocket });
+    await start();
     await admin.put('/desired', { active: 'blue', colors: { blue: { tag: `v${V1}` } } });
     await waitFor(
       'blue Ready at v1',
