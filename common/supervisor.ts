@@ -54,7 +54,8 @@ export function supervise(spec: SuperviseSpec): Promise<Supervised> {
   child.stdout?.on('data', (chunk: Buffer) => spec.output(chunk));
   child.stderr?.on('data', (chunk: Buffer) => spec.output(chunk));
   const group = child.pid === undefined ? null : new ProcessGroup(child.pid, spec.killGraceMs);
-  const recorded = child.pid === undefined ? Promise.resolve() : (spec.started?.(child.pid, mark) ?? Promise.resolve());
+  // A record that cannot be written only loses the cleanup after a crash: the run goes on.
+  const recorded = child.pid === undefined ? Promise.resolve() : spec.started?.(child.pid, mark).catch(() => undefined);
   const limits = watchLimits(spec, group);
   return new Promise((resolve) => {
     child.once('error', (err) => {

@@ -25,19 +25,21 @@ export async function stopOrphanGit(folders: readonly string[], graceMs: number)
     folders,
   );
   if (orphans.size === 0) return 0;
+  // Matched by pid and start time: a pid reused while we wait is another process.
   await stopProcesses(
-    processesWhere(async (p) => orphans.has(p.pid)),
+    processesWhere(async (p) => orphans.get(p.pid) === p.startTime),
     graceMs,
   );
   return orphans.size;
 }
 
-async function gitWorkingIn(table: readonly ProcStat[], folders: readonly string[]): Promise<Set<number>> {
-  const found = new Set<number>();
+/** pid -> start time of the git processes working inside `folders`. */
+async function gitWorkingIn(table: readonly ProcStat[], folders: readonly string[]): Promise<Map<number, string>> {
+  const found = new Map<number, string>();
   for (const p of table.filter((entry) => entry.comm === 'git' || entry.comm.startsWith('git-'))) {
     const cwd = await cwdOf(p.pid);
     if (cwd !== null && folders.some((folder) => cwd === folder || cwd.startsWith(`${folder}${path.sep}`))) {
-      found.add(p.pid);
+      found.set(p.pid, p.startTime);
     }
   }
   return found;
