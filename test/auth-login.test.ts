@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { readFile, stat } from 'node:fs/promises';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { PASSWORD, startTestDaemon, type Answer, type TestDaemon } from './api-harness.js';
+import { waitUntil } from './harness/wait.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 type EventsBody = {
@@ -142,22 +143,36 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     expect(locked.json.error.code).to.equal('locked_out');
     expect((await login('victor', PASSWORD)).status, 'another account, same address').to.equal(200);
 
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const again = await login('target', 'one more guess');
+    // A guess while locked is refused uncounted (Retry-After 1); the first once the lock ends counts and
+    // locks again, twice as long. (Exact durations: auth-lockout.test.ts, on a fake clock.)
+    const again = await waitUntil(
+      () => login('target', 'one more guess'),
+      (answer) => answer.status !== 429 || answer.headers['retry-after'] !== '1',
+      { what: 'a guess counted after the first lock', intervalMs: 100 },
+    );
     expect(again.status).to.equal(429);
     expect(again.headers['retry-after'], 'the second lock lasts twice as long').to.equal('2');
     const lockouts = (await events()).filter((e) => e.reason === 'LoginLockedOut' && e.data?.username === 'target');
     expect(lockouts.map((e) => e.data?.lockedForMs)).to.deep.equal([1000, 2000]);
 
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    expect((await login('target', PASSWORD)).status, 'the right password once the lock ends').to.equal(200);
+    // The right password is refused uncounted while the lock lasts, and accepted once it ends.
+    const right = await waitUntil(
+      () => login('target', PASSWORD),
+      (answer) => answer.status !== 429,
+      { what: 'the end of the second lock', intervalMs: 100 },
+    );
+    expect(right.status, 'the right password once the lock ends').to.equal(200);
   });
 
   it('counts concurrent guesses toward the lock: no more than ten hashes, and the right password sent among them gets no token', async () => {
     await hv.addUser('racer', 'operator');
     const guesses = Array.from({ length: 20 }, (_, i) => login('racer', `concurrent guess ${i}`));
-    // Sent while the first guesses still hash (~0.3 s each), so it arrives after them.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A guess refused 429 means the guesses in progress (or their failures) already fill the threshold;
+    // the right password is sent only then, so it is judged among them.
+    await new Promise<void>((resolve) => {
+      for (const guess of guesses) void guess.then((answer) => answer.status === 429 && resolve());
+      void Promise.all(guesses).then(() => resolve());
+    });
     const right = await login('racer', PASSWORD);
     const answers = await Promise.all(guesses);
     expect(right.status, 'the right password while ten guesses are in progress or have locked the name').to.equal(429);

@@ -14,7 +14,7 @@ import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { freePorts } from './harness/ports.js';
 import { startUserManager, type UserManager } from './harness/systemd-user.js';
-import { waitFor } from './harness/wait.js';
+import { waitFor, waitUntil } from './harness/wait.js';
 
 const V1 = '26.11.27.0';
 const V2 = '26.11.27.1';
@@ -211,8 +211,14 @@ proxy: { drainTimeout: 2s }
       10_000,
     );
     expect(reported.message).to.contain('inactive');
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // several passes: still left alone
-    expect((await status()).status.colors!.blue.unit.activeState).to.equal('inactive');
+    // Three more passes (each stamps lastReconcileAt) see the drift and leave it alone.
+    const passes = new Set<string | null>();
+    const later = await waitUntil(
+      async () => (await status()).status,
+      (s) => passes.add(s.lastReconcileAt).size > 3 || s.colors!.blue.unit.activeState !== 'inactive',
+      { what: 'three more passes', timeoutMs: 15_000 },
+    );
+    expect(later.colors!.blue.unit.activeState).to.equal('inactive');
     await push(desiredYaml('green', `v${V1}`, `v${V2}`), 'resume');
     await waitFor('blue Ready again', readyAt('blue', `v${V1}`), 30_000);
   });

@@ -11,7 +11,7 @@ import { createExampleRepo } from './harness/example-repo.js';
 import { startLoad } from './harness/load.js';
 import { freePorts } from './harness/ports.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
-import { waitFor } from './harness/wait.js';
+import { waitFor, waitUntil } from './harness/wait.js';
 
 const V1 = '26.11.27.0';
 const V2 = '26.11.27.1';
@@ -212,14 +212,21 @@ proxy: { drainTimeout: 5s }
   });
 
   it('loses no request under load (64 connections) across 20 switches', async () => {
-    const load = startLoad({ origin: publicUrl, connections: 64, durationMs: 15_000, maxRequests: 400_000 });
+    const load = startLoad({ origin: publicUrl, connections: 64, durationMs: 60_000, maxRequests: 400_000 });
     try {
       for (let i = 0; i < 20; i++) {
         const to = i % 2 === 0 ? 'blue' : 'green';
         const answer = await api<{ active: string }>('POST', '/switch', JSON.stringify({ to }));
         expect(answer.status, JSON.stringify(answer.json)).to.be.oneOf([200, 201]);
         expect(answer.json.active).to.equal(to);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Each switch is crossed by load: some answers come from the color switched to before the next one.
+        const version = to === 'blue' ? V1 : V2;
+        const before = load.progress.bodies.get(version) ?? 0;
+        await waitUntil(
+          async () => load.progress.bodies.get(version) ?? 0,
+          (served) => served >= before + 64,
+          { what: `answers from ${to} after switch ${i + 1}`, intervalMs: 10 },
+        );
       }
     } finally {
       load.stop();

@@ -14,6 +14,7 @@ import { ReleasePipeline, isSafeTag, type ReleasePipelineOptions } from '../reco
 import { EmbeddedStore } from '../store/embedded.js';
 import { processesMatching } from './harness/processes.js';
 import { createExampleRepo, startBackend, type ExampleRepo } from './harness/example-repo.js';
+import { waitUntil } from './harness/wait.js';
 
 const TAG_PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 
@@ -232,9 +233,11 @@ describe('ReleasePipeline', function () {
     const tag = await repo.release('26.11.29.2');
     const controller = new AbortController();
     const running = pipeline().run(tag, controller.signal);
-    const deadline = Date.now() + 10_000;
-    while ((await processesMatching(sleep.needle)).length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(
+      () => processesMatching(sleep.needle),
+      (found) => found.length > 0,
+      { what: 'BUILD to start its sleep', timeoutMs: 10_000 },
+    );
     controller.abort(new Error('operator cancelled'));
     const record = await running;
     expect(record.status).to.equal('interrupted');

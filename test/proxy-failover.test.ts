@@ -14,7 +14,8 @@ import {
   type Backend,
   type BackendProcess,
 } from './harness/http-backends.js';
-import { colorOf, errorOf, startProxy, waitUntil, type ProxyFixture } from './proxy-fixture.js';
+import { colorOf, errorOf, startProxy, type ProxyFixture } from './proxy-fixture.js';
+import { waitForCondition } from './harness/wait.js';
 
 describe('proxy upstream failures and failover', function () {
   this.timeout(30_000);
@@ -66,7 +67,7 @@ describe('proxy upstream failures and failover', function () {
       expect(proxy.router.active?.inFlight).to.equal(1);
       req.destroy();
       await aborted;
-      await waitUntil(() => proxy.router.active?.inFlight === 0, 2_000);
+      await waitForCondition('blue to finish its requests', () => proxy.router.active?.inFlight === 0, 2_000);
     });
   });
 
@@ -78,7 +79,11 @@ describe('proxy upstream failures and failover', function () {
       expect(put.status).to.equal(200);
       expect(put.body).to.equal('replayed body');
       expect(put.headers['x-backend-color']).to.equal('green');
-      await waitUntil(() => proxy.router.preview?.inFlight === 0 && proxy.router.active?.inFlight === 0, 2_000);
+      await waitForCondition(
+        'both colors to finish their requests',
+        () => proxy.router.preview?.inFlight === 0 && proxy.router.active?.inFlight === 0,
+        2_000,
+      );
     });
 
     it('retries when the active color resets the connection before answering', async () => {
@@ -133,10 +138,14 @@ describe('proxy upstream failures and failover', function () {
       await proxy.router.route({ color: 'blue', port: bluePs.port }, { color: 'green', port: greenPs.port });
 
       const load = new GetLoad(proxy.publicPort, 32);
-      await waitUntil(() => load.count('blue') >= 500, 10_000);
+      await waitForCondition('500 answers from blue', () => load.count('blue') >= 500, 10_000);
       await bluePs.kill();
       const atKill = load.total;
-      await waitUntil(() => load.count('green') >= 2_000 && load.total >= atKill + 2_000, 10_000);
+      await waitForCondition(
+        '2000 answers from green after the kill',
+        () => load.count('green') >= 2_000 && load.total >= atKill + 2_000,
+        10_000,
+      );
       const result = await load.stop();
       expect(result.failures.slice(0, 5), `${result.failed} of ${load.total} requests failed`).to.deep.equal([]);
       expect(result.failed).to.equal(0);

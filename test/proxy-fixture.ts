@@ -60,11 +60,3 @@ export function seenHeaders(res: SimpleResponse): Record<string, string> {
   expect(res.status, res.body).to.equal(200);
   return (JSON.parse(res.body) as { headers: Record<string, string> }).headers;
 }
-
-export async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs}ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

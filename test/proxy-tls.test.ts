@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { createProxyServer } from '../proxy/server.js';
 import { TlsCertificateError } from '../proxy/tls.js';
 import { startBackend, type Backend } from './harness/http-backends.js';
-import { startProxy, waitUntil, type ProxyFixture } from './proxy-fixture.js';
+import { startProxy, type ProxyFixture } from './proxy-fixture.js';
+import { waitForCondition } from './harness/wait.js';
 
 const run = promisify(execFile);
 
@@ -135,7 +136,7 @@ describe('proxy TLS', function () {
 
       await replace(keyFile(), b.key);
       await replace(certFile(), b.cert);
-      await waitUntil(() => reloads.includes(null), 5_000);
+      await waitForCondition('a successful reload', () => reloads.includes(null), 5_000);
       const fresh = await get(proxy.publicPort, [a.cert, b.cert], false);
       expect(fresh.commonName).to.equal('cert-b');
 
@@ -150,13 +151,13 @@ describe('proxy TLS', function () {
 
   it('keeps the old pair when the new certificate does not match the key, until it does', async () => {
     await replace(certFile(), c.cert);
-    await waitUntil(() => reloads.length > 0, 5_000);
+    await waitForCondition('a reload', () => reloads.length > 0, 5_000);
     expect(reloads[0]).to.be.an('error');
     expect(reloads[0]?.message).to.include(certFile());
     expect((await get(proxy.publicPort, [a.cert], false)).commonName).to.equal('cert-a');
 
     await replace(keyFile(), c.key);
-    await waitUntil(() => reloads.includes(null), 5_000);
+    await waitForCondition('a successful reload', () => reloads.includes(null), 5_000);
     expect((await get(proxy.publicPort, [c.cert], false)).commonName).to.equal('cert-c');
   });
 

@@ -7,7 +7,8 @@ import net from 'node:net';
 import { closeFrame, FrameBoundaries } from '../proxy/ws-frames.js';
 import { httpRequest, refusedPort, startBackend, waitForEvent, type Backend } from './harness/http-backends.js';
 import { connectWebSocket, encodeFrame, FrameDecoder, HandshakeRefusedError } from './harness/ws.js';
-import { colorOf, startProxy, UUID, waitUntil, type ProxyFixture } from './proxy-fixture.js';
+import { colorOf, startProxy, UUID, type ProxyFixture } from './proxy-fixture.js';
+import { waitForCondition } from './harness/wait.js';
 
 describe('proxy websockets', function () {
   let blue: Backend;
@@ -93,7 +94,11 @@ describe('proxy websockets', function () {
       await once(socket, 'close');
     }
     expect(colorOf(await httpRequest(proxy.publicPort, '/'))).to.equal('blue');
-    await waitUntil(() => proxy.router.active?.inFlight === 0, 2_000);
+    await waitForCondition(
+      'the websocket to leave the in-flight count',
+      () => proxy.router.active?.inFlight === 0,
+      2_000,
+    );
   });
 });
 

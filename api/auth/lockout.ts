@@ -15,6 +15,11 @@ export interface LockoutSettings {
 
 export type LockoutStore = Pick<Store, 'getLoginLockout' | 'updateLoginLockout'>;
 
+export interface LockoutOptions {
+  /** The clock locks are measured with (tests pass a fake one). @default Date.now */
+  now?: () => number;
+}
+
 export interface LockState {
   locked: boolean;
   retryAfterMs: number;
@@ -33,22 +38,24 @@ const OPEN: LockState = { locked: false, retryAfterMs: 0 };
 export class LoginLockout {
   readonly #settings: LockoutSettings;
   readonly #store: LockoutStore;
+  readonly #now: () => number;
   /** Attempts of this process whose outcome is not known yet, per name. */
   readonly #pending = new Map<string, number>();
   /** Per name, the tail of a chain that runs reserve and fail one at a time (see #serial). */
   readonly #chains = new Map<string, Promise<unknown>>();
 
-  constructor(settings: LockoutSettings, store: LockoutStore) {
+  constructor(settings: LockoutSettings, store: LockoutStore, options: LockoutOptions = {}) {
     if (!Number.isInteger(settings.threshold) || settings.threshold < 1)
       throw new RangeError(`threshold must be a positive integer, got ${settings.threshold}`);
     if (!(settings.baseMs > 0) || !(settings.maxMs >= settings.baseMs))
       throw new RangeError(`need 0 < baseMs <= maxMs, got ${settings.baseMs} and ${settings.maxMs}`);
     this.#settings = { ...settings };
     this.#store = store;
+    this.#now = options.now ?? Date.now;
   }
 
   async check(name: string): Promise<LockState> {
-    return lockState(await this.#store.getLoginLockout(name));
+    return lockState(await this.#store.getLoginLockout(name), this.#now());
   }
 
   /**
@@ -59,7 +66,7 @@ export class LoginLockout {
   reserve(name: string): Promise<LockState> {
     return this.#serial(name, async () => {
       const record = await this.#store.getLoginLockout(name);
-      const state = lockState(record);
+      const state = lockState(record, this.#now());
       if (state.locked) return state;
       // Once a lock has ended, one attempt at a time: its failure locks the name again.
       const allowed = Math.max(1, this.#settings.threshold - (record?.failures ?? 0));
@@ -83,7 +90,7 @@ export class LoginLockout {
       await this.#store.updateLoginLockout(
         name,
         (current) => {
-          const next = this.#failed(name, current, Date.now());
+          const next = this.#failed(name, current, this.#now());
           outcome = next.outcome;
           return next.record;
         },
@@ -140,7 +147,7 @@ export class LoginLockout {
   }
 }
 
-function lockState(record: LoginLockoutRecord | null): LockState {
-  const remaining = record ? Date.parse(record.lockedUntil) - Date.now() : 0;
+function lockState(record: LoginLockoutRecord | null, now: number): LockState {
+  const remaining = record ? Date.parse(record.lockedUntil) - now : 0;
   return remaining > 0 ? { locked: true, retryAfterMs: remaining } : OPEN;
 }

@@ -1,6 +1,8 @@
 // A tiny real backend executable for unit tests: a `#!/usr/bin/node` script that honours the
 // backend contract (ARCHITECTURE.md): `--deployment --port --env-root --app-version`, `GET /ping`,
 // `GET /version`. Written to `<dir>/<version>` like a BUILD output, so it runs as a real artifact.
+// `GET /ready` answers 503 while a file `unready` exists in its env root: a test makes a running
+// backend fail its readiness probe, and pass it again, without touching the process.
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,6 +40,10 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://backend');
   if (req.method === 'GET' && url.pathname === '/ping') return send(res, 200, 'text/plain', 'pong');
   if (req.method === 'GET' && url.pathname === '/version') return send(res, 200, 'text/plain', flags['app-version']);
+  if (req.method === 'GET' && url.pathname === '/ready') {
+    const unready = require('node:fs').existsSync(require('node:path').join(flags['env-root'], 'unready'));
+    return send(res, unready ? 503 : 200, 'text/plain', unready ? 'not ready' : 'ready');
+  }
   send(res, 200, 'application/json', JSON.stringify({ version: flags['app-version'], deployment: flags.deployment, path: url.pathname, method: req.method }));
 });
 server.listen(port, '127.0.0.1', () => {

@@ -23,6 +23,8 @@ export interface LoadResult {
 export interface RunningLoad {
   /** Resolves when the time or the request budget is used up. */
   done: Promise<LoadResult>;
+  /** The counts so far, live: a test waits on them to know the load has seen a change. */
+  readonly progress: Readonly<LoadResult>;
   stop(): void;
 }
 
@@ -61,6 +63,7 @@ export function startLoad(options: LoadOptions): RunningLoad {
     .then(() => result);
   return {
     done,
+    progress: result,
     stop: () => {
       stopped = true;
     },

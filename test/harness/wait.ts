@@ -44,3 +44,12 @@ export async function waitFor<T>(
   const value = await waitUntil(probe, (v) => v !== null && v !== undefined, { what, timeoutMs });
   return value as T;
 }
+
+/** Waits until a condition over in-process state holds (a counter, a flag), checked every 10 ms. */
+export async function waitForCondition(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(
+    async () => condition(),
+    (held) => held,
+    { what, timeoutMs, intervalMs: 10 },
+  );
+}
