@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StatusAnswer } from '../cli/answers.js';
-import { BIN_DIR, binPath, runBin, scratchDir, type Ran } from './harness/daemon-process.js';
+import { BIN_DIR, binPath, runBin, runCommand, scratchDir, type Ran } from './harness/daemon-process.js';
 import { freePorts } from './harness/ports.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
@@ -38,20 +38,7 @@ describe('npm start (the demo)', function () {
   /** hyperctl as the operator runs it after npm start: no flags, no HYPERVISOR_CONFIG. */
   const hyperctl = (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Ran> =>
     runBin('hyperctl', args, { ...process.env, HYPERVISOR_CONFIG: undefined, ...env }, '', 30_000, cwd);
-  const npmStop = (): Promise<Ran> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('npm', ['stop', '--silent'], {
-        cwd: REPO,
-        env: demoEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+  const npmStop = (): Promise<Ran> => runCommand('npm', ['stop', '--silent'], { cwd: REPO, env: demoEnv() });
 
   before(async () => {
     scratch = await scratchDir('hv-demo-');

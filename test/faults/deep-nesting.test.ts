@@ -10,7 +10,7 @@ import { MAX_NESTING } from '../../common/limits.js';
 import type { Answer } from '../api-harness.js';
 import { PASSWORD } from '../api-harness.js';
 import { post, signed, storeCounts, TEST_SECRET } from '../webhook-harness.js';
-import { STACK_LINE, startFaultDaemon, type FaultDaemon } from './fault-daemon.js';
+import { STACK_LINE, startFaultHost, type FaultHost } from './fault-host.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 const REPOSITORY = 'test-org/backend';
@@ -25,11 +25,11 @@ function nestedJson(field: string, depth: number, rest = ''): string {
 
 describe('faults: deep nesting on every body-taking route (real daemon process)', function () {
   this.timeout(120_000);
-  let hv: FaultDaemon;
+  let hv: FaultHost;
   let token: string;
 
   before(async () => {
-    hv = await startFaultDaemon({
+    hv = await startFaultHost('nesting', {
       extraConfig: `github: { repository: ${REPOSITORY}, secretFile: {dir}/webhook-secret }`,
       prepare: (dir) => writeFile(path.join(dir, 'webhook-secret'), `${TEST_SECRET}\n`, { mode: 0o600 }),
     });
@@ -56,7 +56,7 @@ describe('faults: deep nesting on every body-taking route (real daemon process)'
       history: (await hv.admin('GET', '/desired/history')).json,
       users: (await hv.admin('GET', '/users')).json,
       releases: (await hv.admin('GET', '/releases')).json,
-      counts: storeCounts(path.join(hv.dir, 'hypervisor.db')),
+      counts: storeCounts(hv.storePath),
       audit: events.filter((e) => e.actor !== 'reconciler'),
     });
   };
@@ -94,7 +94,7 @@ describe('faults: deep nesting on every body-taking route (real daemon process)'
     for (const { method, route } of routes) {
       if (route === '/webhooks/github') {
         const delivery = signed(TEST_SECRET, 'push', nestedJson('ref', DEEP));
-        const answer = await post(hv.url, delivery);
+        const answer = await post(hv.publicUrl, delivery);
         expect(answer.status, JSON.stringify(answer.json)).to.equal(400);
         expect(answer.json.error?.code).to.equal('too_deep');
         expect(answer.json.error?.message).to.match(LIMIT_MESSAGE);
@@ -105,8 +105,8 @@ describe('faults: deep nesting on every body-taking route (real daemon process)'
     }
     expect(await snapshot()).to.equal(before);
     expect(await hv.alive()).to.equal(true);
-    expect(hv.process.output()).not.to.match(STACK_LINE);
-    expect(hv.process.output()).not.to.include('Maximum call stack');
+    expect(hv.output()).not.to.match(STACK_LINE);
+    expect(hv.output()).not.to.include('Maximum call stack');
   });
 
   it('refuses deep YAML in PUT /desired, flow or block, naming the limit', async () => {

@@ -1,20 +1,14 @@
-// A host for the fault suite: the real `hypervisor` binary with the process units driver, an
-// embedded store and an admin socket in a scratch folder, and the real hyperctl beside it. A test
-// stops and starts the daemon as an operator would, damages what it wants in between, and reads
-// the outcome over real sockets. close() stops the daemon and removes the scratch folder.
+// A host for the fault suite: the real `hypervisor` binary as a child process (so a crash is a
+// crash and its output is ours to read) with the process units driver, an embedded store and an
+// admin socket in a scratch folder, and the real hyperctl beside it. A test stops and starts the
+// daemon as an operator would, damages what it wants in between, and reads the outcome over real
+// sockets. close() stops the daemon and any backend it started, and removes the scratch folder.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ProcessDriver } from '../../units/process-driver.js';
 import { request, type Answer, type RequestOptions } from '../api-harness.js';
-import {
-  binPath,
-  runBin,
-  scratchDir,
-  startDaemonProcess,
-  type DaemonProcess,
-  type Ran,
-} from '../harness/daemon-process.js';
+import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from '../harness/daemon-process.js';
 import { freePorts } from '../harness/ports.js';
-import { spawn } from 'node:child_process';
 
 export interface FaultHost {
   dir: string;
@@ -26,17 +20,48 @@ export interface FaultHost {
   stop(): Promise<void>;
   /** Runs the daemon until it exits by itself (a refused start): its exit code and all it printed. */
   startRefused(): Promise<Ran>;
+  /** A request on the public listener. */
   call<T = unknown>(method: string, route: string, options?: RequestOptions): Promise<Answer<T>>;
+  /** A request on the admin socket (no token, every role). */
   admin<T = unknown>(method: string, route: string, options?: RequestOptions): Promise<Answer<T>>;
   hyperctl(args: string[], input?: string): Promise<Ran>;
+  /** All the running daemon printed (stdout and stderr); empty while none runs. */
   output(): string;
+  /** True while the daemon runs and answers /healthz. */
+  alive(): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export async function newFaultHost(name: string, extraConfig = ''): Promise<FaultHost> {
+export interface FaultHostOptions {
+  /** Extra top-level YAML for the config; `{dir}` is replaced by the scratch folder. */
+  extraConfig?: string;
+  /** Called with the scratch folder before the daemon first starts (files the config names). */
+  prepare?: (dir: string) => Promise<void>;
+}
+
+/** A stack trace line as node prints one (`    at fn (file:line:col)`). */
+export const STACK_LINE = /^\s+at .+(\(.*:\d+:\d+\)|:\d+:\d+)$/m;
+
+let serial = 0;
+
+/** A host with its daemon running; closed again if the daemon does not come up. */
+export async function startFaultHost(name: string, options: FaultHostOptions = {}): Promise<FaultHost> {
+  const host = await newFaultHost(name, options);
+  try {
+    await host.start();
+  } catch (err) {
+    await host.close();
+    throw err;
+  }
+  return host;
+}
+
+/** A host whose daemon is not started yet. */
+export async function newFaultHost(name: string, options: FaultHostOptions = {}): Promise<FaultHost> {
   const scratch = await scratchDir(`hv-fault-${name}-`);
-  const [pub, blue, green] = await freePorts(3);
   const dir = scratch.dir;
+  const [pub, blue, green] = await freePorts(3);
+  const appName = `fault-${name}-${process.pid}-${++serial}`;
   const socket = path.join(dir, 'admin.sock');
   const configPath = path.join(dir, 'hypervisor.yaml');
   const storePath = path.join(dir, 'state', 'hypervisor.db');
@@ -44,7 +69,7 @@ export async function newFaultHost(name: string, extraConfig = ''): Promise<Faul
   await writeFile(
     configPath,
     `app:
-  name: fault-${name}-${process.pid}
+  name: ${appName}
   repo: ${path.join(dir, 'no-repo')}
   run: { deployment: test }
   health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
@@ -56,8 +81,10 @@ root: ${root}
 units: { driver: process }
 store: { kind: embedded, path: ${storePath} }
 reconcile: { interval: 300ms }
-${extraConfig}`,
+${(options.extraConfig ?? '').replaceAll('{dir}', dir)}
+`,
   );
+  await options.prepare?.(dir);
   const publicUrl = `http://127.0.0.1:${pub}`;
   const env = { ...process.env, HYPERVISOR_CONFIG: undefined, NO_COLOR: '1' };
   let daemon: DaemonProcess | null = null;
@@ -65,7 +92,7 @@ ${extraConfig}`,
     await daemon?.stop();
     daemon = null;
   };
-  return {
+  const host: FaultHost = {
     dir,
     configPath,
     storePath,
@@ -75,34 +102,31 @@ ${extraConfig}`,
       daemon = await startDaemonProcess(configPath, env, publicUrl);
     },
     stop,
-    startRefused: () => runDaemonToExit(configPath, env),
-    call: (method, route, options) => request({ host: '127.0.0.1', port: pub! }, method, route, options),
-    admin: (method, route, options) => request({ socketPath: socket }, method, route, options),
+    startRefused: async () => {
+      const ran = await runBin('hypervisor', ['--config', configPath], env, '', 20_000);
+      if (ran.signal)
+        throw new Error(`the daemon did not refuse to start; it ran until ${ran.signal}:\n${ran.stdout}${ran.stderr}`);
+      return ran;
+    },
+    call: (method, route, o) => request({ host: '127.0.0.1', port: pub! }, method, route, o),
+    admin: (method, route, o) => request({ socketPath: socket }, method, route, o),
     hyperctl: (args, input) => runBin('hyperctl', [...args, '--config', configPath], env, input),
     output: () => daemon?.output() ?? '',
+    alive: async () =>
+      daemon !== null &&
+      daemon.child.exitCode === null &&
+      (await host.call('GET', '/healthz').then(
+        (answer) => answer.status === 200,
+        () => false,
+      )),
     close: async () => {
       await stop();
+      // Backends run on after the daemon, as in production: a test host stops them itself.
+      const driver = new ProcessDriver({ appName, stateDir: path.join(root, 'run') });
+      await Promise.all([driver.uninstall('blue'), driver.uninstall('green')]);
+      await driver.close();
       await scratch.remove();
     },
   };
-}
-
-/** A daemon that must refuse to start: it exits by itself within the deadline, or the test fails. */
-function runDaemonToExit(configPath: string, env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath('hypervisor'), '--config', configPath], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      if (signal) reject(new Error(`the daemon did not refuse to start; it ran until ${signal}:\n${stdout}${stderr}`));
-      else resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return host;
 }

@@ -7,7 +7,7 @@ import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SystemdDriver } from '../../units/systemd-driver.js';
 import { sharedUserManager, type SharedUserManager } from '../harness/systemd-user.js';
-import { newFaultHost, type FaultHost } from './fault-host.js';
+import { startFaultHost, type FaultHost } from './fault-host.js';
 
 const modeOf = async (file: string): Promise<number> => (await stat(file)).mode & 0o777;
 
@@ -16,8 +16,7 @@ describe('faults: modes of the files the daemon creates', function () {
   let host: FaultHost;
 
   before(async () => {
-    host = await newFaultHost('modes');
-    await host.start();
+    host = await startFaultHost('modes');
   });
   after(async () => {
     await host?.close();

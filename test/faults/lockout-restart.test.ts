@@ -3,7 +3,7 @@
 // until it ends; the failures before the lock are remembered across the restart too.
 import { expect } from 'chai';
 import { PASSWORD } from '../api-harness.js';
-import { newFaultHost, type FaultHost } from './fault-host.js';
+import { startFaultHost, type FaultHost } from './fault-host.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 
@@ -12,8 +12,9 @@ describe('faults: a login lockout survives a daemon restart (real daemon)', func
   let host: FaultHost;
 
   before(async () => {
-    host = await newFaultHost('lockout', 'auth: { lockout: { threshold: 3, base: 1m, max: 1h } }');
-    await host.start();
+    host = await startFaultHost('lockout', {
+      extraConfig: 'auth: { lockout: { threshold: 3, base: 1m, max: 1h } }',
+    });
     for (const name of ['target', 'slow']) {
       const add = await host.hyperctl(['users', 'add', name, '--role', 'operator'], PASSWORD);
       expect(add.code, add.stderr).to.equal(0);

@@ -2,17 +2,13 @@
 // size and the cap, the daemon keeps serving, and a good file written after it is applied. A config
 // file over its cap stops the daemon at start with one line naming the file, its size and the cap.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { FILE_CAPS } from '../../common/limits.js';
 import type { StatusAnswer } from '../../cli/answers.js';
-import { binPath, scratchDir } from '../harness/daemon-process.js';
 import { waitFor } from '../harness/wait.js';
-import { STACK_LINE, startFaultDaemon, type FaultDaemon } from './fault-daemon.js';
+import { newFaultHost, STACK_LINE, startFaultHost, type FaultHost } from './fault-host.js';
 
-const run = promisify(execFile);
 const FIFTY_MB = 50 * 1024 * 1024;
 
 /** A file of `size` bytes that takes no disk space (a hole): fstat reports the size all the same. */
@@ -29,11 +25,11 @@ describe('faults: oversized files (real daemon process)', function () {
   this.timeout(60_000);
 
   describe('a 50 MB desired file', () => {
-    let hv: FaultDaemon;
+    let hv: FaultHost;
     let file: string;
 
     before(async () => {
-      hv = await startFaultDaemon({
+      hv = await startFaultHost('oversized', {
         extraConfig: 'desired: { file: {dir}/desired.yaml }',
         prepare: async (dir) => {
           file = path.join(dir, 'desired.yaml');
@@ -60,7 +56,7 @@ describe('faults: oversized files (real daemon process)', function () {
       expect(condition.message).to.include(`over the cap of ${FILE_CAPS.desired} bytes (64 KiB)`);
       expect((await hv.admin<{ revisions: unknown[] }>('GET', '/desired/history')).json.revisions).to.deep.equal([]);
       expect(await hv.alive()).to.equal(true);
-      expect(hv.process.output()).not.to.match(STACK_LINE);
+      expect(hv.output()).not.to.match(STACK_LINE);
     });
 
     it('applies a good file written in its place', async () => {
@@ -81,25 +77,18 @@ describe('faults: oversized files (real daemon process)', function () {
   });
 
   it('a config file over its cap stops the daemon at start with one line and no stack', async () => {
-    const scratch = await scratchDir('hv-fault-config-');
+    const host = await newFaultHost('big-config');
     try {
-      const config = path.join(scratch.dir, 'hypervisor.yaml');
-      await writeFile(config, `# padding\n${'#'.repeat(FILE_CAPS.config)}\n`);
-      const failed = await run(process.execPath, [binPath('hypervisor'), '--config', config], {
-        timeout: 20_000,
-      }).then(
-        () => null,
-        (err: { code: number; stderr: string; stdout: string }) => err,
-      );
-      expect(failed, 'the daemon started').not.to.equal(null);
-      expect(failed!.code).to.equal(2);
-      const lines = failed!.stderr.trim().split('\n');
+      await writeFile(host.configPath, `# padding\n${'#'.repeat(FILE_CAPS.config)}\n`);
+      const failed = await host.startRefused();
+      expect(failed.code).to.equal(2);
+      const lines = failed.stderr.trim().split('\n');
       expect(lines).to.have.length(1);
-      expect(lines[0]).to.include(config);
+      expect(lines[0]).to.include(host.configPath);
       expect(lines[0]).to.match(/is \d+ bytes \(1\.0 MiB\), over the cap of 1048576 bytes \(1 MiB\)/);
-      expect(failed!.stderr).not.to.match(STACK_LINE);
+      expect(failed.stderr).not.to.match(STACK_LINE);
     } finally {
-      await scratch.remove();
+      await host.close();
     }
   });
 });

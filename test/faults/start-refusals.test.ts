@@ -20,7 +20,7 @@ describe('faults: what stops the daemon at start (real binary)', function () {
     for (const host of hosts) await host.close();
   });
   const hostWith = async (name: string, extra = ''): Promise<FaultHost> => {
-    const host = await newFaultHost(name, extra);
+    const host = await newFaultHost(name, { extraConfig: extra });
     hosts.push(host);
     return host;
   };

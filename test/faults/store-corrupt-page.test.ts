@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PASSWORD } from '../api-harness.js';
 import { parseJson } from '../cli-harness.js';
 import { corruptTablePage } from '../harness/corrupt-store.js';
-import { newFaultHost, type FaultHost } from './fault-host.js';
+import { startFaultHost, type FaultHost } from './fault-host.js';
 
 type ErrorBody = { error: { code: string; message: string } };
 type DesiredBody = { number: number; doc: { paused: boolean; active: string | null } };
@@ -21,8 +21,7 @@ describe('faults: a corrupt page of the events table (real daemon, real store fi
   let backupFile: string;
 
   before(async () => {
-    host = await newFaultHost('corrupt', 'auth: { tokenTtl: 10m }');
-    await host.start();
+    host = await startFaultHost('corrupt', { extraConfig: 'auth: { tokenTtl: 10m }' });
     const add = await host.hyperctl(['users', 'add', 'olga', '--role', 'operator'], PASSWORD);
     expect(add.code, add.stderr).to.equal(0);
     const login = await host.call<{ token: string }>('POST', '/auth/login', {

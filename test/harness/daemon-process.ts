@@ -15,14 +15,44 @@ export interface DaemonProcess {
   stop(): Promise<void>;
 }
 
-/** What a CLI run printed, and its exit code. */
+/** What a command printed, its exit code, and the signal that ended it (null when it exited by itself). */
 export interface Ran {
   code: number;
   stdout: string;
   stderr: string;
+  signal?: NodeJS.Signals | null;
 }
 
-/** Runs a binary as an operator would: stdin piped (a password, or nothing), from `cwd` (default: the test's). */
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  /** Written to stdin, which is then closed (a password, or nothing). @default '' */
+  input?: string;
+  /** The command is killed after this long. @default 120_000 */
+  timeoutMs?: number;
+  /** @default the test's */
+  cwd?: string;
+}
+
+/** Runs a command to its end as an operator would, collecting all it prints. */
+export function runCommand(command: string, args: string[], options: RunOptions): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 120_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code: code ?? -1, stdout, stderr, signal }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs one of our binaries with node: stdin piped (a password, or nothing), from `cwd` (default: the test's). */
 export function runBin(
   bin: 'hyperctl' | 'hyper-cli' | 'hypervisor' | 'demo',
   args: string[],
@@ -31,21 +61,7 @@ export function runBin(
   timeoutMs = 120_000,
   cwd?: string,
 ): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(bin), ...args], {
-      env,
-      cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runCommand(process.execPath, [binPath(bin), ...args], { env, input, timeoutMs, cwd });
 }
 
 export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli' | 'demo'): string {
