@@ -3,13 +3,11 @@
 // the admin socket beside it. Requests go over real sockets (node:http, TCP or the unix socket).
 // close() stops the daemon, stops any backend it started and removes the scratch folder.
 import http from 'node:http';
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseConfig } from '../config/config.js';
 import { startDaemon, type Daemon } from '../daemon/daemon.js';
-import { ProcessDriver } from '../units/process-driver.js';
 import { scratchDir } from './harness/daemon-process.js';
-import { freePorts } from './harness/ports.js';
+import { removeProcessUnits, writeTestConfig } from './harness/daemon-config.js';
 
 export interface Answer<T = unknown> {
   status: number;
@@ -59,29 +57,15 @@ let serial = 0;
 
 export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
   const scratch = await scratchDir('hv-api-');
-  const [pub, blue, green] = await freePorts(3);
-  const socket = path.join(scratch.dir, 'admin.sock');
-  const appName = `apitest-${process.pid}-${++serial}`;
-  const text = `
-app:
-  name: ${appName}
-  repo: ${options.repo ?? path.join(scratch.dir, 'no-repo')}
-  build: { script: BUILD, timeout: 2m }
-  test: { script: TEST, timeout: 2m }
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
-colors:
-  blue: { port: ${blue} }
-  green: { port: ${green} }
-listen: { public: '127.0.0.1:${pub}', preview: false, admin: ${socket} }
-root: ${path.join(scratch.dir, 'var')}
-units: { driver: process }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-reconcile: { interval: 300ms }
-proxy: { drainTimeout: 2s }
-${options.extraConfig ?? ''}`;
-  await writeFile(path.join(scratch.dir, 'hypervisor.yaml'), text);
-  const config = parseConfig(text, scratch.dir);
+  const written = await writeTestConfig({
+    appName: `apitest-${process.pid}-${++serial}`,
+    dir: scratch.dir,
+    repo: options.repo,
+    scriptTimeouts: { build: '2m', test: '2m' },
+    extra: `proxy: { drainTimeout: 2s }\n${options.extraConfig ?? ''}`,
+  });
+  const { socket } = written;
+  const config = parseConfig(written.text, scratch.dir);
   const logs: string[] = [];
   const daemon = await startDaemon(config, (line) => logs.push(line));
   const url = `http://127.0.0.1:${daemon.publicAddress.port}`;
@@ -109,9 +93,7 @@ ${options.extraConfig ?? ''}`;
     },
     close: async () => {
       await daemon.close();
-      const driver = new ProcessDriver({ appName, stateDir: path.join(config.root, 'run') });
-      await Promise.all([driver.uninstall('blue'), driver.uninstall('green')]);
-      await driver.close();
+      await removeProcessUnits(written);
       await scratch.remove();
     },
   };

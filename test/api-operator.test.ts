@@ -2,7 +2,8 @@
 // log in, read status, stage and build (following the build log as it grows), switch, roll back,
 // plan, pause, If-Match; a viewer reads but may not switch; every change is audited by name.
 import { expect } from 'chai';
-import { readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { StatusAnswer } from '../cli/answers.js';
@@ -15,25 +16,27 @@ import { waitUntil } from './harness/wait.js';
 const V1 = '26.11.27.0';
 const V2 = '26.11.27.1';
 
-// A BUILD that takes two seconds and says so as it goes, then runs the real one: its log grows.
-const SLOW_BUILD = `#!/usr/bin/env node
+/**
+ * A BUILD that says it started, then blocks on reading `gate` (a FIFO) until the test writes to it,
+ * then runs the real one: the test sees the log grow while the build is still running.
+ */
+const gatedBuild = (gate: string): string => `#!/usr/bin/env node
 'use strict';
 const { execFileSync } = require('node:child_process');
+const { readFileSync } = require('node:fs');
 const path = require('node:path');
-console.log('slow build: started');
-setTimeout(() => {
-  console.log('slow build: halfway');
-  setTimeout(() => {
-    execFileSync(process.execPath, [path.join(__dirname, 'BUILD.real'), ...process.argv.slice(2)], { stdio: 'inherit' });
-    console.log('slow build: done');
-  }, 1000);
-}, 1000);
+console.log('gated build: started');
+readFileSync(${JSON.stringify(gate)});
+console.log('gated build: going on');
+execFileSync(process.execPath, [path.join(__dirname, 'BUILD.real'), ...process.argv.slice(2)], { stdio: 'inherit' });
+console.log('gated build: done');
 `;
 
 describe('api: an operator stages, switches and rolls back (real daemon, real builds)', function () {
   this.timeout(180_000);
   let hv: TestDaemon;
   let repoDir: { dir: string; remove(): Promise<void> };
+  let gate: string;
   let oscar: string;
   let vic: string;
 
@@ -43,7 +46,9 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     const repo = await createExampleRepo(dir);
     await repo.release(V1);
     await repo.commitFile('BUILD.real', await readFile(path.join(dir, 'BUILD'), 'utf8'), 'keep the real BUILD');
-    await repo.commitFile('BUILD', SLOW_BUILD, 'a BUILD that takes its time');
+    gate = path.join(repoDir.dir, 'build-gate');
+    execFileSync('mkfifo', [gate]);
+    await repo.commitFile('BUILD', gatedBuild(gate), 'a BUILD that waits for the test');
     await repo.release(V2);
     hv = await startTestDaemon({ repo: dir });
     await hv.addUser('oscar', 'operator');
@@ -91,9 +96,10 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
       (a) => a.status === 200 && a.json.release.status === 'building',
       { what: 'v2 building', timeoutMs: 30_000 },
     );
-    const chunks: Array<{ at: number; text: string }> = [];
-    const started = Date.now();
-    await new Promise<void>((resolve, reject) => {
+    let streamed = '';
+    let sawStart = (): void => undefined;
+    const started = new Promise<void>((resolve) => (sawStart = resolve));
+    const ended = new Promise<void>((resolve, reject) => {
       http
         .get(
           `${hv.url}/hypervisor/releases/v${V2}/logs/build?follow=1`,
@@ -101,18 +107,24 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
           (res) => {
             expect(res.statusCode).to.equal(200);
             res.setEncoding('utf8');
-            res.on('data', (text: string) => chunks.push({ at: Date.now() - started, text }));
+            res.on('data', (text: string) => {
+              streamed += text;
+              if (streamed.includes('gated build: started')) sawStart();
+            });
             res.on('end', resolve);
             res.on('error', reject);
           },
         )
         .on('error', reject);
     });
-    const streamed = chunks.map((c) => c.text).join('');
-    expect(streamed).to.contain('slow build: started').and.to.contain('slow build: done');
-    const firstAt = chunks.find((c) => c.text.includes('started'))!.at;
-    const doneAt = chunks.find((c) => c.text.includes('done'))!.at;
-    expect(doneAt - firstAt, 'the log arrived as it was written, not at the end').to.be.above(1000);
+    const beforeEnd = await Promise.race([started.then(() => true), ended.then(() => false)]);
+    expect(beforeEnd, `the stream ended before the build started:\n${streamed}`).to.equal(true);
+    const during = await hv.call<{ release: { status: string } }>('GET', `/releases/v${V2}`, { token: vic });
+    expect(during.json.release.status, 'the log arrives while the build runs').to.equal('building');
+    expect(streamed).to.not.contain('gated build: done');
+    await writeFile(gate, 'go\n');
+    await ended;
+    expect(streamed).to.contain('gated build: done');
     const release = await hv.call<{ release: { status: string; build: { logPath: string } } }>(
       'GET',
       `/releases/v${V2}`,

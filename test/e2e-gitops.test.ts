@@ -9,10 +9,10 @@ import type { StatusAnswer } from '../cli/answers.js';
 import { ApiClient } from '../cli/client.js';
 import type { Color, EventRecord } from '../common/types.js';
 import { Systemctl } from '../units/systemctl.js';
+import { writeTestConfig } from './harness/daemon-config.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
 import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
 import { createExampleRepo } from './harness/example-repo.js';
-import { freePorts } from './harness/ports.js';
 import { startUserManager, type UserManager } from './harness/systemd-user.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
@@ -65,30 +65,18 @@ describe('gitops, drift and self-healing, end to end (real systemd, real git)', 
     configRepo = await createConfigRepo(scratch.dir);
     operator = configRepo.operator;
     await push(desiredYaml('blue', `v${V1}`, null), 'blue runs v1');
-    const [pub, blue, green, preview] = await freePorts(4);
-    publicUrl = `http://127.0.0.1:${pub}`;
-    bluePort = blue!;
-    appName = `gitops-${process.pid}`;
-    configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      configPath,
-      `
-app:
-  name: ${appName}
-  repo: ${repo.path}
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
-colors: { blue: { port: ${blue} }, green: { port: ${green} } }
-listen: { public: 127.0.0.1:${pub}, preview: 127.0.0.1:${preview}, admin: ${path.join(scratch.dir, 'admin.sock')} }
-root: ${path.join(scratch.dir, 'var')}
-units: { driver: systemd }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-desired:
+    const config = await writeTestConfig({
+      appName: `gitops-${process.pid}`,
+      dir: scratch.dir,
+      repo: repo.path,
+      driver: 'systemd',
+      preview: true,
+      extra: `desired:
   git: { url: ${configRepo.url}, branch: main, path: ${DOC}, interval: 500ms }
-reconcile: { interval: 300ms }
-proxy: { drainTimeout: 2s }
-`,
-    );
+proxy: { drainTimeout: 2s }`,
+    });
+    ({ path: configPath, publicUrl, appName } = config);
+    bluePort = config.ports.blue;
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     admin = new ApiClient({ socketPath: path.join(scratch.dir, 'admin.sock') });
   });

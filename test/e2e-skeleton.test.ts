@@ -2,14 +2,14 @@
 // systemd driver against a real `systemd --user`, the example backend in a real git repo, real
 // sockets, and the real `hyper-cli` / `hyperctl` binaries.
 import { expect } from 'chai';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusAnswer } from '../cli/answers.js';
 import type { Color, Deployment } from '../common/types.js';
+import { writeTestConfig } from './harness/daemon-config.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from './harness/daemon-process.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { startLoad } from './harness/load.js';
-import { freePorts } from './harness/ports.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
@@ -62,35 +62,17 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     await repo.release(V1);
     await repo.release(V2);
     await repo.release(V3);
-    const [pub, blue, green, preview] = await freePorts(4);
-    publicUrl = `http://127.0.0.1:${pub}`;
-    previewUrl = `http://127.0.0.1:${preview}`;
-    adminSocket = path.join(scratch.dir, 'admin.sock');
-    configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      configPath,
-      `
-app:
-  name: e2e-${process.pid}
-  repo: ${repo.path}
-  build: { script: BUILD, timeout: 2m }
-  test: { script: TEST, timeout: 2m }
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
-colors:
-  blue: { port: ${blue} }
-  green: { port: ${green} }
-listen:
-  public: 127.0.0.1:${pub}
-  preview: 127.0.0.1:${preview}
-  admin: ${adminSocket}
-root: ${path.join(scratch.dir, 'var')}
-units: { driver: systemd }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-reconcile: { interval: 300ms }
-proxy: { drainTimeout: 5s }
-`,
-    );
+    const config = await writeTestConfig({
+      appName: `e2e-${process.pid}`,
+      dir: scratch.dir,
+      repo: repo.path,
+      driver: 'systemd',
+      preview: true,
+      scriptTimeouts: { build: '2m', test: '2m' },
+      extra: 'proxy: { drainTimeout: 5s }',
+    });
+    ({ path: configPath, publicUrl, socket: adminSocket } = config);
+    previewUrl = config.previewUrl!;
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     sessionFile = path.join(scratch.dir, 'hyper-cli-session.json');
     const added = await cli(

@@ -7,11 +7,15 @@ import net from 'node:net';
 import { httpRequest, startBackend, type Backend } from './harness/http-backends.js';
 import { errorOf, startProxy, type ProxyFixture } from './proxy-fixture.js';
 
-/** Collects everything a raw connection receives until it closes (or the deadline passes). */
+/** Collects everything a raw connection receives until it closes, or until the deadline destroys it. */
 function collect(socket: net.Socket, timeoutMs: number): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     let text = '';
-    const timer = setTimeout(() => resolve({ text, closed: false }), timeoutMs);
+    // A deadline, not a wait: past it the proxy has failed to close the connection, and the test says so.
+    const timer = setTimeout(() => {
+      resolve({ text, closed: false });
+      socket.destroy();
+    }, timeoutMs);
     socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
     socket.once('close', () => {
       clearTimeout(timer);
@@ -46,7 +50,8 @@ describe('proxy limits', function () {
     await once(socket, 'connect');
     const received = collect(socket, 10_000);
     socket.write('GET / HTTP/1.1\r\nHost: slow.test\r\n');
-    // One header line every 100ms for up to 10s: a slow-loris that never finishes its head.
+    // One header line every 100ms for up to 10s: a slow-loris that never finishes its head (the pace
+    // of the attack under test, not a wait).
     let lines = 0;
     const trickle = setInterval(() => {
       if (socket.destroyed || lines >= 100) return void clearInterval(trickle);

@@ -11,11 +11,10 @@ import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { StatusAnswer } from '../cli/answers.js';
 import type { Color, EventRecord, ReleaseRecord, Revision } from '../common/types.js';
-import { ProcessDriver } from '../units/process-driver.js';
 import { request, type Answer } from './api-harness.js';
+import { removeProcessUnits, writeTestConfig, type TestConfig } from './harness/daemon-config.js';
 import { scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
 import { createExampleRepo, type ExampleRepo } from './harness/example-repo.js';
-import { freePorts } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
 import { post, processesMatching, signed, tagPush, TEST_SECRET } from './webhook-harness.js';
 
@@ -33,7 +32,7 @@ describe('releases from GitHub, end to end (real daemon process, process units)'
   let previewUrl: string;
   let socket: string;
   let root: string;
-  let appName: string;
+  let config: TestConfig | undefined;
 
   const admin = <T>(method: string, route: string, body?: unknown): Promise<Answer<T>> =>
     request<T>({ socketPath: socket }, method, route, body === undefined ? {} : { body });
@@ -87,39 +86,22 @@ describe('releases from GitHub, end to end (real daemon process, process units)'
     scratch = await scratchDir('hv-flow-');
     repo = await createExampleRepo(path.join(scratch.dir, 'backend'));
     await repo.release(V1.slice(1));
-    const [pub, blue, green, preview] = await freePorts(4);
-    publicUrl = `http://127.0.0.1:${pub}`;
-    previewUrl = `http://127.0.0.1:${preview}`;
-    socket = path.join(scratch.dir, 'admin.sock');
-    root = path.join(scratch.dir, 'var');
-    appName = `flow-${process.pid}`;
     const secretFile = path.join(scratch.dir, 'webhook-secret');
     await writeFile(secretFile, `${TEST_SECRET}\n`, { mode: 0o600 });
-    configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      configPath,
-      `
-app:
-  name: ${appName}
-  repo: ${repo.path}
-  build: { script: BUILD, timeout: 5s }
-  test: { script: TEST, timeout: 30s }
-  run: { deployment: test }
-  # A long probe timeout: a backend stopped by SIGSTOP holds each pass that long (the restart test).
-  health: { interval: 300ms, timeout: 30s, failureThreshold: 3, startTimeout: 30s }
-colors:
-  blue: { port: ${blue} }
-  green: { port: ${green} }
-listen: { public: '127.0.0.1:${pub}', preview: '127.0.0.1:${preview}', admin: ${socket} }
-root: ${root}
-units: { driver: process }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-reconcile: { interval: 300ms }
-proxy: { drainTimeout: 2s }
+    config = await writeTestConfig({
+      appName: `flow-${process.pid}`,
+      dir: scratch.dir,
+      repo: repo.path,
+      preview: true,
+      scriptTimeouts: { build: '5s', test: '30s' },
+      // A long probe timeout: a backend stopped by SIGSTOP holds each pass that long (the restart test).
+      healthTimeout: '30s',
+      extra: `proxy: { drainTimeout: 2s }
 github: { repository: ${REPOSITORY}, secretFile: ${secretFile} }
-policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
-`,
-    );
+policy: { autoStage: true, autoPromote: false, keepReleases: 2 }`,
+    });
+    ({ path: configPath, publicUrl, socket, root } = config);
+    previewUrl = config.previewUrl!;
     await start();
     const put = await admin('PUT', '/desired', { active: 'blue', colors: { blue: { tag: V1 } } });
     expect(put.status, put.text).to.equal(201);
@@ -128,9 +110,7 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
 
   after(async () => {
     await daemon?.stop();
-    const driver = new ProcessDriver({ appName, stateDir: path.join(root, 'run') });
-    await Promise.all([driver.uninstall('blue'), driver.uninstall('green')]);
-    await driver.close();
+    if (config) await removeProcessUnits(config);
     await scratch?.remove();
   });
 
@@ -141,6 +121,7 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }
       const deadline = Date.now() + 90_000;
       while (!stopLoad && Date.now() < deadline) {
         answers.push(await version(publicUrl).catch((err: Error) => ({ status: 0, body: err.message })));
+        // Not a wait: the pace of a steady client, so the load samples the whole release without flooding.
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();

@@ -5,10 +5,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Revision } from '../common/types.js';
 import { ApiClient } from '../cli/client.js';
+import { writeTestConfig } from './harness/daemon-config.js';
 import { scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
 import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
 import { createExampleRepo } from './harness/example-repo.js';
-import { freePorts } from './harness/ports.js';
 import { waitFor } from './harness/wait.js';
 import { fixture, post, signed, TEST_SECRET } from './webhook-harness.js';
 
@@ -32,25 +32,17 @@ describe('config repo push webhook', function () {
     await commit(false);
     await mkdir(path.join(scratch.dir, 'etc'));
     await writeFile(path.join(scratch.dir, 'etc', 'webhook-secret'), TEST_SECRET, { mode: 0o600 });
-    const [pub, blue, green] = await freePorts(3);
-    publicUrl = `http://127.0.0.1:${pub}`;
-    const config = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      config,
-      `
-app: { name: hook-${process.pid}, repo: ${backend.path} }
-colors: { blue: { port: ${blue} }, green: { port: ${green} } }
-listen: { public: 127.0.0.1:${pub}, preview: false, admin: ${path.join(scratch.dir, 'admin.sock')} }
-root: ${path.join(scratch.dir, 'var')}
-units: { driver: process }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-desired:
+    const config = await writeTestConfig({
+      appName: `hook-${process.pid}`,
+      dir: scratch.dir,
+      repo: backend.path,
+      extra: `desired:
   git: { url: ${repo.url}, branch: main, path: desired.yaml, interval: 1h, repository: example/deploy }
-github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc', 'webhook-secret')} }
-`,
-    );
-    daemon = await startDaemonProcess(config, {}, publicUrl);
-    admin = new ApiClient({ socketPath: path.join(scratch.dir, 'admin.sock') });
+github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc', 'webhook-secret')} }`,
+    });
+    publicUrl = config.publicUrl;
+    daemon = await startDaemonProcess(config.path, {}, publicUrl);
+    admin = new ApiClient({ socketPath: config.socket });
     // The listeners answer before the config repo is cloned and read: wait for its first revision.
     await waitFor('the first revision from the config repo', async () => (await latest()) ?? null, 20_000);
   });
@@ -94,6 +86,8 @@ github: { repository: example/backend, secretFile: ${path.join(scratch.dir, 'etc
     };
     const answer = await post(publicUrl, signed('not the secret', 'push', push));
     expect(answer.status).to.equal(401);
+    // Not a wait for a condition: that nothing happens has no event to wait on. A refused delivery is
+    // answered before anything is scheduled, so a pull it started would show within this second.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await latest()).number).to.equal(before.number);
   });

@@ -363,6 +363,7 @@ function rawRequest(baseUrl: string, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname);
     let received = '';
+    // A deadline, not a wait: a server that never closes fails the test instead of hanging it.
     const timer = setTimeout(() => socket.destroy(), 5_000);
     socket.on('data', (chunk) => (received += chunk.toString('utf8')));
     // The server may close while we still write: what it answered before is what counts.

@@ -3,12 +3,10 @@
 // admin socket in a scratch folder, and the real hyperctl beside it. A test stops and starts the
 // daemon as an operator would, damages what it wants in between, and reads the outcome over real
 // sockets. close() stops the daemon and any backend it started, and removes the scratch folder.
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ProcessDriver } from '../../units/process-driver.js';
 import { request, type Answer, type RequestOptions } from '../api-harness.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from '../harness/daemon-process.js';
-import { freePorts } from '../harness/ports.js';
+import { removeProcessUnits, writeTestConfig } from '../harness/daemon-config.js';
 
 export interface FaultHost {
   dir: string;
@@ -60,32 +58,14 @@ export async function startFaultHost(name: string, options: FaultHostOptions = {
 export async function newFaultHost(name: string, options: FaultHostOptions = {}): Promise<FaultHost> {
   const scratch = await scratchDir(`hv-fault-${name}-`);
   const dir = scratch.dir;
-  const [pub, blue, green] = await freePorts(3);
-  const appName = `fault-${name}-${process.pid}-${++serial}`;
-  const socket = path.join(dir, 'admin.sock');
-  const configPath = path.join(dir, 'hypervisor.yaml');
-  const storePath = path.join(dir, 'state', 'hypervisor.db');
-  const root = path.join(dir, 'var');
-  await writeFile(
-    configPath,
-    `app:
-  name: ${appName}
-  repo: ${path.join(dir, 'no-repo')}
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
-colors:
-  blue: { port: ${blue} }
-  green: { port: ${green} }
-listen: { public: '127.0.0.1:${pub}', preview: false, admin: ${socket} }
-root: ${root}
-units: { driver: process }
-store: { kind: embedded, path: ${storePath} }
-reconcile: { interval: 300ms }
-${(options.extraConfig ?? '').replaceAll('{dir}', dir)}
-`,
-  );
+  const config = await writeTestConfig({
+    appName: `fault-${name}-${process.pid}-${++serial}`,
+    dir,
+    storePath: path.join(dir, 'state', 'hypervisor.db'),
+    extra: (options.extraConfig ?? '').replaceAll('{dir}', dir),
+  });
   await options.prepare?.(dir);
-  const publicUrl = `http://127.0.0.1:${pub}`;
+  const { path: configPath, storePath, root, publicUrl, socket } = config;
   const env = { ...process.env, HYPERVISOR_CONFIG: undefined, NO_COLOR: '1' };
   let daemon: DaemonProcess | null = null;
   const stop = async (): Promise<void> => {
@@ -108,7 +88,7 @@ ${(options.extraConfig ?? '').replaceAll('{dir}', dir)}
         throw new Error(`the daemon did not refuse to start; it ran until ${ran.signal}:\n${ran.stdout}${ran.stderr}`);
       return ran;
     },
-    call: (method, route, o) => request({ host: '127.0.0.1', port: pub! }, method, route, o),
+    call: (method, route, o) => request({ host: '127.0.0.1', port: config.ports.public }, method, route, o),
     admin: (method, route, o) => request({ socketPath: socket }, method, route, o),
     hyperctl: (args, input) => runBin('hyperctl', [...args, '--config', configPath], env, input),
     output: () => daemon?.output() ?? '',
@@ -121,10 +101,7 @@ ${(options.extraConfig ?? '').replaceAll('{dir}', dir)}
       )),
     close: async () => {
       await stop();
-      // Backends run on after the daemon, as in production: a test host stops them itself.
-      const driver = new ProcessDriver({ appName, stateDir: path.join(root, 'run') });
-      await Promise.all([driver.uninstall('blue'), driver.uninstall('green')]);
-      await driver.close();
+      await removeProcessUnits(config);
       await scratch.remove();
     },
   };

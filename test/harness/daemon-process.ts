@@ -91,6 +91,7 @@ export async function startDaemonProcess(
     output: () => out,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // A deadline, not a wait: the exit is awaited as an event; a daemon stuck in shutdown is killed.
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);

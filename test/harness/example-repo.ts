@@ -104,6 +104,7 @@ export function startBackend(
   });
   const stop = async (stopDeadlineMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> => {
     child.kill('SIGTERM');
+    // A deadline, not a wait: a backend that ignores SIGTERM is killed; the exit is awaited as an event.
     const timer = setTimeout(() => child.kill('SIGKILL'), stopDeadlineMs);
     try {
       return await exited;
@@ -112,6 +113,7 @@ export function startBackend(
     }
   };
   return new Promise((resolve, reject) => {
+    // A deadline, not a wait: the "listening" line is awaited as output; a backend that never prints it fails.
     const timer = setTimeout(() => {
       void stop(0);
       reject(new Error(`${executable} did not listen within ${deadlineMs} ms; output: ${output}`));

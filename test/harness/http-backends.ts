@@ -18,7 +18,8 @@ export interface Backend {
   readonly port: number;
   /**
    * Emits `request` (path) when a request arrives, `aborted` (path) when its client left early, and
-   * `ws-close` (close code) when a websocket peer sent a close frame.
+   * `ws-close` (close code) when a websocket peer sent a close frame. A test emits `cut` to reset
+   * the connection of a `/cut` answer.
    */
   readonly events: EventEmitter;
   /** Requests answered so far (upgrades excluded). */
@@ -40,7 +41,7 @@ export async function startBackend(color: Color, port = 0): Promise<Backend> {
     res.once('close', () => {
       if (!res.writableFinished) events.emit('aborted', pathOf(req));
     });
-    route(color, req, res);
+    route(color, events, req, res);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -80,7 +81,7 @@ function pathOf(req: IncomingMessage): string {
   return new URL(req.url ?? '/', 'http://backend').pathname;
 }
 
-function route(color: Color, req: IncomingMessage, res: ServerResponse): void {
+function route(color: Color, events: EventEmitter, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://backend');
   res.setHeader('x-backend-color', color);
   switch (url.pathname) {
@@ -116,10 +117,11 @@ function route(color: Color, req: IncomingMessage, res: ServerResponse): void {
       if (url.searchParams.get('color') === color) return void req.socket.resetAndDestroy();
       return json(res, { color, method: req.method, path: url.pathname });
     case '/cut':
-      // Starts an answer, then resets: too late for the proxy to try elsewhere.
+      // Starts an answer, then resets once the test emits `cut` (when its client has the head, so the
+      // proxy has it too): too late for the proxy to try elsewhere.
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' });
       res.write('partial');
-      setTimeout(() => req.socket.resetAndDestroy(), 20);
+      events.once('cut', () => req.socket.resetAndDestroy());
       return;
     default:
       json(res, { color, method: req.method, path: url.pathname });
@@ -130,6 +132,7 @@ function slow(color: Color, res: ServerResponse, ms: number): void {
   const { first, rest } = slowBody(color);
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(first + rest) });
   res.write(first);
+  // Not a wait: a slow answer is what this backend is for (the rest after `ms`).
   const timer = setTimeout(() => res.end(rest), ms);
   res.once('close', () => clearTimeout(timer));
 }
@@ -156,6 +159,7 @@ function upgrade(color: Color, events: EventEmitter, req: IncomingMessage, socke
 function dribbleRefusal(socket: Duplex): void {
   socket.write('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n');
   let left = 200;
+  // Not a wait: the pace of a body that keeps coming, the behaviour under test.
   const timer = setInterval(() => {
     if (socket.destroyed || left === 0) {
       clearInterval(timer);
@@ -174,6 +178,7 @@ async function closeBackend(server: Server, sockets: Set<Duplex>): Promise<void>
   for (const socket of sockets) socket.destroy();
   server.closeAllConnections();
   let timer: NodeJS.Timeout | undefined;
+  // A deadline, not a wait: the close is awaited as an event; the sockets are already destroyed.
   await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DEADLINE_MS)))]);
   clearTimeout(timer);
 }
@@ -196,6 +201,7 @@ export async function startBackendProcess(color: Color): Promise<BackendProcess>
   const exited = once(child, 'exit').then(() => undefined);
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
+    // A deadline, not a wait: the "ready" line is awaited as output.
     const timer = setTimeout(
       () => reject(new Error(`backend process ${color} not ready within ${PROCESS_START_DEADLINE_MS}ms`)),
       PROCESS_START_DEADLINE_MS,
@@ -218,6 +224,7 @@ export async function startBackendProcess(color: Color): Promise<BackendProcess>
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
+    // A deadline, not a wait: the exit is awaited as an event; a backend that ignores SIGTERM is killed.
     const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_DEADLINE_MS);
     await exited;
     clearTimeout(timer);
@@ -253,6 +260,7 @@ export function httpRequest(port: number, path: string, options: SimpleRequest =
       headers: options.headers,
       agent: false,
     });
+    // A deadline, not a wait: the answer is awaited as events; one that never completes fails the request.
     const timer = setTimeout(
       () => req.destroy(new Error(`${path}: no complete response within ${timeoutMs}ms`)),
       timeoutMs,
@@ -288,6 +296,7 @@ export function waitForEvent<T>(
       emitter.off(event, onEvent);
       resolve(value);
     };
+    // A deadline, not a wait: the event itself is what is awaited.
     const timer = setTimeout(() => {
       emitter.off(event, onEvent);
       reject(new Error(`no '${event}' event within ${timeoutMs}ms`));

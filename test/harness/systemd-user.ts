@@ -119,7 +119,7 @@ async function waitUntilUp(r: Running): Promise<void> {
       last = (await systemctl.run(['is-system-running']).catch((err: Error) => err.message)).trim();
       if (last === 'running' || last === 'degraded') return;
     }
-    await delay(50);
+    await delay(50); // the poll interval of a wait with a deadline (systemd has no event we can await)
   }
   throw new Error(`systemd --user did not come up within ${BOOT_TIMEOUT_MS}ms (last: ${last}): ${tail(r.root)}`);
 }
@@ -150,7 +150,7 @@ async function acquireLock(): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(readdirSync(BOOT_LOCK, { withFileTypes: false })[0] ?? NaN);
       if (Number.isInteger(owner) && !alive(owner)) rmSync(BOOT_LOCK, { recursive: true, force: true });
-      await delay(50);
+      await delay(50); // the poll interval of a wait for another process's lock, with a deadline
     }
   }
   throw new Error(`could not take ${BOOT_LOCK} within ${BOOT_TIMEOUT_MS}ms`);
@@ -199,7 +199,7 @@ async function exitsWithin(pid: number, ms: number): Promise<boolean> {
   const deadline = AbortSignal.timeout(ms);
   while (!deadline.aborted) {
     if (!alive(pid)) return true;
-    await delay(20);
+    await delay(20); // the poll interval of a wait for a pid that is not our child, with a deadline
   }
   return !alive(pid);
 }
@@ -301,6 +301,15 @@ export async function sharedUserManager(lingerMs = 1_000): Promise<SharedUserMan
     throw err;
   });
   return { env: manager.env, pid: manager.pid, release };
+}
+
+/** Stops the shared manager now, without its linger: the run's global teardown (root-hooks.ts). */
+export async function stopSharedUserManager(): Promise<void> {
+  const s = shared;
+  if (!s) return;
+  shared = null;
+  if (s.linger) clearTimeout(s.linger);
+  await s.manager.then((m) => m.stop()).catch(() => undefined);
 }
 
 process.on('exit', () => {

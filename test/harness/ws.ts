@@ -120,6 +120,7 @@ export class WsPeer {
     while (!this.#closed) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`websocket still open after ${timeoutMs}ms`);
+      // Woken by the close event (#waiter); the timer is only the deadline.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiter = () => {
@@ -140,6 +141,7 @@ export class WsPeer {
       if (this.#closed) throw new Error('websocket closed before a message arrived');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no websocket message within ${timeoutMs}ms`);
+      // Woken by the next frame (#waiter); the timer is only the deadline.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiter = () => {
@@ -156,6 +158,7 @@ export class WsPeer {
     if (this.#closed) return;
     this.#socket.write(encodeFrame(OP_CLOSE, Buffer.from([0x03, 0xe8]), this.#masked));
     const done = new Promise<void>((resolve) => this.#socket.once('close', () => resolve()));
+    // A deadline, not a wait: the peer's close is awaited as an event; a peer that never closes is cut off.
     const timer = setTimeout(() => this.#socket.destroy(), timeoutMs);
     await done;
     clearTimeout(timer);
@@ -236,6 +239,7 @@ export function connectWebSocket(
     },
   });
   return new Promise((resolve, reject) => {
+    // A deadline, not a wait: the upgrade is awaited as an event.
     const timer = setTimeout(() => req.destroy(new Error(`websocket handshake took over ${timeoutMs}ms`)), timeoutMs);
     req.on('error', (err) => {
       clearTimeout(timer);
