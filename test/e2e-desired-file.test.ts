@@ -7,9 +7,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusAnswer } from '../cli/answers.js';
 import type { Color, EventRecord } from '../common/types.js';
+import { writeTestConfig } from './harness/daemon-config.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from './harness/daemon-process.js';
 import { createExampleRepo } from './harness/example-repo.js';
-import { freePorts } from './harness/ports.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
@@ -70,30 +70,17 @@ describe('desired file and API agree, end to end (real systemd, real daemon)', f
     const repo = await createExampleRepo(path.join(scratch.dir, 'backend'));
     await repo.release(V1);
     await repo.release(V2);
-    const [pub, blue, green] = await freePorts(3);
-    publicUrl = `http://127.0.0.1:${pub}`;
-    const adminSocket = path.join(scratch.dir, 'admin.sock');
     desiredFile = path.join(scratch.dir, 'desired.yaml');
     await writeFile(desiredFile, `# written by hand\nactive: blue\ncolors:\n  blue: { tag: v${V1} }\n`);
-    const configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      configPath,
-      `
-app:
-  name: e2e-file-${process.pid}
-  repo: ${repo.path}
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
-colors: { blue: { port: ${blue} }, green: { port: ${green} } }
-listen: { public: 127.0.0.1:${pub}, preview: false, admin: ${adminSocket} }
-root: ${path.join(scratch.dir, 'var')}
-units: { driver: systemd }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-desired: { file: ${desiredFile} }
-reconcile: { interval: 300ms }
-proxy: { drainTimeout: 2s }
-`,
-    );
+    const config = await writeTestConfig({
+      appName: `e2e-file-${process.pid}`,
+      dir: scratch.dir,
+      repo: repo.path,
+      driver: 'systemd',
+      extra: `desired: { file: ${desiredFile} }\nproxy: { drainTimeout: 2s }`,
+    });
+    const { path: configPath, socket: adminSocket } = config;
+    publicUrl = config.publicUrl;
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     sessionFile = path.join(scratch.dir, 'session.json');
     const env = { ...process.env, HYPER_CLI_SESSION: sessionFile };

@@ -12,11 +12,11 @@ import type { StatusAnswer } from '../../cli/answers.js';
 import { ApiClient } from '../../cli/client.js';
 import type { EventRecord, ReleaseRecord } from '../../common/types.js';
 import { Systemctl } from '../../units/systemctl.js';
+import { writeTestConfig } from '../harness/daemon-config.js';
 import { scratchDir, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { createExampleRepo, type ExampleRepo } from '../harness/example-repo.js';
 import { startGitGate, type GitGate } from '../harness/git-gate.js';
 import { startLoad } from '../harness/load.js';
-import { freePorts } from '../harness/ports.js';
 import { processesMatching } from '../harness/processes.js';
 import { sharedUserManager, type SharedUserManager } from '../harness/systemd-user.js';
 import { waitFor } from '../harness/wait.js';
@@ -89,34 +89,15 @@ describe('fault: kill -9 of the daemon at each pipeline step (real systemd, real
     await wrapScripts(repo, holds, hangs);
     await repo.release(V1);
     gate = await startGitGate(path.join(scratch.dir, 'remote'));
-    const [pub, blue, green] = await freePorts(3);
-    publicUrl = `http://127.0.0.1:${pub}`;
-    root = path.join(scratch.dir, 'var');
-    configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    const adminSocket = path.join(scratch.dir, 'admin.sock');
-    await writeFile(
-      configPath,
-      `app:
-  name: fault-kill-${process.pid}
-  repo: ${gate.url('backend')}
-  build: { script: BUILD, timeout: 2m }
-  test: { script: TEST, timeout: 2m }
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: 1s, failureThreshold: 3, startTimeout: 30s }
-colors:
-  blue: { port: ${blue} }
-  green: { port: ${green} }
-listen:
-  public: 127.0.0.1:${pub}
-  preview: false
-  admin: ${adminSocket}
-root: ${root}
-units: { driver: systemd }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-reconcile: { interval: 300ms }
-`,
-    );
-    admin = new ApiClient({ socketPath: adminSocket });
+    const config = await writeTestConfig({
+      appName: `fault-kill-${process.pid}`,
+      dir: scratch.dir,
+      repo: gate.url('backend'),
+      driver: 'systemd',
+      scriptTimeouts: { build: '2m', test: '2m' },
+    });
+    ({ path: configPath, publicUrl, root } = config);
+    admin = new ApiClient({ socketPath: config.socket });
     await start();
     await admin.put('/desired', { active: 'blue', colors: { blue: { tag: `v${V1}` } } });
     await waitFor(

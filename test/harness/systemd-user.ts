@@ -290,6 +290,7 @@ export async function sharedUserManager(lingerMs = 1_000): Promise<SharedUserMan
     released = true;
     s.refs -= 1;
     if (s.refs > 0) return;
+    // Not a wait: how long an unused manager is kept for the next file (root-hooks.ts stops it at the end).
     s.linger = setTimeout(() => {
       if (shared === s) shared = null;
       void s.manager.then((m) => m.stop()).catch(() => undefined);
