@@ -4,19 +4,17 @@ import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { STEP_MARK_VAR } from '../common/containment.js';
 import { ConflictError, ValidationError } from '../common/errors.js';
-import { ReleasePipeline, isSafeTag, type ReleasePipelineOptions } from '../reconciler/pipeline.js';
-import { EmbeddedStore } from '../store/embedded.js';
+import { isSafeTag, type ReleasePipeline, type ReleasePipelineOptions } from '../reconciler/pipeline.js';
+import type { EmbeddedStore } from '../store/embedded.js';
 import { processesMatching } from './harness/processes.js';
-import { createExampleRepo, startBackend, type ExampleRepo } from './harness/example-repo.js';
+import { startBackend, type ExampleRepo } from './harness/example-repo.js';
+import { startPipelineHost, type PipelineHost } from './harness/pipeline-host.js';
 import { waitUntil } from './harness/wait.js';
-
-const TAG_PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 
 /** A sleep whose command line no other process on the host shares. */
 function uniqueSleep(): { args: string; needle: string } {
@@ -30,37 +28,20 @@ function never(): AbortSignal {
 
 describe('ReleasePipeline', function () {
   this.timeout(60_000);
-  let base: string;
+  let host: PipelineHost;
   let repo: ExampleRepo;
   let store: EmbeddedStore;
   let root: string;
 
   beforeEach(async () => {
-    base = await mkdtemp(path.join(os.tmpdir(), 'pipeline-'));
-    repo = await createExampleRepo(path.join(base, 'repo'));
-    store = new EmbeddedStore({ path: path.join(base, 'store.db') });
-    await store.init();
-    root = path.join(base, 'root');
-    await mkdir(path.join(base, 'env'));
+    host = await startPipelineHost('pipeline-');
+    ({ repo, store, root } = host);
   });
   afterEach(async () => {
-    await store.close();
-    await rm(base, { recursive: true, force: true });
+    await host?.close();
   });
 
-  function pipeline(overrides: Partial<ReleasePipelineOptions> = {}): ReleasePipeline {
-    return new ReleasePipeline({
-      repo: repo.path,
-      root,
-      appBuild: { script: 'BUILD', timeoutMs: 30_000 },
-      appTest: { script: 'TEST', timeoutMs: 30_000 },
-      envRoot: path.join(base, 'env'),
-      tagPattern: TAG_PATTERN,
-      store,
-      killGraceMs: 500,
-      ...overrides,
-    });
-  }
+  const pipeline = (overrides: Partial<ReleasePipelineOptions> = {}): ReleasePipeline => host.pipeline(overrides);
 
   it('builds and tests a good tag; the artifact runs and answers /version', async () => {
     const tag = await repo.release('26.11.27.0');
@@ -88,7 +69,7 @@ describe('ReleasePipeline', function () {
 
     const backend = await startBackend(record.artifactPath!, {
       deployment: 'prod',
-      envRoot: path.join(base, 'env'),
+      envRoot: host.envRoot,
       version: '26.11.27.0',
     });
     try {

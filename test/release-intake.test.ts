@@ -1,24 +1,21 @@
 // The release intake and the bare mirror against a real git repo of the example backend, a real
 // embedded store and real builds (the pipeline behind the reconciler's build queue).
 import { expect } from 'chai';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors.js';
 import type { ReleaseRecord } from '../common/types.js';
 import { BuildJobs } from '../reconciler/jobs.js';
-import { ReleasePipeline } from '../reconciler/pipeline.js';
+import type { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleaseIntake, TagMovedError, type TagCreated } from '../reconciler/release-intake.js';
-import { EmbeddedStore } from '../store/embedded.js';
-import { createExampleRepo, type ExampleRepo } from './harness/example-repo.js';
+import type { EmbeddedStore } from '../store/embedded.js';
+import type { ExampleRepo } from './harness/example-repo.js';
+import { startPipelineHost, TAG_PATTERN as PATTERN, type PipelineHost } from './harness/pipeline-host.js';
+import { pendingRelease } from './harness/records.js';
 import { waitFor } from './harness/wait.js';
-
-const PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 
 describe('release intake and mirror', function () {
   this.timeout(60_000);
-  let base: string;
+  let host: PipelineHost;
   let repo: ExampleRepo;
   let store: EmbeddedStore;
   let pipeline: ReleasePipeline;
@@ -26,21 +23,9 @@ describe('release intake and mirror', function () {
   let intake: ReleaseIntake;
 
   beforeEach(async () => {
-    base = await mkdtemp(path.join(os.tmpdir(), 'intake-'));
-    repo = await createExampleRepo(path.join(base, 'repo'));
-    store = new EmbeddedStore({ path: path.join(base, 'store.db') });
-    await store.init();
-    await mkdir(path.join(base, 'env'));
-    pipeline = new ReleasePipeline({
-      repo: repo.path,
-      root: path.join(base, 'root'),
-      appBuild: { script: 'BUILD', timeoutMs: 30_000 },
-      appTest: { script: 'TEST', timeoutMs: 30_000 },
-      envRoot: path.join(base, 'env'),
-      tagPattern: PATTERN,
-      store,
-      killGraceMs: 500,
-    });
+    host = await startPipelineHost('intake-');
+    ({ repo, store } = host);
+    pipeline = host.pipeline();
     jobs = new BuildJobs(pipeline, { started: () => undefined, finished: () => undefined });
     intake = new ReleaseIntake({
       store,
@@ -52,8 +37,7 @@ describe('release intake and mirror', function () {
   afterEach(async () => {
     await intake.close();
     await jobs.close();
-    await store.close();
-    await rm(base, { recursive: true, force: true });
+    await host.close();
   });
 
   const sha = async (rev: string): Promise<string> => (await simpleGit(repo.path).revparse([`${rev}^{commit}`])).trim();
@@ -170,17 +154,7 @@ describe('release intake and mirror', function () {
     const recorded = await sha(tag);
     await repo.commitFile('VERSION', '26.11.27.1\n', 'a later VERSION');
     await simpleGit(repo.path).raw(['tag', '-f', tag, 'HEAD']);
-    await store.createRelease({
-      tag,
-      sha: recorded,
-      version: null,
-      author: null,
-      status: 'pending',
-      error: null,
-      build: null,
-      test: null,
-      artifactPath: null,
-    });
+    await store.createRelease(pendingRelease(tag, { sha: recorded, version: null, author: null }));
     const record = await pipeline.run(tag, new AbortController().signal);
     expect(record).to.include({ status: 'succeeded', sha: recorded, version: '26.11.27.0' });
   });

@@ -13,6 +13,7 @@ import type {
   StepResult,
 } from '../common/types.js';
 import type { Store } from '../store/store.js';
+import { pendingRelease } from './harness/records.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -20,19 +21,7 @@ function desired(active: Color | null, blue: string | null = null, green: string
   return { active, colors: { blue: { tag: blue }, green: { tag: green } }, paused: false };
 }
 
-function release(tag: string): Omit<ReleaseRecord, 'createdAt' | 'updatedAt'> {
-  return {
-    tag,
-    sha: 'a1b2c3',
-    version: tag.slice(1),
-    author: 'ana',
-    status: 'pending',
-    error: null,
-    build: null,
-    test: null,
-    artifactPath: null,
-  };
-}
+const release = (tag: string): Omit<ReleaseRecord, 'createdAt' | 'updatedAt'> => pendingRelease(tag);
 
 const buildStep: StepResult = {
   exitCode: 0,

@@ -10,6 +10,7 @@ import { EmbeddedStore } from '../store/embedded.js';
 import { SCHEMA_VERSION } from '../store/embedded-schema.js';
 import { openStore } from '../store/open-store.js';
 import { storeAtomicContract } from './store-contract-atomic.js';
+import { pendingRelease } from './harness/records.js';
 import { storeContract } from './store-contract.js';
 
 describe('store: embedded', () => {
@@ -58,17 +59,7 @@ describe('store: embedded', () => {
         source: 'api',
         author: 'ana',
       });
-      const created = await first.createRelease({
-        tag: 'v26.11.27.0',
-        sha: 'abc',
-        version: '26.11.27.0',
-        author: 'ana',
-        status: 'pending',
-        error: null,
-        build: null,
-        test: null,
-        artifactPath: null,
-      });
+      const created = await first.createRelease(pendingRelease('v26.11.27.0', { sha: 'abc' }));
       const event = await first.appendEvent({ reason: 'Staged', message: 'staged v26.11.27.0', data: { n: 1 } });
       const user = await first.createUser({ username: 'ana', passwordHash: 'h', roles: ['admin'] });
       await first.close();

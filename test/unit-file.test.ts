@@ -2,17 +2,9 @@ import { expect } from 'chai';
 import { ValidationError } from '../common/errors.js';
 import { type UnitSpec } from '../units/driver.js';
 import { parseInstalledSpec, renderUnit, SPEC_MARKER, unitName } from '../units/unit-file.js';
+import { sampleSpec } from './harness/records.js';
 
-const spec: UnitSpec = {
-  color: 'blue',
-  tag: 'v26.11.27.0',
-  version: '26.11.27.0',
-  executable: '/var/openhack/artifacts/v26.11.27.0/26.11.27.0',
-  port: 8001,
-  deployment: 'prod',
-  envRoot: '/var/openhack/env',
-  logFile: '/var/openhack/logs/blue.log',
-};
+const spec: UnitSpec = sampleSpec('blue', { executable: '/var/openhack/artifacts/v26.11.27.0/26.11.27.0' });
 
 const lines = (text: string): string[] => text.split('\n');
 const setting = (text: string, key: string): string[] =>

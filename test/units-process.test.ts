@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ProcessDriver } from '../units/process-driver.js';
 import { waitUntil } from './harness/wait.js';
+import { sampleSpec } from './harness/records.js';
 import { unitsContract } from './units-contract.js';
 
 describe('ProcessDriver', function () {
@@ -21,16 +22,7 @@ describe('ProcessDriver', function () {
   unitsContract('process', async (appName) => new ProcessDriver({ appName, stateDir, pollIntervalMs: 100 }));
 
   it('does not adopt a recorded pid that runs something else (a reused pid)', async () => {
-    const spec = {
-      color: 'blue' as const,
-      tag: 'v26.11.27.0',
-      version: '26.11.27.0',
-      executable: '/opt/hv/artifacts/v26.11.27.0/26.11.27.0',
-      port: 8001,
-      deployment: 'prod',
-      envRoot: '/var/openhack/env',
-      logFile: path.join(stateDir, 'logs', 'blue.log'),
-    };
+    const spec = sampleSpec('blue', { logFile: path.join(stateDir, 'logs', 'blue.log') });
     // Our own pid is alive but is mocha, not the backend: it must not be taken for MainPID.
     const state = {
       spec,

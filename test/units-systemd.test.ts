@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Systemctl } from '../units/systemctl.js';
 import { isUserManagerReachable, SystemdDriver } from '../units/systemd-driver.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
+import { sampleSpec } from './harness/records.js';
 import { unitsContract } from './units-contract.js';
 
 describe('SystemdDriver', function () {
@@ -30,16 +31,7 @@ describe('SystemdDriver', function () {
 
   it('writes <app>-<color>.service into $XDG_CONFIG_HOME/systemd/user and systemd loads it from there', async () => {
     const driver = new SystemdDriver({ appName: `hvt-file-${process.pid}`, env: manager.env });
-    const spec = {
-      color: 'green' as const,
-      tag: 'v26.11.27.0',
-      version: '26.11.27.0',
-      executable: '/opt/hv/artifacts/v26.11.27.0/26.11.27.0',
-      port: 8002,
-      deployment: 'prod',
-      envRoot: '/var/openhack/env',
-      logFile: path.join(manager.env.XDG_CONFIG_HOME, 'logs', 'green.log'),
-    };
+    const spec = sampleSpec('green', { logFile: path.join(manager.env.XDG_CONFIG_HOME, 'logs', 'green.log') });
     try {
       await driver.install(spec);
       const file = path.join(manager.env.XDG_CONFIG_HOME, 'systemd', 'user', `hvt-file-${process.pid}-green.service`);

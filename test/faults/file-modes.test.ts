@@ -7,6 +7,7 @@ import { chmod, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SystemdDriver } from '../../units/systemd-driver.js';
 import { sharedUserManager, type SharedUserManager } from '../harness/systemd-user.js';
+import { sampleSpec } from '../harness/records.js';
 import { startFaultHost, type FaultHost } from './fault-host.js';
 
 const modeOf = async (file: string): Promise<number> => (await stat(file)).mode & 0o777;
@@ -59,16 +60,7 @@ describe('faults: modes of the files the daemon creates', function () {
       const driver = new SystemdDriver({ appName, env: manager.env });
       const logFile = path.join(host.dir, 'systemd-root', 'logs', 'blue.log');
       try {
-        await driver.install({
-          color: 'blue',
-          tag: 'v26.11.27.0',
-          version: '26.11.27.0',
-          executable: '/opt/hv/artifacts/v26.11.27.0/26.11.27.0',
-          port: 8001,
-          deployment: 'prod',
-          envRoot: '/var/openhack/env',
-          logFile,
-        });
+        await driver.install(sampleSpec('blue', { logFile }));
         expect(await modeOf(logFile)).to.equal(0o640);
         expect(await modeOf(path.dirname(logFile))).to.equal(0o750);
         await chmod(logFile, 0o644);

@@ -4,14 +4,13 @@
 // processes, a real `systemd --user`, a real git repo of the example backend.
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { environSweep, type Containment } from '../../common/containment.js';
-import { ReleasePipeline } from '../../reconciler/pipeline.js';
-import { EmbeddedStore } from '../../store/embedded.js';
+import type { ReleasePipeline } from '../../reconciler/pipeline.js';
 import { StepScopes } from '../../units/step-scope.js';
-import { createExampleRepo, type ExampleRepo } from '../harness/example-repo.js';
+import type { ExampleRepo } from '../harness/example-repo.js';
+import { startPipelineHost, type PipelineHost } from '../harness/pipeline-host.js';
 import { processesMatching } from '../harness/processes.js';
 import { sharedUserManager, type SharedUserManager } from '../harness/systemd-user.js';
 
@@ -33,9 +32,8 @@ interface Driver {
 describe('fault: a BUILD that forks past its process group (setsid)', function () {
   this.timeout(90_000);
   let manager: SharedUserManager;
-  let base: string;
+  let host: PipelineHost;
   let repo: ExampleRepo;
-  let store: EmbeddedStore;
   let root: string;
 
   const drivers: Driver[] = [
@@ -54,31 +52,18 @@ describe('fault: a BUILD that forks past its process group (setsid)', function (
     await manager?.release();
   });
   beforeEach(async () => {
-    base = await mkdtemp(path.join(os.tmpdir(), 'fault-setsid-'));
-    repo = await createExampleRepo(path.join(base, 'repo'));
-    store = new EmbeddedStore({ path: path.join(base, 'store.db') });
-    await store.init();
-    root = path.join(base, 'root');
-    await mkdir(path.join(base, 'env'));
+    host = await startPipelineHost('fault-setsid-');
+    ({ repo, root } = host);
   });
   afterEach(async () => {
-    await store.close();
-    await rm(base, { recursive: true, force: true });
+    await host?.close();
   });
 
-  function pipeline(driver: Driver, buildTimeoutMs: number): ReleasePipeline {
-    return new ReleasePipeline({
-      repo: repo.path,
-      root,
+  const pipeline = (driver: Driver, buildTimeoutMs: number): ReleasePipeline =>
+    host.pipeline({
       appBuild: { script: 'BUILD', timeoutMs: buildTimeoutMs },
-      appTest: { script: 'TEST', timeoutMs: 30_000 },
-      envRoot: path.join(base, 'env'),
-      tagPattern: /^v\d{2}\.\d{2}\.\d{2}\.\d+$/,
-      store,
-      killGraceMs: 500,
       containment: driver.containment(),
     });
-  }
 
   async function buildTemps(): Promise<string[]> {
     const names = await readdir(path.join(root, 'artifacts')).catch(() => [] as string[]);
