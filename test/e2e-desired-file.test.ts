@@ -11,6 +11,7 @@ import { writeTestConfig } from './harness/daemon-config.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from './harness/daemon-process.js';
 import { createExampleRepo } from './harness/example-repo.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
+import { loginOperator } from './harness/operator.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
 const V1 = '26.11.27.0';
@@ -83,18 +84,13 @@ describe('desired file and API agree, end to end (real systemd, real daemon)', f
     publicUrl = config.publicUrl;
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     sessionFile = path.join(scratch.dir, 'session.json');
-    const env = { ...process.env, HYPER_CLI_SESSION: sessionFile };
-    const password = 'file-e2e-password';
-    const added = await runBin(
-      'hyperctl',
-      ['users', 'add', 'ana', '--role', 'operator', '--socket', adminSocket],
-      env,
-      password,
-    );
-    expect(added.code, added.stderr).to.equal(0);
-    const login = await cli(['login', '--user', 'ana', '--password-stdin'], password);
-    expect(login.code, login.stderr + login.stdout).to.equal(0);
-    token = (JSON.parse(await readFile(sessionFile, 'utf8')) as { token: string }).token;
+    token = await loginOperator({
+      socket: adminSocket,
+      publicUrl,
+      sessionFile,
+      username: 'ana',
+      password: 'file-e2e-password',
+    });
   });
 
   after(async () => {

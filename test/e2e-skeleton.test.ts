@@ -2,7 +2,7 @@
 // systemd driver against a real `systemd --user`, the example backend in a real git repo, real
 // sockets, and the real `hyper-cli` / `hyperctl` binaries.
 import { expect } from 'chai';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusAnswer } from '../cli/answers.js';
 import type { Color, Deployment } from '../common/types.js';
@@ -11,6 +11,7 @@ import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } 
 import { createExampleRepo } from './harness/example-repo.js';
 import { startLoad } from './harness/load.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
+import { loginOperator } from './harness/operator.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
 const V1 = '26.11.27.0';
@@ -75,19 +76,13 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     previewUrl = config.previewUrl!;
     daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
     sessionFile = path.join(scratch.dir, 'hyper-cli-session.json');
-    const added = await cli(
-      'hyperctl',
-      ['users', 'add', OPERATOR, '--role', 'operator', '--socket', adminSocket],
-      PASSWORD,
-    );
-    expect(added.code, added.stderr).to.equal(0);
-    const login = await cli(
-      'hyper-cli',
-      ['login', '--user', OPERATOR, '--password-stdin', '--server', publicUrl],
-      PASSWORD,
-    );
-    expect(login.code, login.stderr + login.stdout).to.equal(0);
-    token = (JSON.parse(await readFile(sessionFile, 'utf8')) as { token: string }).token;
+    token = await loginOperator({
+      socket: adminSocket,
+      publicUrl,
+      sessionFile,
+      username: OPERATOR,
+      password: PASSWORD,
+    });
   });
 
   after(async () => {
