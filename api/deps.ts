@@ -1,17 +1,18 @@
 // What the API needs from the rest of the daemon, handed in by the composition root.
 import type { Router } from 'express';
+import type { ReconcilerStatus } from '../common/status.js';
 import type { ReleaseRecord } from '../common/types.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
-import type { PassResult, PlanPreview } from '../reconciler/reconciler.js';
 import type { TagLookup } from '../reconciler/release-intake.js';
-import type { ReconcilerStatus } from '../reconciler/status.js';
 import type { Store } from '../store/store.js';
 import type { AuthService } from './auth/service.js';
 import type { UserAdmin } from './auth/users.js';
+import type { PlanAnswer, ReconcileAnswer } from './wire.js';
 
 export interface ApiDeps {
   desired: DesiredStateService;
-  reconciler: { status(): ReconcilerStatus; trigger(): Promise<PassResult>; planNow(): Promise<PlanPreview> };
+  /** The loop (reconciler/reconciler.ts), as far as the API shows it: its answers are the wire's. */
+  reconciler: { status(): ReconcilerStatus; trigger(): Promise<ReconcileAnswer>; planNow(): Promise<PlanAnswer> };
   store: Store;
   auth: AuthService;
   users: UserAdmin;

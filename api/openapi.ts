@@ -112,6 +112,30 @@ const paths: Record<string, Record<string, Operation>> = {
       },
     }),
   },
+  '/desired/diff': {
+    post: op(
+      'what replacing the desired state with this document (JSON or YAML) would change; nothing is written',
+      'viewer',
+      answer({
+        type: 'object',
+        properties: {
+          revision: { type: ['integer', 'null'] },
+          differs: { type: 'boolean' },
+          changes: { type: 'array', items: { type: 'string' } },
+          proposed: ref('DesiredDoc'),
+        },
+      }),
+      {
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: ref('DesiredDoc') },
+            'application/yaml': { schema: { type: 'string' } },
+          },
+        },
+      },
+    ),
+  },
   '/desired/history': {
     get: op(
       'desired-state revisions, newest first',

@@ -2,7 +2,7 @@
 // 0 ok, 1 failed, 2 usage, 3 not logged in or forbidden, 4 conflict or not ready. How an error
 // becomes one of them, and its words, is cli/failure.ts.
 import type { Color } from '../common/types.js';
-import type { ReconcilerStatus } from '../reconciler/status.js';
+import type { ReconcilerStatus } from '../common/status.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, auth: 3, conflict: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

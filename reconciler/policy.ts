@@ -8,13 +8,13 @@
 // revision it was made from. The rules themselves are desired-state/transitions.ts's.
 import PQueue from 'p-queue';
 import { ConflictError } from '../common/errors.js';
+import type { ReconcilerStatus } from '../common/status.js';
 import { otherColor, type Color, type DesiredDoc, type NewEvent, type Revision } from '../common/types.js';
 import type { PolicyConfig } from '../config/config.js';
 import { emptyDesired } from '../desired-state/document.js';
 import type { ApplyMeta, ApplyResult, ChangeMeta } from '../desired-state/revisions.js';
 import { autoStage, autoStageCandidate, type History } from '../desired-state/transitions.js';
 import type { Store } from '../store/store.js';
-import type { ReconcilerStatus } from './status.js';
 
 export interface ReleasePolicyOptions {
   policy: PolicyConfig;

@@ -2,6 +2,7 @@
 // a requeue timer, builds in their own queue. A pass reads the desired revision and the world,
 // plans, acts and writes status; it never branches on what triggered it.
 import PQueue from 'p-queue';
+import type { ReconcilerStatus } from '../common/status.js';
 import {
   COLORS,
   type Color,
@@ -21,7 +22,7 @@ import { Observer } from './observe.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import { plan } from './plan.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
-import { colorReports, initialStatus, setCondition, summarizeOutcomes, type ReconcilerStatus } from './status.js';
+import { colorReports, initialStatus, setCondition, summarizeOutcomes } from './status.js';
 import type { Action, Observed, PlanContext, Plan } from './types.js';
 
 export type ReconcilerStore = Pick<

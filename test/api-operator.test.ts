@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import type { StatusAnswer } from '../cli/answers.js';
+import type { StatusAnswer } from '../api/wire.js';
 import type { Color } from '../common/types.js';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
-import { scratchDir } from './harness/daemon-process.js';
-import { createExampleRepo } from './harness/example-repo.js';
+import { scratchDir } from '../harness/daemon-process.js';
+import { createExampleRepo } from '../harness/example-repo.js';
 import { waitUntil } from './harness/wait.js';
 
 const V1 = '26.11.27.0';

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { apiRouter, createApi } from '../api/app.js';
 import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
+import type { DiffAnswer } from '../api/wire.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { request, routesOf, startTestDaemon, type RouteInfo, type TestDaemon } from './api-harness.js';
 import { waitForEvent } from './harness/http-backends.js';
@@ -328,5 +329,24 @@ describe('api: GET /hypervisor/desired content negotiation (real daemon)', funct
       expect(answer.headers['content-type']).to.match(/json/);
       expect(answer.json.doc.paused).to.equal(true);
     }
+  });
+
+  it('POST /desired/diff compares YAML or JSON with the latest revision and writes nothing', async () => {
+    const before = await hv.admin<{ number: number }>('GET', '/desired');
+    const yaml = await hv.admin<DiffAnswer>('POST', '/desired/diff', {
+      body: 'active: blue\ncolors: { blue: { tag: v1.2.3 } }\npaused: true\n',
+      type: 'application/yaml',
+    });
+    expect(yaml.status, yaml.text).to.equal(200);
+    expect(yaml.json).to.deep.include({ revision: before.json.number, differs: true });
+    expect(yaml.json.changes).to.deep.equal(['blue: none -> v1.2.3', 'active: none -> blue']);
+    const json = await hv.admin<DiffAnswer>('POST', '/desired/diff', { body: { paused: true } });
+    expect(json.json).to.deep.include({ differs: false, changes: [] });
+    const unsafe = await hv.admin<ErrorBody>('POST', '/desired/diff', {
+      body: { colors: { blue: { tag: 'v1/../x' } } },
+    });
+    expect(unsafe.status).to.equal(400);
+    expect(unsafe.json.error.code).to.equal('invalid');
+    expect((await hv.admin<{ number: number }>('GET', '/desired')).json.number).to.equal(before.json.number);
   });
 });

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import type { StatusAnswer } from '../cli/answers.js';
+import type { StatusAnswer } from '../api/wire.js';
 import { ApiClient } from '../cli/client.js';
 import type { Color, EventRecord } from '../common/types.js';
 import { Systemctl } from '../units/systemctl.js';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { StatusAnswer } from '../cli/answers.js';
+import type { StatusAnswer } from '../api/wire.js';
 import type { Color, Deployment } from '../common/types.js';
 import { writeTestConfig } from './harness/daemon-config.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from './harness/daemon-process.js';

@@ -6,7 +6,8 @@ import { ValidationError } from '../common/errors.js';
 import { parseConfig, type PolicyConfig } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { promotable, ReleasePolicy } from '../reconciler/policy.js';
-import { initialStatus, type ColorReport, type ReconcilerStatus } from '../reconciler/status.js';
+import type { ColorReport, ReconcilerStatus } from '../common/status.js';
+import { initialStatus } from '../reconciler/status.js';
 import { EmbeddedStore } from '../store/embedded.js';
 
 const PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;

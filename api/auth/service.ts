@@ -2,10 +2,11 @@
 // token verifies AND its session record still exists (logout deletes it; the store never returns
 // an expired one) AND its user still exists and has not changed since the login.
 import { ValidationError } from '../../common/errors.js';
-import type { Hyperuser, Role } from '../../common/types.js';
+import type { Hyperuser } from '../../common/types.js';
 import type { AuthConfig } from '../../config/config.js';
 import type { Store } from '../../store/store.js';
 import { HttpError } from '../http-error.js';
+import type { LoginAnswer } from '../wire.js';
 import { LoginLockout } from './lockout.js';
 import { normalizePassword, type PasswordHasher } from './password.js';
 import type { Principal } from './principal.js';
@@ -24,14 +25,6 @@ export type AuthStore = Pick<
 >;
 
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-
-export interface LoginAnswer {
-  token: string;
-  tokenType: 'Bearer';
-  expiresAt: string;
-  username: string;
-  roles: Role[];
-}
 
 export interface AuthServiceOptions {
   store: AuthStore;

@@ -3,6 +3,7 @@
 import { NotFoundError, ValidationError } from '../../common/errors.js';
 import type { Hyperuser, NewEvent, Role } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
+import type { UserAnswer } from '../wire.js';
 import { checkNewPassword, type PasswordHasher } from './password.js';
 import { isRole, ROLES } from './principal.js';
 import { parseUsername } from './service.js';
@@ -10,14 +11,7 @@ import { parseUsername } from './service.js';
 export type UserStore = Pick<Store, 'getUser' | 'createUser' | 'updateUser' | 'deleteUser' | 'listUsers'>;
 
 /** The audit lines of a user change, built from the user as written; stored in the same transaction. */
-export type UserEvents = (user: UserView) => readonly NewEvent[];
-
-export interface UserView {
-  username: string;
-  roles: Role[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type UserEvents = (user: UserAnswer) => readonly NewEvent[];
 
 export class UserAdmin {
   readonly #store: UserStore;
@@ -28,12 +22,15 @@ export class UserAdmin {
     this.#hasher = hasher;
   }
 
-  async list(): Promise<UserView[]> {
+  async list(): Promise<UserAnswer[]> {
     return (await this.#store.listUsers()).map(view);
   }
 
   /** Throws DuplicateKeyError when the name exists. */
-  async create(input: { username: string; password: string; roles: unknown }, events?: UserEvents): Promise<UserView> {
+  async create(
+    input: { username: string; password: string; roles: unknown },
+    events?: UserEvents,
+  ): Promise<UserAnswer> {
     const username = parseUsername(input.username);
     const roles = parseRoles(input.roles);
     const password = checkNewPassword(input.password);
@@ -41,7 +38,7 @@ export class UserAdmin {
     return view(await this.#store.createUser(user, events && ((written) => events(view(written)))));
   }
 
-  async update(name: string, input: { password?: string; roles?: unknown }, events?: UserEvents): Promise<UserView> {
+  async update(name: string, input: { password?: string; roles?: unknown }, events?: UserEvents): Promise<UserAnswer> {
     const username = parseUsername(name, 'name');
     if (input.password === undefined && input.roles === undefined)
       throw new ValidationError('', 'give a password, roles, or both');
@@ -62,7 +59,7 @@ export class UserAdmin {
   }
 }
 
-function view(user: Hyperuser): UserView {
+function view(user: Hyperuser): UserAnswer {
   return { username: user.username, roles: [...user.roles], createdAt: user.createdAt, updatedAt: user.updatedAt };
 }
 

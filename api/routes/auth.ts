@@ -4,6 +4,7 @@ import { allow, principalOf } from '../auth/gate.js';
 import { readBody, readEmptyBody, required } from '../body.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
+import type { MeAnswer } from '../wire.js';
 
 export function loginRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -31,7 +32,7 @@ export function sessionRoutes(deps: ApiDeps): Router {
   });
   router.get('/auth/me', allow('viewer'), (_req, res) => {
     const { username, roles, via, expiresAt } = principalOf(res);
-    res.json({ username, roles, via, expiresAt });
+    res.json({ username, roles, via, expiresAt } satisfies MeAnswer);
   });
   return router;
 }

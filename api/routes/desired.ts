@@ -1,16 +1,21 @@
-// The desired-state document: read it, replace it (YAML or JSON, guarded by If-Match), its history.
-// A replacement that would leave no color serving is refused unless it says `?confirm=outage`.
+// The desired-state document: read it, replace it (YAML or JSON, guarded by If-Match), compare a
+// document with it, its history. A replacement that would leave no color serving is refused unless it
+// says `?confirm=outage`.
 import { Router, text, type Request } from 'express';
+import { describeChange, emptyDesired, validateDesired } from '../../desired-state/document.js';
 import { formatDesiredYaml, parseDesiredInput } from '../../desired-state/yaml.js';
 import { auditedDesiredWrite } from '../audit.js';
 import { allow, principalOf } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { queryInteger, queryWord } from '../query.js';
+import type { DiffAnswer } from '../wire.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
 /** Named in a would_stop_traffic refusal: how an API caller (and hyper-cli) confirms. */
 const CONFIRM_OUTAGE = 'send it again with ?confirm=outage (hyper-cli desired apply --confirm-outage)';
+/** A diff compares any tag shape (SAFE_TAG inside the parser still refuses unsafe ones); PUT checks the tag pattern. */
+const ANY_TAG = /^v.*$/;
 
 export function desiredRoutes(deps: ApiDeps): Router {
   const router = Router();
@@ -49,6 +54,14 @@ export function desiredRoutes(deps: ApiDeps): Router {
       .status(result.changed ? 201 : 200)
       .set('ETag', `"${result.revision.number}"`)
       .json(result);
+  });
+  // What applying a document would change, one line per difference; nothing is written.
+  router.post('/desired/diff', allow('viewer'), text({ type: YAML_TYPES, limit: '64kb' }), async (req, res) => {
+    const proposed = validateDesired(desiredBody(req, ANY_TAG), ANY_TAG);
+    const current = await deps.desired.current();
+    const changes = describeChange(current?.doc ?? emptyDesired(), proposed);
+    const revision = current?.number ?? null;
+    res.json({ revision, differs: changes.length > 0, changes, proposed } satisfies DiffAnswer);
   });
   router.get('/desired/history', allow('viewer'), async (req, res) => {
     const limit = queryInteger(req, 'limit', 100, 1, 1000);

@@ -1,7 +1,7 @@
 // Hyperuser administration (admins only): list, create, change password or roles, remove.
 import { Router } from 'express';
 import { auditing } from '../audit.js';
-import type { UserView } from '../auth/users.js';
+import type { UserAnswer } from '../wire.js';
 import { allow } from '../auth/gate.js';
 import { readBody, required } from '../body.js';
 import type { ApiDeps } from '../deps.js';
@@ -20,7 +20,7 @@ export function userRoutes(deps: ApiDeps): Router {
     };
     const user = await deps.users.create(
       input,
-      auditing(res, (created: UserView) => ({
+      auditing(res, (created: UserAnswer) => ({
         reason: 'UserCreated',
         message: `hyperuser ${created.username} created (${created.roles.join(', ')})`,
         data: { username: created.username, roles: created.roles },
@@ -33,7 +33,7 @@ export function userRoutes(deps: ApiDeps): Router {
     const user = await deps.users.update(
       String(req.params.name),
       body,
-      auditing(res, (updated: UserView) => {
+      auditing(res, (updated: UserAnswer) => {
         const changed = [
           body.password !== undefined ? 'password' : null,
           body.roles !== undefined ? `roles (${updated.roles.join(', ')})` : null,

@@ -2,7 +2,7 @@
 // (YAML or JSON). The server validates it; --if-revision refuses the write (exit 4) when someone
 // changed the desired state after revision N, so an edit made from a stale copy is not lost. A file
 // that would leave no color serving is refused (exit 4) unless --confirm-outage says it is meant.
-import type { ChangeAnswer } from '../answers.js';
+import type { ChangeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 import { readDesiredFile } from './desired-file.js';

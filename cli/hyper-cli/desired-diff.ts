@@ -1,44 +1,36 @@
 // hyper-cli desired diff -f FILE: what applying the file would change, one line per difference,
-// against the current revision. Nothing is written. The file is read with the document's own
-// parser (syntax, keys, safe tags); the server's tag pattern is checked on apply.
-import type { DesiredDoc, Revision } from '../../common/types.js';
-import { describeChange, emptyDesired } from '../../desired-state/document.js';
-import { parseDesiredYaml } from '../../desired-state/yaml.js';
+// against the current revision. Nothing is written. The daemon reads the file with the document's
+// own parser (syntax, keys, safe tags) and compares (POST /desired/diff); the tag pattern is checked on apply.
+import type { DiffAnswer } from '../../api/wire.js';
 import { ApiError, type ApiClient } from '../client.js';
 import { emit, UsageError, type OutputOptions } from '../output.js';
 import { readDesiredFile } from './desired-file.js';
-
-/** Any tag shape passes here; SAFE_TAG inside the parser still refuses unsafe ones. */
-const ANY_TAG = /^v.*$/;
 
 export async function desiredDiff(
   client: ApiClient,
   file: string | undefined,
   options: OutputOptions,
 ): Promise<number> {
-  const text = await readDesiredFile(file, 'diff');
-  let proposed: DesiredDoc;
-  try {
-    proposed = parseDesiredYaml(text, ANY_TAG);
-  } catch (err) {
-    throw new UsageError(`${file}: ${(err as Error).message}`);
-  }
-  const current = await currentRevision(client);
-  const changes = describeChange(current?.doc ?? emptyDesired(), proposed);
-  const answer = { revision: current?.number ?? null, differs: changes.length > 0, changes, proposed };
+  const body = await readDesiredFile(file, 'diff');
+  const answer = await compare(client, body, file);
   emit(options, answer, () =>
-    changes.length === 0
+    answer.changes.length === 0
       ? `no differences from revision ${answer.revision ?? '-'}`
-      : [`revision ${answer.revision ?? '-'} -> ${file}:`, ...changes.map((c) => `  ${c}`)].join('\n'),
+      : [`revision ${answer.revision ?? '-'} -> ${file}:`, ...answer.changes.map((c) => `  ${c}`)].join('\n'),
   );
   return 0;
 }
 
-async function currentRevision(client: ApiClient): Promise<Revision | null> {
+async function compare(client: ApiClient, body: string, file: string | undefined): Promise<DiffAnswer> {
   try {
-    return await client.get<Revision>('/desired');
+    const { text } = await client.send('POST', '/desired/diff', {
+      body,
+      headers: { 'content-type': 'application/yaml' },
+    });
+    return JSON.parse(text) as DiffAnswer;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return null; // no desired state yet
+    // The file is at fault, not the command: say which file, as for a file that cannot be read.
+    if (err instanceof ApiError && err.status === 400) throw new UsageError(`${file}: ${err.message}`);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 // hyper-cli login [--user NAME] [--password-stdin]: logs in and caches the token (0600 file).
-import type { LoginAnswer } from '../answers.js';
+import type { LoginAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, UsageError, type OutputOptions } from '../output.js';
 import { isInteractive, promptHidden, promptLine, readStdinSecret } from '../prompt.js';

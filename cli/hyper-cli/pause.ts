@@ -1,5 +1,5 @@
 // hyper-cli pause: the loop keeps observing and reporting but changes nothing on the host.
-import type { ChangeAnswer } from '../answers.js';
+import type { ChangeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

@@ -1,5 +1,5 @@
 // hyper-cli plan: the actions the next pass would take, from a fresh look at the host.
-import type { PlanAnswer } from '../answers.js';
+import type { PlanAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

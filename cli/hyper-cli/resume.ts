@@ -1,5 +1,5 @@
 // hyper-cli resume: the loop acts again.
-import type { ChangeAnswer } from '../answers.js';
+import type { ChangeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

@@ -1,7 +1,7 @@
 // hyper-cli rollback: traffic back to the color that served before the last switch, if it still
 // runs the tag it served then and is Ready. Success names both tags; so does a refusal (the API's
 // message says what changed and how to get back by hand).
-import type { ChangeAnswer } from '../answers.js';
+import type { ChangeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

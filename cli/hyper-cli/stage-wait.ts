@@ -2,8 +2,8 @@
 // from the release record and the status that the loop keeps writing. Polling, with a deadline.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Color, ReleaseRecord } from '../../common/types.js';
-import type { ColorReport } from '../../reconciler/status.js';
-import type { StatusAnswer } from '../answers.js';
+import type { StatusAnswer } from '../../api/wire.js';
+import type { ColorReport } from '../../common/status.js';
 import { ApiError, type ApiClient } from '../client.js';
 import { CliError } from '../output.js';
 

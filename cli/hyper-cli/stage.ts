@@ -1,7 +1,7 @@
 // hyper-cli stage <tag> [--color C] [--wait]: puts a tag on a color (by default the inactive one);
 // --wait follows it through clone, build, test, start and ready, and fails when it does.
 import type { Color } from '../../common/types.js';
-import type { ChangeAnswer } from '../answers.js';
+import type { ChangeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 import { waitUntilReady } from './stage-wait.js';

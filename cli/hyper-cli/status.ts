@@ -1,7 +1,7 @@
 // hyper-cli status: desired, observed and status of both colors.
 import type { ApiClient } from '../client.js';
 import { emit, formatStatus, type OutputOptions } from '../output.js';
-import type { StatusAnswer } from '../answers.js';
+import type { StatusAnswer } from '../../api/wire.js';
 
 export async function status(client: ApiClient, options: OutputOptions): Promise<number> {
   const answer = await client.get<StatusAnswer>('/status');

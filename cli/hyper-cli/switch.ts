@@ -1,5 +1,5 @@
 // hyper-cli switch [--to C]: moves traffic to the other (or the given) color, once it is Ready.
-import type { ChangeAnswer } from '../answers.js';
+import type { ChangeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

@@ -1,5 +1,5 @@
 // hyper-cli whoami: the hyperuser the cached token belongs to, its roles, and until when.
-import type { MeAnswer } from '../answers.js';
+import type { MeAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

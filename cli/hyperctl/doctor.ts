@@ -14,7 +14,7 @@ import {
 import { currentUser } from '../../host/linger.js';
 import { readInstallRecord } from '../../host/install-layout.js';
 import { invokingUserEnv } from '../../host/daemon-unit.js';
-import type { StatusAnswer } from '../answers.js';
+import type { StatusAnswer } from '../../api/wire.js';
 import { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 import { endpointOf, hostOf, type Host } from './host.js';

@@ -1,5 +1,5 @@
 // hyperctl reconcile: runs a pass now and prints what it did.
-import type { ReconcileAnswer } from '../answers.js';
+import type { ReconcileAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

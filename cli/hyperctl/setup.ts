@@ -26,7 +26,7 @@ import {
   userManagerAnswers,
 } from '../../host/daemon-unit.js';
 import { ApiClient } from '../client.js';
-import type { UserAnswer } from '../answers.js';
+import type { UserAnswer } from '../../api/wire.js';
 import { CliError, emit, UsageError, type OutputOptions } from '../output.js';
 import { newPassword } from '../prompt.js';
 import { readTail } from '../tail.js';

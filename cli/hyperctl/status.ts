@@ -1,7 +1,7 @@
 // hyperctl status: the daemon (and, when setup installed it, its unit and build), both colors, the
 // active color, the last reconcile and the problems, through the admin socket.
 import { linkTarget, readInstallRecord } from '../../host/install-layout.js';
-import type { StatusAnswer } from '../answers.js';
+import type { StatusAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, formatStatus, problemsOf, type OutputOptions } from '../output.js';
 import { serviceOf, type Host } from './host.js';

@@ -1,6 +1,6 @@
 // hyperctl users add NAME --role ROLE: creates a hyperuser; the password is asked twice on a
 // terminal, or read from stdin.
-import type { UserAnswer } from '../answers.js';
+import type { UserAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, UsageError, type OutputOptions } from '../output.js';
 import { newPassword } from '../prompt.js';

@@ -1,5 +1,5 @@
 // hyperctl users list: every hyperuser with its roles.
-import type { UserAnswer } from '../answers.js';
+import type { UserAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 

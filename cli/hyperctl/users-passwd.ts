@@ -1,6 +1,6 @@
 // hyperctl users passwd NAME: sets a new password (asked twice, or read from stdin); the user's
 // open sessions end.
-import type { UserAnswer } from '../answers.js';
+import type { UserAnswer } from '../../api/wire.js';
 import type { ApiClient } from '../client.js';
 import { emit, type OutputOptions } from '../output.js';
 import { newPassword } from '../prompt.js';

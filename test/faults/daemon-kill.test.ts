@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { StatusAnswer } from '../../cli/answers.js';
+import type { StatusAnswer } from '../../api/wire.js';
 import { ApiClient } from '../../cli/client.js';
 import type { EventRecord, ReleaseRecord } from '../../common/types.js';
 import { Systemctl } from '../../units/systemctl.js';

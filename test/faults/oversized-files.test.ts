@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FILE_CAPS } from '../../common/limits.js';
-import type { StatusAnswer } from '../../cli/answers.js';
+import type { StatusAnswer } from '../../api/wire.js';
 import { waitFor } from '../harness/wait.js';
 import { newFaultHost, STACK_LINE, startFaultHost, type FaultHost } from './fault-host.js';
 

@@ -1,0 +1,82 @@
+// The API's answers as they go over the wire: the routes build them, the CLIs (and the tests) read
+// them. Types only, so cli/ can depend on this file and on nothing else of api/ (see
+// .dependency-cruiser.cjs). The reconciler's status has its shape in common/status.ts.
+import type { ReconcilerStatus } from '../common/status.js';
+import type { Color, DesiredDoc, Phase, Role, Revision } from '../common/types.js';
+
+/** GET /status */
+export interface StatusAnswer {
+  daemon: { version: string; startedAt: string; driver: string; store: string };
+  revision: Revision | null;
+  status: ReconcilerStatus;
+}
+
+/** stage, switch, rollback, pause, resume and PUT /desired: the revision written (or kept). */
+export interface ChangeAnswer {
+  revision: Revision;
+  changed: boolean;
+  waiting: string | null;
+  active?: string | null;
+  /** stage: the color the tag went onto. */
+  color?: Color;
+  /** rollback: where traffic goes back to, and what served until now. */
+  rollback?: { to: Color; tag: string; from: Color; fromTag: string };
+}
+
+/** One action of a plan: its kind and why. Each kind adds what it acts on (a color, a tag, a unit spec). */
+export interface ActionAnswer {
+  kind: string;
+  reason: string;
+}
+
+/** POST /reconcile: what the pass did, and the status it left. */
+export interface ReconcileAnswer {
+  revision: number | null;
+  actions: Array<{ action: ActionAnswer; ok: boolean; error: string | null }>;
+  waiting: string | null;
+  status: ReconcilerStatus;
+}
+
+/** GET /plan: what the next pass would do, from a fresh observation, without doing it. */
+export interface PlanAnswer {
+  revision: number | null;
+  actions: ActionAnswer[];
+  colors: Record<Color, { phase: Phase; message: string }>;
+  /** Why traffic is (not) where the desired state wants it; null when it is. */
+  waiting: string | null;
+}
+
+/** POST /desired/diff: what applying a document would change; nothing is written. */
+export interface DiffAnswer {
+  /** The revision compared against; null before the first one. */
+  revision: number | null;
+  differs: boolean;
+  /** One line per difference, e.g. `green: v1 -> v2`. */
+  changes: string[];
+  proposed: DesiredDoc;
+}
+
+/** POST /auth/login */
+export interface LoginAnswer {
+  token: string;
+  tokenType: 'Bearer';
+  expiresAt: string;
+  username: string;
+  roles: Role[];
+}
+
+/** GET /auth/me */
+export interface MeAnswer {
+  username: string;
+  roles: Role[];
+  via: 'token' | 'admin-socket';
+  expiresAt: string | null;
+}
+
+/** A hyperuser as /users shows one: never its password hash. */
+export interface UserAnswer {
+  username: string;
+  roles: Role[];
+  createdAt: string;
+  updatedAt: string;
+}

@@ -1,0 +1,44 @@
+// The status the reconciler reports, as the API serves it and the CLIs read it: the shape alone,
+// shared by the room that makes it (reconciler/status.ts) and those that pass it on (api/, cli/).
+import type { Color, DesiredDoc, Phase } from './types.js';
+
+export type ConditionType = 'Ready' | 'Reconciling' | 'DesiredSourceValid' | 'StoreHealthy';
+
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface ColorReport {
+  phase: Phase;
+  message: string;
+  desiredTag: string | null;
+  runningTag: string | null;
+  port: number;
+  unit: { loadState: string; activeState: string; subState: string; mainPid: number | null; nRestarts: number };
+  health: { ready: boolean; version: string | null; reason: string } | null;
+}
+
+export interface ReconcilerStatus {
+  /** The desired-state revision the last completed pass acted on. */
+  observedRevision: number | null;
+  /** The revision the last pass started with, whether it completed or not. */
+  lastAttemptedRevision: number | null;
+  desired: DesiredDoc | null;
+  /** Where public traffic goes now, and the preview listener. */
+  active: Color | null;
+  preview: Color | null;
+  paused: boolean;
+  colors: Record<Color, ColorReport> | null;
+  waiting: string | null;
+  conditions: Condition[];
+  lastReconcileAt: string | null;
+  lastPass: {
+    durationMs: number;
+    actions: Array<{ kind: string; ok: boolean; reason: string; error: string | null }>;
+  } | null;
+  builds: string[];
+}
