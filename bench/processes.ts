@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { freePort } from '../test/harness/ports.js';
+import { freePort } from '../harness/ports.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 

@@ -11,12 +11,12 @@ import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { simpleGit } from 'simple-git';
+import { ApiClient, ApiError } from '../cli/client.js';
 import type { ReleaseRecord } from '../common/types.js';
-import { request } from '../test/api-harness.js';
-import { scratchDir, startDaemonProcess, type DaemonProcess } from '../test/harness/daemon-process.js';
-import { createExampleRepo, type ExampleRepo } from '../test/harness/example-repo.js';
-import { freePorts } from '../test/harness/ports.js';
-import { fixture, post, signed, tagPush, TEST_SECRET, type Delivery } from '../test/webhook-harness.js';
+import { scratchDir, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
+import { createExampleRepo, type ExampleRepo } from '../harness/example-repo.js';
+import { fixture, post, signed, tagPush, TEST_SECRET, type Delivery } from '../harness/github-deliveries.js';
+import { freePorts } from '../harness/ports.js';
 
 const REPOSITORY = 'bench-org/backend';
 const FINAL = new Set(['succeeded', 'failed', 'rejected']);
@@ -158,14 +158,26 @@ async function overhead(host: Host, tags: number): Promise<void> {
   if (warm.length > 0) console.log(`  median overhead with a warm mirror: ${percentile(warm, 0.5)} ms`);
 }
 
+/** Polls the release record over the admin socket, as hyperctl would, until it is final. */
 async function settled(host: Host, tag: string): Promise<ReleaseRecord> {
-  const deadline = Date.now() + BUILD_DEADLINE_MS;
-  while (Date.now() < deadline) {
-    const answer = await request<{ release: ReleaseRecord }>({ socketPath: host.socket }, 'GET', `/releases/${tag}`);
-    if (answer.status === 200 && FINAL.has(answer.json.release.status)) return answer.json.release;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  const client = new ApiClient({ socketPath: host.socket });
+  try {
+    const deadline = Date.now() + BUILD_DEADLINE_MS;
+    while (Date.now() < deadline) {
+      const release = await client.get<{ release: ReleaseRecord }>(`/releases/${tag}`).then(
+        (answer) => answer.release,
+        (err: unknown) => {
+          if (err instanceof ApiError && err.status === 404) return null; // no record yet
+          throw err;
+        },
+      );
+      if (release && FINAL.has(release.status)) return release;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`${tag} was not built within ${BUILD_DEADLINE_MS} ms`);
+  } finally {
+    await client.close();
   }
-  throw new Error(`${tag} was not built within ${BUILD_DEADLINE_MS} ms`);
 }
 
 function percentile(values: number[], p: number): number {

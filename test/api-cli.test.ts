@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
-import { runBin, type Ran } from './harness/daemon-process.js';
+import { runBin, type Ran } from '../harness/daemon-process.js';
 
 describe('api: hyperctl users and hyper-cli login, whoami, logout (real binaries, real daemon)', function () {
   this.timeout(60_000);

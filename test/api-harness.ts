@@ -6,7 +6,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { parseConfig } from '../config/config.js';
 import { startDaemon, type Daemon } from '../daemon/daemon.js';
-import { scratchDir } from './harness/daemon-process.js';
+import { scratchDir } from '../harness/daemon-process.js';
 import { removeProcessUnits, writeTestConfig } from './harness/daemon-config.js';
 
 export interface Answer<T = unknown> {

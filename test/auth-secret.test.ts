@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadOrCreateSecret, SecretFileError } from '../api/auth/secret.js';
-import { scratchDir } from './harness/daemon-process.js';
+import { scratchDir } from '../harness/daemon-process.js';
 
 describe('auth: the signing secret file', () => {
   let scratch: { dir: string; remove(): Promise<void> };

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { newCliHost, parseJson, runBin, type CliHost, type Ran } from './cli-harness.js';
-import { createExampleRepo } from './harness/example-repo.js';
+import { createExampleRepo } from '../harness/example-repo.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 
 const V1 = '26.11.28.0';

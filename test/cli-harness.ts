@@ -5,10 +5,10 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Systemctl, type SystemdUserEnv } from '../units/systemctl.js';
-import { runBin, scratchDir, type Ran } from './harness/daemon-process.js';
+import { runBin, scratchDir, type Ran } from '../harness/daemon-process.js';
 
 export { runBin, type Ran };
-import { freePorts } from './harness/ports.js';
+import { freePorts } from '../harness/ports.js';
 
 export interface CliHost {
   dir: string;

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Systemctl } from '../units/systemctl.js';
 import { newCliHost, parseJson, type CliHost } from './cli-harness.js';
-import { binPath } from './harness/daemon-process.js';
-import { createExampleRepo, exampleBackendDir } from './harness/example-repo.js';
+import { binPath } from '../harness/daemon-process.js';
+import { createExampleRepo, exampleBackendDir } from '../harness/example-repo.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 import { waitFor } from './harness/wait.js';
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Systemctl } from '../units/systemctl.js';
 import { newCliHost, parseJson, type CliHost } from './cli-harness.js';
-import { createExampleRepo, exampleBackendDir } from './harness/example-repo.js';
+import { createExampleRepo, exampleBackendDir } from '../harness/example-repo.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 
 const run = promisify(execFile);

@@ -8,8 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
-import { runBin, scratchDir, type Ran } from './harness/daemon-process.js';
-import { freePort } from './harness/ports.js';
+import { runBin, scratchDir, type Ran } from '../harness/daemon-process.js';
+import { freePort } from '../harness/ports.js';
 
 const PASSWORD = 'words password';
 const HTTP_WORDS = /\b(401|403|HTTP|Bearer|Authorization|POST)\b/;

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StatusAnswer } from '../api/wire.js';
-import { BIN_DIR, binPath, runBin, runCommand, scratchDir, type Ran } from './harness/daemon-process.js';
-import { freePorts } from './harness/ports.js';
+import { BIN_DIR, binPath, runBin, runCommand, scratchDir, type Ran } from '../harness/daemon-process.js';
+import { freePorts } from '../harness/ports.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 
 const run = promisify(execFile);

@@ -10,9 +10,9 @@ import { ApiClient } from '../cli/client.js';
 import type { Color, EventRecord } from '../common/types.js';
 import { Systemctl } from '../units/systemctl.js';
 import { writeTestConfig } from './harness/daemon-config.js';
-import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
-import { createExampleRepo } from './harness/example-repo.js';
+import { createExampleRepo } from '../harness/example-repo.js';
 import { startUserManager, type UserManager } from './harness/systemd-user.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 

@@ -7,8 +7,8 @@ import { expect } from 'chai';
 import path from 'node:path';
 import type { EventRecord, ReleaseRecord } from '../common/types.js';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
-import { scratchDir } from './harness/daemon-process.js';
-import { createExampleRepo } from './harness/example-repo.js';
+import { scratchDir } from '../harness/daemon-process.js';
+import { createExampleRepo } from '../harness/example-repo.js';
 import { waitFor } from './harness/wait.js';
 
 const GOOD = 'v26.11.27.0';

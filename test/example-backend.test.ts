@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
-import { createExampleRepo, exampleBackendDir, startBackend, type ExampleRepo } from './harness/example-repo.js';
+import { createExampleRepo, exampleBackendDir, startBackend, type ExampleRepo } from '../harness/example-repo.js';
 
 const run = promisify(execFile);
 const RUN_TIMEOUT_MS = 20_000;

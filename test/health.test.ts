@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, type Socket } from 'node:net';
 import { probeHealth, type ProbeOptions } from '../units/health.js';
-import { freePort } from './harness/ports.js';
+import { freePort } from '../harness/ports.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

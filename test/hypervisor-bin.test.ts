@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { runBin, scratchDir, type Ran } from './harness/daemon-process.js';
-import { freePorts } from './harness/ports.js';
+import { runBin, scratchDir, type Ran } from '../harness/daemon-process.js';
+import { freePorts } from '../harness/ports.js';
 
 describe('hypervisor: --help, unknown options, a taken port or socket (the real binary)', function () {
   this.timeout(60_000);

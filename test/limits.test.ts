@@ -9,7 +9,7 @@ import { describeValue } from '../common/describe.js';
 import { FileTooLargeError, MAX_NESTING, TooDeepError } from '../common/limits.js';
 import { checkJsonNesting, checkYamlNesting } from '../common/nesting.js';
 import { parseDesiredYaml } from '../desired-state/yaml.js';
-import { scratchDir } from './harness/daemon-process.js';
+import { scratchDir } from '../harness/daemon-process.js';
 
 const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 

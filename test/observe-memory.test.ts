@@ -13,8 +13,8 @@ import type { ColorObservation } from '../reconciler/types.js';
 import type { UnitSpec } from '../units/driver.js';
 import { ProcessDriver } from '../units/process-driver.js';
 import { writeBackendArtifact } from './harness/backend-artifact.js';
-import { scratchDir } from './harness/daemon-process.js';
-import { freePorts } from './harness/ports.js';
+import { scratchDir } from '../harness/daemon-process.js';
+import { freePorts } from '../harness/ports.js';
 import { waitUntil } from './harness/wait.js';
 
 const VERSION = '26.11.27.0';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { environSweep, newStepMark, STEP_MARK_VAR } from '../common/containment.js';
 import { markStep, stopLeftoverSteps } from '../reconciler/pipeline/leftovers.js';
 import { waitFor } from './harness/wait.js';
-import { processesMatching } from './webhook-harness.js';
+import { processesMatching } from './harness/processes.js';
 
 /** A detached `sh` leading its own group, with a `sleep` child only it runs, and the step's mark in its environment. */
 async function group(): Promise<{ child: ChildProcess; needle: string; mark: string }> {

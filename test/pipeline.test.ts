@@ -12,7 +12,7 @@ import { ConflictError, ValidationError } from '../common/errors.js';
 import { isSafeTag, type ReleasePipeline, type ReleasePipelineOptions } from '../reconciler/pipeline.js';
 import type { EmbeddedStore } from '../store/embedded.js';
 import { processesMatching } from './harness/processes.js';
-import { startBackend, type ExampleRepo } from './harness/example-repo.js';
+import { startBackend, type ExampleRepo } from '../harness/example-repo.js';
 import { startPipelineHost, type PipelineHost } from './harness/pipeline-host.js';
 import { waitUntil } from './harness/wait.js';
 

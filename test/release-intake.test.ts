@@ -8,7 +8,7 @@ import { BuildJobs } from '../reconciler/jobs.js';
 import type { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleaseIntake, TagMovedError, type TagCreated } from '../reconciler/release-intake.js';
 import type { EmbeddedStore } from '../store/embedded.js';
-import type { ExampleRepo } from './harness/example-repo.js';
+import type { ExampleRepo } from '../harness/example-repo.js';
 import { startPipelineHost, TAG_PATTERN as PATTERN, type PipelineHost } from './harness/pipeline-host.js';
 import { pendingRelease } from './harness/records.js';
 import { waitFor } from './harness/wait.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { environSweep } from '../common/containment.js';
 import { supervise, type SuperviseSpec, type Supervised } from '../common/supervisor.js';
 import { buildTag, DaemonBuildError } from '../host/daemon-build.js';
-import { createExampleRepo } from './harness/example-repo.js';
+import { createExampleRepo } from '../harness/example-repo.js';
 import { processesMatching } from './harness/processes.js';
 import { waitFor } from './harness/wait.js';
 

@@ -13,7 +13,7 @@ import { type UnitDriver, type UnitObservation, type UnitSpec } from '../units/d
 import { probeHealth, type ProbeResult } from '../units/health.js';
 import { backendArgv, isOurProcess } from '../units/process-watch.js';
 import { writeBackendArtifact, type BackendArtifact } from './harness/backend-artifact.js';
-import { freePort } from './harness/ports.js';
+import { freePort } from '../harness/ports.js';
 import { waitUntil } from './harness/wait.js';
 
 /** Returns a new driver instance over the same host state each time it is called with one appName. */

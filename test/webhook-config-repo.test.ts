@@ -6,11 +6,11 @@ import path from 'node:path';
 import type { Revision } from '../common/types.js';
 import { ApiClient } from '../cli/client.js';
 import { writeTestConfig } from './harness/daemon-config.js';
-import { scratchDir, startDaemonProcess, type DaemonProcess } from './harness/daemon-process.js';
+import { scratchDir, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { createConfigRepo, type ConfigRepo } from './harness/config-repo.js';
-import { createExampleRepo } from './harness/example-repo.js';
+import { createExampleRepo } from '../harness/example-repo.js';
 import { waitFor } from './harness/wait.js';
-import { fixture, post, signed, TEST_SECRET } from './webhook-harness.js';
+import { fixture, post, signed, TEST_SECRET } from '../harness/github-deliveries.js';
 
 describe('config repo push webhook', function () {
   this.timeout(60_000);

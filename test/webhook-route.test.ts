@@ -10,21 +10,21 @@ import { simpleGit } from 'simple-git';
 import { signGithubBody } from '../api/github-signature.js';
 import { classifyDelivery } from '../api/routes/webhooks.js';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
-import { scratchDir } from './harness/daemon-process.js';
-import { createExampleRepo, type ExampleRepo } from './harness/example-repo.js';
+import { scratchDir } from '../harness/daemon-process.js';
+import { createExampleRepo, type ExampleRepo } from '../harness/example-repo.js';
 import { waitFor } from './harness/wait.js';
 import {
   fixture,
   payload,
   post,
   signed,
-  storeCounts,
   tagCreate,
   tagPush,
   TEST_SECRET,
   WEBHOOK_PATH,
   type Delivery,
-} from './webhook-harness.js';
+} from '../harness/github-deliveries.js';
+import { storeCounts } from './harness/store-counts.js';
 
 const REPOSITORY = 'test-org/backend';
 const MAX_BODY = 16 * 1024;

@@ -11,7 +11,7 @@ import {
   WebhookSecretError,
 } from '../api/github-signature.js';
 import { classifyDelivery } from '../api/routes/webhooks.js';
-import { payload, tagCreate, tagPush } from './webhook-harness.js';
+import { payload, tagCreate, tagPush } from '../harness/github-deliveries.js';
 
 const SECRET = Buffer.from("It's a Secret to Everybody");
 const BODY = Buffer.from('Hello, World!');

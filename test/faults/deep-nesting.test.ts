@@ -9,7 +9,8 @@ import { openApiDocument } from '../../api/openapi.js';
 import { MAX_NESTING } from '../../common/limits.js';
 import type { Answer } from '../api-harness.js';
 import { PASSWORD } from '../api-harness.js';
-import { post, signed, storeCounts, TEST_SECRET } from '../webhook-harness.js';
+import { post, signed, TEST_SECRET } from '../../harness/github-deliveries.js';
+import { storeCounts } from '../harness/store-counts.js';
 import { STACK_LINE, startFaultHost, type FaultHost } from './fault-host.js';
 
 type ErrorBody = { error: { code: string; message: string } };

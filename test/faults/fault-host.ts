@@ -5,7 +5,7 @@
 // sockets. close() stops the daemon and any backend it started, and removes the scratch folder.
 import path from 'node:path';
 import { request, type Answer, type RequestOptions } from '../api-harness.js';
-import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from '../harness/daemon-process.js';
+import { runBin, scratchDir, startDaemonProcess, type DaemonProcess, type Ran } from '../../harness/daemon-process.js';
 import { removeProcessUnits, writeTestConfig } from '../harness/daemon-config.js';
 
 export interface FaultHost {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { environSweep, type Containment } from '../../common/containment.js';
 import type { ReleasePipeline } from '../../reconciler/pipeline.js';
 import { StepScopes } from '../../units/step-scope.js';
-import type { ExampleRepo } from '../harness/example-repo.js';
+import type { ExampleRepo } from '../../harness/example-repo.js';
 import { startPipelineHost, type PipelineHost } from '../harness/pipeline-host.js';
 import { processesMatching } from '../harness/processes.js';
 import { sharedUserManager, type SharedUserManager } from '../harness/systemd-user.js';

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { TEST_SECRET } from '../webhook-harness.js';
+import { TEST_SECRET } from '../../harness/github-deliveries.js';
 import { newFaultHost, type FaultHost } from './fault-host.js';
 
 function expectOneLineRefusal(ran: { code: number; stdout: string; stderr: string }, message: string): void {

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ProcessDriver } from '../../units/process-driver.js';
-import { freePorts } from './ports.js';
+import { freePorts } from '../../harness/ports.js';
 
 export interface TestConfigOptions {
   appName: string;

@@ -3,7 +3,7 @@
 // stalls mid-fetch); once released, new connections reach git daemon. Connections held stay held.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { freePort } from './ports.js';
+import { freePort } from '../../harness/ports.js';
 import { waitFor } from './wait.js';
 
 export interface GitGate {

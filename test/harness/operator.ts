@@ -2,7 +2,7 @@
 // (the password on stdin), then `hyper-cli login`, whose session file then holds the token.
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
-import { runBin } from './daemon-process.js';
+import { runBin } from '../../harness/daemon-process.js';
 
 export interface OperatorLogin {
   /** The daemon's admin socket and public origin. */

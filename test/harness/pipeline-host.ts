@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ReleasePipeline, type ReleasePipelineOptions } from '../../reconciler/pipeline.js';
 import { EmbeddedStore } from '../../store/embedded.js';
-import { createExampleRepo, type ExampleRepo } from './example-repo.js';
+import { createExampleRepo, type ExampleRepo } from '../../harness/example-repo.js';
 
 export const TAG_PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 

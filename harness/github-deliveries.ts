@@ -1,7 +1,6 @@
-// Signed GitHub deliveries for tests and the bench: real payloads (test/fixtures/github-payloads)
+// Signed GitHub deliveries for tests and the bench: real payloads (harness/fixtures/github-payloads)
 // with the ref, repository and SHA a test needs, signed over the exact bytes sent, and posted over
-// a real socket. Also counts what the embedded store holds, to prove a refusal wrote nothing.
-import Database from 'better-sqlite3';
+// a real socket.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,15 +26,15 @@ export interface Answer {
 function payloadDir(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = path.join(dir, 'test', 'fixtures', 'github-payloads');
+    const candidate = path.join(dir, 'harness', 'fixtures', 'github-payloads');
     if (existsSync(candidate)) return candidate;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('test/fixtures/github-payloads not found');
+    if (parent === dir) throw new Error('harness/fixtures/github-payloads not found');
     dir = parent;
   }
 }
 
-/** A payload from test/fixtures/github-payloads, e.g. `ping-payload.json`. */
+/** A payload from harness/fixtures/github-payloads, e.g. `ping-payload.json`. */
 export function payload(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(payloadDir(), name), 'utf8')) as Record<string, unknown>;
 }
@@ -125,23 +124,3 @@ export function post(baseUrl: string, delivery: Delivery, timeoutMs = 10_000, ag
     req.end(delivery.body);
   });
 }
-
-export interface StoreCounts {
-  githubEvents: number;
-  releases: number;
-  revisions: number;
-}
-
-/** Row counts of the embedded store file, read by a second connection (as hyperctl would). */
-export function storeCounts(dbFile: string): StoreCounts {
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    const count = (table: string): number =>
-      (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return { githubEvents: count('github_events'), releases: count('releases'), revisions: count('desired') };
-  } finally {
-    db.close();
-  }
-}
-
-export { processesMatching } from './harness/processes.js';
