@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 description of /hypervisor/*, served at GET /hypervisor/openapi.json. A test walks
 // the express routes and checks each one is described here with the role its guard demands
 // (`x-required-role`; absent means no token), and that nothing is described that is not routed.
+import { SAFE_TAG } from '../common/git-names.js';
 import type { Role } from '../common/types.js';
 
 type Schema = Record<string, unknown>;
@@ -299,7 +300,7 @@ const strict = (properties: Record<string, Schema>, required: string[] = []): Sc
 });
 const ROLE = { type: 'string', enum: ['viewer', 'operator', 'admin'] };
 const COLOR = { type: 'string', enum: ['blue', 'green'] };
-const TAG = { type: ['string', 'null'], pattern: '^v[0-9A-Za-z._-]{1,100}$' };
+const TAG = { type: ['string', 'null'], pattern: SAFE_TAG.source };
 
 const schemas: Record<string, Schema> = {
   Error: strict({ error: strict({ code: str, message: str, details: { type: 'object' } }, ['code', 'message']) }, [

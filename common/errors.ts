@@ -74,3 +74,10 @@ export class StoreDamagedError extends HypervisorError {
     this.fix = fix;
   }
 }
+
+/** git failed, timed out or was cancelled; the message is git's own, for the operator. */
+export class GitError extends HypervisorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('git_failed', message, options);
+  }
+}

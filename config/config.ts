@@ -7,6 +7,7 @@ import { ValidationError } from '../common/errors.js';
 import { COLORS, type Color } from '../common/types.js';
 import { readCappedFileSync } from '../common/capped-read.js';
 import { describeValue } from '../common/describe.js';
+import { DEFAULT_TAG_PATTERN } from '../common/git-names.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import { checkYamlNesting } from '../common/nesting.js';
 import { ObjectReader } from './reader.js';
@@ -214,7 +215,7 @@ function readApp(r: ObjectReader, resolve: (p: string) => string, root: string):
 }
 
 function readPattern(r: ObjectReader, key: string): RegExp {
-  const source = r.string(key, '^v\\d{2}\\.\\d{2}\\.\\d{2}\\.\\d+$');
+  const source = r.string(key, DEFAULT_TAG_PATTERN);
   if (!source.startsWith('^') || !source.endsWith('$')) {
     throw new ValidationError(r.keyPath(key), `must be anchored with ^ and $, got ${describeValue(source)}`);
   }

@@ -4,14 +4,8 @@
 // colors, safe tags, an active color that can serve) and no source stops traffic by accident.
 import { describeValue } from '../common/describe.js';
 import { ValidationError, WouldStopTrafficError } from '../common/errors.js';
+import { isSafeTag, SAFE_TAG_RULE, statelessPattern } from '../common/git-names.js';
 import { COLORS, isColor, type Color, type DesiredDoc } from '../common/types.js';
-
-/**
- * Every tag must also pass this, whatever the configured pattern: tags become folder names
- * (`<root>/repos/<tag>`), unit arguments and git refs, so shell and path metacharacters are
- * refused even if an operator configures a lax tagPattern.
- */
-export const SAFE_TAG = /^v[0-9A-Za-z._-]{1,100}$/;
 
 const TOP_KEYS = ['active', 'colors', 'paused', 'allowOutage'] as const;
 const COLOR_KEYS = ['tag'] as const;
@@ -61,15 +55,11 @@ export function validateTag(value: unknown, tagPattern: RegExp, path: string): s
     throw new ValidationError(path, `must be a tag string or null, got ${describeValue(value)}`);
   }
   // The configured pattern first: its message is the one operators recognise.
-  if (!testPattern(tagPattern, value)) {
+  if (!statelessPattern(tagPattern).test(value)) {
     throw new ValidationError(path, `${describeValue(value)} does not match ${tagPattern.source}`);
   }
-  if (!SAFE_TAG.test(value) || value.includes('..')) {
-    throw new ValidationError(
-      path,
-      `${describeValue(value)} is not a safe tag: "v" then 1 to 100 of letters, digits, ".", "_", "-", and no ".."`,
-    );
-  }
+  // Whatever the pattern allows, a tag also becomes a path, a unit argument and a git ref.
+  if (!isSafeTag(value)) throw new ValidationError(path, `${describeValue(value)} is not a safe tag: ${SAFE_TAG_RULE}`);
   return value;
 }
 
@@ -204,11 +194,4 @@ function rejectUnknownKeys(obj: Record<string, unknown>, known: readonly string[
       throw new ValidationError(keyPath, `unknown key (value ${describeValue(obj[key])})`);
     }
   }
-}
-
-/** A /g or /y pattern keeps state in lastIndex between calls; test against a stateless copy. */
-function testPattern(pattern: RegExp, value: string): boolean {
-  const stateless =
-    pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern;
-  return stateless.test(value);
 }

@@ -3,17 +3,10 @@
 // no terminal prompts (an upgrade must fail, not hang, on a repo that asks for credentials).
 import { execFile } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
-import { HypervisorError } from '../common/errors.js';
+import { GitError } from '../common/errors.js';
+import { isBuildTag } from '../common/git-names.js';
 
 const GIT_TIMEOUT_MS = 5 * 60_000;
-/** A tag becomes a folder name (builds/<tag>): no slashes, no "..", nothing a shell would read. */
-const BUILD_TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
-
-export class GitError extends HypervisorError {
-  constructor(message: string) {
-    super('git', message);
-  }
-}
 
 export function git(args: string[], cwd?: string): Promise<string> {
   const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
@@ -28,10 +21,6 @@ export function git(args: string[], cwd?: string): Promise<string> {
       },
     );
   });
-}
-
-export function isBuildTag(tag: string): boolean {
-  return BUILD_TAG.test(tag) && !tag.includes('..');
 }
 
 /** The repo a build was cloned from (its `origin`), or the build itself when it is a git work tree. */

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConflictError, DuplicateKeyError } from '../common/errors.js';
+import { statelessPattern } from '../common/git-names.js';
 import type { ReleaseRecord } from '../common/types.js';
 import type { ReleasePatch, Store } from '../store/store.js';
 import { stopLeftoverSteps } from './pipeline/leftovers.js';
@@ -15,10 +16,10 @@ import { BUILD_TEMP_PREFIX, OLD_ARTIFACT_PREFIX, removeBuildTemps, stopOrphanGit
 import { prepareSource } from './pipeline/source.js';
 import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
 import { checkpoint, reasonOf, ReleaseStopped } from './pipeline/stopped.js';
-import { assertReleaseTag, isSafeTag, statelessPattern } from './pipeline/tag.js';
+import { assertReleaseTag } from './pipeline/tag.js';
 import type { BuildLeftovers, LeftoversCleared, ReleaseBuilder } from './ports.js';
 
-export { isSafeTag, type ReleasePipelineOptions };
+export type { ReleasePipelineOptions };
 
 type StepKind = 'build' | 'test';
 

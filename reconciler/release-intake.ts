@@ -4,11 +4,12 @@
 // seen at: a tag that moved afterwards is refused and the record stays as it was.
 import PQueue from 'p-queue';
 import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
+import { FULL_SHA, isSafeTag, statelessPattern } from '../common/git-names.js';
 import type { NewEvent, ReleaseRecord } from '../common/types.js';
 import { newestTags } from '../desired-state/tags.js';
 import type { Store } from '../store/store.js';
 import type { RepoMirror } from './pipeline/mirror.js';
-import { assertReleaseTag, isSafeTag, statelessPattern } from './pipeline/tag.js';
+import { assertReleaseTag } from './pipeline/tag.js';
 
 /** A tag creation as a signed delivery reported it. */
 export interface TagCreated {
@@ -69,8 +70,6 @@ export interface ReleaseIntakeOptions {
   verifyTimeoutMs?: number;
 }
 
-const SHA = /^[0-9a-f]{40}$/;
-
 export class ReleaseIntake {
   readonly #options: ReleaseIntakeOptions;
   readonly #pattern: RegExp;
@@ -92,7 +91,7 @@ export class ReleaseIntake {
         `${shown} is not a safe tag: "v" then 1 to 100 of letters, digits, ".", "_", "-"`,
       );
     }
-    if (event.sha !== null && !SHA.test(event.sha))
+    if (event.sha !== null && !FULL_SHA.test(event.sha))
       throw new ValidationError(
         'sha',
         `must be 40 lowercase hex digits, got ${JSON.stringify(event.sha.slice(0, 60))}`,

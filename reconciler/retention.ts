@@ -4,10 +4,10 @@
 // artifact of a succeeded release is rebuilt by plan() if a desired state names the tag again.
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { isSafeTag } from '../common/git-names.js';
 import { COLORS, type NewEvent } from '../common/types.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
-import { isSafeTag } from './pipeline/tag.js';
 
 export interface RetentionOptions {
   root: string;

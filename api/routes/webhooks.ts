@@ -6,6 +6,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { ValidationError } from '../../common/errors.js';
+import { FULL_SHA } from '../../common/git-names.js';
 import { checkJsonNesting } from '../../common/nesting.js';
 import { TagMovedError, type IntakeResult, type TagCreated } from '../../reconciler/release-intake.js';
 import type { Store } from '../../store/store.js';
@@ -41,7 +42,6 @@ export type DeliveryIntent =
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
-const SHA = /^[0-9a-f]{40}$/;
 const LOGIN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function webhookRoutes(options: WebhookOptions): Router {
@@ -100,7 +100,7 @@ export function classifyDelivery(event: string, payload: Record<string, unknown>
         return { kind: 'ignored', reason: `a push to ${describeRef(ref)} is not a tag` };
       if (payload.deleted === true) return { kind: 'ignored', reason: `a tag deletion (${describeRef(ref)})` };
       const head = payload.head_commit as { id?: unknown } | null | undefined;
-      const sha = typeof head?.id === 'string' && SHA.test(head.id) ? head.id : null;
+      const sha = typeof head?.id === 'string' && FULL_SHA.test(head.id) ? head.id : null;
       const pusher = payload.pusher as { name?: unknown } | undefined;
       return { kind: 'tag', tag: ref.slice('refs/tags/'.length), sha, actor: actorOf(pusher?.name, payload) };
     }

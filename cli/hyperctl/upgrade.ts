@@ -5,10 +5,11 @@
 // throughout; only the daemon (proxy and API) is down while it restarts.
 import { readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isBuildTag } from '../../common/git-names.js';
 import { buildTag, DaemonBuildError, type BuildStep } from '../../host/daemon-build.js';
 import { linkTarget, pointLink, tagOfBuild, type InstallRecord } from '../../host/install-layout.js';
 import { acquireLock, LockedError } from '../../host/upgrade-lock.js';
-import { isBuildTag, listTags, newestTag, sourceOf } from '../../host/daemon-repo.js';
+import { listTags, newestTag, sourceOf } from '../../host/daemon-repo.js';
 import type { DaemonService } from '../../host/daemon-unit.js';
 import { CliError, emit, UsageError, type OutputOptions } from '../output.js';
 import { readSince, readTail } from '../tail.js';

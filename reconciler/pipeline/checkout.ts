@@ -6,25 +6,16 @@ import { execFile } from 'node:child_process';
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { HypervisorError } from '../../common/errors.js';
+import { GitError } from '../../common/errors.js';
 
 const execFileAsync = promisify(execFile);
 /** Far above anything the pipeline reads from git (refs, SHAs, names). */
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 
-/** git failed, timed out or was cancelled; the message is git's own, for the operator. */
-export class GitError extends HypervisorError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('git_failed', message, options);
-  }
-}
-
 export interface GitRunOptions {
   timeoutMs: number;
   signal: AbortSignal;
 }
-
-export const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /** Git sees only what it needs: no prompt for credentials that nobody would answer. */
 function gitEnv(): Record<string, string> {

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ValidationError } from '../../common/errors.js';
-import { FULL_SHA, GitError, runGit, type GitRunOptions } from './checkout.js';
-import { isSafeTag } from './tag.js';
+import { GitError, ValidationError } from '../../common/errors.js';
+import { FULL_SHA, isSafeTag } from '../../common/git-names.js';
+import { runGit, type GitRunOptions } from './checkout.js';
 
 export interface TagInfo {
   /** The commit the tag points to (peeled through annotated tags). */
