@@ -78,7 +78,8 @@ export async function followEvents(
       last = event.id;
       quietSince = Date.now();
     }
-    // A blank line now and then: a client that is gone shows up as a failed write, and idle proxies keep the connection.
+    // A blank line now and then: a client that is gone shows up as a failed write, and idle proxies keep
+    // the connection.
     if (Date.now() - quietSince >= HEARTBEAT_MS) {
       await write(res, '\n', signal);
       quietSince = Date.now();

@@ -66,7 +66,8 @@ export async function readWebhookSecret(file: string): Promise<Buffer> {
   const secret = text.replace(/\r?\n$/, '');
   if (secret.trim().length < 16) {
     throw new WebhookSecretError(
-      `github.secretFile: ${file} must hold the webhook secret, at least 16 characters (it has ${secret.trim().length})`,
+      `github.secretFile: ${file} must hold the webhook secret, at least 16 characters (it has ` +
+        `${secret.trim().length})`,
     );
   }
   return Buffer.from(secret, 'utf8');

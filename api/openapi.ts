@@ -178,7 +178,8 @@ const paths: Record<string, Record<string, Operation>> = {
   },
   '/rollback': {
     post: op(
-      'move traffic back to the color that served before the last switch, if it still runs the tag it served then and is Ready',
+      'move traffic back to the color that served before the last switch, if it still runs the tag ' +
+        'it served then and is Ready',
       'operator',
       change,
       {

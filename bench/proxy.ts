@@ -115,7 +115,8 @@ async function checkAnswers(subjects: Record<Subject, Running>): Promise<void> {
 
 function printSetup(o: Options): void {
   console.log(
-    `node ${process.version}; wrk -t${o.threads} --latency, ${o.durationSec}s per run, ${o.rounds} rounds interleaved; ` +
+    `node ${process.version}; wrk -t${o.threads} --latency, ${o.durationSec}s per run, ${o.rounds} ` +
+      'rounds interleaved; ' +
       `nginx worker_processes ${o.nginxWorkers}; our proxy: one node process; backend: one node process`,
   );
 }
@@ -148,7 +149,8 @@ async function compare(wrk: string, subjects: Record<Subject, Running>, o: Optio
         results.set(key, [...(results.get(key) ?? []), result]);
         process.stderr.write(
           `round ${round + 1} c=${connections} ${subject}: ${Math.round(result.requestsPerSec)} req/s, ` +
-            `p99 ${result.p99Ms.toFixed(2)}ms, ${result.errors} errors, ${result.cpuUsPerRequest.toFixed(1)} CPU us/req\n`,
+            `p99 ${result.p99Ms.toFixed(2)}ms, ${result.errors} errors, ` +
+            `${result.cpuUsPerRequest.toFixed(1)} CPU us/req\n`,
         );
       }
     }
@@ -167,7 +169,8 @@ function printTable(connections: number, results: Map<string, Measured[]>): void
   for (const subject of SUBJECTS) {
     const r = summary(subject);
     console.log(
-      `${pad(subject, 9)}${pad(String(Math.round(r.requestsPerSec)), 10)}${pad(r.p50Ms.toFixed(2), 9)}${pad(r.p99Ms.toFixed(2), 9)}` +
+      `${pad(subject, 9)}${pad(String(Math.round(r.requestsPerSec)), 10)}` +
+        `${pad(r.p50Ms.toFixed(2), 9)}${pad(r.p99Ms.toFixed(2), 9)}` +
         `${pad(String(r.errors), 8)}${pad(`${(r.requestsPerSec / nginx.requestsPerSec).toFixed(2)}x`, 16)}` +
         `${pad(`${(r.p99Ms / nginx.p99Ms).toFixed(2)}x`, 14)}${r.cpuUsPerRequest.toFixed(1)}`,
     );
@@ -232,7 +235,8 @@ function printSoak(samples: Array<{ atSec: number; kib: number }>, result: WrkRe
       `${result.requests} requests, ${result.errors} errors`,
   );
   console.log(
-    `RSS start ${mib(first.kib)}, at ${Math.round(soakSec / 5)}s ${mib(settled.kib)}, end ${mib(last.kib)}, max ${mib(max)}; ` +
+    `RSS start ${mib(first.kib)}, at ${Math.round(soakSec / 5)}s ${mib(settled.kib)}, end ` +
+      `${mib(last.kib)}, max ${mib(max)}; ` +
       `change from ${Math.round(soakSec / 5)}s to end ${(((last.kib - settled.kib) / settled.kib) * 100).toFixed(1)}%`,
   );
   console.log(`RSS samples (s:MiB): ${samples.map((s) => `${s.atSec}:${(s.kib / 1024).toFixed(0)}`).join(' ')}`);

@@ -117,14 +117,17 @@ async function throughput(host: Host, options: Options): Promise<void> {
   const accepted = [...statuses].filter(([k]) => k.startsWith('200')).reduce((n, [, v]) => n + v, 0);
   const duplicates = statuses.get('200 duplicate') ?? 0;
   console.log(
-    `webhooks: ${seconds.toFixed(1)} s, ${options.connections} connections, 1 in ${options.replayEvery} a replay of an earlier delivery`,
+    `webhooks: ${seconds.toFixed(1)} s, ${options.connections} connections, 1 in ` +
+      `${options.replayEvery} a replay of an earlier delivery`,
   );
   console.log(
-    `  accepted ${Math.round(accepted / seconds)} signed deliveries/s (${Math.round((accepted - duplicates) / seconds)}/s new, ${Math.round(duplicates / seconds)}/s duplicates)`,
+    `  accepted ${Math.round(accepted / seconds)} signed deliveries/s ` +
+      `(${Math.round((accepted - duplicates) / seconds)}/s new, ${Math.round(duplicates / seconds)}/s duplicates)`,
   );
   console.log(`  answers: ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(', ')}`);
   console.log(
-    `  latency: p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+    `  latency: p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ` +
+      `${percentile(latencies, 0.99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
   );
 }
 
@@ -150,7 +153,8 @@ async function overhead(host: Host, tags: number): Promise<void> {
     const after = done - Date.parse(record.test.finishedAt);
     overheads.push(total - scripts);
     console.log(
-      `  ${tag}${i === 0 ? ' (cold mirror)' : ''}: total ${total} ms, scripts ${scripts} ms (BUILD ${record.build.durationMs}, TEST ${record.test.durationMs}), ` +
+      `  ${tag}${i === 0 ? ' (cold mirror)' : ''}: total ${total} ms, scripts ${scripts} ms (BUILD ` +
+        `${record.build.durationMs}, TEST ${record.test.durationMs}), ` +
         `overhead ${total - scripts} ms (before BUILD ${before}, between ${between}, after TEST ${after})`,
     );
   }

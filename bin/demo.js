@@ -74,7 +74,8 @@ reconcile: { interval: 2s }
   if (!existsSync(desired)) {
     writeFileSync(
       desired,
-      `# Edit me: a valid change becomes a new desired-state revision within a second.\nactive: blue\ncolors:\n  blue:  { tag: ${repo.tag} }\n  green: { tag: null }\npaused: false\n`,
+      '# Edit me: a valid change becomes a new desired-state revision within a second.\n' +
+        `active: blue\ncolors:\n  blue:  { tag: ${repo.tag} }\n  green: { tag: null }\npaused: false\n`,
     );
   }
 

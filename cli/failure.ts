@@ -51,13 +51,17 @@ function wordsFor(err: ApiError): string {
     case 'unreachable':
       return `${err.message}: is the daemon running? On its host, hyperctl doctor says what is wrong`;
     case 'not_the_api':
-      return `${err.where} is not a hypervisor's API (it answered ${err.message.slice(0, 80).trim()}): check --server or $HYPER_SERVER`;
+      return (
+        `${err.where} is not a hypervisor's API (it answered ` +
+        `${err.message.slice(0, 80).trim()}): check --server or $HYPER_SERVER`
+      );
     case 'invalid_credentials':
       // Nothing more: whether the user exists is not for a failed login to say.
       return 'wrong username or password';
     case 'unauthorized':
       return err.withToken
-        ? `the session with ${err.where} is over (it expired or was ended, or the hyperuser changed): run hyper-cli login --server ${err.where}`
+        ? `the session with ${err.where} is over (it expired or was ended, or the hyperuser ` +
+            `changed): run hyper-cli login --server ${err.where}`
         : `not logged in to ${err.where}: run hyper-cli login --server ${err.where}`;
     case 'stale_revision':
       return `${err.message} (hyper-cli desired get shows the current one)`;

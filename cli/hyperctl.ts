@@ -29,7 +29,8 @@ const DEFAULT_SOCKET = '/run/openhack/hypervisor.sock';
 const cli = cac('hyperctl');
 cli.option(
   '--config <path>',
-  `the daemon's config (default: $HYPERVISOR_CONFIG, else ${DEMO_CONFIG} here when npm start wrote one, else ${DEFAULT_CONFIG})`,
+  `the daemon's config (default: $HYPERVISOR_CONFIG, else ${DEMO_CONFIG} here when npm start wrote ` +
+    `one, else ${DEFAULT_CONFIG})`,
 );
 cli.option('--socket <path>', `the admin socket (default: listen.admin of the config, or ${DEFAULT_SOCKET})`);
 cli.option('--json', 'print JSON for scripts');
@@ -81,7 +82,8 @@ async function local(options: OutputOptions, verb: () => Promise<number>): Promi
 cli
   .command(
     'setup',
-    "set this host up: folders, a config if none, the daemon's unit, lingering, the daemon, a first admin; a second run changes nothing",
+    "set this host up: folders, a config if none, the daemon's unit, lingering, the daemon, a first " +
+      'admin; a second run changes nothing',
   )
   .option(
     '--user',
@@ -90,7 +92,8 @@ cli
   .option('--unit-name <name>', `the daemon's unit (default ${DEFAULT_UNIT})`)
   .option(
     '--admin <name>',
-    'the first admin hyperuser, created when there is none; its password is asked for, or read from stdin (default admin)',
+    'the first admin hyperuser, created when there is none; its password is asked for, or read from ' +
+      'stdin (default admin)',
   )
   .option('--timeout <duration>', 'how long the daemon may take to become healthy (default 60s)')
   .option(
@@ -152,14 +155,16 @@ function setupArgs(o: Record<string, unknown>): Parameters<typeof setup>[0] {
 cli
   .command(
     'upgrade',
-    "build a tag of the hypervisor's repo (fetch, install, test, build), switch the daemon to it, and go back if it is not healthy in time",
+    "build a tag of the hypervisor's repo (fetch, install, test, build), switch the daemon to it, " +
+      'and go back if it is not healthy in time',
   )
   .option('--to <tag>', 'the tag to run (default: the newest tag of the repo)')
   .option('--repo <path|url>', "the hypervisor's repo (default: the repo the running build came from)")
   .option('--test-command <cmd>', 'the tests a build must pass, run in its folder (default "npm test")')
   .option(
     '--install-command <cmd>',
-    'installs dependencies (default: link the running build\'s node_modules when package-lock.json is the same, else "npm ci")',
+    "installs dependencies (default: link the running build's node_modules when package-lock.json " +
+      'is the same, else "npm ci")',
   )
   .option('--build-command <cmd>', 'builds it (default "npm run build")')
   .option('--timeout <duration>', 'how long the new daemon has to become healthy (default 60s)')
@@ -231,7 +236,8 @@ cli
 cli
   .command(
     'doctor',
-    'check what the daemon needs from this host: config, daemon, user manager, lingering, ports, store, disk; each with a fix',
+    'check what the daemon needs from this host: config, daemon, user manager, lingering, ports, ' +
+      'store, disk; each with a fix',
   )
   .example('hyperctl doctor --config /etc/openhack/hypervisor.yaml')
   .action((options) => local(options, () => doctor(options)));
@@ -247,7 +253,8 @@ cli
 cli
   .command(
     'restore <path>',
-    'replace the embedded store with the backup at PATH once it passes quick_check; the daemon must be stopped; the old file is kept aside',
+    'replace the embedded store with the backup at PATH once it passes quick_check; the daemon must ' +
+      'be stopped; the old file is kept aside',
   )
   .example(
     'systemctl stop openhack-hypervisor && hyperctl restore /var/backups/hypervisor-2026-11-27.db && hyperctl restart',

@@ -61,7 +61,9 @@ export function formatStatus(status: ReconcilerStatus, revision: number | null):
     if (!c) continue;
     const mark = status.active === color ? '*' : ' ';
     lines.push(
-      `${mark}${color.padEnd(7)}${paint(c.phase.padEnd(11), c.phase)}${(c.desiredTag ?? '-').padEnd(18)}${(c.runningTag ?? '-').padEnd(18)}${String(c.unit.mainPid ?? '-').padEnd(9)}${c.message}`,
+      `${mark}${color.padEnd(7)}${paint(c.phase.padEnd(11), c.phase)}` +
+        `${(c.desiredTag ?? '-').padEnd(18)}${(c.runningTag ?? '-').padEnd(18)}` +
+        `${String(c.unit.mainPid ?? '-').padEnd(9)}${c.message}`,
     );
   }
   if (status.waiting) lines.push('', `waiting: ${status.waiting}`);

@@ -52,5 +52,8 @@ export function octalMode(mode: number): string {
  */
 export function looseSecretMode(key: string, file: string, mode: number): string | null {
   if ((mode & 0o077) === 0) return null;
-  return `${key} ${file} has mode ${octalMode(mode)}, readable by ${mode & 0o007 ? 'others' : 'its group'}: a secret must be readable by its owner only; fix: chmod 600 ${file}`;
+  return (
+    `${key} ${file} has mode ${octalMode(mode)}, readable by ` +
+    `${mode & 0o007 ? 'others' : 'its group'}: a secret must be readable by its owner only; fix: chmod 600 ${file}`
+  );
 }

@@ -347,7 +347,8 @@ function readGithub(r: ObjectReader, resolve: (p: string) => string): Config['gi
   if (secretFile !== null && repository === null) {
     throw new ValidationError(
       r.keyPath('repository'),
-      `is required with github.secretFile (e.g. OpenLabsRo/openhack-backend), got ${describeValue(r.raw('repository'))}`,
+      'is required with github.secretFile (e.g. OpenLabsRo/openhack-backend), got ' +
+        `${describeValue(r.raw('repository'))}`,
     );
   }
   const github = {

@@ -135,9 +135,12 @@ async function assemble(
   if (sources.git) configRepo.pull = () => void sources.git!.pull();
 
   await reconciler.start();
+  const scheme = config.listen.tls ? 'https' : 'http';
+  const preview = previewAddress ? `, preview http://${fmt(previewAddress)}` : '';
+  const admin = config.listen.admin ? `, admin socket ${config.listen.admin}` : '';
   log(
-    `hypervisor ${DAEMON_VERSION}: public ${config.listen.tls ? 'https' : 'http'}://${fmt(publicAddress)}${previewAddress ? `, preview http://${fmt(previewAddress)}` : ''}` +
-      `${config.listen.admin ? `, admin socket ${config.listen.admin}` : ''}; units: ${driver.kind}; store: ${store.kind}`,
+    `hypervisor ${DAEMON_VERSION}: public ${scheme}://${fmt(publicAddress)}${preview}${admin}; ` +
+      `units: ${driver.kind}; store: ${store.kind}`,
   );
   return {
     config,

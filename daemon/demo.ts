@@ -43,7 +43,8 @@ export async function whyDemoCannotStart(dir: string, ports: DemoPorts): Promise
       return (
         `port ${port} (${name}) is taken: another process listens there, perhaps a hypervisor that is still running ` +
         `(\`ss -ltnp 'sport = :${port}'\` shows which). Stop it, or start the demo on other ports: ` +
-        `HYPERVISOR_DEMO_PORT=${ports.public + 10} HYPERVISOR_DEMO_PORTS=${ports.public + 11},${ports.public + 12},${ports.public + 13} npm start`
+        `HYPERVISOR_DEMO_PORT=${ports.public + 10} ` +
+        `HYPERVISOR_DEMO_PORTS=${ports.public + 11},${ports.public + 12},${ports.public + 13} npm start`
       );
     }
     if (error !== null) return `cannot listen on 127.0.0.1:${port} (${name}): ${error}`;
@@ -51,7 +52,10 @@ export async function whyDemoCannotStart(dir: string, ports: DemoPorts): Promise
   return null;
 }
 
-/** Runs `hypervisor --config` as a child until it exits; SIGINT and SIGTERM are passed on. Resolves with its exit code. */
+/**
+ * Runs `hypervisor --config` as a child until it exits; SIGINT and SIGTERM are passed on. Resolves with its
+ * exit code.
+ */
 export async function superviseDaemon(dir: string, entry: string, configPath: string): Promise<number> {
   const logFile = path.join(loadConfig(configPath).root, 'logs', 'hypervisor.log');
   await mkdir(path.dirname(logFile), { recursive: true });

@@ -38,7 +38,8 @@ export async function listenAdmin(server: http.Server, socketPath: string): Prom
   // A socket file nobody answers on is what a crashed daemon leaves: replace it. One that answers is not ours to take.
   if (await socketAnswers(socketPath)) {
     throw new StartupError(
-      `listen.admin: ${socketPath} is taken: another process listens there, perhaps a hypervisor that is still running; ` +
+      `listen.admin: ${socketPath} is taken: another process listens there, perhaps a hypervisor ` +
+        'that is still running; ' +
         'stop it, or give listen.admin another path',
     );
   }

@@ -216,7 +216,8 @@ export class DesiredGitSource {
     await writeFile(file, formatDesiredYaml(change.doc));
     const git = this.#git!;
     await git.add(['--', this.#options.path]);
-    const author = `${change.author.replace(/[<>\n]/g, '')} <${change.author.replace(/[^A-Za-z0-9._-]/g, '_')}@hypervisor>`;
+    const name = change.author.replace(/[<>\n]/g, '');
+    const author = `${name} <${change.author.replace(/[^A-Za-z0-9._-]/g, '_')}@hypervisor>`;
     await git.commit(`desired state: ${change.source} edit by ${change.author}`, undefined, { '--author': author });
   }
 

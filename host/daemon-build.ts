@@ -89,7 +89,8 @@ async function buildInto(temp: string, options: DaemonBuildOptions): Promise<Bui
     if (!existsSync(path.join(temp, needed))) {
       throw new DaemonBuildError(
         'build',
-        `${JSON.stringify(options.buildCommand)} exited 0 but ${needed} is missing: is ${options.tag} a build of the hypervisor?`,
+        `${JSON.stringify(options.buildCommand)} exited 0 but ${needed} is missing: is ` +
+          `${options.tag} a build of the hypervisor?`,
       );
     }
   }

@@ -69,7 +69,8 @@ export function renderDaemonUnit(spec: DaemonUnitSpec): string {
     '[Service]',
     'Type=simple',
     `ExecStart=${quote(spec.node)} ${quote(entry)} --config ${quote(spec.config)}`,
-    `Environment=${quote(spec.env.XDG_RUNTIME_DIR, 'XDG_RUNTIME_DIR')} ${quote(spec.env.XDG_CONFIG_HOME, 'XDG_CONFIG_HOME')}`,
+    `Environment=${quote(spec.env.XDG_RUNTIME_DIR, 'XDG_RUNTIME_DIR')} ` +
+      `${quote(spec.env.XDG_CONFIG_HOME, 'XDG_CONFIG_HOME')}`,
     `WorkingDirectory=${safe(spec.root)}`,
     'Restart=on-failure',
     'RestartSec=2',
@@ -108,7 +109,8 @@ function safe(value: string): string {
   if (!path.isAbsolute(value) || /["'\\\s$]/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20)) {
     throw new ValidationError(
       '',
-      `${JSON.stringify(value)} cannot go into a unit file: use an absolute path without spaces, quotes, $ or backslashes`,
+      `${JSON.stringify(value)} cannot go into a unit file: use an absolute path without spaces, ` +
+        'quotes, $ or backslashes',
     );
   }
   return value.replaceAll('%', '%%');

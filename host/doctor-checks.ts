@@ -86,7 +86,9 @@ async function checkEmbedded(file: string): Promise<Check> {
     return {
       name: 'store',
       status: 'fail',
-      detail: `embedded store ${file}: ${info ? 'not readable and writable' : 'its folder is missing or not writable'} by this user`,
+      detail:
+        `embedded store ${file}: ` +
+        `${info ? 'not readable and writable' : 'its folder is missing or not writable'} by this user`,
       fix: `create ${path.dirname(file)} and give it to the daemon's user, or change store.path`,
     };
   }
@@ -125,7 +127,9 @@ async function checkMongo(uri: string, database: string): Promise<Check> {
     return {
       name: 'store',
       status: 'warn',
-      detail: `mongodb database ${database} answers, but a standalone server has no transactions: a change and its audit event are written one after the other`,
+      detail:
+        `mongodb database ${database} answers, but a standalone server has no transactions: a ` +
+        'change and its audit event are written one after the other',
       fix: 'run MongoDB as a replica set (one member is enough: --replSet rs0, then rs.initiate())',
     };
   } catch (err) {

@@ -32,7 +32,10 @@ export async function ensureLinger(user: string): Promise<LingerResult> {
 
 /** The fix an operator can run by hand. */
 export function lingerFix(user: string): string {
-  return `run \`loginctl enable-linger ${user}\` on a host with systemd-logind (otherwise the user manager and the colors stop when ${user} logs out, and do not start at boot)`;
+  return (
+    `run \`loginctl enable-linger ${user}\` on a host with systemd-logind (otherwise the user ` +
+    `manager and the colors stop when ${user} logs out, and do not start at boot)`
+  );
 }
 
 function loginctl(args: string[]): Promise<string | null> {

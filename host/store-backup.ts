@@ -25,7 +25,8 @@ export class StoreInUseError extends HypervisorError {
     const who = holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ');
     super(
       'store_in_use',
-      `the store ${file} is open in ${who}: stop the daemon first (systemctl stop, or hyperctl restart after the restore), then run hyperctl restore again`,
+      `the store ${file} is open in ${who}: stop the daemon first (systemctl stop, or hyperctl ` +
+        'restart after the restore), then run hyperctl restore again',
     );
     this.holders = holders;
   }

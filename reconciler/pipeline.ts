@@ -117,7 +117,10 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     };
   }
 
-  /** A run starts from cleared results and no logs of an earlier run; an earlier artifact stays until a new one replaces it. */
+  /**
+   * A run starts from cleared results and no logs of an earlier run; an earlier artifact stays until a new
+   * one replaces it.
+   */
   async #reset(tag: string, paths: ReleasePaths): Promise<ReleaseRecord> {
     let record: ReleaseRecord;
     if ((await this.#store.getRelease(tag)) === null) {
@@ -221,7 +224,10 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
 function versionMismatch(tag: string, version: string | null): string {
   if (version === null) return `VERSION at ${tag} is missing, not a regular file, or larger than 1 KiB`;
   const shown = JSON.stringify(version.length > 40 ? `${version.slice(0, 37)}...` : version);
-  return `VERSION at ${tag} is ${shown}, but a release tag must be v + VERSION (expected ${JSON.stringify(tag.slice(1))})`;
+  return (
+    `VERSION at ${tag} is ${shown}, but a release tag must be v + VERSION (expected ` +
+    `${JSON.stringify(tag.slice(1))})`
+  );
 }
 
 async function requireScript(checkout: string, script: string, tag: string): Promise<void> {

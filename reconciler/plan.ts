@@ -220,7 +220,9 @@ function holdServingDeploy(
   perColor[active].actions = perColor[active].actions.filter((a) => a !== held);
   perColor[active].status = {
     phase: perColor[active].status.phase,
-    message: `${held.spec.tag} waits: ${active} serves all traffic and ${other} is not Ready yet (${perColor[other].status.message})`,
+    message:
+      `${held.spec.tag} waits: ${active} serves all traffic and ${other} is not Ready yet ` +
+      `(${perColor[other].status.message})`,
   };
 }
 

@@ -80,7 +80,8 @@ export class ReleasePolicy {
     const staged = autoStage(doc, candidate, history);
     if (staged === null) return;
     try {
-      // On exactly the revision the decision was made from: anything written since wins, and the next pass decides again.
+      // On exactly the revision the decision was made from: anything written since wins, and the next pass
+      // decides again.
       // The event is stored with the revision, in one transaction: both or neither.
       await this.#options.desired.apply(staged.doc, {
         source: 'webhook',
@@ -91,7 +92,9 @@ export class ReleasePolicy {
             reason: 'AutoStaged',
             color: staged.color,
             actor: staged.actor,
-            message: `${staged.tag} passed BUILD and TEST and is staged on ${staged.color}, the inactive color (revision ${revision.number})`,
+            message:
+              `${staged.tag} passed BUILD and TEST and is staged on ${staged.color}, the ` +
+              `inactive color (revision ${revision.number})`,
             data: { tag: staged.tag, revision: revision.number, changed: true },
           },
         ],
@@ -129,7 +132,9 @@ export class ReleasePolicy {
         reason: 'AutoPromoted',
         color: target,
         actor: POLICY_SOURCE,
-        message: `${tag} on ${target} was Ready for ${this.#options.policy.promoteDelayMs} ms: traffic switches to it (revision ${result.revision.number})`,
+        message:
+          `${tag} on ${target} was Ready for ${this.#options.policy.promoteDelayMs} ms: ` +
+          `traffic switches to it (revision ${result.revision.number})`,
         data: { tag, revision: result.revision.number, from: latest.doc.active },
       });
     } catch (err) {

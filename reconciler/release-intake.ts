@@ -35,7 +35,8 @@ export class TagMovedError extends ConflictError {
   readonly tag: string;
   constructor(tag: string, recorded: string, seen: string) {
     super(
-      `tag ${tag} moved: release ${tag} is ${recorded}, the delivery says ${seen}; a release never changes its commit, so push a new tag instead`,
+      `tag ${tag} moved: release ${tag} is ${recorded}, the delivery says ${seen}; a release never ` +
+        'changes its commit, so push a new tag instead',
     );
     this.tag = tag;
   }
@@ -52,7 +53,8 @@ export class RepoUnreachableError extends HypervisorError {
   constructor(tag: string, cause: unknown) {
     super(
       'repo_unreachable',
-      `cannot tell whether ${tag} exists: fetching the backend repo failed (${(cause as Error).message}); try again once it is reachable`,
+      `cannot tell whether ${tag} exists: fetching the backend repo failed ` +
+        `(${(cause as Error).message}); try again once it is reachable`,
       { cause },
     );
   }

@@ -78,14 +78,19 @@ export class Retention {
     if (removed.length > 0) {
       await this.#options.event({
         reason: 'ReleasesPruned',
-        message: `removed the checkouts and artifacts of ${removed.join(', ')} (keeping the newest ${this.#options.keep} and what a color needs)`,
+        message:
+          `removed the checkouts and artifacts of ${removed.join(', ')} (keeping the newest ` +
+          `${this.#options.keep} and what a color needs)`,
         data: { removed, kept: [...kept] },
       });
     }
     return { removed, kept: [...kept].sort() };
   }
 
-  /** Tags with a folder in repos/ or artifacts/. Dot-folders are builds in progress; anything that is not a safe tag is not ours to remove. */
+  /**
+   * Tags with a folder in repos/ or artifacts/. Dot-folders are builds in progress; anything that is not a
+   * safe tag is not ours to remove.
+   */
   async #tagsOnDisk(): Promise<Set<string>> {
     const tags = new Set<string>();
     for (const folder of FOLDERS) {

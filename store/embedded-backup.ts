@@ -42,7 +42,8 @@ export async function copyStoreFile(source: string, target: string): Promise<Sto
       throw new StoreCopyError(`the copy of ${source} fails its check (${check.detail}), so ${source} is damaged too`);
     if (check.version > SCHEMA_VERSION)
       throw new StoreCopyError(
-        `${source} has schema version ${check.version}, newer than this hypervisor's ${SCHEMA_VERSION}: use the hypervisor that wrote it`,
+        `${source} has schema version ${check.version}, newer than this hypervisor's ` +
+          `${SCHEMA_VERSION}: use the hypervisor that wrote it`,
       );
     await link(temp, target);
     return { file: target, detail: check.detail, pages };

@@ -6,7 +6,10 @@ import { StoreDamagedError } from '../common/errors.js';
 
 /** What an operator does about a damaged store; every message about one ends with it. */
 export function damagedFix(file: string): string {
-  return `stop the daemon, then restore the last good backup into ${file} with hyperctl restore BACKUP (hyperctl backup makes them)`;
+  return (
+    `stop the daemon, then restore the last good backup into ${file} with hyperctl restore ` +
+    'BACKUP (hyperctl backup makes them)'
+  );
 }
 
 /** SQLITE_CORRUPT (and its extended codes) and SQLITE_NOTADB: the file, not the statement, is at fault. */

@@ -100,7 +100,7 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     }
   });
 
-  it('describes every express route in /hypervisor/openapi.json with the role its guard demands, and nothing else', async () => {
+  it('describes every express route in openapi.json with the role its guard demands, and nothing else', async () => {
     expect(routes.length).to.be.at.least(20);
     const doc = (await hv.call<OpenApi>('GET', '/openapi.json', { token: viewer })).json;
     expect(doc.openapi).to.equal('3.1.0');
@@ -150,7 +150,7 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     expect((await hv.call('GET', '/plan', { token: viewer })).status).to.equal(200);
   });
 
-  it('refuses unknown fields, wrong types, operator-like values and a color named ../etc with 400; nothing is written', async () => {
+  it('refuses unknown fields, wrong types, operator-like values, a color named ../etc: 400, no write', async () => {
     const before = await snapshot();
     const bad: Array<[string, string, unknown, string?]> = [
       ['POST', '/switch', { to: 'green', force: true }],
@@ -224,7 +224,9 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
     // Let `nobody` reach the folder, so that only the socket's own mode stands in its way.
     await chmod(hv.dir, 0o755);
     try {
-      const probe = `require('node:http').get({ socketPath: ${JSON.stringify(hv.socket)}, path: '/hypervisor/status' }, (r) => console.log('status', r.statusCode)).on('error', (e) => console.log(e.code))`;
+      const probe =
+        `require('node:http').get({ socketPath: ${JSON.stringify(hv.socket)}, path: ` +
+        `'/hypervisor/status' }, (r) => console.log('status', r.statusCode)).on('error', (e) => console.log(e.code))`;
       const { stdout } = await run(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, timeout: 10_000 });
       expect(stdout.trim()).to.equal('EACCES');
     } finally {

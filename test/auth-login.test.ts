@@ -31,7 +31,7 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
   const events = async (): Promise<EventsBody['events']> =>
     (await hv.admin<EventsBody>('GET', '/events?limit=1000')).json.events;
 
-  it('logs a hyperuser in with a 10-minute HS256 token bound to a session; /auth/me names the user and roles', async () => {
+  it('logs a hyperuser in with a 10-minute HS256 token bound to a session; /auth/me names user and roles', async () => {
     const answer = await login('alice', PASSWORD);
     expect(answer.status).to.equal(200);
     expect(answer.headers['cache-control']).to.equal('no-store');
@@ -96,7 +96,7 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     expect(Math.min(u, w), 'both paths run the memory-hard hash').to.be.above(50);
   });
 
-  it('refuses an over-long password with 400 before hashing it, and a 1 MB one with 413; nothing is written', async () => {
+  it('refuses an over-long password with 400 before hashing it, and a 1 MB one with 413; nothing written', async () => {
     const before = await events();
     const started = performance.now();
     const long = await login('alice', 'é'.repeat(257));
@@ -132,7 +132,7 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     expect(form.status).to.equal(415);
   });
 
-  it('locks an account after ten wrong passwords (429 + Retry-After, growing) while another account logs in', async () => {
+  it('locks an account after ten wrong passwords (429 + Retry-After, growing) while another one logs in', async () => {
     await hv.addUser('target', 'operator');
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await login('target', `guess ${i}`)).status);
@@ -164,7 +164,7 @@ describe('auth: login, lockout and sessions (real daemon)', function () {
     expect(right.status, 'the right password once the lock ends').to.equal(200);
   });
 
-  it('counts concurrent guesses toward the lock: no more than ten hashes, and the right password sent among them gets no token', async () => {
+  it('counts parallel guesses toward the lock: at most ten hashes; the right one among them gets none', async () => {
     await hv.addUser('racer', 'operator');
     const guesses = Array.from({ length: 20 }, (_, i) => login('racer', `concurrent guess ${i}`));
     // A guess refused 429 means the guesses in progress (or their failures) already fill the threshold;

@@ -39,7 +39,8 @@ describe('auth: the signing secret file', () => {
     const err = await loadOrCreateSecret(file).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(SecretFileError);
     expect((err as Error).message).to.equal(
-      `auth.secretFile ${file} has mode 0640, readable by its group: a secret must be readable by its owner only; fix: chmod 600 ${file}`,
+      `auth.secretFile ${file} has mode 0640, readable by its group: a secret must be readable by ` +
+        `its owner only; fix: chmod 600 ${file}`,
     );
   });
 

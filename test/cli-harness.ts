@@ -107,7 +107,8 @@ export function parseJson<T = Record<string, unknown>>(ran: Ran, what: string): 
     return JSON.parse(ran.stdout) as T;
   } catch (err) {
     throw new Error(
-      `${what}: stdout is not JSON (${(err as Error).message}), exit ${ran.code}:\n${ran.stdout}\nstderr:\n${ran.stderr}`,
+      `${what}: stdout is not JSON (${(err as Error).message}), exit ` +
+        `${ran.code}:\n${ran.stdout}\nstderr:\n${ran.stderr}`,
     );
   }
 }

@@ -22,7 +22,7 @@ const BAD = 'v26.11.27.9';
 const PASSWORD = 'the first admin, 🔑';
 const SCRIPT = '/usr/bin/script';
 
-describe('cli: hyperctl setup --user and the release story from the terminal (real binaries, real systemd --user)', function () {
+describe('cli: setup --user and the release story from the terminal (real binaries, real systemd --user)', function () {
   this.timeout(120_000);
   let manager: SharedUserManager;
   let host: CliHost;
@@ -48,7 +48,7 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     await manager?.release();
   });
 
-  it('setup --user on a clean folder writes the config and the user unit, starts the daemon and creates the admin', async () => {
+  it('setup --user on a clean folder writes config and user unit, starts the daemon, creates the admin', async () => {
     const ran = await host.hyperctl(host.setupArgs(), `${PASSWORD}\n`);
     expect(ran.code, ran.stderr + ran.stdout).to.equal(0);
     for (const step of ['config', 'folders', 'build', 'unit', 'enabled', 'daemon', 'admin']) {
@@ -59,7 +59,8 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     expect(ran.stdout).to.contain(`hyper-cli login --server ${host.publicUrl} --user admin`);
     const unit = await readFile(host.unitFile, 'utf8');
     expect(unit).to.contain(
-      `ExecStart="${process.execPath}" "${path.join(host.root, 'hypervisor', 'current', 'bin', 'hypervisor.js')}" --config "${host.configPath}"`,
+      `ExecStart="${process.execPath}" ` +
+        `"${path.join(host.root, 'hypervisor', 'current', 'bin', 'hypervisor.js')}" --config "${host.configPath}"`,
     );
     expect((await systemctl.show(host.unit)).activeState).to.equal('active');
     expect(await mainPid()).to.be.a('number');
@@ -101,7 +102,7 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     expect(human.stdout).to.match(/^config\s+ok .*--root, .* shape only a new config/m);
   });
 
-  it('hyper-cli login, then stage v1 --wait: progress through clone, build, test, start, ready; the proxy serves v1', async () => {
+  it('hyper-cli login, then stage v1 --wait: steps clone, build, test, start, ready; the proxy serves v1', async () => {
     const login = await host.hyperCli(['login', '--user', 'admin', '--password-stdin'], PASSWORD);
     expect(login.code, login.stderr).to.equal(0);
     expect((await stat(path.join(host.dir, 'session.json'))).mode & 0o777).to.equal(0o600);
@@ -188,7 +189,7 @@ describe('cli: hyperctl setup --user and the release story from the terminal (re
     expect(await version()).to.equal(V1);
   });
 
-  it('hyperctl status, logs and doctor describe the host; restart brings a new daemon that serves the same color', async () => {
+  it('hyperctl status, logs and doctor describe the host; restart: a new daemon serves the same color', async () => {
     const shown = await host.hyperctl(['status']);
     expect(shown.code, shown.stderr).to.equal(0);
     expect(shown.stdout).to.match(

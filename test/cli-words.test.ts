@@ -100,7 +100,8 @@ describe('cli: errors in the CLI words, with the exit codes of the README (real 
     const ran = await hyperCli(['status', '--server', url]);
     expect(ran.code).to.equal(1);
     expect(ran.stderr).to.equal(
-      `error: cannot reach the hypervisor at ${url}: ECONNREFUSED: is the daemon running? On its host, hyperctl doctor says what is wrong\n`,
+      `error: cannot reach the hypervisor at ${url}: ECONNREFUSED: is the daemon running? On its ` +
+        'host, hyperctl doctor says what is wrong\n',
     );
   });
 

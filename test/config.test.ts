@@ -53,7 +53,8 @@ describe('config', () => {
     });
     expect(listen.tls).to.equal(null);
     const custom = parseConfig(
-      `${minimal}proxy: { headerTimeout: 5s, idleTimeout: 2m, maxBodySize: 512KB, trustedProxies: [10.0.0.0/8, '::1', 192.168.1.4] }
+      `${minimal}proxy:
+  { headerTimeout: 5s, idleTimeout: 2m, maxBodySize: 512KB, trustedProxies: [10.0.0.0/8, '::1', 192.168.1.4] }
 listen: { tls: { cert: tls/cert.pem, key: /keys/key.pem } }
 `,
       '/etc/openhack',

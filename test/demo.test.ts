@@ -97,7 +97,7 @@ describe('npm start (the demo)', function () {
     expect(refused.status.conditions.find((c) => c.type === 'DesiredSourceValid')!.message).to.match(/purple/);
   });
 
-  it('hyperctl status, logs and doctor work from the folder that holds .demo/ without flags, naming the config', async () => {
+  it('hyperctl status, logs and doctor work without flags where .demo/ is, naming the config', async () => {
     const [status, logs, doctor] = await Promise.all([
       hyperctl(['status'], scratch.dir),
       hyperctl(['logs'], scratch.dir),
@@ -135,7 +135,7 @@ describe('npm start (the demo)', function () {
     );
   });
 
-  it('npm start on a taken port says another process, perhaps a hypervisor, listens there, and writes nothing', async () => {
+  it('npm start on a taken port says another process, perhaps a hypervisor, listens; writes nothing', async () => {
     const other = path.join(scratch.dir, 'other', '.demo');
     const taken = await runBin('demo', [], demoEnv(other, pub), '', 30_000);
     expect(taken.code).to.equal(1);

@@ -20,7 +20,8 @@ const V1 = '26.11.27.0';
 const V2 = '26.11.27.1';
 const DOC = 'hypervisor/desired.yaml';
 const desiredYaml = (active: Color, blue: string | null, green: string | null, paused = false): string =>
-  `active: ${active}\ncolors:\n  blue: { tag: ${blue ?? 'null'} }\n  green: { tag: ${green ?? 'null'} }\npaused: ${paused}\n`;
+  `active: ${active}\ncolors:\n  blue: { tag: ${blue ?? 'null'} }\n  green: { tag: ` +
+  `${green ?? 'null'} }\npaused: ${paused}\n`;
 
 describe('gitops, drift and self-healing, end to end (real systemd, real git)', function () {
   this.timeout(240_000);
@@ -155,7 +156,8 @@ proxy: { drainTimeout: 2s }`,
     await mkdir(`${unitFile('blue')}.d`, { recursive: true });
     await writeFile(
       path.join(`${unitFile('blue')}.d`, 'override.conf'),
-      `[Service]\nExecStart=\nExecStart=${v2} --deployment test --port ${bluePort} --env-root ${path.join(scratch.dir, 'var', 'env')} --app-version ${V2}\n`,
+      `[Service]\nExecStart=\nExecStart=${v2} --deployment test --port ${bluePort} --env-root ` +
+        `${path.join(scratch.dir, 'var', 'env')} --app-version ${V2}\n`,
     );
     await systemctl.daemonReload();
     await systemctl.restart(unit);

@@ -52,7 +52,10 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     const c = s.status.colors?.[color];
     return c?.phase === 'Ready' && c.runningTag === tag ? s : null;
   };
-  /** Runs a CLI as an operator would, stdin piped (a password, or nothing), hyper-cli's session in the scratch folder. */
+  /**
+   * Runs a CLI as an operator would, stdin piped (a password, or nothing), hyper-cli's session in the
+   * scratch folder.
+   */
   const cli = (bin: 'hyper-cli' | 'hyperctl', args: string[], input = ''): Promise<Ran> =>
     runBin(bin, args, { ...process.env, HYPER_CLI_SESSION: sessionFile }, input);
 
@@ -157,7 +160,7 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     expect((await fetch(`${previewUrl}/hypervisor/healthz`)).status, 'no API on the preview listener').to.equal(404);
   });
 
-  it('refuses to stage an unknown tag: 404 naming the newest tags, exit 2, the revision and green unchanged', async () => {
+  it('refuses to stage an unknown tag: 404 naming the newest tags, exit 2, revision and green unchanged', async () => {
     const before = await status();
     const green = before.status.colors!.green;
     const staged = await cli('hyper-cli', ['stage', UNKNOWN, '--server', publicUrl]);
@@ -260,7 +263,7 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     expect(await version()).to.equal(active === 'blue' ? V1 : V2);
   });
 
-  it('keeps a ledger of what served: one entry per switch, none for a daemon restart, hyper-cli history lists it', async () => {
+  it('records what served: one entry per switch, none for a daemon restart, hyper-cli history lists it', async () => {
     const { deployments } = (await api<{ deployments: Deployment[] }>('GET', '/deployments')).json;
     // blue from the first desired state, the switch with hyper-cli, then the 20 switches under load.
     expect(deployments).to.have.length(22);
@@ -279,7 +282,7 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     expect(listed.stdout.split('\n')[1]).to.match(new RegExp(`^v${V2}\\s+green\\s+${OPERATOR}\\s+\\S+\\s+serving$`));
   });
 
-  it('refuses to roll back to blue once blue runs a newer tag: 409 naming both tags, traffic stays on green', async () => {
+  it('refuses to roll back to blue once it runs a newer tag: 409 naming both tags, green keeps traffic', async () => {
     expect((await status()).status.active).to.equal('green');
     const staged = await cli('hyper-cli', ['stage', `v${V3}`, '--wait', '--server', publicUrl]);
     expect(staged.code, staged.stderr + staged.stdout).to.equal(0);

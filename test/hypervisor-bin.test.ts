@@ -75,7 +75,8 @@ store: { kind: embedded, path: ${path.join(dir, 'hypervisor.db')} }
     const ran = await hypervisor(['--config', await writeConfig('port', pub, path.join(scratch.dir, 'port.sock'))]);
     expect(ran.code).to.equal(2);
     expect(ran.stderr).to.contain(
-      `hypervisor: cannot start: listen.public: 127.0.0.1:${pub} is taken: another process listens there, perhaps a hypervisor that is still running`,
+      `hypervisor: cannot start: listen.public: 127.0.0.1:${pub} is taken: another process listens ` +
+        'there, perhaps a hypervisor that is still running',
     );
     expect(ran.stderr).to.contain(`ss -ltnp 'sport = :${pub}'`);
   });
@@ -87,7 +88,8 @@ store: { kind: embedded, path: ${path.join(dir, 'hypervisor.db')} }
     const ran = await hypervisor(['--config', await writeConfig('socket', pub, socket)]);
     expect(ran.code).to.equal(2);
     expect(ran.stderr).to.contain(
-      `hypervisor: cannot start: listen.admin: ${socket} is taken: another process listens there, perhaps a hypervisor that is still running`,
+      `hypervisor: cannot start: listen.admin: ${socket} is taken: another process listens there, ` +
+        'perhaps a hypervisor that is still running',
     );
     const stillThere = await new Promise<boolean>((resolve) => {
       const client = net.connect({ path: socket }, () => {

@@ -290,7 +290,8 @@ describe('ReleasePipeline', function () {
       '',
     ];
     for (const tag of unsafe) {
-      it(`refuses ${JSON.stringify(tag.length > 20 ? `${tag.slice(0, 12)}... (${tag.length} bytes)` : tag)}`, async () => {
+      const shown = tag.length > 20 ? `${tag.slice(0, 12)}... (${tag.length} bytes)` : tag;
+      it(`refuses ${JSON.stringify(shown)}`, async () => {
         // A pattern that accepts anything: the safe charset alone must stop these.
         const loose = pipeline({ tagPattern: /^.*$/s });
         await loose.run(tag, never()).then(

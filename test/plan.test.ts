@@ -103,7 +103,8 @@ function observed(o: Partial<Omit<Observed, 'releases'>> & { releases?: ReleaseR
 const kinds = (p: ReturnType<typeof plan>): string[] =>
   p.actions.map(
     (a) =>
-      `${a.kind}${'color' in a ? `:${a.color}` : ''}${'tag' in a ? `:${a.tag}` : ''}${a.kind === 'route' ? `:${a.active}/${a.preview}` : ''}`,
+      `${a.kind}${'color' in a ? `:${a.color}` : ''}${'tag' in a ? `:${a.tag}` : ''}` +
+      (a.kind === 'route' ? `:${a.active}/${a.preview}` : ''),
   );
 
 describe('plan', () => {

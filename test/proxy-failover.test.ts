@@ -140,7 +140,7 @@ describe('proxy upstream failures and failover', function () {
       processes = [];
     });
 
-    it('kill -9 of the active color under GET load: zero failed requests; both dead: 503 with Retry-After', async () => {
+    it('kill -9 of the active color under GET load: zero failed requests; both dead: 503 + Retry-After', async () => {
       const [bluePs, greenPs] = await Promise.all([startBackendProcess('blue'), startBackendProcess('green')]);
       processes = [bluePs, greenPs];
       await proxy.router.route({ color: 'blue', port: bluePs.port }, { color: 'green', port: greenPs.port });

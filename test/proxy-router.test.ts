@@ -147,7 +147,7 @@ describe('proxy router and data plane', function () {
       expect(seen).not.to.have.property('forwarded');
     });
 
-    it('drops every other X-Forwarded-* and X-Real-IP an untrusted client sent, on requests and websocket handshakes', async () => {
+    it('drops other X-Forwarded-* and X-Real-IP of an untrusted client, in requests and ws handshakes', async () => {
       const forged = {
         'x-real-ip': '6.6.6.6',
         'x-forwarded-port': '443',

@@ -115,7 +115,7 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }`,
     await scratch?.remove();
   });
 
-  it('builds and tests a pushed tag, stages it on the inactive color and brings it Ready, while the active color keeps serving', async () => {
+  it('builds and tests a pushed tag, stages it on the inactive color, Ready, while the active one serves', async () => {
     const answers: Array<{ status: number; body: string }> = [];
     let stopLoad = false;
     const load = (async () => {

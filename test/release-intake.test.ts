@@ -109,7 +109,7 @@ describe('release intake and mirror', function () {
     expect(await store.getRelease(tag)).to.deep.equal(before);
   });
 
-  it('records a safe tag outside the pattern as rejected, and refuses an unsafe tag or SHA writing nothing', async () => {
+  it('records a safe tag outside the pattern as rejected; refuses an unsafe tag or SHA writing nothing', async () => {
     expect(await intake.accept(delivered('v2-preview', null))).to.deep.include({ status: 'rejected', queued: false });
     expect((await store.getRelease('v2-preview'))!.error).to.match(/does not match app\.tagPattern/);
     for (const bad of [
@@ -177,7 +177,7 @@ describe('release intake and mirror', function () {
     expect(await mirror.hasCommit('0'.repeat(40), signal)).to.equal(false);
   });
 
-  it('looks a tag up after fetching: a tag pushed since the last fetch is found, an unknown one names the newest', async () => {
+  it('finds a tag pushed since the last fetch (it fetches first); an unknown one names the newest', async () => {
     const first = await repo.release('26.11.27.0');
     expect(await intake.lookupTag(first)).to.deep.equal({ inRepo: true, newest: [] });
     const pushedSince = await repo.release('26.11.27.1');

@@ -118,7 +118,7 @@ describe('release policy: autoStage and autoPromote', () => {
     expect(latest.doc).to.deep.equal(doc('blue', V1, V2));
   });
 
-  it("stages nothing for a failed release, an operator's rebuild, a release a desired state asked for, or with autoStage off", async () => {
+  it("stages nothing: a failed release, an operator's rebuild, a tag a desired state named, no autoStage", async () => {
     await desired.apply(doc('blue', V1, null), { source: 'api', author: 'ops' });
     await built('v26.11.27.2', { status: 'failed' });
     await built('v26.11.27.3', { origin: { source: 'operator', actor: 'ops' } });
@@ -154,7 +154,7 @@ describe('release policy: autoStage and autoPromote', () => {
     expect((await desired.current())!.number, 'promotes once').to.equal(promoted.number);
   });
 
-  it('leaves traffic alone after an operator wrote the desired state, while paused, or with autoPromote off', async () => {
+  it('leaves traffic alone after an operator wrote the desired state, when paused, or autoPromote off', async () => {
     await desired.apply(doc('blue', V1, V2), { source: 'webhook', author: 'github:ana' });
     const latest = (await desired.current())!;
     const ready = passStatus(latest.number, report('Ready', V1), report('Ready', V2));
@@ -189,7 +189,8 @@ describe('config: github and policy', () => {
     expect(config.github).to.deep.equal({ repository: null, secretFile: null, maxBodyBytes: 1024 * 1024 });
     expect(config.policy).to.deep.equal({ autoStage: true, autoPromote: false, promoteDelayMs: 0, keepReleases: 5 });
     const custom = parseConfig(
-      `${minimal}github: { repository: o/r, secretFile: ./secret, maxBodyBytes: 65536 }\npolicy: { autoPromote: true, promoteDelay: 2m, keepReleases: 3 }\n`,
+      `${minimal}github: { repository: o/r, secretFile: ./secret, maxBodyBytes: 65536 }\npolicy: { ` +
+        'autoPromote: true, promoteDelay: 2m, keepReleases: 3 }\n',
       '/etc/openhack',
     );
     expect(custom.github).to.deep.equal({ repository: 'o/r', secretFile: '/etc/openhack/secret', maxBodyBytes: 65536 });

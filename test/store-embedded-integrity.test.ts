@@ -66,7 +66,7 @@ describe('store: embedded file integrity and modes', () => {
     expect(await store.latestRevision()).to.equal(null);
   });
 
-  it('finds a damaged events page at open: unhealthy, every write refused with the fix, other reads served', async () => {
+  it('finds a damaged events page at open: unhealthy, writes refused with the fix, other reads served', async () => {
     const file = nextFile();
     const first = await storeAt(file);
     await first.appendRevision({ doc: DOC, source: 'api', author: 'ana' });

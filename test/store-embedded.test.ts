@@ -76,7 +76,7 @@ describe('store: embedded', () => {
       }
     });
 
-    it('opens a file the previous build wrote: the ledger is a table of its own, the old action log stays as it was', async () => {
+    it('opens a file the previous build wrote: the ledger is a new table, the old action log is kept', async () => {
       const file = nextFile();
       mkdirSync(path.dirname(file), { recursive: true });
       const v1 = new Database(file);

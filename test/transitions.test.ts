@@ -265,7 +265,11 @@ describe('transitions: rollback', () => {
         ledger,
         colors(seen('Ready', V3), seen('Ready', V2)),
         RollbackTargetChangedError,
-        /^blue now runs v26\.11\.27\.2; it ran v26\.11\.27\.0 when it last served\. Traffic stays on green \(v26\.11\.27\.1\)\. To go back to v26\.11\.27\.0: hyper-cli stage v26\.11\.27\.0 --color blue, then hyper-cli switch --to blue$/,
+        new RegExp(
+          /^blue now runs v26\.11\.27\.2; it ran v26\.11\.27\.0 when it last served\. /.source +
+            /Traffic stays on green \(v26\.11\.27\.1\)\. To go back to v26\.11\.27\.0: /.source +
+            /hyper-cli stage v26\.11\.27\.0 --color blue, then hyper-cli switch --to blue$/.source,
+        ),
       ],
       [
         'blue was given a new tag, still building',
@@ -273,7 +277,10 @@ describe('transitions: rollback', () => {
         ledger,
         colors(seen('Ready', V1, V1), seen('Ready', V2)),
         RollbackTargetChangedError,
-        /^blue is now given v26\.11\.27\.2 \(and still runs v26\.11\.27\.0\); it ran v26\.11\.27\.0 when it last served/,
+        new RegExp(
+          /^blue is now given v26\.11\.27\.2 \(and still runs v26\.11\.27\.0\); /.source +
+            /it ran v26\.11\.27\.0 when it last served/.source,
+        ),
       ],
       [
         'blue was emptied',

@@ -21,7 +21,8 @@ describe('unit file', () => {
   it('renders the backend contract command line, supervision and logging', () => {
     const text = renderUnit(spec, 'openhack-backend');
     expect(setting(text, 'ExecStart')).to.deep.equal([
-      '"/var/openhack/artifacts/v26.11.27.0/26.11.27.0" "--deployment" "prod" "--port" "8001" "--env-root" "/var/openhack/env" "--app-version" "26.11.27.0"',
+      '"/var/openhack/artifacts/v26.11.27.0/26.11.27.0" "--deployment" "prod" "--port" "8001" ' +
+        '"--env-root" "/var/openhack/env" "--app-version" "26.11.27.0"',
     ]);
     expect(setting(text, 'WorkingDirectory')).to.deep.equal(['/var/openhack/artifacts/v26.11.27.0']);
     expect(setting(text, 'Restart')).to.deep.equal(['on-failure']);

@@ -43,7 +43,9 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     await writeFile(secretFile, `${TEST_SECRET}\n`, { mode: 0o600 });
     hv = await startTestDaemon({
       repo: repo.path,
-      extraConfig: `github: { repository: ${REPOSITORY}, secretFile: ${secretFile}, maxBodyBytes: ${MAX_BODY} }\npolicy: { autoStage: false }\n`,
+      extraConfig:
+        `github: { repository: ${REPOSITORY}, secretFile: ${secretFile}, maxBodyBytes: ` +
+        `${MAX_BODY} }\npolicy: { autoStage: false }\n`,
     });
     dbFile = path.join(hv.dir, 'hypervisor.db');
   });
@@ -181,7 +183,8 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
       'v1/../../etc',
       'simple-tag',
     ]) {
-      it(`the tag ${JSON.stringify(tag.length > 20 ? `${tag.slice(0, 10)}... (${tag.length} bytes)` : tag)} (400), as a push and as a create`, async () => {
+      const shown = tag.length > 20 ? `${tag.slice(0, 10)}... (${tag.length} bytes)` : tag;
+      it(`the tag ${JSON.stringify(shown)} (400), as a push and as a create`, async () => {
         await refused(sign('push', tagPush(tag, null, REPOSITORY)), 400, 'invalid_tag');
         await refused(sign('create', tagCreate(tag, REPOSITORY)), 400, 'invalid_tag');
       });
@@ -192,7 +195,7 @@ describe('webhooks: POST /hypervisor/webhooks/github (real daemon, store and rep
     });
   });
 
-  it('answers a replayed delivery with duplicate: true and writes nothing new, also for two copies at once', async () => {
+  it('answers a replayed delivery with duplicate: true and writes nothing new, also two copies at once', async () => {
     const first = sign('push', fixture('push-with-new-branch.payload.json', REPOSITORY));
     expect((await send(first)).status).to.equal(200);
     const before = storeCounts(dbFile);

@@ -63,7 +63,8 @@ describe('webhooks: signature and classification', () => {
             .to.be.instanceOf(WebhookSecretError)
             .with.property('message')
             .that.equals(
-              `github.secretFile ${file} has mode 0640, readable by its group: a secret must be readable by its owner only; fix: chmod 600 ${file}`,
+              `github.secretFile ${file} has mode 0640, readable by its group: a secret must be ` +
+                `readable by its owner only; fix: chmod 600 ${file}`,
             ),
       );
       await chmod(file, 0o600);

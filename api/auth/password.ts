@@ -63,7 +63,10 @@ export class PasswordHasher {
   readonly #maxWaiting: number;
   #dummy: Promise<string> | null = null;
 
-  /** @param concurrency hashes at once (each holds 128 MiB). @param maxWaiting queued beyond that before HasherBusyError. */
+  /**
+   * @param concurrency hashes at once (each holds 128 MiB).
+   * @param maxWaiting queued beyond that before HasherBusyError.
+   */
   constructor(options: { concurrency?: number; maxWaiting?: number } = {}) {
     const concurrency = options.concurrency ?? 2;
     const maxWaiting = options.maxWaiting ?? 64;

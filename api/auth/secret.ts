@@ -41,7 +41,8 @@ async function readSecret(file: string): Promise<Uint8Array | null> {
   const secret = Buffer.from(text, 'base64url');
   if (secret.length < MIN_SECRET_BYTES) {
     throw new SecretFileError(
-      `auth.secretFile ${file} holds ${secret.length * 8} bits; at least ${MIN_SECRET_BYTES * 8} are needed (delete it to generate a new one)`,
+      `auth.secretFile ${file} holds ${secret.length * 8} bits; at least ${MIN_SECRET_BYTES * 8} ` +
+        'are needed (delete it to generate a new one)',
     );
   }
   return new Uint8Array(secret);

@@ -122,7 +122,9 @@ export class AuthService {
         : [
             {
               reason: 'LoginLockedOut',
-              message: `logins as ${username} are refused for ${Math.ceil(lockedForMs / 1000)}s after ${failures} failures in a row`,
+              message:
+                `logins as ${username} are refused for ${Math.ceil(lockedForMs / 1000)}s ` +
+                `after ${failures} failures in a row`,
               actor: 'auth',
               data: { username, failures, lockedForMs, address },
             },
@@ -170,7 +172,8 @@ export function parseUsername(value: string, field = 'username'): string {
   if (!USERNAME.test(value)) {
     throw new ValidationError(
       field,
-      `must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ${JSON.stringify(value.slice(0, 80))}`,
+      'must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ' +
+        `${JSON.stringify(value.slice(0, 80))}`,
     );
   }
   return value;

@@ -60,7 +60,9 @@ export function actionRoutes(deps: ApiDeps): Router {
         return {
           reason: 'SwitchRequested',
           color: target,
-          message: `traffic ${changed ? 'moves' : 'already goes'} to ${target}${from && from !== target ? ` from ${from}` : ''} (revision ${revision.number})`,
+          message:
+            `traffic ${changed ? 'moves' : 'already goes'} to ` +
+            `${target}${from && from !== target ? ` from ${from}` : ''} (revision ${revision.number})`,
           data: { from, to: target, revision: revision.number, changed },
         };
       },
@@ -103,7 +105,9 @@ export function actionRoutes(deps: ApiDeps): Router {
         (doc) => ({ ...doc, paused }),
         (revision, changed) => ({
           reason: paused ? 'Paused' : 'Resumed',
-          message: `${paused ? 'paused: the loop observes and changes nothing' : 'resumed'} (revision ${revision.number})`,
+          message:
+            `${paused ? 'paused: the loop observes and changes nothing' : 'resumed'} ` +
+            `(revision ${revision.number})`,
           data: { revision: revision.number, changed },
         }),
       );

@@ -77,7 +77,8 @@ function desiredBody(req: Request, tagPattern: RegExp): unknown {
     throw new HttpError(
       415,
       'unsupported_media_type',
-      `send the desired state as application/json or application/yaml, got ${JSON.stringify(req.get('content-type') ?? '')}`,
+      'send the desired state as application/json or application/yaml, got ' +
+        `${JSON.stringify(req.get('content-type') ?? '')}`,
     );
   }
   if (typeof req.body !== 'string') return req.body;

@@ -13,7 +13,8 @@ export async function history(client: ApiClient, options: OutputOptions): Promis
           'TAG                 COLOR  SWITCHED BY   STARTED                   ENDED',
           ...deployments.map(
             (d) =>
-              `${d.tag.padEnd(20)}${d.color.padEnd(7)}${d.switchedBy.padEnd(14)}${d.startedAt.padEnd(26)}${d.endedAt === null ? 'serving' : `${d.endedAt} (${d.endReason ?? 'ended'})`}`,
+              `${d.tag.padEnd(20)}${d.color.padEnd(7)}${d.switchedBy.padEnd(14)}${d.startedAt.padEnd(26)}` +
+              (d.endedAt === null ? 'serving' : `${d.endedAt} (${d.endReason ?? 'ended'})`),
           ),
         ].join('\n'),
   );

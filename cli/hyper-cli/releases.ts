@@ -12,7 +12,8 @@ export async function releases(client: ApiClient, options: OutputOptions): Promi
           'TAG                 STATUS       SHA       UPDATED',
           ...list.map(
             (r) =>
-              `${r.tag.padEnd(20)}${r.status.padEnd(13)}${(r.sha ?? '-').slice(0, 8).padEnd(10)}${r.updatedAt}${r.error ? `  ${r.error}` : ''}`,
+              `${r.tag.padEnd(20)}${r.status.padEnd(13)}${(r.sha ?? '-').slice(0, 8).padEnd(10)}` +
+              `${r.updatedAt}${r.error ? `  ${r.error}` : ''}`,
           ),
         ].join('\n'),
   );

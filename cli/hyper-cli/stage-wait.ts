@@ -57,8 +57,10 @@ export async function waitUntilReady(
   throw new CliError(
     4,
     'not_ready',
-    `${args.tag} is not Ready on ${args.color} after ${Math.round(args.timeoutMs / 1000)} s, still at ${last.step}${where}; ` +
-      `keep watching with hyper-cli status, or wait again with hyper-cli stage ${args.tag} --color ${args.color} --wait`,
+    `${args.tag} is not Ready on ${args.color} after ${Math.round(args.timeoutMs / 1000)} s, still ` +
+      `at ${last.step}${where}; ` +
+      `keep watching with hyper-cli status, or wait again with hyper-cli stage ${args.tag} --color ` +
+      `${args.color} --wait`,
   );
 }
 
@@ -129,7 +131,8 @@ function refuseHopeless(
     throw new CliError(
       4,
       'superseded',
-      `${args.color} was given ${desired ?? 'no tag'} meanwhile (revision ${status.revision?.number ?? '-'}); stage ${args.tag} again if you still want it`,
+      `${args.color} was given ${desired ?? 'no tag'} meanwhile (revision ` +
+        `${status.revision?.number ?? '-'}); stage ${args.tag} again if you still want it`,
     );
   }
   if (status.status.paused) {
@@ -151,7 +154,8 @@ function refuseHopeless(
     throw new CliError(
       1,
       'color_failed',
-      `${args.color} Failed at ${args.tag}: ${report.message}; on the host, hyperctl logs --color ${args.color} shows what the backend said`,
+      `${args.color} Failed at ${args.tag}: ${report.message}; on the host, hyperctl logs --color ` +
+        `${args.color} shows what the backend said`,
     );
   }
 }

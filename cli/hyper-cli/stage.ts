@@ -42,7 +42,8 @@ export async function stage(client: ApiClient, args: StageArgs, options: OutputO
     options,
     { ...answer, color, ready: true, steps: followed.steps, phase: followed.color, release: followed.release },
     () =>
-      `${args.tag} is Ready on ${color}${doc.active === color ? ' and serving' : `; hyper-cli switch --to ${color} moves traffic to it`}`,
+      `${args.tag} is Ready on ` +
+      `${color}${doc.active === color ? ' and serving' : `; hyper-cli switch --to ${color} moves traffic to it`}`,
   );
   return 0;
 }

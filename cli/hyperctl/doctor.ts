@@ -39,7 +39,10 @@ export async function doctor(options: OutputOptions & { config?: string }): Prom
 
 function configFix(found: FoundConfig): string {
   if (found.origin === 'default' && !existsSync(found.path)) {
-    return `for the demo, run hyperctl where npm start runs; otherwise give --config PATH, or write ${found.path} with hyperctl setup`;
+    return (
+      'for the demo, run hyperctl where npm start runs; otherwise give --config PATH, or write ' +
+      `${found.path} with hyperctl setup`
+    );
   }
   return `correct ${found.path} (every key: config/hypervisor.example.yaml)`;
 }
@@ -75,7 +78,10 @@ async function hostChecks(host: Host): Promise<Check[]> {
 function daemonFix(host: Host, installed: boolean): string {
   if (installed) return 'hyperctl restart; hyperctl logs shows why it stopped';
   if (host.origin === 'demo') return 'start the demo again: npm start (hyperctl logs shows why it stopped)';
-  return `start it (hypervisor --config ${host.configPath}), or install it as a service: hyperctl setup --config ${host.configPath}`;
+  return (
+    `start it (hypervisor --config ${host.configPath}), or install it as a service: hyperctl ` +
+    `setup --config ${host.configPath}`
+  );
 }
 
 async function checkDaemon(config: Config, fix: string): Promise<{ check: Check; status: StatusAnswer | null }> {

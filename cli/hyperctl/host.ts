@@ -31,12 +31,15 @@ export async function requireInstall(host: Host): Promise<InstallRecord> {
   if (record === null) {
     const how =
       host.origin === 'demo'
-        ? "the demo's daemon runs in the terminal of npm start: stop it there (Ctrl-C, or npm stop) and run npm start again"
-        : `start it the way it was started, or install it as a service: hyperctl setup --config ${host.configPath} [--user]`;
+        ? "the demo's daemon runs in the terminal of npm start: stop it there (Ctrl-C, or npm stop) " +
+          'and run npm start again'
+        : 'start it the way it was started, or install it as a service: hyperctl setup --config ' +
+          `${host.configPath} [--user]`;
     throw new CliError(
       1,
       'not_installed',
-      `the daemon was not installed by hyperctl setup (no ${host.layout.installFile}), so hyperctl cannot drive it; ${how}`,
+      `the daemon was not installed by hyperctl setup (no ${host.layout.installFile}), so hyperctl ` +
+        `cannot drive it; ${how}`,
     );
   }
   return record;

@@ -18,7 +18,8 @@ export async function logs(host: Host, args: LogsArgs, options: OutputOptions): 
   if (tail === null) {
     const why = args.color
       ? `${args.color} has not run yet (hyper-cli stage TAG --color ${args.color})`
-      : 'the daemon has not written its log there yet (a daemon installed by hyperctl setup does, and so does npm start)';
+      : 'the daemon has not written its log there yet (a daemon installed by hyperctl setup does, ' +
+        'and so does npm start)';
     throw new CliError(1, 'no_log', `no log at ${file}: ${why}`);
   }
   if (!args.follow) {

@@ -14,7 +14,8 @@ export async function restart(host: Host, args: { timeoutMs: number }, options: 
     throw new CliError(
       1,
       'not_healthy',
-      `${record.unit} restarted but the daemon is not healthy: ${healthy.failed}; read hyperctl logs, then hyperctl doctor`,
+      `${record.unit} restarted but the daemon is not healthy: ${healthy.failed}; read hyperctl ` +
+        'logs, then hyperctl doctor',
     );
   }
   const answer = {
@@ -29,7 +30,8 @@ export async function restart(host: Host, args: { timeoutMs: number }, options: 
     options,
     answer,
     () =>
-      `restarted ${record.unit}: pid ${before.mainPid ?? '-'} -> ${healthy.pid ?? '?'}, healthy after ${(healthy.afterMs / 1000).toFixed(1)} s`,
+      `restarted ${record.unit}: pid ${before.mainPid ?? '-'} -> ${healthy.pid ?? '?'}, healthy ` +
+      `after ${(healthy.afterMs / 1000).toFixed(1)} s`,
   );
   return 0;
 }

@@ -95,7 +95,8 @@ async function requireManager(ctx: Context): Promise<void> {
         1,
         'no_systemd',
         'PID 1 is not systemd on this host, so there is no system manager for a unit in /etc/systemd/system: ' +
-          'run `hyperctl setup --user` (a unit of your user manager), or start `hypervisor --config FILE` under your own supervisor',
+          'run `hyperctl setup --user` (a unit of your user manager), or start `hypervisor --config ' +
+          'FILE` under your own supervisor',
       );
     }
     return;
@@ -105,7 +106,8 @@ async function requireManager(ctx: Context): Promise<void> {
       1,
       'no_user_manager',
       `no systemd user manager answers at ${ctx.env.XDG_RUNTIME_DIR}: log in on a session that starts one ` +
-        `(or \`loginctl enable-linger ${currentUser()}\`), or set XDG_RUNTIME_DIR to the runtime folder of a running one`,
+        `(or \`loginctl enable-linger ${currentUser()}\`), or set XDG_RUNTIME_DIR to the runtime ` +
+        'folder of a running one',
     );
   }
 }
@@ -118,7 +120,8 @@ async function ensureConfig(ctx: Context): Promise<Config> {
     const flags = ctx.args.configFlags;
     const note =
       flags.length > 0
-        ? ` (${flags.join(', ')} ${flags.length === 1 ? 'shapes' : 'shape'} only a new config: edit this file to change it)`
+        ? ` (${flags.join(', ')} ${flags.length === 1 ? 'shapes' : 'shape'} only a new config: edit ` +
+          'this file to change it)'
         : '';
     ctx.report({ step: 'config', status: 'unchanged', detail: `${file} is valid, kept as it is${note}` });
     return config;
@@ -166,7 +169,8 @@ async function ensureBuildLink(ctx: Context, layout: InstallLayout): Promise<boo
       throw new CliError(
         1,
         'broken_build_link',
-        `${layout.current} points at ${target}, which holds no bin/hypervisor.js: point it at a build (ln -sfn BUILD ${layout.current}), then run setup again`,
+        `${layout.current} points at ${target}, which holds no bin/hypervisor.js: point it at a ` +
+          `build (ln -sfn BUILD ${layout.current}), then run setup again`,
       );
     }
     ctx.report({ step: 'build', status: 'unchanged', detail: `${layout.current} -> ${target}` });
@@ -265,7 +269,8 @@ async function ensureDaemon(
     throw new CliError(
       1,
       'not_healthy',
-      `the daemon is not healthy: ${healthy.failed}; its log (${layout.daemonLog}) ends with:\n${tail}\nfix what it says, then run setup again (hyperctl doctor checks the usual suspects)`,
+      `the daemon is not healthy: ${healthy.failed}; its log (${layout.daemonLog}) ends ` +
+        `with:\n${tail}\nfix what it says, then run setup again (hyperctl doctor checks the usual suspects)`,
     );
   }
   const how = !running ? 'started' : changed ? 'restarted' : 'running';

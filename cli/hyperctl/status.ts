@@ -20,10 +20,12 @@ export async function status(client: ApiClient, host: Host | null, options: Outp
   const problems = problemsOf(answer.status);
   emit(options, { ...answer, self, problems }, () =>
     [
-      `daemon   up since ${answer.daemon.startedAt}, version ${answer.daemon.version}, units ${answer.daemon.driver}, store ${answer.daemon.store}`,
+      `daemon   up since ${answer.daemon.startedAt}, version ${answer.daemon.version}, units ` +
+        `${answer.daemon.driver}, store ${answer.daemon.store}`,
       ...(self
         ? [
-            `unit     ${self.unit} (${self.scope}) ${self.activeState}, pid ${self.mainPid ?? '-'}, build ${self.build ?? '-'}`,
+            `unit     ${self.unit} (${self.scope}) ${self.activeState}, pid ${self.mainPid ?? '-'}, ` +
+              `build ${self.build ?? '-'}`,
           ]
         : []),
       formatStatus(answer.status, answer.revision?.number ?? null),

@@ -177,18 +177,22 @@ async function rollBack(ctx: Ctx, failure: Failure): Promise<never> {
   else await rm(layout.previous, { force: true });
   const healthy = await restartAndWait(ctx);
   await rm(failure.build, { recursive: true, force: true });
-  const head = `the daemon of ${failure.tag} did not become healthy (${failure.reason}); its log (${layout.daemonLog}) ended with:\n${said}\n`;
+  const head =
+    `the daemon of ${failure.tag} did not become healthy (${failure.reason}); its log ` +
+    `(${layout.daemonLog}) ended with:\n${said}\n`;
   if ('failed' in healthy) {
     throw new CliError(
       1,
       'rollback_unhealthy',
-      `${head}went back to ${failure.from}, but that is not healthy either: ${healthy.failed}; run hyperctl doctor and hyperctl logs`,
+      `${head}went back to ${failure.from}, but that is not healthy either: ${healthy.failed}; run ` +
+        'hyperctl doctor and hyperctl logs',
     );
   }
   throw new CliError(
     1,
     'rolled_back',
-    `${head}rolled back: the daemon runs ${failure.from} again and is healthy (pid ${healthy.pid ?? '?'}); fix ${failure.tag} and upgrade again`,
+    `${head}rolled back: the daemon runs ${failure.from} again and is healthy (pid ` +
+      `${healthy.pid ?? '?'}); fix ${failure.tag} and upgrade again`,
   );
 }
 

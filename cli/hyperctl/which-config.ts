@@ -36,7 +36,8 @@ export function readFoundConfig(found: FoundConfig): Config {
     throw new CliError(
       EXIT.usage,
       'no_config',
-      `no config found: no --config PATH, no $HYPERVISOR_CONFIG, no ${DEMO_CONFIG} in ${process.cwd()} (npm start writes one in its repo), ` +
+      `no config found: no --config PATH, no $HYPERVISOR_CONFIG, no ${DEMO_CONFIG} in ` +
+        `${process.cwd()} (npm start writes one in its repo), ` +
         `no ${DEFAULT_CONFIG} (hyperctl setup writes it on a host)`,
     );
   }

@@ -29,7 +29,8 @@ export interface RepoMirrorOptions {
 
 // NUL-separated so no name or e-mail can shift a field.
 const TAG_FORMAT =
-  '%(if)%(taggername)%(then)%(taggername) %(taggeremail)%(else)%(authorname) %(authoremail)%(end)%00%(creatordate:iso-strict)';
+  '%(if)%(taggername)%(then)%(taggername) %(taggeremail)%(else)%(authorname) ' +
+  '%(authoremail)%(end)%00%(creatordate:iso-strict)';
 
 export class RepoMirror {
   readonly dir: string;

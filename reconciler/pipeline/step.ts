@@ -53,7 +53,8 @@ export async function runStep(spec: StepSpec): Promise<StepRun> {
   const log = await CappedLog.open(spec.logPath, spec.logCapBytes);
   const startedAt = new Date();
   log.note(
-    `${startedAt.toISOString()} $ ${[spec.command, ...spec.args].join(' ')} (in ${spec.cwd}, timeout ${spec.timeoutMs} ms)`,
+    `${startedAt.toISOString()} $ ${[spec.command, ...spec.args].join(' ')} (in ${spec.cwd}, ` +
+      `timeout ${spec.timeoutMs} ms)`,
   );
   const outcome = await supervise({
     argv: [spec.command, ...spec.args],

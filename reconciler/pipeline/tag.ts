@@ -10,7 +10,10 @@ function show(value: unknown): string {
   return text === undefined ? String(value) : text;
 }
 
-/** Throws ValidationError unless `tag` is safe and matches `pattern` (a copy without g/y flags, so no lastIndex state). */
+/**
+ * Throws ValidationError unless `tag` is safe and matches `pattern` (a copy without g/y flags, so no
+ * lastIndex state).
+ */
 export function assertReleaseTag(tag: unknown, pattern: RegExp): asserts tag is string {
   if (!isSafeTag(tag)) {
     throw new ValidationError('tag', `must be ${SAFE_TAG_RULE}, got ${show(tag)}`);

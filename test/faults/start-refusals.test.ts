@@ -35,7 +35,8 @@ describe('faults: what stops the daemon at start (real binary)', function () {
     await writeFile(probe.configPath, `${config}github: { repository: example/backend, secretFile: ${secret} }\n`);
     expectOneLineRefusal(
       await probe.startRefused(),
-      `github.secretFile ${secret} has mode 0644, readable by others: a secret must be readable by its owner only; fix: chmod 600 ${secret}`,
+      `github.secretFile ${secret} has mode 0644, readable by others: a secret must be readable by ` +
+        `its owner only; fix: chmod 600 ${secret}`,
     );
     await chmod(secret, 0o600);
     await probe.start();
@@ -50,7 +51,8 @@ describe('faults: what stops the daemon at start (real binary)', function () {
     await chmod(secret, 0o640);
     expectOneLineRefusal(
       await probe.startRefused(),
-      `auth.secretFile ${secret} has mode 0640, readable by its group: a secret must be readable by its owner only; fix: chmod 600 ${secret}`,
+      `auth.secretFile ${secret} has mode 0640, readable by its group: a secret must be readable by ` +
+        `its owner only; fix: chmod 600 ${secret}`,
     );
   });
 
@@ -61,7 +63,9 @@ describe('faults: what stops the daemon at start (real binary)', function () {
     const ran = await probe.startRefused();
     expectOneLineRefusal(
       ran,
-      `the store ${probe.storePath} is damaged (file is not a database); stop the daemon, then restore the last good backup into ${probe.storePath} with hyperctl restore BACKUP (hyperctl backup makes them)`,
+      `the store ${probe.storePath} is damaged (file is not a database); stop the daemon, then ` +
+        `restore the last good backup into ${probe.storePath} with hyperctl restore BACKUP ` +
+        '(hyperctl backup makes them)',
     );
   });
 

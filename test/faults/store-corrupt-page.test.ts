@@ -60,7 +60,7 @@ describe('faults: a corrupt page of the events table (real daemon, real store fi
     expect(host.output()).to.match(/store: .* is damaged .*writes are refused/);
   });
 
-  it('refuses PUT /desired and POST /resume with 503, and neither the revision nor the desired state changes', async () => {
+  it('refuses PUT /desired and POST /resume with 503; neither the revision nor the desired state changes', async () => {
     const before = await revision();
     const put = await host.call<ErrorBody>('PUT', '/desired', {
       token,
@@ -100,7 +100,7 @@ describe('faults: a corrupt page of the events table (real daemon, real store fi
     expect(store.fix).to.match(/hyperctl restore BACKUP/);
   });
 
-  it('restores the backup only once the daemon is stopped, keeps the damaged file aside, and writes work again', async () => {
+  it('restores the backup only once the daemon stopped, keeps the damaged file aside; writes work again', async () => {
     const refused = await host.hyperctl(['restore', backupFile]);
     expect(refused.code, refused.stdout).to.equal(4);
     expect(refused.stderr).to.match(/is open in pid \d+ .*stop the daemon first/);
