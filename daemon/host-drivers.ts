@@ -25,7 +25,10 @@ export async function makeDriver(config: Config): Promise<UnitDriver> {
   return new SystemdDriver({ appName: config.app.name, env });
 }
 
-/** With the systemd driver, steps run in transient scopes of the user manager the colors run in; else under the sweep. */
+/**
+ * With the systemd driver, steps run in transient scopes of the user manager the colors run in; else under
+ * the sweep.
+ */
 export function stepContainment(config: Config): Containment {
   return config.units.driver === 'systemd' ? new StepScopes({ env: defaultUserEnv() }) : environSweep;
 }

@@ -34,7 +34,10 @@ export interface FileSourceOptions {
   service: DesiredFileService;
   /** Told why an edit was refused (syntax, validation, an unconfirmed outage, I/O, store). Also kept as `lastError`. */
   onError?: (err: Error, context: FileSourceContext) => void;
-  /** Told after an edit was accepted (a new revision or none needed), or once a refused edit is gone: clears an error. */
+  /**
+   * Told after an edit was accepted (a new revision or none needed), or once a refused edit is gone: clears
+   * an error.
+   */
   onRead?: (read: FileSourceRead) => void;
   /** Told why a revision could not be written to the file (the revision stands), once per distinct reason. */
   onWriteError?: (err: Error, context: FileSourceContext) => void;

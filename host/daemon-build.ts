@@ -147,7 +147,8 @@ async function runArgv(step: BuildStep, argv: string[], cwd: string, options: Da
   if (outcome.exitCode === 0 && !outcome.timedOut && !outcome.aborted) return;
   throw new DaemonBuildError(
     step,
-    `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ${failure(outcome, options.stepTimeoutMs)} (log: ${options.logFile})`,
+    `${step}: \`${argv.slice(argv[0] === '/bin/sh' ? 2 : 0).join(' ')}\` ` +
+      `${failure(outcome, options.stepTimeoutMs)} (log: ${options.logFile})`,
   );
 }
 

@@ -50,7 +50,7 @@ describe('desired-state revisions as events (embedded store)', () => {
     expect(recorded[1]!.data).to.deep.equal({ revision: 2, source: 'file', previous: 1 });
   });
 
-  it("stores it with the revision, after the caller's own events; an unchanged or refused write records nothing", async () => {
+  it("stores it with the revision, after the caller's own events; an unchanged or refused write: none", async () => {
     const audit = (reason: string) => () => [{ reason, message: 'asked by ana', actor: 'ana' }];
     await service.apply(
       { active: 'blue', colors: { blue: { tag: 'v26.11.27.1' } } },

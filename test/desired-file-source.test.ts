@@ -57,7 +57,7 @@ describe('desired-state file source (real files, embedded store)', () => {
     expect((await f.latest())!.doc.active).to.equal('green');
   });
 
-  it('changes nothing on an invalid edit, says why, leaves it in the file, and clears the error after a fix', async () => {
+  it('changes nothing on an invalid edit, says why, leaves it in the file, clears the error after a fix', async () => {
     await writeFile(file, V1);
     const src = await f.start();
 

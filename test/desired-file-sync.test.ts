@@ -99,7 +99,7 @@ describe('desired file as a two-way source (real files, embedded store)', () => 
     expect((await f.latest())!.doc.colors.green.tag).to.equal(null);
   });
 
-  it('refuses an edit that would stop traffic and leaves it in the file; allowOutage: true applies it once', async () => {
+  it('refuses an edit that would stop traffic, leaves it in the file; allowOutage: true applies it once', async () => {
     await writeFile(f.file, BLUE_V1);
     const source = await f.start();
     const stop = (await f.fileShows(1)).replace('active: blue', 'active: null');

@@ -151,7 +151,7 @@ describe('desired-state git source (real git repos, embedded store)', function (
     expect(latest!.doc.colors.green.tag).to.equal('v26.11.27.1');
   });
 
-  it('a commit that would stop traffic is refused, reported once with its SHA, and allowOutage: true lets it through', async () => {
+  it('a commit that would stop traffic is refused, reported once with its SHA; allowOutage: true passes', async () => {
     const sha = await push('active: null\ncolors:\n  blue: { tag: v26.11.27.0 }\n', 'stop serving');
     await source.pull();
     await source.pull();

@@ -93,7 +93,8 @@ describe('fault: a BUILD that forks past its process group (setsid)', function (
     it(`${driver.name} driver: a BUILD that succeeds leaves no child it started by setsid`, async () => {
       const escaped = needle();
       const original = await readFile(path.join(repo.path, 'BUILD'), 'utf8');
-      const spawnEscaped = `require('node:child_process').spawn('setsid', '${escaped}'.split(' '), { stdio: 'ignore' }).unref();`;
+      const spawnCall = `require('node:child_process').spawn('setsid', '${escaped}'.split(' '), { stdio: 'ignore' })`;
+      const spawnEscaped = `${spawnCall}.unref();`;
       await repo.commitFile(
         'BUILD',
         original.replace("'use strict';", `'use strict';\n${spawnEscaped}`),
