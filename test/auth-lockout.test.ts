@@ -58,7 +58,7 @@ describe('auth: login lockout timing (real store, fake clock)', () => {
     expect(locks).to.deep.equal([1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
   });
 
-  it('refuses a reservation while locked with the time left, and allows one attempt at a time once it ends', async () => {
+  it('refuses a reservation while locked with the time left; once it ends, one attempt at a time', async () => {
     for (let i = 0; i < 3; i++) await failOnce('ana');
     clock += 400;
     expect(await lockout.reserve('ana')).to.deep.equal({ locked: true, retryAfterMs: 600 });

@@ -171,7 +171,7 @@ describe('desired file and API agree, end to end (real systemd, real daemon)', f
     await waitUntil(served, (r) => r.status === 200, { what: 'blue serving again', timeoutMs: 10_000 });
   });
 
-  it('PUT {} with ?confirm=outage is applied: both colors stop, the public port answers 503, the file shows it', async () => {
+  it('PUT {} with ?confirm=outage applies: both colors stop, the public port is 503, the file shows it', async () => {
     const applied = await api<{ revision: { number: number } }>('PUT', '/desired?confirm=outage', '{}');
     expect(applied.status).to.equal(201);
     expect(applied.json.revision.number).to.equal(7);

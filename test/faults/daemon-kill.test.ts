@@ -41,7 +41,8 @@ async function wrapScripts(repo: ExampleRepo, holds: string, hangs: Record<'BUIL
     const { inGroup, escaped } = hangs[script];
     await repo.commitFile(
       script,
-      `#!/bin/sh\nif [ -e '${path.join(holds, script)}' ]; then\n  setsid ${escaped} &\n  exec ${inGroup}\nfi\nexec node ./${script}.real "$@"\n`,
+      `#!/bin/sh\nif [ -e '${path.join(holds, script)}' ]; then\n  setsid ${escaped} &\n  exec ` +
+        `${inGroup}\nfi\nexec node ./${script}.real "$@"\n`,
       `${script} can be held`,
     );
   }
@@ -157,7 +158,7 @@ describe('fault: kill -9 of the daemon at each pipeline step (real systemd, real
   }
 
   for (const step of ['checkout', 'BUILD', 'TEST'] as const) {
-    it(`kill -9 during ${step}: the restart ends the step's processes, removes its temp folder and builds once more`, async () => {
+    it(`kill -9 during ${step}: the restart ends the step's processes, removes its temp folder, rebuilds`, async () => {
       const { tag, needles, since } = await killDuring(step);
       await start();
       const load = startLoad({ origin: publicUrl, connections: 1, durationMs: 120_000, maxRequests: 1_000_000 });

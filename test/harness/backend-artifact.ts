@@ -44,10 +44,12 @@ const server = http.createServer((req, res) => {
     const unready = require('node:fs').existsSync(require('node:path').join(flags['env-root'], 'unready'));
     return send(res, unready ? 503 : 200, 'text/plain', unready ? 'not ready' : 'ready');
   }
-  send(res, 200, 'application/json', JSON.stringify({ version: flags['app-version'], deployment: flags.deployment, path: url.pathname, method: req.method }));
+  const echo = { version: flags['app-version'], deployment: flags.deployment, path: url.pathname, method: req.method };
+  send(res, 200, 'application/json', JSON.stringify(echo));
 });
 server.listen(port, '127.0.0.1', () => {
-  console.log('backend ' + flags['app-version'] + ' (' + flags.deployment + ') listening on 127.0.0.1:' + port + ' pid ' + process.pid);
+  const what = 'backend ' + flags['app-version'] + ' (' + flags.deployment + ')';
+  console.log(what + ' listening on 127.0.0.1:' + port + ' pid ' + process.pid);
 });
 server.on('error', (err) => fail(err.message));
 for (const signal of ['SIGTERM', 'SIGINT']) {

@@ -51,7 +51,8 @@ export async function writeTestConfig(options: TestConfigOptions): Promise<TestC
   const text = `app:
   name: ${appName}
   repo: ${options.repo ?? path.join(dir, 'no-repo')}
-${scripts ? `  build: { script: BUILD, timeout: ${scripts.build} }\n  test: { script: TEST, timeout: ${scripts.test} }\n` : ''}\
+${scripts ? `  build: { script: BUILD, timeout: ${scripts.build} }\n` : ''}\
+${scripts ? `  test: { script: TEST, timeout: ${scripts.test} }\n` : ''}\
   run: { deployment: test }
   health: { interval: 300ms, timeout: ${options.healthTimeout ?? '1s'}, failureThreshold: 3, startTimeout: 30s }
 colors:
