@@ -120,15 +120,19 @@ export class WsPeer {
     while (!this.#closed) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`websocket still open after ${timeoutMs}ms`);
-      // Woken by the close event (#waiter); the timer is only the deadline.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.#nextEvent(left);
     }
+  }
+
+  /** Resolves on the next frame or close (#waiter), or once `ms` pass: the timer is only the deadline. */
+  #nextEvent(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   send(text: string): void {
@@ -141,14 +145,7 @@ export class WsPeer {
       if (this.#closed) throw new Error('websocket closed before a message arrived');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no websocket message within ${timeoutMs}ms`);
-      // Woken by the next frame (#waiter); the timer is only the deadline.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.#nextEvent(left);
     }
     return this.#messages.shift() as string;
   }
