@@ -29,10 +29,16 @@ export interface ActionAnswer {
   reason: string;
 }
 
+/** What became of one action of a pass: done, failed (why), or not run because an earlier one failed (why). */
+export type OutcomeAnswer =
+  | { action: ActionAnswer; result: 'done' }
+  | { action: ActionAnswer; result: 'failed'; error: string }
+  | { action: ActionAnswer; result: 'skipped'; why: string };
+
 /** POST /reconcile: what the pass did, and the status it left. */
 export interface ReconcileAnswer {
   revision: number | null;
-  actions: Array<{ action: ActionAnswer; ok: boolean; error: string | null }>;
+  actions: OutcomeAnswer[];
   waiting: string | null;
   status: ReconcilerStatus;
 }

@@ -22,6 +22,15 @@ export interface ColorReport {
   health: { ready: boolean; version: string | null; reason: string } | null;
 }
 
+/** One action of the last pass: done, failed (why), or skipped because an earlier one failed (why). */
+export type ActionSummary =
+  | { kind: ActionKind; reason: string; result: 'done' }
+  | { kind: ActionKind; reason: string; result: 'failed'; error: string }
+  | { kind: ActionKind; reason: string; result: 'skipped'; why: string };
+
+/** The kinds of the loop's actions (reconciler/types.ts `Action`). */
+export type ActionKind = 'build' | 'deploy' | 'start' | 'restart' | 'stop' | 'route';
+
 export interface ReconcilerStatus {
   /** The desired-state revision the last completed pass acted on. */
   observedRevision: number | null;
@@ -36,9 +45,6 @@ export interface ReconcilerStatus {
   waiting: string | null;
   conditions: Condition[];
   lastReconcileAt: string | null;
-  lastPass: {
-    durationMs: number;
-    actions: Array<{ kind: string; ok: boolean; reason: string; error: string | null }>;
-  } | null;
+  lastPass: { durationMs: number; actions: ActionSummary[] } | null;
   builds: string[];
 }

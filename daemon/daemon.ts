@@ -16,6 +16,7 @@ import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
 import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
+import { EventLog } from '../reconciler/event-log.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleasePolicy } from '../reconciler/policy.js';
 import { Reconciler } from '../reconciler/reconciler.js';
@@ -194,13 +195,14 @@ async function releaseFlow(
     builds: reconciler,
   });
   const policy = new ReleasePolicy({ policy: config.policy, desired, store });
+  const retentionEvents = new EventLog(store, 'retention');
   const retention = new Retention({
     root: config.root,
     keep: config.policy.keepReleases,
     store,
     driver,
     builds: () => reconciler.builds(),
-    event: async (event) => void (await store.appendEvent({ actor: 'retention', ...event })),
+    event: (event) => retentionEvents.record(event),
   });
   closers.unshift(
     () => intake.close(),

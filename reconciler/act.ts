@@ -1,6 +1,9 @@
-// Carries out the actions of a plan, in order. Each action is idempotent (deploying the same spec
-// twice writes nothing new, routing to the current target is a no-op) and each outcome becomes an
-// event, so the audit trail explains every change the loop made to the host.
+// Carries out the actions of a plan, in order. plan() orders them assuming each earlier one
+// succeeded (traffic moves before the color it leaves is stopped), so the first failure ends the
+// pass: the actions after it are reported as skipped, and the next pass plans again from what it
+// observes. Each action is idempotent (deploying the same spec twice writes nothing new, routing to
+// the current target is a no-op) and each outcome becomes an event, so the audit trail explains
+// every change the loop made to the host.
 import type { Color, NewEvent } from '../common/types.js';
 import type { UnitDriver } from '../units/driver.js';
 import type { Observer } from './observe.js';
@@ -12,39 +15,62 @@ export interface ActorDeps {
   router: TrafficRouter;
   /** Queues a build (and its BuildQueued event) unless one is queued or running. */
   build(tag: string, reason: string): void;
-  observer: Observer;
+  observer: Pick<Observer, 'forget' | 'noteHealRestart'>;
   ports: Record<Color, number>;
+  /**
+   * Right before public traffic moves to `color`: resolves when it still answers Ready, throws
+   * (Observer.confirmReady: NotReadyError) when it does not; the observation that planned the move
+   * may be seconds old.
+   */
+  confirmReady(color: Color): Promise<void>;
+  /** Best effort (EventLog.record): never rejects, so a lost event never fails an action. */
   event(event: NewEvent): Promise<void>;
   /** Public traffic now goes to `color` (null: nowhere), at its desired tag: the deployment ledger's hook. */
   served(color: Color | null): Promise<void>;
 }
 
-export interface ActionOutcome {
-  action: Action;
-  ok: boolean;
-  error: string | null;
-}
+export type ActionOutcome =
+  | { action: Action; result: 'done' }
+  | { action: Action; result: 'failed'; error: string }
+  | { action: Action; result: 'skipped'; why: string };
 
 export async function act(actions: readonly Action[], deps: ActorDeps): Promise<ActionOutcome[]> {
   const outcomes: ActionOutcome[] = [];
   // Drains started by a route action of this pass: a color is stopped only after its requests finished.
   const drains: Array<Promise<unknown>> = [];
-  for (const action of actions) {
+  let failure: { action: Action; error: string } | null = null;
+  for (const [index, action] of actions.entries()) {
+    if (failure) {
+      outcomes.push({ action, result: 'skipped', why: skippedBecause(failure) });
+      continue;
+    }
     try {
       await perform(action, deps, drains);
-      outcomes.push({ action, ok: true, error: null });
+      outcomes.push({ action, result: 'done' });
     } catch (err) {
-      const error = (err as Error).message;
-      outcomes.push({ action, ok: false, error });
-      await deps.event({
-        reason: 'ActionFailed',
-        message: `${action.kind} failed: ${error}`,
-        color: 'color' in action ? action.color : null,
-        data: { action },
-      });
+      failure = { action, error: (err as Error).message };
+      outcomes.push({ action, result: 'failed', error: failure.error });
+      await deps.event(failedEvent(action, failure.error, actions.slice(index + 1)));
     }
   }
   return outcomes;
+}
+
+function skippedBecause(failure: { action: Action; error: string }): string {
+  return `not run: ${failure.action.kind} failed before it (${failure.error}); the next pass plans again`;
+}
+
+function failedEvent(action: Action, error: string, notRun: readonly Action[]): NewEvent {
+  const rest =
+    notRun.length === 0
+      ? ''
+      : `; not run in this pass: ${notRun.map((a) => ('color' in a ? `${a.kind} ${a.color}` : a.kind)).join(', ')}`;
+  return {
+    reason: 'ActionFailed',
+    message: `${action.kind} failed: ${error}${rest}`,
+    color: 'color' in action ? action.color : null,
+    data: { action, notRun },
+  };
 }
 
 async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<unknown>>): Promise<void> {
@@ -100,17 +126,7 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       return;
     }
     case 'route': {
-      const target = (color: Color | null): RouteTarget | null =>
-        color === null ? null : { color, port: deps.ports[color] };
-      const before = deps.router.activeColor();
-      drains.push(deps.router.route(target(action.active), target(action.preview)).catch(() => undefined));
-      if (before !== action.active) await deps.served(action.active);
-      await deps.event({
-        reason: 'Routed',
-        color: action.active,
-        message: action.reason,
-        data: { active: action.active, preview: action.preview },
-      });
+      await route(action, deps, drains);
       return;
     }
     default: {
@@ -118,4 +134,25 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       throw new Error(`unknown action ${JSON.stringify(never)}`);
     }
   }
+}
+
+async function route(
+  action: Extract<Action, { kind: 'route' }>,
+  deps: ActorDeps,
+  drains: Array<Promise<unknown>>,
+): Promise<void> {
+  const target = (color: Color | null): RouteTarget | null =>
+    color === null ? null : { color, port: deps.ports[color] };
+  const before = deps.router.activeColor();
+  // The color public traffic moves to, if this route moves it (a preview change moves none).
+  const moving = action.active !== before ? action.active : null;
+  if (moving) await deps.confirmReady(moving);
+  drains.push(deps.router.route(target(action.active), target(action.preview)).catch(() => undefined));
+  if (action.active !== before) await deps.served(action.active);
+  await deps.event({
+    reason: 'Routed',
+    color: action.active,
+    message: action.reason,
+    data: { active: action.active, preview: action.preview },
+  });
 }

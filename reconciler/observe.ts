@@ -2,13 +2,25 @@
 // records of the desired tags and the jobs in flight. The only memory kept between passes is health
 // history per MainPID (failures in a row, whether it was ever Ready, since when it runs) and the
 // self-heal restarts the reconciler ordered: facts about the past that no single probe can give.
+// Only a pass records into that memory; a reader (GET /plan) peeks: it probes afresh and sees what
+// a pass would conclude now, but its probes count for nothing, so reading never hastens a restart.
 import { existsSync } from 'node:fs';
+import { HypervisorError } from '../common/errors.js';
 import { COLORS, type Color, type DesiredDoc, type ReleaseRecord } from '../common/types.js';
 import type { HealthConfig } from '../config/config.js';
 import type { UnitDriver, UnitObservation } from '../units/driver.js';
 import { probeHealth } from '../units/health.js';
 import type { TrafficRouter } from './ports.js';
 import type { ColorObservation, HealthObservation, Observed } from './types.js';
+
+/** A color that a pass saw Ready no longer is when traffic is about to move to it. */
+export class NotReadyError extends HypervisorError {
+  readonly color: Color;
+  constructor(color: Color, reason: string) {
+    super('not_ready', `${color} is not Ready any more (${reason}); traffic stays where it is`);
+    this.color = color;
+  }
+}
 
 interface HealthMemory {
   mainPid: number | null;
@@ -33,6 +45,9 @@ export interface ObserverOptions {
 
 const RUNNING = new Set(['active', 'reloading']);
 
+/** record: a pass, whose probes count. peek: a reader, whose probes count for nothing. */
+type Mode = 'record' | 'peek';
+
 export class Observer {
   readonly #options: ObserverOptions;
   readonly #now: () => number;
@@ -44,8 +59,24 @@ export class Observer {
     this.#now = options.now ?? Date.now;
   }
 
-  async observe(desired: DesiredDoc): Promise<Observed> {
-    const [blue, green] = await Promise.all(COLORS.map((color) => this.#observeColor(color)));
+  /** A pass's observation: its probes are recorded (failures in a row, Ready once, heal history). */
+  observe(desired: DesiredDoc): Promise<Observed> {
+    return this.#observe(desired, 'record');
+  }
+
+  /** The observation a pass would make now, with fresh probes, leaving the memory as it was. */
+  peek(desired: DesiredDoc): Promise<Observed> {
+    return this.#observe(desired, 'peek');
+  }
+
+  /** One probe of a color as it runs now, recorded nowhere; throws NotReadyError unless it is Ready. */
+  async confirmReady(color: Color): Promise<void> {
+    const health = await this.#probe(await this.#options.driver.observe(color));
+    if (!health?.ready) throw new NotReadyError(color, health?.reason ?? 'its unit is not running');
+  }
+
+  async #observe(desired: DesiredDoc, mode: Mode): Promise<Observed> {
+    const [blue, green] = await Promise.all(COLORS.map((color) => this.#observeColor(color, mode)));
     const releases: Record<string, ReleaseRecord | undefined> = {};
     const missingArtifacts = new Set<string>();
     for (const color of COLORS) {
@@ -78,13 +109,17 @@ export class Observer {
     this.#heal.delete(color);
   }
 
-  async #observeColor(color: Color): Promise<ColorObservation> {
+  async #observeColor(color: Color, mode: Mode): Promise<ColorObservation> {
     const unit = await this.#options.driver.observe(color);
     const now = this.#now();
     const health = await this.#probe(unit);
-    const memory = this.#remember(color, unit, health, now);
+    const memory = nextMemory(this.#health.get(color), unit, health, now);
     const heal = this.#heal.get(color) ?? { restarts: 0, lastAt: null };
-    if (health?.ready && memory.consecutiveFailures === 0 && heal.restarts > 0) this.#heal.delete(color);
+    if (mode === 'record') {
+      this.#health.set(color, memory);
+      // Ready again after self-heal restarts: the next trouble starts its backoff from the beginning.
+      if (health?.ready && memory.consecutiveFailures === 0 && heal.restarts > 0) this.#heal.delete(color);
+    }
     return {
       unit,
       health,
@@ -107,19 +142,21 @@ export class Observer {
       timeoutMs,
     });
   }
+}
 
-  #remember(color: Color, unit: UnitObservation, health: HealthObservation | null, now: number): HealthMemory {
-    const pid = RUNNING.has(unit.activeState) ? unit.mainPid : null;
-    let memory = this.#health.get(color);
-    if (!memory || memory.mainPid !== pid) {
-      memory = { mainPid: pid, firstSeenAt: now, consecutiveFailures: 0, wasReady: false };
-    }
-    if (health?.ready) {
-      memory = { ...memory, consecutiveFailures: 0, wasReady: true };
-    } else if (health) {
-      memory = { ...memory, consecutiveFailures: memory.consecutiveFailures + 1 };
-    }
-    this.#health.set(color, memory);
-    return memory;
-  }
+/** The health history after one more probe of a unit (a new MainPID starts a fresh one). */
+function nextMemory(
+  previous: HealthMemory | undefined,
+  unit: UnitObservation,
+  health: HealthObservation | null,
+  now: number,
+): HealthMemory {
+  const pid = RUNNING.has(unit.activeState) ? unit.mainPid : null;
+  const memory =
+    previous && previous.mainPid === pid
+      ? previous
+      : { mainPid: pid, firstSeenAt: now, consecutiveFailures: 0, wasReady: false };
+  if (health?.ready) return { ...memory, consecutiveFailures: 0, wasReady: true };
+  if (health) return { ...memory, consecutiveFailures: memory.consecutiveFailures + 1 };
+  return memory;
 }

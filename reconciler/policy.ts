@@ -15,6 +15,7 @@ import { emptyDesired } from '../desired-state/document.js';
 import type { ApplyMeta, ApplyResult, ChangeMeta } from '../desired-state/revisions.js';
 import { autoStage, autoStageCandidate, type History } from '../desired-state/transitions.js';
 import type { Store } from '../store/store.js';
+import { EventLog } from './event-log.js';
 
 export interface ReleasePolicyOptions {
   policy: PolicyConfig;
@@ -42,10 +43,12 @@ export class ReleasePolicy {
   /** The staged color seen Ready since when, for the revision it was staged in. */
   #readySince: { key: string; at: number } | null = null;
   #closed = false;
+  readonly #events: EventLog;
 
   constructor(options: ReleasePolicyOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#events = new EventLog(options.store);
   }
 
   /** A pass ended: stage a new release (autoStage), promote a staged one that stayed Ready (autoPromote). */
@@ -147,10 +150,9 @@ export class ReleasePolicy {
     }
   }
 
-  async #event(event: NewEvent): Promise<void> {
-    await this.#options.store.appendEvent(event).catch((err: unknown) => {
-      console.error(`hypervisor: cannot record event ${event.reason}: ${(err as Error).message}`);
-    });
+  /** Best effort (event-log.ts): the decision or record is the result; a lost event must not undo it. */
+  #event(event: NewEvent): Promise<void> {
+    return this.#events.record(event);
   }
 }
 

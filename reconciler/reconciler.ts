@@ -16,14 +16,15 @@ import { emptyDesired } from '../desired-state/document.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver, UnitSpec } from '../units/driver.js';
 import { act, type ActionOutcome } from './act.js';
+import { EventLog } from './event-log.js';
 import { BuildJobs } from './jobs.js';
 import { DeploymentLedger } from './ledger.js';
 import { Observer } from './observe.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import { plan } from './plan.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
-import { colorReports, initialStatus, setCondition, summarizeOutcomes } from './status.js';
-import type { Action, Observed, PlanContext, Plan } from './types.js';
+import { initialStatus, passStatus, setCondition } from './status.js';
+import type { Observed, PlanContext, Plan } from './types.js';
 
 export type ReconcilerStore = Pick<
   Store,
@@ -71,6 +72,7 @@ export class Reconciler {
   readonly #passes = new PQueue({ concurrency: 1 });
   readonly #jobs: BuildJobs;
   readonly #observer: Observer;
+  readonly #events: EventLog;
   readonly #ports: Record<Color, number>;
   readonly #ledger: DeploymentLedger;
   #queued: Promise<PassResult> | null = null;
@@ -85,10 +87,10 @@ export class Reconciler {
     this.#options = options;
     this.#ports = { blue: options.config.colors.blue.port, green: options.config.colors.green.port };
     this.#ledger = new DeploymentLedger(options.store);
+    this.#events = new EventLog(options.store, 'reconciler');
     this.#jobs = new BuildJobs(options.builder, {
-      started: (tag) =>
-        void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }).catch(logStoreError),
-      finished: (tag, outcome) => void this.#buildFinished(tag, outcome).catch(logStoreError),
+      started: (tag) => void this.#event({ reason: 'BuildStarted', message: `building ${tag}`, data: { tag } }),
+      finished: (tag, outcome) => void this.#buildFinished(tag, outcome),
     });
     this.#observer = new Observer({
       driver: options.driver,
@@ -123,9 +125,7 @@ export class Reconciler {
     // The cause is written before the effect: an idle queue starts the job inside enqueue(), and
     // its BuildStarted must get a later id than this BuildQueued (the store numbers events in the
     // order appendEvent is called).
-    void this.#event({ reason: 'BuildQueued', message: `build of ${tag} queued: ${reason}`, data: { tag } }).catch(
-      logStoreError,
-    );
+    void this.#event({ reason: 'BuildQueued', message: `build of ${tag} queued: ${reason}`, data: { tag } });
     return this.#jobs.enqueue(tag);
   }
 
@@ -169,16 +169,17 @@ export class Reconciler {
   }
 
   /**
-   * Observes and plans like a pass, but acts on nothing and writes no status or event. It runs in
-   * the pass queue so it never observes while a pass acts; its health probes count as
-   * observations like any other (they are real facts about the colors).
+   * Observes and plans like a pass, but acts on nothing and writes no status or event. It probes
+   * afresh (the last pass's observation would show actions that pass already took) and peeks: its
+   * probes are recorded nowhere, so reading the plan never counts a failure towards a self-heal
+   * restart. It runs in the pass queue so it never observes while a pass acts.
    */
   planNow(): Promise<PlanPreview> {
     return this.#passes.add(
       async () => {
         const revision = await this.#options.store.latestRevision();
         const desired = revision?.doc ?? emptyDesired();
-        const observed = await this.#observer.observe(desired);
+        const observed = await this.#observer.peek(desired);
         return { revision: revision?.number ?? null, ...plan({ desired, observed, context: this.#context() }) };
       },
       { throwOnTimeout: true },
@@ -236,7 +237,18 @@ export class Reconciler {
       const result = plan({ desired, observed, context: this.#context() });
       const outcomes = await act(result.actions, this.#actorDeps(revision, desired, observed));
       await this.#ledgerWrite(() => this.#ledger.flush());
-      await this.#finish(revision, desired, observed, result, outcomes, started);
+      this.#status = passStatus(this.#status, {
+        revision: revision?.number ?? null,
+        desired,
+        observed,
+        plan: result,
+        outcomes,
+        routed: { active: this.#options.router.activeColor(), preview: this.#options.router.previewColor() },
+        ports: this.#ports,
+        builds: [...this.#jobs.tags()],
+        durationMs: Date.now() - started,
+      });
+      await this.#phaseEvents();
       const passed = this.#result(revision, outcomes, result.waiting);
       this.#notify(this.#passListeners, passed);
       return passed;
@@ -246,58 +258,6 @@ export class Reconciler {
     } finally {
       this.#requeue();
     }
-  }
-
-  async #finish(
-    revision: Revision | null,
-    desired: Revision['doc'],
-    observed: Observed,
-    result: Plan,
-    outcomes: ActionOutcome[],
-    started: number,
-  ): Promise<void> {
-    const now = new Date().toISOString();
-    const failed = outcomes.filter((o) => !o.ok);
-    let conditions = setCondition(
-      this.#status.conditions,
-      failed.length === 0
-        ? { type: 'Reconciling', status: 'True', reason: 'PassSucceeded', message: `${outcomes.length} action(s)` }
-        : {
-            type: 'Reconciling',
-            status: 'False',
-            reason: 'ActionFailed',
-            message: failed.map((f) => f.error).join('; '),
-          },
-      now,
-    );
-    const converged = result.waiting === null && result.actions.length === 0;
-    conditions = setCondition(
-      conditions,
-      converged
-        ? { type: 'Ready', status: 'True', reason: 'Converged', message: 'the host matches the desired state' }
-        : {
-            type: 'Ready',
-            status: 'False',
-            reason: desired.paused ? 'Paused' : 'Progressing',
-            message: result.waiting ?? describeActions(result.actions),
-          },
-      now,
-    );
-    this.#status = {
-      ...this.#status,
-      observedRevision: revision?.number ?? null,
-      desired,
-      active: this.#options.router.activeColor(),
-      preview: this.#options.router.previewColor(),
-      paused: desired.paused,
-      colors: colorReports(observed, result, desired, this.#ports),
-      waiting: result.waiting,
-      conditions,
-      lastReconcileAt: now,
-      lastPass: { durationMs: Date.now() - started, actions: summarizeOutcomes(outcomes) },
-      builds: [...this.#jobs.tags()],
-    };
-    await this.#phaseEvents();
   }
 
   async #failed(err: Error, started: number): Promise<void> {
@@ -312,9 +272,7 @@ export class Reconciler {
       lastReconcileAt: now,
       lastPass: { durationMs: Date.now() - started, actions: [] },
     };
-    await this.#event({ reason: 'PassFailed', message: `reconcile pass failed: ${err.message}` }).catch(
-      () => undefined,
-    );
+    await this.#event({ reason: 'PassFailed', message: `reconcile pass failed: ${err.message}` });
   }
 
   /** Every phase change is a decision worth an event; passes that change nothing stay quiet. */
@@ -370,6 +328,7 @@ export class Reconciler {
       build: (tag, reason) => void this.build(tag, reason),
       observer: this.#observer,
       ports: this.#ports,
+      confirmReady: (color) => this.#observer.confirmReady(color),
       event: (e) => this.#event(e),
       // Traffic moves only to a color Ready at its desired tag, and a deploy installs that tag.
       served: (color) => {
@@ -388,13 +347,15 @@ export class Reconciler {
     } catch (err) {
       const message = `the deployment ledger could not be written (a later pass retries): ${(err as Error).message}`;
       console.error(`hypervisor: ${message}`);
-      await this.#event({ reason: 'LedgerWriteFailed', message }).catch(() => undefined);
+      await this.#event({ reason: 'LedgerWriteFailed', message });
     }
   }
 
   async #buildFinished(tag: string, outcome: { status: string; error: string | null }): Promise<void> {
     try {
-      await this.#recordCrashedBuild(tag, outcome);
+      await this.#recordCrashedBuild(tag, outcome).catch((err: unknown) =>
+        console.error(`hypervisor: cannot record the result of the build of ${tag}: ${(err as Error).message}`),
+      );
       await this.#event({
         reason:
           outcome.status === 'succeeded'
@@ -447,20 +408,12 @@ export class Reconciler {
     }
   }
 
-  async #event(event: NewEvent): Promise<void> {
-    await this.#options.store.appendEvent({ actor: 'reconciler', ...event });
+  /** Best effort, never rejects (event-log.ts): a lost event never fails a pass, an action or a build. */
+  #event(event: NewEvent): Promise<void> {
+    return this.#events.record(event);
   }
 
   #result(revision: Revision | null, actions: ActionOutcome[], waiting: string | null): PassResult {
     return { revision: revision?.number ?? null, actions, waiting, status: this.#status };
   }
-}
-
-function describeActions(actions: readonly Action[]): string {
-  return actions.map((a) => `${a.kind}: ${a.reason}`).join('; ');
-}
-
-/** A store that fails while an event is written must not take the daemon down: say so and go on. */
-function logStoreError(err: unknown): void {
-  console.error(`hypervisor: could not record an event: ${(err as Error).message}`);
 }

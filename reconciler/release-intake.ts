@@ -8,6 +8,7 @@ import { FULL_SHA, isSafeTag, statelessPattern } from '../common/git-names.js';
 import type { NewEvent, ReleaseRecord } from '../common/types.js';
 import { newestTags } from '../desired-state/tags.js';
 import type { Store } from '../store/store.js';
+import { EventLog } from './event-log.js';
 import type { RepoMirror } from './pipeline/mirror.js';
 import { assertReleaseTag } from './pipeline/tag.js';
 
@@ -78,10 +79,12 @@ export class ReleaseIntake {
   /** Background checks of known tags, one at a time; bounded so a flood of deliveries cannot pile up work. */
   readonly #checks = new PQueue({ concurrency: 1 });
   readonly #closing = new AbortController();
+  readonly #events: EventLog;
 
   constructor(options: ReleaseIntakeOptions) {
     this.#options = options;
     this.#pattern = statelessPattern(options.tagPattern);
+    this.#events = new EventLog(options.store);
   }
 
   /** Refuses what must write nothing: an unsafe tag or SHA (ValidationError), a moved tag (TagMovedError). */
@@ -259,10 +262,8 @@ export class ReleaseIntake {
     }
   }
 
-  /** The release record is the result; a lost audit line must not turn it into an error for the sender. */
-  async #event(event: NewEvent): Promise<void> {
-    await this.#options.store.appendEvent(event).catch((err: unknown) => {
-      console.error(`hypervisor: cannot record event ${event.reason}: ${(err as Error).message}`);
-    });
+  /** Best effort (event-log.ts): the decision or record is the result; a lost event must not undo it. */
+  #event(event: NewEvent): Promise<void> {
+    return this.#events.record(event);
   }
 }

@@ -17,6 +17,7 @@ export interface RetentionOptions {
   driver: Pick<UnitDriver, 'observe'>;
   /** Tags whose build is queued or running. */
   builds(): ReadonlySet<string>;
+  /** Best effort (EventLog.record): never rejects. */
   event(event: NewEvent): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ export interface RecoveryDeps {
   store: Pick<Store, 'listReleases' | 'updateRelease'>;
   /** Queues a build of the tag (a no-op when one is queued already). */
   enqueue(tag: string, reason: string): void;
+  /** Best effort (EventLog.record): never rejects. */
   event(event: NewEvent): Promise<void>;
 }
 

@@ -52,6 +52,13 @@ server.listen(port, '127.0.0.1', () => {
   console.log(what + ' listening on 127.0.0.1:' + port + ' pid ' + process.pid);
 });
 server.on('error', (err) => fail(err.message));
+// SIGUSR1 wedges the backend: it stops listening (and drops kept-alive connections) but runs on, so
+// its unit stays active while its port refuses.
+process.on('SIGUSR1', () => {
+  server.close();
+  server.closeAllConnections();
+  setInterval(() => undefined, 60000); // without a listener, node would exit: a wedged backend does not
+});
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     console.log('backend ' + flags['app-version'] + ' stopping on ' + signal);
