@@ -5,7 +5,7 @@ import express, { type Express } from 'express';
 import { allow, authenticate, type Channel } from './auth/gate.js';
 import type { ApiDeps } from './deps.js';
 import { refuseDeepJson } from './body.js';
-import { errorHandler, notFound } from './http-error.js';
+import { errorHandler, HttpError, notFound } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { actionRoutes } from './routes/actions.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
@@ -36,6 +36,9 @@ export function createApi(deps: ApiDeps, channel: Channel): Express {
 export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
   const api = express.Router();
   api.get('/healthz', (_req, res) => {
+    // Ready means every part is up: whoever waits for 200 may use the admin socket and the proxy at once.
+    const notReady = deps.readiness.notReady();
+    if (notReady !== null) throw new HttpError(503, 'not_ready', notReady);
     res.json({ ok: true, version: deps.daemon.version, startedAt: deps.daemon.startedAt });
   });
   if (deps.webhooks) api.use('/webhooks', deps.webhooks);

@@ -20,6 +20,8 @@ export interface ApiDeps {
   logsDir: string;
   /** Facts about the daemon for healthz and status. */
   daemon: { version: string; startedAt: string; driver: string; store: string };
+  /** Null once every listener and the loop are up; until then why not (healthz answers 503 with it). */
+  readiness: { notReady(): string | null };
   /**
    * Mounted at `/webhooks` without a token and before any body parser (signatures cover the raw
    * bytes); each webhook authenticates its own sender.

@@ -56,7 +56,11 @@ const conflict = { 409: { ...ERROR, description: 'the color is not Ready' } };
 const DEPLOYMENTS = { type: 'object', properties: { deployments: { type: 'array', items: ref('Deployment') } } };
 
 const paths: Record<string, Record<string, Operation>> = {
-  '/healthz': { get: op('the daemon itself', null, answer({ type: 'object' })) },
+  '/healthz': {
+    get: op('the daemon itself: 200 once every listener and the loop are up', null, answer({ type: 'object' }), {
+      responses: { 503: { ...ERROR, description: 'starting or stopping; the message says what is not up yet' } },
+    }),
+  },
   '/webhooks/github': {
     post: op(
       'a GitHub delivery (X-Hub-Signature-256 authenticates it; replays are refused)',

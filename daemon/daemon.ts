@@ -26,10 +26,19 @@ import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
+import { Readiness } from './readiness.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 
 export const DAEMON_VERSION = '0.1.0';
+
+/** What healthz waits for, named as an operator reads them in its 503 answer. */
+const PART = {
+  public: 'public listener (API and proxy)',
+  preview: 'preview listener',
+  admin: 'admin socket',
+  loop: 'desired-state sources and the reconcile loop',
+} as const;
 
 export interface Daemon {
   readonly config: Config;
@@ -86,6 +95,12 @@ async function assemble(
   const releases = await releaseFlow(config, { store, driver, desired, builder, reconciler, configRepo }, closers);
 
   const { auth, users } = await createAuth(config.auth, store);
+  const readiness = new Readiness([
+    PART.public,
+    ...(config.listen.preview ? [PART.preview] : []),
+    ...(config.listen.admin ? [PART.admin] : []),
+    PART.loop,
+  ]);
   const deps: ApiDeps = {
     desired,
     reconciler,
@@ -94,6 +109,7 @@ async function assemble(
     users,
     logsDir: path.join(config.root, 'logs'),
     daemon: { version: DAEMON_VERSION, startedAt: new Date().toISOString(), driver: driver.kind, store: store.kind },
+    readiness,
     webhooks: releases.webhooks,
     releases: releases.intake,
   };
@@ -113,6 +129,7 @@ async function assemble(
     config.listen.public.port,
     'listen.public',
   );
+  readiness.up(PART.public);
   let previewAddress: AddressInfo | null = null;
   if (config.listen.preview) {
     // No API here: the preview listener is plain HTTP for smoke tests, never a second way in.
@@ -124,11 +141,13 @@ async function assemble(
       config.listen.preview.port,
       'listen.preview',
     );
+    readiness.up(PART.preview);
   }
   if (config.listen.admin) {
     const adminServer = http.createServer(createApi(deps, 'admin'));
     closers.unshift(() => closeServer(adminServer, 5_000));
     await listenAdmin(adminServer, config.listen.admin);
+    readiness.up(PART.admin);
   }
 
   const sources = await startDesiredSources({ config, desired, reconciler, store, log });
@@ -136,6 +155,8 @@ async function assemble(
   if (sources.git) configRepo.pull = () => void sources.git!.pull();
 
   await reconciler.start();
+  readiness.up(PART.loop);
+  closers.unshift(async () => readiness.stopping());
   const scheme = config.listen.tls ? 'https' : 'http';
   const preview = previewAddress ? `, preview http://${fmt(previewAddress)}` : '';
   const admin = config.listen.admin ? `, admin socket ${config.listen.admin}` : '';

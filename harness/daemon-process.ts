@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { exampleBackendDir } from './example-repo.js';
 
 export const BIN_DIR = path.join(path.dirname(exampleBackendDir()), '..', 'bin');
@@ -68,12 +69,38 @@ export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli' | 'demo'):
   return path.resolve(BIN_DIR, `${name}.js`);
 }
 
+/** Starts the daemon and resolves once its healthz answers 200 (every listener and the loop are up). */
 export async function startDaemonProcess(
   configPath: string,
   env: NodeJS.ProcessEnv,
   publicUrl: string,
   deadlineMs = 20_000,
 ): Promise<DaemonProcess> {
+  const daemon = spawnDaemonProcess(configPath, env);
+  const { child } = daemon;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  let last = 'no answer yet';
+  while (!deadline.aborted) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`hypervisor exited with ${child.exitCode ?? child.signalCode}:\n${daemon.output()}`);
+    }
+    const answer = await fetch(`${publicUrl}/hypervisor/healthz`, { signal: AbortSignal.timeout(1000) }).then(
+      async (r) => ({ ok: r.ok, text: `healthz ${r.status}: ${await r.text()}` }),
+      (err: Error) => ({ ok: false, text: err.message }),
+    );
+    if (answer.ok) return daemon;
+    last = answer.text;
+    await delay(HEALTHZ_POLL_MS); // the pace between two looks at the condition, not a wait for it
+  }
+  await daemon.stop();
+  throw new Error(`hypervisor not ready within ${deadlineMs} ms (last: ${last}):\n${daemon.output()}`);
+}
+
+/** How often startDaemonProcess asks healthz. */
+const HEALTHZ_POLL_MS = 100;
+
+/** Starts the daemon without waiting for anything (a test that watches it come up). */
+export function spawnDaemonProcess(configPath: string, env: NodeJS.ProcessEnv): DaemonProcess {
   const child = spawn(process.execPath, [binPath('hypervisor'), '--config', configPath], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,7 +113,7 @@ export async function startDaemonProcess(
     out += chunk;
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const daemon: DaemonProcess = {
+  return {
     child,
     output: () => out,
     stop: async () => {
@@ -97,18 +124,6 @@ export async function startDaemonProcess(
       clearTimeout(timer);
     },
   };
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`hypervisor exited with ${child.exitCode}:\n${out}`);
-    const healthy = await fetch(`${publicUrl}/hypervisor/healthz`, { signal: AbortSignal.timeout(1000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (healthy) return daemon;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await daemon.stop();
-  throw new Error(`hypervisor did not become healthy within ${deadlineMs}ms:\n${out}`);
 }
 
 /** A scratch folder removed by the returned cleanup. */

@@ -41,6 +41,7 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
       ...(await createAuth(config.auth, store)),
       logsDir: path.join(config.root, 'logs'),
       daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
+      readiness: { notReady: () => null },
     };
     routes = routesOf(apiRouter(deps, 'public'));
     await hv.addUser('vera', 'viewer');
@@ -72,6 +73,7 @@ describe('api: routes, roles, bodies and the admin socket (real daemon)', functi
       ...(await createAuth(config.auth, store)),
       logsDir: path.join(config.root, 'logs'),
       daemon: { version: 'test', startedAt: '', driver: 'process', store: 'embedded' },
+      readiness: { notReady: () => null },
     };
     const server = http.createServer(createApi(deps, 'admin'));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
