@@ -172,6 +172,12 @@ policy: { autoStage: false }
       trail.some((e) => e.reason === 'ActionFailed' && / not run in this pass: stop blue$/.test(e.message)),
     ).to.equal(true);
     expect(trail.filter((e) => e.reason === 'Stopped' && e.color === 'blue')).to.deep.equal([]);
+    // Each pass now probes green twice (plan, then the route's check): every one fails the same way.
+    const cli = await runBin('hyperctl', ['reconcile', '--socket', socket], { ...process.env, ...manager.env });
+    expect(cli.code, cli.stdout + cli.stderr).to.equal(1);
+    expect(cli.stdout).to.match(/^FAIL route: traffic blue -> green \(green is not Ready any more/m);
+    expect(cli.stdout).to.match(/^SKIP stop: no tag desired \(not run: route failed before it/m);
+    expect((await unit('blue')).mainPid).to.equal(blueBefore.mainPid);
 
     // Green steady again: the next pass plans from what it sees and finishes the switch.
     await readiness('green', null);
