@@ -6,13 +6,12 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { newStepMark, STEP_MARK_VAR } from '../common/containment.js';
 import { markStep } from '../reconciler/pipeline/leftovers.js';
 import { request } from './api-harness.js';
 import { scratchDir, spawnDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
-import { freePorts } from '../harness/ports.js';
+import { writeTestConfig } from './harness/daemon-config.js';
 import { waitFor, waitUntil } from './harness/wait.js';
 import { processesMatching } from './harness/processes.js';
 
@@ -43,21 +42,10 @@ describe('daemon: healthz answers 200 only once every listener and the loop are 
 
   it('answers 503 saying what is not up yet while the daemon starts, then 200 with everything up', async () => {
     scratch = await scratchDir('hv-ready-');
-    const [pub, blue, green, preview] = await freePorts(4);
-    const socket = path.join(scratch.dir, 'admin.sock');
-    const root = path.join(scratch.dir, 'var');
-    const configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      configPath,
-      `
-app: { name: ready-${process.pid}, repo: ${path.join(scratch.dir, 'no-repo')} }
-colors: { blue: { port: ${blue} }, green: { port: ${green} } }
-listen: { public: '127.0.0.1:${pub}', preview: '127.0.0.1:${preview}', admin: ${socket} }
-root: ${root}
-units: { driver: process }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-`,
-    );
+    const config = await writeTestConfig({ appName: `ready-${process.pid}`, dir: scratch.dir, preview: true });
+    const { socket, root } = config;
+    const pub = config.ports.public;
+    const preview = config.ports.preview!;
     // A TEST script of a crashed daemon, still running and deaf to SIGTERM, marked as the builder marks it.
     const needle = `sleep 1000.${randomInt(100_000, 999_999)}`;
     const mark = newStepMark();
@@ -70,7 +58,7 @@ store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
     await waitFor('the leftover script to run', async () => (await processesMatching(needle)).length > 0 || null);
     await markStep(path.join(root, 'run', 'builds', 'v26.11.27.0.json'), leftover.pid!, mark);
 
-    daemon = spawnDaemonProcess(configPath, {});
+    daemon = spawnDaemonProcess(config.path, {});
     const looks: Look[] = [];
     const look = async (): Promise<Look> => {
       const healthz = await fetch(`http://127.0.0.1:${pub}/hypervisor/healthz`).then(

@@ -13,7 +13,7 @@ import { SystemdDriver } from '../units/systemd-driver.js';
 import { PASSWORD, request, type Answer } from './api-harness.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
 import { createExampleRepo, type ExampleRepo } from '../harness/example-repo.js';
-import { freePorts } from '../harness/ports.js';
+import { writeTestConfig } from './harness/daemon-config.js';
 import { sharedUserManager, type SharedUserManager } from './harness/systemd-user.js';
 import { waitFor } from './harness/wait.js';
 
@@ -79,36 +79,21 @@ describe('the loop, as its operator sees it (real daemon, real systemd units)', 
     await breakableReadiness(repo);
     await repo.release(V1.slice(1));
     await repo.release(V2.slice(1));
-    const [pub, blue, green, preview] = await freePorts(4);
-    ports = { blue: blue!, green: green! };
-    publicUrl = `http://127.0.0.1:${pub}`;
-    socket = path.join(scratch.dir, 'admin.sock');
     envRoot = path.join(scratch.dir, 'env');
-    appName = `loop-${process.pid}`;
-    const configPath = path.join(scratch.dir, 'hypervisor.yaml');
-    await writeFile(
-      configPath,
-      `
-app:
-  name: ${appName}
-  repo: ${repo.path}
-  build: { script: BUILD, timeout: 2m }
-  test: { script: TEST, timeout: 2m }
-  run: { deployment: test, envRoot: ${envRoot} }
-  health: { interval: 1h, timeout: 1s, failureThreshold: 3, startTimeout: 60s }
-colors:
-  blue: { port: ${blue} }
-  green: { port: ${green} }
-listen: { public: '127.0.0.1:${pub}', preview: '127.0.0.1:${preview}', admin: ${socket} }
-root: ${path.join(scratch.dir, 'var')}
-units: { driver: systemd }
-store: { kind: embedded, path: ${path.join(scratch.dir, 'hypervisor.db')} }
-reconcile: { interval: 1h }
-proxy: { drainTimeout: 2s }
-policy: { autoStage: false }
-`,
-    );
-    daemon = await startDaemonProcess(configPath, manager.env, publicUrl);
+    const config = await writeTestConfig({
+      appName: `loop-${process.pid}`,
+      dir: scratch.dir,
+      repo: repo.path,
+      driver: 'systemd',
+      preview: true,
+      scriptTimeouts: { build: '2m', test: '2m' },
+      intervals: { health: '1h', reconcile: '1h' },
+      envRoot,
+      extra: 'proxy: { drainTimeout: 2s }\npolicy: { autoStage: false }',
+    });
+    ({ appName, socket, publicUrl } = config);
+    ports = { blue: config.ports.blue, green: config.ports.green };
+    daemon = await startDaemonProcess(config.path, manager.env, publicUrl);
     await admin('POST', '/users', { username: 'vera', password: PASSWORD, roles: ['viewer'] });
     const session = path.join(scratch.dir, 'session.json');
     cliEnv = { ...process.env, HYPER_CLI_SESSION: session, HYPER_SERVER: publicUrl };

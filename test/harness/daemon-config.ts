@@ -23,6 +23,13 @@ export interface TestConfigOptions {
   healthTimeout?: string;
   /** @default `<dir>/hypervisor.db` */
   storePath?: string;
+  /**
+   * `app.health.interval` and `reconcile.interval`. A test that runs each pass itself (POST
+   * /reconcile) sets both long, so no pass runs that it did not ask for. @default 300ms each
+   */
+  intervals?: { health: string; reconcile: string };
+  /** `app.run.envRoot`. @default `<root>/env` */
+  envRoot?: string;
   /** Other top-level YAML, appended as is. */
   extra?: string;
 }
@@ -48,13 +55,15 @@ export async function writeTestConfig(options: TestConfigOptions): Promise<TestC
   const root = path.join(dir, 'var');
   const storePath = options.storePath ?? path.join(dir, 'hypervisor.db');
   const scripts = options.scriptTimeouts;
+  const intervals = options.intervals ?? { health: '300ms', reconcile: '300ms' };
+  const health = { timeout: options.healthTimeout ?? '1s' };
   const text = `app:
   name: ${appName}
   repo: ${options.repo ?? path.join(dir, 'no-repo')}
 ${scripts ? `  build: { script: BUILD, timeout: ${scripts.build} }\n` : ''}\
 ${scripts ? `  test: { script: TEST, timeout: ${scripts.test} }\n` : ''}\
-  run: { deployment: test }
-  health: { interval: 300ms, timeout: ${options.healthTimeout ?? '1s'}, failureThreshold: 3, startTimeout: 30s }
+  run: { deployment: test${options.envRoot ? `, envRoot: ${options.envRoot}` : ''} }
+  health: { interval: ${intervals.health}, timeout: ${health.timeout}, failureThreshold: 3, startTimeout: 30s }
 colors:
   blue: { port: ${blue} }
   green: { port: ${green} }
@@ -62,7 +71,7 @@ listen: { public: '127.0.0.1:${pub}', preview: ${preview ? `'127.0.0.1:${preview
 root: ${root}
 units: { driver: ${options.driver ?? 'process'} }
 store: { kind: embedded, path: ${storePath} }
-reconcile: { interval: 300ms }
+reconcile: { interval: ${intervals.reconcile} }
 ${options.extra ?? ''}
 `;
   const file = path.join(dir, 'hypervisor.yaml');
