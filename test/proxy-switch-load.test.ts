@@ -9,16 +9,20 @@ import { Router } from '../proxy/router.js';
 import { closeServer, createProxyServer, listen } from '../proxy/server.js';
 import type { DrainResult } from '../proxy/target.js';
 import { slowBody, startBackendProcess, type BackendProcess } from './harness/http-backends.js';
+import { waitForCondition } from './harness/wait.js';
 
 const CLIENTS = 256;
 const SWITCHES = 200;
-const SWITCH_EVERY_MS = 30;
-/** Load before the first switch and after the last, so both edges see traffic. */
-const MARGIN_MS = 300;
+/**
+ * Answers the load must complete between two switches: each switch is crossed by load however
+ * fast or busy the machine is. Before the first switch and after the last, every client answers
+ * about once more, so both edges see traffic.
+ */
+const ANSWERS_BETWEEN_SWITCHES = 16;
+const ANSWERS_AT_THE_EDGES = 256;
 /**
  * Hard caps: the load stops at whichever comes first. The wall cap only guards against a runaway:
- * the load must outlast the switcher, whose 200 pauses of 30ms take far longer on a busy machine,
- * or the last switches would find nothing in flight.
+ * the switcher stops the load once its last switch has been crossed.
  */
 const MAX_REQUESTS = 300_000;
 const MAX_WALL_MS = 60_000;
@@ -96,20 +100,26 @@ async function client(pool: Pool, index: number, state: LoadState): Promise<void
 
 async function switcher(
   router: Router,
-  blue: BackendProcess,
-  green: BackendProcess,
+  backends: { blue: BackendProcess; green: BackendProcess },
+  state: LoadState,
 ): Promise<{ times: number[]; drains: Promise<DrainResult | null>[] }> {
   const times: number[] = [];
   const drains: Promise<DrainResult | null>[] = [];
-  await sleep(MARGIN_MS);
+  await answered(state, ANSWERS_AT_THE_EDGES);
   for (let i = 0; i < SWITCHES; i += 1) {
-    const to = i % 2 === 0 ? green : blue;
+    const to = i % 2 === 0 ? backends.green : backends.blue;
     times.push(performance.now());
     drains.push(router.setActive(to.color, to.port));
-    await sleep(SWITCH_EVERY_MS);
+    await answered(state, ANSWERS_BETWEEN_SWITCHES);
   }
-  await sleep(MARGIN_MS);
+  await answered(state, ANSWERS_AT_THE_EDGES);
   return { times, drains };
+}
+
+/** Resolves once the load has completed `count` more requests. */
+async function answered(state: LoadState, count: number): Promise<void> {
+  const target = state.samples.length + count;
+  await waitForCondition(`${count} more answers under load`, () => state.samples.length >= target, REQUEST_DEADLINE_MS);
 }
 
 /**
@@ -134,10 +144,6 @@ async function warmUp(pool: Pool): Promise<void> {
     }),
   );
   expect(statuses.filter((s) => s !== 200)).to.deep.equal([]);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 describe('proxy switch under load', function () {
@@ -171,7 +177,7 @@ describe('proxy switch under load', function () {
   it(`switches ${SWITCHES} times under ${CLIENTS} keep-alive clients without failing a request`, async () => {
     const state: LoadState = { stopAt: performance.now() + MAX_WALL_MS, sent: 0, samples: [] };
     const clients = Array.from({ length: CLIENTS }, (_, i) => client(pool, i, state));
-    const { times, drains } = await switcher(router, blue, green);
+    const { times, drains } = await switcher(router, { blue, green }, state);
     state.stopAt = Math.min(state.stopAt, performance.now());
     await Promise.all(clients);
     const { samples } = state;
