@@ -1,6 +1,7 @@
 // The status the reconciler reports, as the API serves it and the CLIs read it: the shape alone,
 // shared by the room that makes it (reconciler/status.ts) and those that pass it on (api/, cli/).
 import type { Color, DesiredDoc, Phase } from './types.js';
+import type { UnitState } from './unit-state.js';
 
 export type ConditionType = 'Ready' | 'Reconciling' | 'DesiredSourceValid' | 'StoreHealthy';
 
@@ -18,7 +19,7 @@ export interface ColorReport {
   desiredTag: string | null;
   runningTag: string | null;
   port: number;
-  unit: { loadState: string; activeState: string; subState: string; mainPid: number | null; nRestarts: number };
+  unit: UnitState & { mainPid: number | null; nRestarts: number };
   health: { ready: boolean; version: string | null; reason: string } | null;
 }
 

@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tryListen } from '../common/listen-probe.js';
 import { COLORS } from '../common/types.js';
+import { isNotFound } from '../common/unit-state.js';
 import { loadConfig } from '../config/config.js';
 import { isOurProcess, settlesWithin, watchPid } from '../units/process-watch.js';
 import { makeDriver } from './host-drivers.js';
@@ -102,7 +103,7 @@ export async function stopDemo(dir: string, say: (line: string) => void): Promis
   try {
     for (const color of COLORS) {
       const seen = await driver.observe(color);
-      if (seen.loadState === 'not-found') {
+      if (isNotFound(seen)) {
         say(`${color} had no unit`);
         continue;
       }

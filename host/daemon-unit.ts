@@ -6,6 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
+import { parseUnitState, type UnitState } from '../common/unit-state.js';
 import { defaultUserEnv, SystemctlError, type SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
 import type { InstallLayout, UnitScope } from './install-layout.js';
@@ -156,16 +157,20 @@ export class DaemonService {
     return (await this.run(['is-enabled', this.unit]).catch(() => '')).trim() === 'enabled';
   }
 
-  async state(): Promise<{ activeState: string; subState: string; mainPid: number | null }> {
+  async state(): Promise<UnitState & { mainPid: number | null }> {
     const props = new Map<string, string>();
-    for (const line of (await this.run(['show', '-p', 'ActiveState,SubState,MainPID', this.unit])).split('\n')) {
+    const shown = await this.run(['show', '-p', 'LoadState,ActiveState,SubState,MainPID', this.unit]);
+    for (const line of shown.split('\n')) {
       const eq = line.indexOf('=');
       if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1));
     }
     const pid = Number(props.get('MainPID') ?? 0);
     return {
-      activeState: props.get('ActiveState') ?? 'unknown',
-      subState: props.get('SubState') ?? 'unknown',
+      ...parseUnitState({
+        loadState: props.get('LoadState') ?? 'unknown',
+        activeState: props.get('ActiveState') ?? 'unknown',
+        subState: props.get('SubState') ?? 'unknown',
+      }),
       mainPid: pid > 0 ? pid : null,
     };
   }

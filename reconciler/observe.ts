@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { HypervisorError } from '../common/errors.js';
 import { COLORS, type Color, type DesiredDoc, type ReleaseRecord } from '../common/types.js';
+import { isRunning } from '../common/unit-state.js';
 import type { HealthConfig } from '../config/config.js';
 import type { UnitDriver, UnitObservation } from '../units/driver.js';
 import { probeHealth } from '../units/health.js';
@@ -42,8 +43,6 @@ export interface ObserverOptions {
   jobs(): ReadonlySet<string>;
   now?: () => number;
 }
-
-const RUNNING = new Set(['active', 'reloading']);
 
 /** record: a pass, whose probes count. peek: a reader, whose probes count for nothing. */
 type Mode = 'record' | 'peek';
@@ -132,7 +131,7 @@ export class Observer {
   }
 
   async #probe(unit: UnitObservation): Promise<HealthObservation | null> {
-    if (!RUNNING.has(unit.activeState) || unit.installed === null) return null;
+    if (!isRunning(unit) || unit.installed === null) return null;
     const { readyPath, versionPath, timeoutMs } = this.#options.health;
     return probeHealth({
       port: unit.installed.port,
@@ -151,7 +150,7 @@ function nextMemory(
   health: HealthObservation | null,
   now: number,
 ): HealthMemory {
-  const pid = RUNNING.has(unit.activeState) ? unit.mainPid : null;
+  const pid = isRunning(unit) ? unit.mainPid : null;
   const memory =
     previous && previous.mainPid === pid
       ? previous

@@ -1,10 +1,9 @@
 // plan(desired, observed) -> actions and status. A pure function: it reads nothing, writes nothing,
 // and never asks what triggered the pass. Everything with side effects lives in act.ts.
 import { COLORS, otherColor, type Color } from '../common/types.js';
+import { describeUnitState, isFailed, isLoaded, isUp } from '../common/unit-state.js';
 import type { UnitSpec } from '../units/driver.js';
 import type { Action, ColorObservation, ColorStatus, Plan, PlanInput } from './types.js';
-
-const RUNNING_STATES = new Set(['active', 'activating', 'reloading']);
 
 interface ColorPlan {
   actions: Action[];
@@ -88,12 +87,7 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
 
 function planUnit(color: Color, spec: UnitSpec, obs: ColorObservation, context: PlanInput['context']): ColorPlan {
   const { unit } = obs;
-  if (
-    unit.loadState !== 'loaded' ||
-    unit.installed === null ||
-    !sameSpec(unit.installed, spec) ||
-    unit.drift !== null
-  ) {
+  if (!isLoaded(unit) || unit.installed === null || !sameSpec(unit.installed, spec) || unit.drift !== null) {
     const why =
       unit.installed === null
         ? 'no unit installed'
@@ -106,7 +100,8 @@ function planUnit(color: Color, spec: UnitSpec, obs: ColorObservation, context: 
       status: { phase: 'Starting', message: `installing ${spec.tag} (${why})` },
     };
   }
-  if (!RUNNING_STATES.has(unit.activeState)) {
+  // Starting (or waiting to restart by itself) is systemd's work under way: not a unit to start.
+  if (!isUp(unit)) {
     return planStopped(color, spec, obs, context);
   }
   if (obs.health?.ready) {
@@ -116,8 +111,8 @@ function planUnit(color: Color, spec: UnitSpec, obs: ColorObservation, context: 
 }
 
 function planStopped(color: Color, spec: UnitSpec, obs: ColorObservation, context: PlanInput['context']): ColorPlan {
-  const state = `${obs.unit.activeState}/${obs.unit.subState}`;
-  if (obs.unit.activeState !== 'failed') {
+  const state = describeUnitState(obs.unit);
+  if (!isFailed(obs.unit)) {
     return {
       actions: [{ kind: 'start', color, reason: `unit is ${state}` }],
       ready: false,
@@ -263,7 +258,7 @@ function planStop(
 ): { action: Action | null; status: ColorStatus | null } {
   if (desired.colors[color].tag !== null) return { action: null, status: null };
   const unit = observed.colors[color].unit;
-  if (!RUNNING_STATES.has(unit.activeState)) return { action: null, status: null };
+  if (!isUp(unit)) return { action: null, status: null };
   if (routedAfter === color) {
     return {
       action: null,

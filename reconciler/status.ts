@@ -40,6 +40,7 @@ export function colorReports(
         loadState: unit.loadState,
         activeState: unit.activeState,
         subState: unit.subState,
+        ...(unit.unrecognized ? { unrecognized: unit.unrecognized } : {}),
         mainPid: unit.mainPid,
         nRestarts: unit.nRestarts,
       },

@@ -209,6 +209,42 @@ describe('plan', () => {
     expect(kinds(p)).to.deep.equal(['start:blue']);
   });
 
+  it('leaves a unit systemd is starting or restarting alone, and serves from one that reloads', () => {
+    const observe = (activeState: 'activating' | 'reloading', subState: 'auto-restart' | 'start' | 'reload') => {
+      const unit = running('blue', 'v1', activeState === 'reloading' ? {} : { health: null, wasReady: false });
+      unit.unit = { ...unit.unit, activeState, subState };
+      return plan({
+        desired: desired('v1', null, 'blue'),
+        observed: observed({ releases: [release('v1')], colors: { blue: unit, green: absent('green') } }),
+        context,
+      });
+    };
+    for (const sub of ['start', 'auto-restart'] as const) {
+      const p = observe('activating', sub);
+      expect(kinds(p), sub).to.deep.equal([]);
+      expect(p.colors.blue.phase, sub).to.equal('Starting');
+    }
+    const reloading = observe('reloading', 'reload');
+    expect(reloading.colors.blue.phase).to.equal('Ready');
+    expect(kinds(reloading)).to.deep.equal(['route:blue/null']);
+  });
+
+  it("names a state systemd has and this version does not in systemd's word", () => {
+    const odd = running('blue', 'v1', { health: null });
+    odd.unit = {
+      ...odd.unit,
+      activeState: 'unknown',
+      subState: 'unknown',
+      unrecognized: { activeState: 'hibernating', subState: 'dozing' },
+    };
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({ releases: [release('v1')], colors: { blue: odd, green: absent('green') } }),
+      context,
+    });
+    expect(p.actions.map((a) => a.reason)).to.deep.equal(['unit is hibernating/dozing']);
+  });
+
   it('restarts a failed unit, then backs off', () => {
     const failed = running('blue', 'v1', { health: null });
     failed.unit = { ...failed.unit, activeState: 'failed', subState: 'failed', mainPid: null };

@@ -2,6 +2,7 @@
 // (real user units through systemctl --user) and `process` (a supervised child process, where no
 // user manager runs). One contract suite (test/units-contract.ts) covers both.
 import type { Color } from '../common/types.js';
+import type { UnitState } from '../common/unit-state.js';
 
 /** Everything needed to run one color: rendered into the unit file / the child's command line. */
 export interface UnitSpec {
@@ -17,13 +18,13 @@ export interface UnitSpec {
   logFile: string;
 }
 
-export interface UnitObservation {
+/**
+ * A color's unit as it is now. Its states are systemd's (common/unit-state.ts); the process driver
+ * reports the same words for the same situations (`loaded` or `not-found`; `activating/auto-restart`
+ * while it waits to restart a crashed backend).
+ */
+export interface UnitObservation extends UnitState {
   color: Color;
-  /** systemd's LoadState: `loaded`, `not-found`, ... (process driver: `loaded` or `not-found`). */
-  loadState: string;
-  /** `active`, `activating`, `deactivating`, `inactive`, `failed`. */
-  activeState: string;
-  subState: string;
   mainPid: number | null;
   nRestarts: number;
   /** The spec installed for this color, read back from what is on disk; null when none is. */

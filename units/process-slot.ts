@@ -4,6 +4,7 @@
 import { appendFile } from 'node:fs/promises';
 import { HypervisorError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
+import type { ActiveState, SubState } from '../common/unit-state.js';
 import { type UnitObservation, type UnitSpec } from './driver.js';
 import {
   isOurProcess,
@@ -133,7 +134,8 @@ export class ProcessSlot {
     await this.#writes;
   }
 
-  #describe(): [string, string, WatchedProcess | null] {
+  /** The phase in systemd's words for the same situation, so both drivers read alike. */
+  #describe(): [ActiveState, SubState, WatchedProcess | null] {
     const phase = this.#phase;
     switch (phase.kind) {
       case 'dead':

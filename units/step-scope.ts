@@ -6,6 +6,7 @@
 // daemon comes back, and a restarted daemon stops it by its name (which holds the step's mark).
 import type { Containment, EncloseLimits, Enclosed } from '../common/containment.js';
 import { isStepMark } from '../common/containment.js';
+import { isStopped } from '../common/unit-state.js';
 import { Systemctl, SystemctlError, defaultUserEnv, EXIT_UNIT_NOT_FOUND, type SystemdUserEnv } from './systemctl.js';
 
 /** Past the step's own deadline and kill grace: the daemon's timer always acts first while it lives. */
@@ -64,8 +65,7 @@ export class StepScopes implements Containment {
   /** Stops the scope (SIGTERM to its cgroup, SIGKILL after TimeoutStopSec) when it still holds a process. */
   async end(mark: string): Promise<boolean> {
     const unit = stepScopeName(mark);
-    const { activeState } = await this.#systemctl.show(unit);
-    if (activeState === 'inactive' || activeState === 'failed') return false;
+    if (isStopped(await this.#systemctl.show(unit))) return false;
     try {
       await this.#systemctl.stop(unit);
     } catch (err) {

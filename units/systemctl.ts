@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { HypervisorError } from '../common/errors.js';
+import { parseUnitState, type UnitState } from '../common/unit-state.js';
 
 /**
  * Which user manager to talk to: its runtime dir (private socket) and its config home (unit files).
@@ -46,10 +47,7 @@ export class SystemctlError extends HypervisorError {
 /** systemctl's exit code for "unit not loaded / not found" (LSB "program is not installed"). */
 export const EXIT_UNIT_NOT_FOUND = 5;
 
-export interface UnitShow {
-  loadState: string;
-  activeState: string;
-  subState: string;
+export interface UnitShow extends UnitState {
   /** null when systemd reports 0 (no main process). */
   mainPid: number | null;
   nRestarts: number;
@@ -111,9 +109,11 @@ export class Systemctl {
     );
     const mainPid = Number(props.get('MainPID') ?? 0);
     return {
-      loadState: props.get('LoadState') ?? 'not-found',
-      activeState: props.get('ActiveState') ?? 'inactive',
-      subState: props.get('SubState') ?? 'dead',
+      ...parseUnitState({
+        loadState: props.get('LoadState') ?? 'not-found',
+        activeState: props.get('ActiveState') ?? 'inactive',
+        subState: props.get('SubState') ?? 'dead',
+      }),
       mainPid: Number.isInteger(mainPid) && mainPid > 0 ? mainPid : null,
       nRestarts: Number(props.get('NRestarts') ?? 0) || 0,
       dropIns: (props.get('DropInPaths') ?? '').split(' ').filter((p) => p.length > 0),

@@ -7,6 +7,7 @@ import { ensureDir, ensureFile, LOG_DIR_MODE, LOG_FILE_MODE } from '../common/fi
 import path from 'node:path';
 import { NotFoundError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
+import { isFailed, isLoaded, isNotFound } from '../common/unit-state.js';
 import { removeFileDurable, readIfExists, writeFileAtomic } from '../common/atomic-write.js';
 import { type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
 import { EXIT_UNIT_NOT_FOUND, Systemctl, SystemctlError, defaultUserEnv, type SystemdUserEnv } from './systemctl.js';
@@ -60,7 +61,7 @@ export class SystemdDriver implements UnitDriver {
     const removed = await removeFileDurable(this.#file(color));
     if (removed) await this.#systemctl.daemonReload();
     // A unit that failed before it was removed would linger in memory as "not-found failed".
-    if ((await this.#systemctl.show(unit)).activeState === 'failed') await this.#systemctl.resetFailed(unit);
+    if (isFailed(await this.#systemctl.show(unit))) await this.#systemctl.resetFailed(unit);
   }
 
   async start(color: Color): Promise<void> {
@@ -115,7 +116,7 @@ export class SystemdDriver implements UnitDriver {
 
   async #needsReload(unit: string): Promise<boolean> {
     const show = await this.#systemctl.show(unit);
-    return show.loadState !== 'loaded' || (await this.#systemctl.needsDaemonReload(unit));
+    return !isLoaded(show) || (await this.#systemctl.needsDaemonReload(unit));
   }
 
   /**
@@ -125,7 +126,7 @@ export class SystemdDriver implements UnitDriver {
   async #resetFailed(color: Color): Promise<void> {
     const unit = this.#unit(color);
     const show = await this.#systemctl.show(unit);
-    if (show.loadState === 'not-found') throw new NotFoundError(`unit ${unit} is not installed`);
+    if (isNotFound(show)) throw new NotFoundError(`unit ${unit} is not installed`);
     try {
       await this.#systemctl.resetFailed(unit);
     } catch (err) {

@@ -2,6 +2,7 @@
 // user manager, lingering, ports, store, disk), each with a fix when it is not right. Read-only.
 // Exit 1 when any check fails; warnings alone exit 0.
 import { existsSync } from 'node:fs';
+import { isRunning } from '../../common/unit-state.js';
 import type { Config } from '../../config/config.js';
 import {
   checkDisk,
@@ -118,7 +119,7 @@ function holdersOf(config: Config, status: StatusAnswer | null): Map<string, str
   if (config.listen.preview) holders.set('listen.preview', 'the hypervisor');
   for (const color of ['blue', 'green'] as const) {
     const unit = status.status.colors?.[color]?.unit;
-    if (unit?.activeState === 'active') holders.set(`colors.${color}.port`, `${color} (pid ${unit.mainPid ?? '?'})`);
+    if (unit && isRunning(unit)) holders.set(`colors.${color}.port`, `${color} (pid ${unit.mainPid ?? '?'})`);
   }
   return holders;
 }

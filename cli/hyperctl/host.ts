@@ -1,6 +1,7 @@
 // What the host-side verbs (setup, restart, upgrade, logs, doctor) share: the config they act on,
 // the daemon's own unit as setup recorded it, and waiting until the daemon answers healthz.
 import { setTimeout as delay } from 'node:timers/promises';
+import { isFailed } from '../../common/unit-state.js';
 import type { Config } from '../../config/config.js';
 import { readInstallRecord, installLayout, type InstallRecord, type InstallLayout } from '../../host/install-layout.js';
 import { DaemonService } from '../../host/daemon-unit.js';
@@ -88,8 +89,7 @@ export async function waitHealthy(
   try {
     while (Date.now() - started < options.deadlineMs) {
       const unit = service ? await service.state().catch(() => null) : null;
-      if (unit?.activeState === 'failed')
-        return { failed: `${service!.unit} failed (${unit.subState}); see hyperctl logs` };
+      if (unit && isFailed(unit)) return { failed: `${service!.unit} failed (${unit.subState}); see hyperctl logs` };
       const answer = await client
         .request<{ ok: boolean; version: string; startedAt: string }>('GET', '/healthz', undefined, PROBE_TIMEOUT_MS)
         .catch((err: Error) => {

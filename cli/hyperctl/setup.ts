@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { LOG_DIR_MODE, PRIVATE_DIR_MODE } from '../../common/file-modes.js';
+import { isRunning } from '../../common/unit-state.js';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../config/config.js';
 import { currentUser, ensureLinger, lingerFix } from '../../host/linger.js';
@@ -256,7 +257,7 @@ async function ensureDaemon(
   changed: boolean,
 ): Promise<void> {
   const before = await service.state();
-  const running = before.activeState === 'active';
+  const running = isRunning(before);
   const since = Date.now();
   if (!running) await service.start();
   else if (changed) await service.restart();

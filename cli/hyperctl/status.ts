@@ -9,6 +9,7 @@ import { serviceOf, type Host } from './host.js';
 interface SelfInfo {
   unit: string;
   scope: string;
+  /** In systemd's words (common/unit-state.ts describes them). */
   activeState: string;
   mainPid: number | null;
   build: string | null;
@@ -40,12 +41,12 @@ async function selfInfo(host: Host): Promise<SelfInfo | null> {
   if (!record) return null;
   const state = await serviceOf(record)
     .state()
-    .catch(() => ({ activeState: 'unknown', mainPid: null }));
+    .catch(() => null);
   return {
     unit: record.unit,
     scope: record.scope,
-    activeState: state.activeState,
-    mainPid: state.mainPid,
+    activeState: state ? (state.unrecognized?.activeState ?? state.activeState) : 'unknown',
+    mainPid: state?.mainPid ?? null,
     build: await linkTarget(host.layout.current),
   };
 }
