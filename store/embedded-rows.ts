@@ -12,6 +12,8 @@ import type {
   Role,
   Session,
 } from '../common/types.js';
+import type { NotificationRecord } from '../common/notifications.js';
+import { copyNotification } from './notify-records.js';
 import * as rec from './records.js';
 
 export interface RevisionRow {
@@ -87,3 +89,6 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 export const toDeployment = (r: { doc: string }): Deployment => rec.copyDeployment(JSON.parse(r.doc) as Deployment);
+
+export const toNotification = (r: { doc: string }): NotificationRecord =>
+  copyNotification(JSON.parse(r.doc) as NotificationRecord);

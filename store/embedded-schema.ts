@@ -87,6 +87,28 @@ CREATE TABLE IF NOT EXISTS login_lockouts (
   expires_at_ms INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS login_lockouts_expires_at ON login_lockouts (expires_at_ms);
+
+-- The notifier's outbox (notify/): one row per message to one target, its key unique so a message
+-- is written once whichever host (or restart) tries again. New tables: the file stays at version 1.
+CREATE TABLE IF NOT EXISTS notifications (
+  id          INTEGER PRIMARY KEY,
+  key         TEXT NOT NULL UNIQUE,
+  target      TEXT NOT NULL,
+  subject     TEXT,
+  role        TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  not_before  TEXT,
+  lease_until TEXT,
+  doc         TEXT NOT NULL CHECK (json_valid(doc))
+) STRICT;
+CREATE INDEX IF NOT EXISTS notifications_subject ON notifications (target, subject, id);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (target, state, id);
+
+-- How far the notifier went through the event trail.
+CREATE TABLE IF NOT EXISTS notify_cursor (
+  name     TEXT NOT NULL PRIMARY KEY,
+  event_id INTEGER NOT NULL
+) STRICT;
 `;
 
 /**

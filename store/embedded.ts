@@ -17,8 +17,16 @@ import type {
   Session,
   StoreHealth,
 } from '../common/types.js';
+import type {
+  NewNotification,
+  NotificationRecord,
+  NotificationRole,
+  NotificationSettle,
+  NotificationState,
+} from '../common/notifications.js';
 import { EmbeddedAuthTables } from './embedded-auth.js';
 import { SqliteConnection } from './embedded-connection.js';
+import { EmbeddedNotifyTables } from './embedded-notify.js';
 import * as row from './embedded-rows.js';
 import type { HealthListener } from './health.js';
 import * as rec from './records.js';
@@ -33,6 +41,7 @@ export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   readonly #c: SqliteConnection;
   readonly #auth: EmbeddedAuthTables;
+  readonly #notify: EmbeddedNotifyTables;
 
   constructor(options: EmbeddedStoreOptions) {
     if (typeof options.path !== 'string' || options.path.trim() === '') {
@@ -40,6 +49,7 @@ export class EmbeddedStore implements Store {
     }
     this.#c = new SqliteConnection(options.path);
     this.#auth = new EmbeddedAuthTables(this.#c);
+    this.#notify = new EmbeddedNotifyTables(this.#c);
   }
 
   /** Opens the file and runs quick_check: a damaged file still opens (reads may serve), but refuses writes. */
@@ -139,7 +149,7 @@ export class EmbeddedStore implements Store {
 
   // deployments
 
-  async startDeployment(deployment: NewDeployment): Promise<Deployment> {
+  async startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment> {
     return this.#c.write((): Deployment => {
       const next = this.#c.get<{ n: number }>('SELECT COALESCE(MAX(id), 0) + 1 AS n FROM deployment_ledger')!.n;
       const record = rec.newDeployment(next, deployment, rec.nowIso());
@@ -156,6 +166,7 @@ export class EmbeddedStore implements Store {
         if (row.isUniqueViolation(err)) throw rec.deploymentTaken(deployment);
         throw err;
       }
+      this.#c.insertEvents(events?.(record) ?? []);
       return record;
     });
   }
@@ -273,5 +284,39 @@ export class EmbeddedStore implements Store {
     events?: EventsFor<LoginLockoutRecord | null>,
   ): Promise<LoginLockoutRecord | null> {
     return this.#auth.updateLoginLockout(name, update, events);
+  }
+
+  // notifications (embedded-notify.ts)
+
+  async notifyCursor(): Promise<number | null> {
+    return this.#notify.notifyCursor();
+  }
+
+  async advanceNotifyCursor(eventId: number): Promise<void> {
+    this.#notify.advanceNotifyCursor(eventId);
+  }
+
+  async addNotification(notification: NewNotification): Promise<{ duplicate: boolean }> {
+    return this.#notify.addNotification(notification);
+  }
+
+  async lastNotification(target: string, subject: string, roles?: readonly NotificationRole[]) {
+    return this.#notify.lastNotification(target, subject, roles);
+  }
+
+  async dueNotifications(target: string, now: string, limit: number): Promise<NotificationRecord[]> {
+    return this.#notify.dueNotifications(target, now, limit);
+  }
+
+  async claimNotification(id: number, now: string, leaseUntil: string): Promise<NotificationRecord | null> {
+    return this.#notify.claimNotification(id, now, leaseUntil);
+  }
+
+  async settleNotification(id: number, change: NotificationSettle, from: readonly NotificationState[]) {
+    return this.#notify.settleNotification(id, change, from);
+  }
+
+  async listNotifications(limit: number): Promise<NotificationRecord[]> {
+    return this.#notify.listNotifications(limit);
   }
 }

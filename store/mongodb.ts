@@ -18,7 +18,15 @@ import type {
   StoreHealth,
 } from '../common/types.js';
 import { HealthState, type HealthListener } from './health.js';
+import type {
+  NewNotification,
+  NotificationRecord,
+  NotificationRole,
+  NotificationSettle,
+  NotificationState,
+} from '../common/notifications.js';
 import { MongoAuthCollections } from './mongodb-auth.js';
+import { MongoNotifyCollections } from './mongodb-notify.js';
 import { isDuplicateKey, MongoWriter } from './mongodb-writer.js';
 import * as rec from './records.js';
 import type { EventsFor, LockoutUpdate, NewRevision, ReleasePatch, Store } from './store.js';
@@ -46,6 +54,7 @@ export class MongoStore implements Store {
   #eventWrites: Promise<unknown> = Promise.resolve();
   readonly #w: MongoWriter;
   readonly #auth: MongoAuthCollections;
+  readonly #notify: MongoNotifyCollections;
   /** Integrity is the server's business (journaling, replication): this store never calls itself damaged. */
   readonly #health: HealthState;
 
@@ -65,6 +74,7 @@ export class MongoStore implements Store {
     this.#db = this.#client.db(database);
     this.#w = new MongoWriter(this.#client, this.#db);
     this.#auth = new MongoAuthCollections(this.#db, this.#w);
+    this.#notify = new MongoNotifyCollections(this.#db, this.#w);
     this.#health = new HealthState(`mongodb database ${database}`);
   }
 
@@ -110,6 +120,7 @@ export class MongoStore implements Store {
       this.#events.createIndex({ id: 1 }, { unique: true }),
       this.#deliveries.createIndex({ deliveryId: 1 }, { unique: true }),
       this.#auth.createIndexes(),
+      this.#notify.createIndexes(),
     ]);
   }
 
@@ -201,15 +212,18 @@ export class MongoStore implements Store {
 
   // deployments
 
-  async startDeployment(deployment: NewDeployment): Promise<Deployment> {
-    const record = rec.newDeployment(await this.#w.nextId('deployment_ledger', undefined), deployment, rec.nowIso());
+  async startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment> {
     try {
-      await this.#deployments.insertOne({ ...record });
+      return await this.#w.atomically(async (tx) => {
+        const record = rec.newDeployment(await this.#w.nextId('deployment_ledger', tx), deployment, rec.nowIso());
+        await this.#deployments.insertOne({ ...record }, { session: tx });
+        await this.#w.insertEvents(events?.(record) ?? [], tx);
+        return record;
+      });
     } catch (err) {
       if (isDuplicateKey(err)) throw rec.deploymentTaken(deployment);
       throw err;
     }
-    return record;
   }
 
   async endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null> {
@@ -324,5 +338,39 @@ export class MongoStore implements Store {
     events?: EventsFor<LoginLockoutRecord | null>,
   ): Promise<LoginLockoutRecord | null> {
     return this.#auth.updateLoginLockout(name, update, events);
+  }
+
+  // notifications (mongodb-notify.ts)
+
+  notifyCursor(): Promise<number | null> {
+    return this.#notify.notifyCursor();
+  }
+
+  advanceNotifyCursor(eventId: number): Promise<void> {
+    return this.#notify.advanceNotifyCursor(eventId);
+  }
+
+  addNotification(notification: NewNotification): Promise<{ duplicate: boolean }> {
+    return this.#notify.addNotification(notification);
+  }
+
+  lastNotification(target: string, subject: string, roles?: readonly NotificationRole[]) {
+    return this.#notify.lastNotification(target, subject, roles);
+  }
+
+  dueNotifications(target: string, now: string, limit: number): Promise<NotificationRecord[]> {
+    return this.#notify.dueNotifications(target, now, limit);
+  }
+
+  claimNotification(id: number, now: string, leaseUntil: string): Promise<NotificationRecord | null> {
+    return this.#notify.claimNotification(id, now, leaseUntil);
+  }
+
+  settleNotification(id: number, change: NotificationSettle, from: readonly NotificationState[]) {
+    return this.#notify.settleNotification(id, change, from);
+  }
+
+  listNotifications(limit: number): Promise<NotificationRecord[]> {
+    return this.#notify.listNotifications(limit);
   }
 }

@@ -2,6 +2,13 @@
 // driver) and one contract suite (test/store-contract.ts) runs against both. Nothing here may assume
 // this host is alone in the store: numbers come from the store, uniqueness from its indexes.
 import type {
+  NewNotification,
+  NotificationRecord,
+  NotificationRole,
+  NotificationSettle,
+  NotificationState,
+} from '../common/notifications.js';
+import type {
   Deployment,
   DeploymentEnd,
   DesiredDoc,
@@ -77,9 +84,9 @@ export interface Store {
   /**
    * Opens a ledger entry (serving from now). Throws DuplicateKeyError('deployment', ...) when an
    * entry for the same revision, color and tag exists: another host sharing the store recorded the
-   * same move, so the caller adopts that one.
+   * same move, so the caller adopts that one. `events` are written in the same transaction.
    */
-  startDeployment(deployment: NewDeployment): Promise<Deployment>;
+  startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment>;
   /** Closes an open entry; null (and nothing written) when it is not open (or does not exist). */
   endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null>;
   /** Entries still serving (normally one), newest first. */
@@ -138,4 +145,33 @@ export interface Store {
     update: LockoutUpdate,
     events?: EventsFor<LoginLockoutRecord | null>,
   ): Promise<LoginLockoutRecord | null>;
+
+  // notifications: the notifier's cursor over the event trail, and its outbox (notify/)
+  /** The id of the last event the notifier went through; null before its first start. */
+  notifyCursor(): Promise<number | null>;
+  /** Raises the cursor to `eventId`; a lower one changes nothing (another host went further). */
+  advanceNotifyCursor(eventId: number): Promise<void>;
+  /** Writes a message; `{duplicate: true}` and nothing written when one with its key exists, also under races. */
+  addNotification(notification: NewNotification): Promise<{ duplicate: boolean }>;
+  /** The newest message to `target` about `subject` that was not cancelled, of one of `roles` when given. */
+  lastNotification(
+    target: string,
+    subject: string,
+    roles?: readonly NotificationRole[],
+  ): Promise<NotificationRecord | null>;
+  /** Messages of `target` that are due at `now`: held or pending, notBefore passed, no live lease; oldest first. */
+  dueNotifications(target: string, now: string, limit: number): Promise<NotificationRecord[]>;
+  /**
+   * Takes a due message for one try: state pending, attempts + 1, leased until `leaseUntil`. Null
+   * when it is not due any more (settled, or taken by another host whose lease still runs).
+   */
+  claimNotification(id: number, now: string, leaseUntil: string): Promise<NotificationRecord | null>;
+  /** Ends a try or a hold and drops the lease; null (nothing written) when its state is not one of `from`. */
+  settleNotification(
+    id: number,
+    change: NotificationSettle,
+    from: readonly NotificationState[],
+  ): Promise<NotificationRecord | null>;
+  /** Newest first. */
+  listNotifications(limit: number): Promise<NotificationRecord[]>;
 }

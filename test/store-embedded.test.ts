@@ -12,6 +12,7 @@ import { openStore } from '../store/open-store.js';
 import { storeAtomicContract } from './store-contract-atomic.js';
 import { pendingRelease } from './harness/records.js';
 import { storeContract } from './store-contract.js';
+import { storeNotifyContract } from './store-contract-notify.js';
 
 describe('store: embedded', () => {
   let dir: string;
@@ -27,6 +28,7 @@ describe('store: embedded', () => {
   storeContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
   storeContract('embedded (:memory:)', () => openStore({ kind: 'embedded', path: ':memory:' }));
   storeAtomicContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
+  storeNotifyContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
 
   describe('on disk', () => {
     it('creates the parent folder and keeps the file in WAL mode', async () => {

@@ -6,6 +6,7 @@ import { MongoClient } from 'mongodb';
 import { openStore } from '../store/open-store.js';
 import { storeAtomicContract } from './store-contract-atomic.js';
 import { storeContract } from './store-contract.js';
+import { storeNotifyContract } from './store-contract-notify.js';
 
 const uri = process.env.MONGODB_URI;
 
@@ -32,4 +33,5 @@ describe('store: mongodb', function () {
   };
   storeContract('mongodb', fresh);
   storeAtomicContract('mongodb', fresh);
+  storeNotifyContract('mongodb', fresh);
 });
