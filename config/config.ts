@@ -10,6 +10,7 @@ import { describeValue } from '../common/describe.js';
 import { DEFAULT_TAG_PATTERN } from '../common/git-names.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import { checkYamlNesting } from '../common/nesting.js';
+import { readNotify, type NotifyTarget } from './notify.js';
 import { ObjectReader } from './reader.js';
 
 export interface HostPort {
@@ -133,6 +134,8 @@ export interface Config {
     trustedProxies: string[];
   };
   auth: AuthConfig;
+  /** Where notifications go (config/notify.ts). @default [] */
+  notify: NotifyTarget[];
 }
 
 const APP_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
@@ -183,6 +186,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
     reconcile: readReconcile(top.child('reconcile')),
     proxy: readProxy(top.child('proxy')),
     auth: readAuth(top.child('auth'), resolve, root),
+    notify: readNotify(top.raw('notify'), resolve),
   };
   top.rejectUnknown();
   checkPorts(config);
