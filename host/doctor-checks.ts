@@ -3,6 +3,7 @@
 import { constants } from 'node:fs';
 import { access, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
+import { describeSpace, isLow } from '../common/disk-space.js';
 import { octalMode } from '../common/file-modes.js';
 import { tryListen } from '../common/listen-probe.js';
 import type { Config, StoreConfig } from '../config/config.js';
@@ -21,11 +22,9 @@ export interface Check {
 }
 
 const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
-const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 /** Below this a build or a log write may fail; below the warning level it soon will. */
 const DISK_FAIL_BYTES = 256 * MiB;
-const DISK_WARN_BYTES = 2 * GiB;
 const STORE_TIMEOUT_MS = 5_000;
 
 export async function checkUserManager(config: Config, env: SystemdUserEnv): Promise<Check> {
@@ -152,12 +151,12 @@ function redact(uri: string): string {
 export async function checkDisk(root: string): Promise<Check> {
   const dir = await nearestExisting(root);
   const fs = await statfs(dir);
-  const free = fs.bavail * fs.bsize;
-  const share = fs.blocks > 0 ? fs.bavail / fs.blocks : 0;
-  const detail = `${(free / GiB).toFixed(1)} GiB free under ${dir} (${Math.round(share * 100)}%)`;
+  const space = { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
+  const detail = describeSpace(space, dir);
   const fix = `free space under ${root}: fewer kept releases (policy.keepReleases), old logs, or a bigger disk`;
-  if (free < DISK_FAIL_BYTES) return { name: 'disk', status: 'fail', detail, fix };
-  if (free < DISK_WARN_BYTES || share < 0.05) return { name: 'disk', status: 'warn', detail, fix };
+  if (space.free < DISK_FAIL_BYTES) return { name: 'disk', status: 'fail', detail, fix };
+  // The daemon's disk watch tells disk_low by the same rule (common/disk-space.ts).
+  if (isLow(space)) return { name: 'disk', status: 'warn', detail, fix };
   return ok('disk', detail);
 }
 

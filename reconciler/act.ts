@@ -90,7 +90,7 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
         reason: 'Deployed',
         color,
         message: `${color} now runs ${spec.tag}: ${action.reason}`,
-        data: { tag: spec.tag },
+        data: { tag: spec.tag, ...(action.drift ? { drift: action.drift.what } : {}) },
       });
       return;
     }
@@ -101,6 +101,7 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
         reason: 'Started',
         color: action.color,
         message: `${action.color} started: ${action.reason}`,
+        ...(action.drift ? { data: { tag: action.drift.tag, drift: action.drift.what } } : {}),
       });
       return;
     }

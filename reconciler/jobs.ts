@@ -2,11 +2,19 @@
 // part of the observed state (plan() must not queue the same tag twice); when it ends the loop is
 // woken up to look at the result.
 import PQueue from 'p-queue';
+import { failedStep, type PipelineStep } from './pipeline/failed-step.js';
 import type { ReleaseBuilder } from './ports.js';
+
+/** How a build job ended: the release's status, why, and the step it failed at (null: it did not fail there). */
+export interface JobOutcome {
+  status: string;
+  error: string | null;
+  step: PipelineStep | null;
+}
 
 export interface JobEvents {
   started(tag: string): void;
-  finished(tag: string, outcome: { status: string; error: string | null }): void;
+  finished(tag: string, outcome: JobOutcome): void;
 }
 
 export class BuildJobs {
@@ -65,12 +73,12 @@ export class BuildJobs {
       return;
     }
     this.#events.started(tag);
-    let outcome: { status: string; error: string | null };
+    let outcome: JobOutcome;
     try {
       const record = await this.#builder.run(tag, signal);
-      outcome = { status: record.status, error: record.error };
+      outcome = { status: record.status, error: record.error, step: failedStep(record) };
     } catch (err) {
-      outcome = { status: 'failed', error: (err as Error).message };
+      outcome = { status: 'failed', error: (err as Error).message, step: null };
     } finally {
       this.#inFlight.delete(tag);
     }

@@ -3,7 +3,7 @@
 // action, or a new tag deployed in place on the serving color); the ledger writes only what changed.
 // After a restart the first route says the same again and the open entry is simply kept.
 import { DuplicateKeyError } from '../common/errors.js';
-import type { Color, Deployment, DeploymentEnd, Revision } from '../common/types.js';
+import type { Color, Deployment, DeploymentEnd, NewEvent, Revision } from '../common/types.js';
 import type { Store } from '../store/store.js';
 
 /** What public traffic goes to now. */
@@ -85,16 +85,21 @@ export class DeploymentLedger {
   }
 
   async #write({ serving, revision }: { serving: Serving | null; revision: Revision | null }): Promise<void> {
-    const change = ledgerChange(await this.#store.openDeployments(), serving);
+    const open = await this.#store.openDeployments();
+    const change = ledgerChange(open, serving);
     if (change.start && serving !== null) {
       const made = activatedBy(await this.#store.listRevisions(HISTORY), serving.color, serving.tag) ?? revision;
+      const before = open.find((d) => change.end.some((e) => e.id === d.id)) ?? null;
       try {
-        await this.#store.startDeployment({
-          ...serving,
-          revision: made?.number ?? 0,
-          switchedBy: made?.author ?? 'hypervisor',
-          source: made?.source ?? 'reconciler',
-        });
+        await this.#store.startDeployment(
+          {
+            ...serving,
+            revision: made?.number ?? 0,
+            switchedBy: made?.author ?? 'hypervisor',
+            source: made?.source ?? 'reconciler',
+          },
+          (entry) => [promoted(entry, before)],
+        );
       } catch (err) {
         // Another host sharing the store recorded the same move first: that entry is this one.
         if (!(err instanceof DuplicateKeyError)) throw err;
@@ -102,6 +107,32 @@ export class DeploymentLedger {
     }
     for (const { id, reason } of change.end) await this.#store.endDeployment(id, reason);
   }
+}
+
+/**
+ * Public traffic reached a tag it did not serve before: written with the ledger entry, so the
+ * promotion is told exactly once, by the host that recorded the move (never by a restart that only
+ * says the same again).
+ */
+function promoted(entry: Deployment, before: Deployment | null): NewEvent {
+  const was = before ? ` (was ${before.tag} on ${before.color})` : '';
+  return {
+    reason: 'Promoted',
+    actor: 'reconciler',
+    color: entry.color,
+    message:
+      `${entry.tag} serves public traffic on ${entry.color}${was}, ` +
+      `by ${entry.switchedBy} (revision ${entry.revision})`,
+    data: {
+      tag: entry.tag,
+      version: entry.version,
+      deployment: entry.id,
+      revision: entry.revision,
+      switchedBy: entry.switchedBy,
+      source: entry.source,
+      previous: before ? { tag: before.tag, color: before.color } : null,
+    },
+  };
 }
 
 function sameServing(a: Serving | null, b: Serving | null): boolean {

@@ -94,8 +94,10 @@ function planUnit(color: Color, spec: UnitSpec, obs: ColorObservation, context: 
         : unit.installed.tag !== spec.tag
           ? `unit runs ${unit.installed.tag}`
           : (unit.drift ?? 'unit file differs from the desired one');
+    const deploy: Action = { kind: 'deploy', color, spec, reason: `${why}; want ${spec.tag}` };
+    if (unit.drift !== null) deploy.drift = { what: unit.drift, tag: spec.tag };
     return {
-      actions: [{ kind: 'deploy', color, spec, reason: `${why}; want ${spec.tag}` }],
+      actions: [deploy],
       ready: false,
       status: { phase: 'Starting', message: `installing ${spec.tag} (${why})` },
     };
@@ -114,7 +116,10 @@ function planStopped(color: Color, spec: UnitSpec, obs: ColorObservation, contex
   const state = describeUnitState(obs.unit);
   if (!isFailed(obs.unit)) {
     return {
-      actions: [{ kind: 'start', color, reason: `unit is ${state}` }],
+      // Installed at the desired tag yet not running: stopped by hand, or it exited by itself.
+      actions: [
+        { kind: 'start', color, reason: `unit is ${state}`, drift: { what: `${color} was ${state}`, tag: spec.tag } },
+      ],
       ready: false,
       status: { phase: 'Starting', message: `starting ${spec.tag} (unit was ${state})` },
     };

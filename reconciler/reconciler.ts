@@ -17,7 +17,7 @@ import type { Store } from '../store/store.js';
 import type { UnitDriver, UnitSpec } from '../units/driver.js';
 import { act, type ActionOutcome } from './act.js';
 import { EventLog } from './event-log.js';
-import { BuildJobs } from './jobs.js';
+import { BuildJobs, type JobOutcome } from './jobs.js';
 import { DeploymentLedger } from './ledger.js';
 import { Observer } from './observe.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
@@ -287,6 +287,7 @@ export class Reconciler {
         reason: `Phase${report.phase}`,
         color,
         message: `${color} is ${report.phase}: ${report.message}`,
+        data: { tag: report.desiredTag, runningTag: report.runningTag, phase: report.phase },
       });
     }
   }
@@ -351,7 +352,7 @@ export class Reconciler {
     }
   }
 
-  async #buildFinished(tag: string, outcome: { status: string; error: string | null }): Promise<void> {
+  async #buildFinished(tag: string, outcome: JobOutcome): Promise<void> {
     try {
       await this.#recordCrashedBuild(tag, outcome).catch((err: unknown) =>
         console.error(`hypervisor: cannot record the result of the build of ${tag}: ${(err as Error).message}`),
@@ -364,7 +365,8 @@ export class Reconciler {
               ? 'BuildInterrupted'
               : 'BuildFailed',
         message: `build of ${tag} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`,
-        data: { tag },
+        // The facts a notification quotes (notify/triggers.ts): never parsed back out of the message.
+        data: { tag, status: outcome.status, step: outcome.step },
       });
     } finally {
       this.#notify(this.#buildListeners, tag, outcome);

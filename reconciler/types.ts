@@ -47,11 +47,21 @@ export interface PlanContext {
   healBackoffMs(n: number): number;
 }
 
-/** A closed union: the executor handles each kind in an exhaustive switch. */
+/** What changed behind the hypervisor's back, and the tag the color runs. */
+export interface Drift {
+  what: string;
+  tag: string;
+}
+
+/**
+ * A closed union: the executor handles each kind in an exhaustive switch. `drift` says what changed
+ * on the host behind the hypervisor's back (a unit edited or stopped by hand) when the action
+ * undoes it: the event says so, and a `drift_corrected` notification follows.
+ */
 export type Action =
   | { kind: 'build'; tag: string; reason: string }
-  | { kind: 'deploy'; color: Color; spec: UnitSpec; reason: string }
-  | { kind: 'start'; color: Color; reason: string }
+  | { kind: 'deploy'; color: Color; spec: UnitSpec; reason: string; drift?: Drift }
+  | { kind: 'start'; color: Color; reason: string; drift?: Drift }
   | { kind: 'restart'; color: Color; reason: string }
   | { kind: 'stop'; color: Color; reason: string }
   | { kind: 'route'; active: Color | null; preview: Color | null; reason: string };

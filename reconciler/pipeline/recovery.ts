@@ -4,6 +4,7 @@
 // second time in a row fails, so a build that crashes the host (or a crash loop) cannot run forever.
 import type { NewEvent, ReleaseRecord } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
+import { stepReached } from './failed-step.js';
 import type { BuildLeftovers } from '../ports.js';
 
 /** Restarts a single build may live through; the next one fails it. */
@@ -74,7 +75,7 @@ async function resume(release: ReleaseRecord, deps: RecoveryDeps): Promise<void>
     await deps.event({
       reason: 'BuildFailed',
       message: `build of ${tag} failed: ${error}`,
-      data: { tag, interruptions },
+      data: { tag, interruptions, status: 'failed', step: stepReached(release) },
     });
     return;
   }
