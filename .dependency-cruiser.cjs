@@ -7,6 +7,7 @@
 //   api -> reconciler, desired-state, store
 //   reconciler -> units, proxy, desired-state, store
 //   units | proxy | desired-state | store   none of their siblings; shared types are in common/
+//   notify -> store           notifications: follows the store's event trail, keeps its outbox there
 //   config, common            below all
 //
 // Around the product: test/ may import every room (it tests each one directly) and harness/;
@@ -25,6 +26,7 @@ const ROOMS = [
   'units',
   'proxy',
   'reconciler',
+  'notify',
   'api',
   'cli',
   'host',
@@ -57,6 +59,12 @@ module.exports = {
     only('store', ['common', 'config'], 'store/ imports no sibling; shared types go to common/.'),
     only('units', ['common', 'config'], 'units/ imports no sibling; shared types go to common/.'),
     only('proxy', ['common', 'config'], 'proxy/ imports no sibling; shared types go to common/.'),
+    only(
+      'notify',
+      ['store', 'common', 'config'],
+      'notify/ turns the event trail (store/) into messages; the daemon wires it, and the API reaches it only ' +
+        'through api/deps.ts (notify test), so no other room imports it.',
+    ),
     only(
       'reconciler',
       ['units', 'proxy', 'desired-state', 'store', 'common', 'config'],

@@ -13,6 +13,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { desiredRoutes } from './routes/desired.js';
 import { releaseActionRoutes } from './routes/release-actions.js';
 import { eventRoutes } from './routes/events.js';
+import { notifyRoutes } from './routes/notify.js';
 import { releaseRoutes } from './routes/releases.js';
 import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
@@ -58,6 +59,7 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
     eventRoutes,
     deploymentRoutes,
     userRoutes,
+    notifyRoutes,
   ]) {
     api.use(routes(deps));
   }

@@ -7,7 +7,7 @@ import type { TagLookup } from '../reconciler/release-intake.js';
 import type { Store } from '../store/store.js';
 import type { AuthService } from './auth/service.js';
 import type { UserAdmin } from './auth/users.js';
-import type { PlanAnswer, ReconcileAnswer } from './wire.js';
+import type { NotifyTestAnswer, PlanAnswer, ReconcileAnswer } from './wire.js';
 
 export interface ApiDeps {
   desired: DesiredStateService;
@@ -36,4 +36,9 @@ export interface ApiDeps {
     rebuild(tag: string, actor: string, announce?: () => Promise<void>): Promise<ReleaseRecord>;
     lookupTag(tag: string): Promise<TagLookup>;
   };
+  /**
+   * Notification targets (notify/notifier.ts): `test` sends one test message to the named one
+   * (NotFoundError for an unknown name); without it the route answers 503.
+   */
+  notify?: { test(name: string, actor: string): Promise<NotifyTestAnswer> };
 }

@@ -3,6 +3,7 @@
 // (`x-required-role`; absent means no token), and that nothing is described that is not routed.
 import { SAFE_TAG } from '../common/git-names.js';
 import type { Role } from '../common/types.js';
+import { notifySchemas } from './openapi-notify.js';
 
 type Schema = Record<string, unknown>;
 type Operation = Record<string, unknown>;
@@ -224,6 +225,20 @@ const paths: Record<string, Record<string, Operation>> = {
       },
     ),
   },
+  '/notify/{name}/test': {
+    post: op(
+      'send a test message to a notification target, once; the answer says whether it was delivered',
+      'operator',
+      answer(ref('NotifyTestAnswer')),
+      {
+        parameters: [pathParam('name')],
+        responses: {
+          404: { ...ERROR, description: 'no target of that name' },
+          503: { ...ERROR, description: 'this daemon sends no notifications' },
+        },
+      },
+    ),
+  },
   '/releases/{tag}/logs/{kind}': {
     get: op(
       'a build or test log as text',
@@ -424,6 +439,7 @@ const schemas: Record<string, Schema> = {
     },
     ['username', 'password', 'roles'],
   ),
+  ...notifySchemas,
   UserUpdate: strict({
     password: { type: 'string', minLength: 8 },
     roles: { type: 'array', items: ROLE, minItems: 1 },

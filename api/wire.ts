@@ -86,3 +86,13 @@ export interface UserAnswer {
   createdAt: string;
   updatedAt: string;
 }
+
+/** POST /notify/:name/test: how the one try went. */
+export interface NotifyTestAnswer {
+  target: string;
+  kind: 'slack' | 'webhook' | 'email';
+  outcome: 'delivered' | 'failed';
+  /** Why it failed (an HTTP status and the start of the answer, an SMTP reply, a timeout). */
+  error: string | null;
+  durationMs: number;
+}

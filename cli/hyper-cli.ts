@@ -11,6 +11,7 @@ import { history } from './hyper-cli/history.js';
 import { login } from './hyper-cli/login.js';
 import { logout } from './hyper-cli/logout.js';
 import { logs } from './hyper-cli/logs.js';
+import { notifyTest } from './hyper-cli/notify-test.js';
 import { pause } from './hyper-cli/pause.js';
 import { plan } from './hyper-cli/plan.js';
 import { releases } from './hyper-cli/releases.js';
@@ -194,6 +195,16 @@ cli
   .example('hyper-cli events')
   .example('hyper-cli events --follow --json')
   .action((options) => act(options, (client) => events(client, { follow: Boolean(options.follow) }, options)));
+
+cli
+  .command('notify <verb> <name>', 'notification targets: test NAME sends one test message and says how it went')
+  .example('hyper-cli notify test team')
+  .action((verb: string, name: string, options) =>
+    act(options, (client) => {
+      if (String(verb) !== 'test') throw new UsageError(`unknown notify verb ${JSON.stringify(verb)}: test NAME`);
+      return notifyTest(client, String(name), options);
+    }),
+  );
 
 cli
   .command('pause', 'stop changing the host: the loop only observes and reports')

@@ -25,6 +25,7 @@ import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
+import { startNotifications } from './notifications.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import { Readiness } from './readiness.js';
 import type { Store } from '../store/store.js';
@@ -89,6 +90,8 @@ async function assemble(
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
+  const notifications = await startNotifications(config, store, DAEMON_VERSION);
+  closers.unshift(() => notifications.close());
   // The config repo's source starts after the listeners; a push webhook that arrives before it is
   // harmless (the start pulls anyway), so the route reaches it through this late-bound handle.
   const configRepo = { pull: (): void => undefined };
@@ -112,6 +115,7 @@ async function assemble(
     readiness,
     webhooks: releases.webhooks,
     releases: releases.intake,
+    notify: notifications.notifier,
   };
   const api = createApi(deps, 'public');
   holdUntilFirstPass(router, reconciler, connectTimeoutMs);

@@ -1,0 +1,184 @@
+// Sends what the outbox holds. One drain per target, one message in flight per target: a slow or
+// failing target delays only its own messages, never another target, the loop or the proxy, and
+// nothing waits in memory (the outbox in the store is the queue). A try that fails is tried again
+// after a backoff, up to three tries; each try's outcome is an event. A host that dies mid-try
+// leaves a lease that runs out, and then any host takes the message again.
+import type { NotificationRecord } from '../common/notifications.js';
+import type { NewEvent } from '../common/types.js';
+import type { Store } from '../store/store.js';
+import { reasonOf, type Channel, type Delivery } from './channel.js';
+import type { NotifyMessage } from '../common/notifications.js';
+
+export const MAX_ATTEMPTS = 3;
+
+export type DispatchStore = Pick<
+  Store,
+  'dueNotifications' | 'claimNotification' | 'settleNotification' | 'appendEvent'
+>;
+
+export interface DispatcherOptions {
+  store: DispatchStore;
+  channels: ReadonlyMap<string, Channel>;
+  /** @default Date.now */
+  now?: () => number;
+  /** The waits before the second and third tries. @default [2000, 8000] */
+  backoffMs?: readonly number[];
+  /** How often due messages (held ones, retries) are looked for between wake-ups. @default 1000 */
+  tickMs?: number;
+  log?: (line: string) => void;
+}
+
+export type TryOutcome =
+  { delivered: true; durationMs: number } | { delivered: false; error: string; durationMs: number };
+
+/** One try of one message on one channel, bounded by the channel's timeout and by `stop`. */
+export async function tryOnce(
+  channel: Channel,
+  message: NotifyMessage,
+  delivery: Delivery,
+  stop: AbortSignal,
+  now: () => number = Date.now,
+): Promise<TryOutcome> {
+  const started = now();
+  const signal = AbortSignal.any([stop, AbortSignal.timeout(channel.timeoutMs)]);
+  try {
+    await channel.send(message, delivery, signal);
+    return { delivered: true, durationMs: now() - started };
+  } catch (err) {
+    return { delivered: false, error: reasonOf(err, signal, channel.timeoutMs), durationMs: now() - started };
+  }
+}
+
+export class Dispatcher {
+  readonly #store: DispatchStore;
+  readonly #channels: ReadonlyMap<string, Channel>;
+  readonly #now: () => number;
+  readonly #backoffMs: readonly number[];
+  readonly #tickMs: number;
+  readonly #log: (line: string) => void;
+  readonly #closing = new AbortController();
+  readonly #drains = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: DispatcherOptions) {
+    this.#store = options.store;
+    this.#channels = options.channels;
+    this.#now = options.now ?? Date.now;
+    this.#backoffMs = options.backoffMs ?? [2000, 8000];
+    this.#tickMs = options.tickMs ?? 1000;
+    this.#log = options.log ?? console.error;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.wake(), this.#tickMs);
+    this.#timer.unref();
+    this.wake();
+  }
+
+  /** Looks for due messages now (a new one was written). */
+  wake(): void {
+    if (this.#closing.signal.aborted) return;
+    for (const target of this.#channels.keys()) this.#kick(target);
+  }
+
+  /** Stops looking, cuts tries in flight short (their messages stay pending) and waits for the drains. */
+  async close(): Promise<void> {
+    this.#closing.abort(new Error('the hypervisor is stopping'));
+    if (this.#timer) clearInterval(this.#timer);
+    await Promise.all(this.#drains.values());
+  }
+
+  /** Whether any drain is running (tests wait on it instead of sleeping). */
+  idle(): boolean {
+    return this.#drains.size === 0;
+  }
+
+  #kick(target: string): void {
+    if (this.#drains.has(target)) {
+      this.#again.add(target);
+      return;
+    }
+    const drain = this.#drain(target)
+      .catch((err: unknown) => this.#log(`hypervisor: notify ${target}: ${(err as Error).message}`))
+      .finally(() => {
+        this.#drains.delete(target);
+        if (this.#again.delete(target)) this.#kick(target);
+      });
+    this.#drains.set(target, drain);
+  }
+
+  async #drain(target: string): Promise<void> {
+    const channel = this.#channels.get(target)!;
+    while (!this.#closing.signal.aborted) {
+      const [due] = await this.#store.dueNotifications(target, this.#iso(), 1);
+      if (!due) return;
+      const leaseUntil = new Date(this.#now() + channel.timeoutMs + 60_000).toISOString();
+      const taken = await this.#store.claimNotification(due.id, this.#iso(), leaseUntil);
+      if (taken) await this.#try(channel, taken);
+    }
+  }
+
+  async #try(channel: Channel, n: NotificationRecord): Promise<void> {
+    const outcome = await tryOnce(
+      channel,
+      n.message,
+      { id: n.deliveryId, attempt: n.attempts },
+      this.#closing.signal,
+      this.#now,
+    );
+    if (this.#closing.signal.aborted && !outcome.delivered) {
+      // Cut short by our own stop: not the target's fault, so the try is not held against it.
+      await this.#store.settleNotification(n.id, { state: 'pending', notBefore: null }, ['pending']);
+      return;
+    }
+    if (outcome.delivered) {
+      await this.#store.settleNotification(n.id, { state: 'delivered', lastError: null }, ['pending']);
+      await this.#event(n, 'NotificationDelivered', `delivered (try ${n.attempts}, ${outcome.durationMs} ms)`, {});
+      return;
+    }
+    if (n.attempts >= MAX_ATTEMPTS) {
+      await this.#store.settleNotification(n.id, { state: 'failed', lastError: outcome.error }, ['pending']);
+      await this.#event(n, 'NotificationFailed', `failed after ${n.attempts} tries: ${outcome.error}`, {
+        error: outcome.error,
+      });
+      return;
+    }
+    const wait = this.#backoffMs[Math.min(n.attempts - 1, this.#backoffMs.length - 1)] ?? 0;
+    const notBefore = new Date(this.#now() + wait).toISOString();
+    await this.#store.settleNotification(n.id, { state: 'pending', notBefore, lastError: outcome.error }, ['pending']);
+    await this.#event(
+      n,
+      'NotificationRetrying',
+      `try ${n.attempts} of ${MAX_ATTEMPTS} failed: ${outcome.error}; next try in ${Math.round(wait / 1000)}s`,
+      { error: outcome.error },
+    );
+  }
+
+  /** Best effort: an outcome the store cannot record is logged; the delivery itself stands. */
+  async #event(n: NotificationRecord, reason: string, what: string, data: Record<string, unknown>): Promise<void> {
+    const event: NewEvent = {
+      reason,
+      actor: 'notify',
+      color: n.message.color,
+      message: `${n.kind}${n.message.tag ? ` ${n.message.tag}` : ''} to ${n.target}: ${what}`,
+      data: {
+        target: n.target,
+        kind: n.kind,
+        notification: n.id,
+        delivery: n.deliveryId,
+        attempts: n.attempts,
+        tag: n.message.tag,
+        event: n.eventId,
+        ...data,
+      },
+    };
+    await this.#store
+      .appendEvent(event)
+      .catch((err: unknown) => this.#log(`hypervisor: cannot record ${reason}: ${(err as Error).message}`));
+  }
+
+  #iso(): string {
+    return new Date(this.#now()).toISOString();
+  }
+}
