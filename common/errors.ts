@@ -77,7 +77,13 @@ export class StoreDamagedError extends HypervisorError {
 
 /** git failed, timed out or was cancelled; the message is git's own, for the operator. */
 export class GitError extends HypervisorError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('git_failed', message, options);
+  /** The command that failed (`['git', 'fetch', ...]`); null when git answered but not as expected. */
+  readonly command: readonly string[] | null;
+  /** The end of git's stderr; '' when it printed nothing or did not run. */
+  readonly stderr: string;
+  constructor(message: string, options: { cause?: unknown; command?: readonly string[]; stderr?: string } = {}) {
+    super('git_failed', message, { cause: options.cause });
+    this.command = options.command ?? null;
+    this.stderr = options.stderr ?? '';
   }
 }

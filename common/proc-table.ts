@@ -1,7 +1,7 @@
 // The process table as Linux shows it in /proc: which processes run, in which group, started when,
-// with which environment and working folder. Every reader answers null (or "no") for a process
+// with which environment. Every reader answers null (or "no") for a process
 // that exited while we looked or that belongs to another user, never throws.
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 export interface ProcStat {
   pid: number;
@@ -58,11 +58,6 @@ export async function environHas(pid: number, entry: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The process's working folder, or null. */
-export async function cwdOf(pid: number): Promise<string | null> {
-  return readlink(`/proc/${pid}/cwd`).catch(() => null);
 }
 
 /** `root` and every process below it in the parent tree of `table`. */

@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { readCappedText } from '../common/capped-read.js';
 import { ConflictError, ValidationError, WouldStopTrafficError } from '../common/errors.js';
+import { simpleGitRunner, type GitRunner } from '../common/git.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import type { Revision } from '../common/types.js';
 import { sameDesired, type DesiredInput } from './document.js';
@@ -47,7 +47,7 @@ const SOURCE_PREFIX = 'git@';
 export class DesiredGitSource {
   readonly #options: GitSourceOptions;
   readonly #queue = new PQueue({ concurrency: 1 });
-  #git: SimpleGit | null = null;
+  #git: GitRunner;
   #timer: NodeJS.Timeout | null = null;
   #lastSha: string | null = null;
   #lastError: GitSourceError | null = null;
@@ -64,6 +64,7 @@ export class DesiredGitSource {
       );
     }
     this.#options = options;
+    this.#git = simpleGitRunner({ timeoutMs: options.gitTimeoutMs ?? 60_000 });
   }
 
   get lastError(): GitSourceError | null {
@@ -76,7 +77,7 @@ export class DesiredGitSource {
 
   /** Clones (once), reads the current commit, then pulls on the interval and writes edits back. */
   async start(): Promise<void> {
-    this.#git = await this.#clone();
+    await this.#clone();
     this.#options.service.setWriteThrough((change, store) =>
       this.#queue.add(() => this.#commitAndPush(change, store), { throwOnTimeout: true }),
     );
@@ -104,26 +105,28 @@ export class DesiredGitSource {
     await this.#queue.onIdle();
   }
 
-  async #clone(): Promise<SimpleGit> {
+  async #clone(): Promise<void> {
     const { workdir, url, branch } = this.#options;
-    const timeout = { block: this.#options.gitTimeoutMs ?? 60_000 };
     if (!existsSync(path.join(workdir, '.git'))) {
       await mkdir(path.dirname(workdir), { recursive: true });
-      await simpleGit({ timeout }).clone(url, workdir, ['--branch', branch, '--single-branch']);
+      const clone = ['clone', '--branch', branch, '--single-branch', '--', url, workdir];
+      await this.#git.run(clone, { cwd: path.dirname(workdir) });
     }
-    const git = simpleGit({ baseDir: workdir, timeout });
-    await git.addConfig('user.name', 'openhack-hypervisor');
-    await git.addConfig('user.email', 'hypervisor@localhost');
-    return git;
+    await this.#run(['config', '--local', 'user.name', 'openhack-hypervisor']);
+    await this.#run(['config', '--local', 'user.email', 'hypervisor@localhost']);
+  }
+
+  /** Runs git in the clone. */
+  #run(args: string[]): Promise<string> {
+    return this.#git.run(args, { cwd: this.#options.workdir });
   }
 
   /** Makes the clone exactly the remote branch's head; returns that commit. */
   async #sync(): Promise<string> {
-    const git = this.#git!;
     const { branch } = this.#options;
-    await git.fetch('origin', branch);
-    await git.reset(['--hard', `origin/${branch}`]);
-    return (await git.revparse(['HEAD'])).trim();
+    await this.#run(['fetch', 'origin', branch]);
+    await this.#run(['reset', '--hard', `origin/${branch}`]);
+    return (await this.#run(['rev-parse', 'HEAD'])).trim();
   }
 
   async #pullOnce(): Promise<void> {
@@ -166,7 +169,7 @@ export class DesiredGitSource {
   }
 
   async #authorOf(sha: string): Promise<string> {
-    return (await this.#git!.raw(['log', '-1', '--format=%an <%ae>', sha])).trim();
+    return (await this.#run(['log', '-1', '--format=%an <%ae>', sha])).trim();
   }
 
   /**
@@ -214,24 +217,22 @@ export class DesiredGitSource {
     const file = path.join(this.#options.workdir, this.#options.path);
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, formatDesiredYaml(change.doc));
-    const git = this.#git!;
-    await git.add(['--', this.#options.path]);
+    await this.#run(['add', '--', this.#options.path]);
     const name = change.author.replace(/[<>\n]/g, '');
     const author = `${name} <${change.author.replace(/[^A-Za-z0-9._-]/g, '_')}@hypervisor>`;
-    await git.commit(`desired state: ${change.source} edit by ${change.author}`, undefined, { '--author': author });
+    await this.#run(['commit', '-m', `desired state: ${change.source} edit by ${change.author}`, `--author=${author}`]);
   }
 
   async #push(): Promise<void> {
-    const git = this.#git!;
     try {
-      await git.push('origin', `HEAD:${this.#options.branch}`);
+      await this.#run(['push', 'origin', `HEAD:${this.#options.branch}`]);
     } catch (err) {
-      await git.reset(['--hard', `origin/${this.#options.branch}`]);
+      await this.#run(['reset', '--hard', `origin/${this.#options.branch}`]);
       throw new ConflictError(
         `pushing the edit to ${this.#options.url} failed (${(err as Error).message.split('\n')[0]}); retry`,
       );
     }
-    this.#lastSha = (await git.revparse(['HEAD'])).trim();
+    this.#lastSha = (await this.#run(['rev-parse', 'HEAD'])).trim();
   }
 
   #fail(err: Error, sha: string | null): void {

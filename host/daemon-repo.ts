@@ -1,26 +1,17 @@
 // The hypervisor's own repository, as `hyperctl upgrade` reads it: where the running build came
-// from, which tags it has, and a checkout of one tag. Plain git with a timeout on every call and
-// no terminal prompts (an upgrade must fail, not hang, on a repo that asks for credentials).
-import { execFile } from 'node:child_process';
+// from, which tags it has, and a checkout of one tag. Git through the one runner (common/git.ts): a
+// deadline on every call and no prompts (an upgrade must fail, not hang, on a repo that asks for
+// credentials).
 import { realpath } from 'node:fs/promises';
-import { GitError } from '../common/errors.js';
+import path from 'node:path';
+import { simpleGitRunner } from '../common/git.js';
 import { isBuildTag } from '../common/git-names.js';
 
-const GIT_TIMEOUT_MS = 5 * 60_000;
+const runner = simpleGitRunner({ timeoutMs: 5 * 60_000 });
 
-export function git(args: string[], cwd?: string): Promise<string> {
-  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      { cwd, env, timeout: GIT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) reject(new GitError(`git ${args.join(' ')}: ${stderr.trim() || err.message}`));
-        else resolve(stdout);
-      },
-    );
-  });
+/** Runs `git <args>` in `cwd` (this process's folder by default); rejects with GitError. */
+function git(args: string[], cwd = process.cwd()): Promise<string> {
+  return runner.run(args, { cwd });
 }
 
 /** The repo a build was cloned from (its `origin`), or the build itself when it is a git work tree. */
@@ -61,6 +52,7 @@ function compareVersions(a: string, b: string): number {
 
 /** Clones `repo` at `tag` (detached) into `dir`; resolves with the commit's SHA. */
 export async function cloneTag(repo: string, tag: string, dir: string): Promise<string> {
-  await git(['-c', 'advice.detachedHead=false', 'clone', '--quiet', '--branch', tag, repo, dir]);
+  const clone = ['-c', 'advice.detachedHead=false', 'clone', '--quiet', '--branch', tag, '--', repo, dir];
+  await git(clone, path.dirname(dir));
   return (await git(['rev-parse', 'HEAD'], dir)).trim();
 }

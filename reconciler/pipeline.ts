@@ -12,7 +12,13 @@ import type { ReleasePatch, Store } from '../store/store.js';
 import { stopLeftoverSteps } from './pipeline/leftovers.js';
 import { RepoMirror } from './pipeline/mirror.js';
 import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
-import { BUILD_TEMP_PREFIX, OLD_ARTIFACT_PREFIX, removeBuildTemps, stopOrphanGit } from './pipeline/orphans.js';
+import {
+  BUILD_TEMP_PREFIX,
+  gitMarkOf,
+  OLD_ARTIFACT_PREFIX,
+  removeBuildTemps,
+  stopOrphanGit,
+} from './pipeline/orphans.js';
 import { prepareSource } from './pipeline/source.js';
 import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
 import { checkpoint, reasonOf, ReleaseStopped } from './pipeline/stopped.js';
@@ -55,7 +61,8 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     this.#store = options.store;
     this.#pattern = statelessPattern(options.tagPattern);
     const { repo, root, gitTimeoutMs } = this.#settings;
-    this.mirror = new RepoMirror({ repo, dir: path.join(root, 'mirror.git'), timeoutMs: gitTimeoutMs });
+    const dir = path.join(root, 'mirror.git');
+    this.mirror = new RepoMirror({ repo, dir, timeoutMs: gitTimeoutMs, mark: gitMarkOf(root) });
   }
 
   /** Where running script groups are marked (see pipeline/leftovers.ts). */
@@ -71,7 +78,7 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     const { root, killGraceMs: graceMs, containment } = this.#settings;
     const running = new Set(this.#running);
     const tags = await stopLeftoverSteps(this.marksDir, { graceMs, containment, running });
-    const gitProcesses = await stopOrphanGit([this.mirror.dir, path.join(root, 'repos')], graceMs);
+    const gitProcesses = await stopOrphanGit(gitMarkOf(root), graceMs);
     const tempFolders = await removeBuildTemps(path.join(root, 'artifacts'), running);
     return { tags, gitProcesses, tempFolders };
   }

@@ -2,12 +2,14 @@
 // delivery, or a tag it does not hold yet), then every release is checked out from it locally at
 // its recorded SHA. Cloning from a local bare repo hardlinks objects, so a checkout costs
 // milliseconds instead of a network round trip, and the SHA is verified against real objects.
+// `--` separates options from repos and paths; a tag (checked by isSafeTag) only travels inside a
+// full ref name (`refs/tags/<tag>`) and a SHA only as 40 hex digits, so neither can read as an option.
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { GitError, ValidationError } from '../../common/errors.js';
 import { FULL_SHA, isSafeTag } from '../../common/git-names.js';
-import { runGit, type GitRunOptions } from './checkout.js';
+import { spawnGitRunner, type GitRunner } from '../../common/git.js';
 
 export interface TagInfo {
   /** The commit the tag points to (peeled through annotated tags). */
@@ -25,6 +27,8 @@ export interface RepoMirrorOptions {
   dir: string;
   /** Deadline of each git call. */
   timeoutMs: number;
+  /** The containment mark every git process of the mirror carries (see orphans.ts). */
+  mark: string;
 }
 
 // NUL-separated so no name or e-mail can shift a field.
@@ -35,7 +39,7 @@ const TAG_FORMAT =
 export class RepoMirror {
   readonly dir: string;
   readonly #repo: string;
-  readonly #timeoutMs: number;
+  readonly #git: GitRunner;
   /** Changes noted so far, and how many of them the last finished fetch covered (-1: none yet). */
   #changes = 0;
   #fetched = -1;
@@ -47,7 +51,7 @@ export class RepoMirror {
       throw new ValidationError('mirror.dir', `must be absolute, got ${JSON.stringify(options.dir)}`);
     this.dir = options.dir;
     this.#repo = options.repo;
-    this.#timeoutMs = options.timeoutMs;
+    this.#git = spawnGitRunner({ timeoutMs: options.timeoutMs, mark: options.mark });
   }
 
   /** The repository changed (a webhook said so): the next refresh() fetches. */
@@ -69,12 +73,11 @@ export class RepoMirror {
   async resolveTag(tag: string, signal: AbortSignal): Promise<TagInfo | null> {
     const ref = tagRef(tag);
     if (!existsSync(path.join(this.dir, 'HEAD'))) return null;
-    const meta = await runGit(
-      this.dir,
-      ['for-each-ref', `--format=${TAG_FORMAT}`, '--', ref],
-      `git for-each-ref ${ref}`,
-      this.#opts(signal),
-    );
+    const meta = await this.#git.run(['for-each-ref', `--format=${TAG_FORMAT}`, '--', ref], {
+      cwd: this.dir,
+      signal,
+      what: `git for-each-ref ${ref}`,
+    });
     if (meta.trim() === '') return null;
     const commit = await this.#verify(`${ref}^{commit}`, signal);
     if (commit === null) return null;
@@ -90,12 +93,11 @@ export class RepoMirror {
   /** Every tag name the mirror holds (none before its first fetch). */
   async listTags(signal: AbortSignal): Promise<string[]> {
     if (!existsSync(path.join(this.dir, 'HEAD'))) return [];
-    const out = await runGit(
-      this.dir,
-      ['for-each-ref', '--format=%(refname:strip=2)', '--', 'refs/tags'],
-      'git for-each-ref refs/tags',
-      this.#opts(signal),
-    );
+    const out = await this.#git.run(['for-each-ref', '--format=%(refname:strip=2)', '--', 'refs/tags'], {
+      cwd: this.dir,
+      signal,
+      what: 'git for-each-ref refs/tags',
+    });
     return out.split('\n').filter((name) => name !== '');
   }
 
@@ -108,7 +110,7 @@ export class RepoMirror {
   /** Keeps the release's commit reachable (refs/releases/<tag>) even after its tag moved or went. */
   async pin(tag: string, sha: string, signal: AbortSignal): Promise<void> {
     const ref = `refs/releases/${checkTag(tag)}`;
-    await runGit(this.dir, ['update-ref', ref, checkSha(sha)], `git update-ref ${ref}`, this.#opts(signal));
+    await this.#git.run(['update-ref', ref, checkSha(sha)], { cwd: this.dir, signal, what: `git update-ref ${ref}` });
   }
 
   /** A fresh working tree of `sha` in `dir` (removed first), HEAD detached at exactly that commit. */
@@ -116,32 +118,30 @@ export class RepoMirror {
     checkSha(sha);
     await rm(dir, { recursive: true, force: true });
     await mkdir(path.dirname(dir), { recursive: true });
-    const opts = this.#opts(signal);
-    await runGit(
-      path.dirname(dir),
-      ['clone', '--quiet', '--no-checkout', '--', this.dir, dir],
-      `git clone ${this.dir}`,
-      opts,
-    );
-    await runGit(
-      dir,
-      ['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha],
-      `git checkout ${sha}`,
-      opts,
-    );
-    const head = (await runGit(dir, ['rev-parse', '--verify', 'HEAD^{commit}'], 'git rev-parse HEAD', opts)).trim();
+    await this.#git.run(['clone', '--quiet', '--no-checkout', '--', this.dir, dir], {
+      cwd: path.dirname(dir),
+      signal,
+      what: `git clone ${this.dir}`,
+    });
+    await this.#git.run(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha], {
+      cwd: dir,
+      signal,
+      what: `git checkout ${sha}`,
+    });
+    const head = (
+      await this.#git.run(['rev-parse', '--verify', 'HEAD^{commit}'], { cwd: dir, signal, what: 'git rev-parse HEAD' })
+    ).trim();
     if (head !== sha) throw new GitError(`checkout of ${sha} in ${dir} is at ${head || 'nothing'}`);
   }
 
   async #verify(spec: string, signal: AbortSignal): Promise<string | null> {
     const out = (
-      await runGit(
-        this.dir,
-        ['rev-parse', '--verify', '--quiet', spec],
-        `git rev-parse ${spec}`,
-        this.#opts(signal),
-        [1],
-      )
+      await this.#git.run(['rev-parse', '--verify', '--quiet', spec], {
+        cwd: this.dir,
+        signal,
+        what: `git rev-parse ${spec}`,
+        quietCodes: [1],
+      })
     ).trim();
     return FULL_SHA.test(out) ? out : null;
   }
@@ -159,18 +159,14 @@ export class RepoMirror {
   }
 
   async #fetchNow(signal: AbortSignal): Promise<void> {
-    const opts = this.#opts(signal);
     if (!existsSync(path.join(this.dir, 'HEAD'))) {
       await mkdir(path.dirname(this.dir), { recursive: true });
-      await runGit(path.dirname(this.dir), ['init', '--quiet', '--bare', '--', this.dir], `git init ${this.dir}`, opts);
+      const init = ['init', '--quiet', '--bare', '--', this.dir];
+      await this.#git.run(init, { cwd: path.dirname(this.dir), signal, what: `git init ${this.dir}` });
     }
     // Tags only, forced: a moved tag shows up as moved (the intake refuses it), and branches are not releases.
     const args = ['fetch', '--quiet', '--force', '--no-write-fetch-head', '--', this.#repo, '+refs/tags/*:refs/tags/*'];
-    await runGit(this.dir, args, `git fetch ${this.#repo}`, opts);
-  }
-
-  #opts(signal: AbortSignal): GitRunOptions {
-    return { timeoutMs: this.#timeoutMs, signal };
+    await this.#git.run(args, { cwd: this.dir, signal, what: `git fetch ${this.#repo}` });
   }
 }
 

@@ -1,10 +1,13 @@
 // What a daemon killed mid-build leaves besides its steps' scripts (leftovers.ts): git processes
-// still working in the mirror or a checkout (git runs as a plain child of the daemon and outlives
-// it), and the temporary folders a BUILD wrote into (artifacts/.build-<tag>-*) or an old artifact
-// was moved aside to (artifacts/.old-<tag>-*). A starting daemon ends the first and removes the second.
+// still fetching into the mirror or checking out a release (git runs as a plain child of the daemon
+// and outlives it), and the temporary folders a BUILD wrote into (artifacts/.build-<tag>-*) or an
+// old artifact was moved aside to (artifacts/.old-<tag>-*). A starting daemon ends the first and
+// removes the second.
+import { createHash } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { cwdOf, descendantsOf, liveProcesses, type ProcStat } from '../../common/proc-table.js';
+import { STEP_MARK_VAR } from '../../common/containment.js';
+import { descendantsOf, environHas, liveProcesses } from '../../common/proc-table.js';
 import { processesWhere, stopProcesses } from '../../common/process-group.js';
 
 /** Prefix of the folder BUILD writes into; the tag and a random suffix follow. */
@@ -13,17 +16,29 @@ export const BUILD_TEMP_PREFIX = '.build-';
 export const OLD_ARTIFACT_PREFIX = '.old-';
 
 /**
- * Stops git processes whose working folder is inside one of `folders` and that this daemon did not
- * start (they are not its descendants: their daemon is gone). Resolves with how many still ran.
- * Git is found by where it works because its runner carries no mark of its own.
+ * The containment mark the pipeline's git carries (common/git.ts): the same for every daemon of one
+ * root, so that a daemon restarted after a crash knows the mark of what its predecessor left.
  */
-export async function stopOrphanGit(folders: readonly string[], graceMs: number): Promise<number> {
+export function gitMarkOf(root: string): string {
+  return createHash('sha256')
+    .update(`git:${path.resolve(root)}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * Stops the processes that carry `mark` (git and whatever it started: a remote helper, ssh) and
+ * that this daemon did not start (they are not its descendants: their daemon is gone). Resolves
+ * with how many still ran.
+ */
+export async function stopOrphanGit(mark: string, graceMs: number): Promise<number> {
+  const entry = `${STEP_MARK_VAR}=${mark}`;
   const table = (await liveProcesses()) ?? [];
   const ours = descendantsOf(process.pid, table);
-  const orphans = await gitWorkingIn(
-    table.filter((p) => !ours.has(p.pid)),
-    folders,
-  );
+  const orphans = new Map<number, string>();
+  for (const p of table) {
+    if (!ours.has(p.pid) && (await environHas(p.pid, entry))) orphans.set(p.pid, p.startTime);
+  }
   if (orphans.size === 0) return 0;
   // Matched by pid and start time: a pid reused while we wait is another process.
   await stopProcesses(
@@ -31,18 +46,6 @@ export async function stopOrphanGit(folders: readonly string[], graceMs: number)
     graceMs,
   );
   return orphans.size;
-}
-
-/** pid -> start time of the git processes working inside `folders`. */
-async function gitWorkingIn(table: readonly ProcStat[], folders: readonly string[]): Promise<Map<number, string>> {
-  const found = new Map<number, string>();
-  for (const p of table.filter((entry) => entry.comm === 'git' || entry.comm.startsWith('git-'))) {
-    const cwd = await cwdOf(p.pid);
-    if (cwd !== null && folders.some((folder) => cwd === folder || cwd.startsWith(`${folder}${path.sep}`))) {
-      found.set(p.pid, p.startTime);
-    }
-  }
-  return found;
 }
 
 /**

@@ -2,8 +2,9 @@
 // that already names a SHA (from a signed webhook, or an earlier run) is built at that SHA and no
 // other: a release is immutable, a tag moved afterwards does not change it. A record without one
 // takes the commit the tag points to in the mirror.
+import { lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { ReleaseRecord } from '../../common/types.js';
-import { readVersion } from './checkout.js';
 import type { RepoMirror, TagInfo } from './mirror.js';
 import { ReleaseStopped } from './stopped.js';
 
@@ -49,4 +50,16 @@ export async function prepareSource(
     taggedAt: record.taggedAt ?? same?.taggedAt ?? null,
     version: await readVersion(dir),
   };
+}
+
+/**
+ * VERSION of a checkout as a regular file of at most 1 KiB, trimmed; null otherwise. A symlink is
+ * not followed: its target would be a file of this host, and the value ends up in an error message
+ * shown by the API.
+ */
+async function readVersion(dir: string): Promise<string | null> {
+  const file = path.join(dir, 'VERSION');
+  const info = await lstat(file).catch(() => null);
+  if (!info?.isFile() || info.size > 1024) return null;
+  return (await readFile(file, 'utf8')).trim();
 }
