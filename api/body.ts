@@ -38,7 +38,7 @@ export function readBody<F extends Record<string, FieldKind>>(
       throw new HttpError(
         400,
         'invalid_body',
-        `unknown field ${JSON.stringify(key.slice(0, 80))}; allowed: ${Object.keys(fields).join(', ') || 'none'}`,
+        `unknown field ${describeValue(key)}; allowed: ${Object.keys(fields).join(', ') || 'none'}`,
       );
     }
     if (field === null) continue;

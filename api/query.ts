@@ -1,6 +1,7 @@
 // Query parameters, checked like bodies: a bad value is a 400 naming it, never silently a default.
 import type { Request } from 'express';
 import { HttpError } from './http-error.js';
+import { describeValue } from '../common/describe.js';
 
 function single(req: Request, name: string): string | undefined {
   const value = req.query[name];
@@ -18,7 +19,7 @@ export function queryInteger(req: Request, name: string, fallback: number, min: 
     throw new HttpError(
       400,
       'invalid_query',
-      `query parameter ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value.slice(0, 40))}`,
+      `query parameter ${name} must be an integer from ${min} to ${max}, got ${describeValue(value)}`,
     );
   }
   return n;
@@ -29,11 +30,7 @@ export function queryFlag(req: Request, name: string): boolean {
   const value = single(req, name);
   if (value === undefined || value === '0' || value === 'false') return false;
   if (value === '' || value === '1' || value === 'true') return true;
-  throw new HttpError(
-    400,
-    'invalid_query',
-    `query parameter ${name} must be 1 or 0, got ${JSON.stringify(value.slice(0, 40))}`,
-  );
+  throw new HttpError(400, 'invalid_query', `query parameter ${name} must be 1 or 0, got ${describeValue(value)}`);
 }
 
 /** A query parameter that may only take one value, e.g. `?confirm=outage`: true when given, false when absent. */
@@ -41,9 +38,5 @@ export function queryWord(req: Request, name: string, word: string): boolean {
   const value = single(req, name);
   if (value === undefined) return false;
   if (value === word) return true;
-  throw new HttpError(
-    400,
-    'invalid_query',
-    `query parameter ${name} must be ${word}, got ${JSON.stringify(value.slice(0, 40))}`,
-  );
+  throw new HttpError(400, 'invalid_query', `query parameter ${name} must be ${word}, got ${describeValue(value)}`);
 }

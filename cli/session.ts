@@ -1,11 +1,10 @@
 // hyper-cli's login cache: the server, the user and the token, in a 0600 file
 // (`$HYPER_CLI_SESSION`, or `$XDG_CONFIG_HOME/openhack/hyper-cli-session.json`). The token is
 // short-lived by design; an expired one is dropped here rather than sent.
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.js';
 
 export interface CliSession {
   server: string;
@@ -41,20 +40,7 @@ export async function readSession(file = sessionFile()): Promise<CliSession | nu
 /** Written to a 0600 temp file, fsynced, renamed: never readable by others, never half-written. */
 export async function writeSession(session: CliSession, file = sessionFile()): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(session, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(session, null, 2)}\n`, { mode: 0o600 });
 }
 
 export async function removeSession(file = sessionFile()): Promise<void> {

@@ -1,8 +1,9 @@
-// Crash-safe file replacement: a reader (systemd, a restarted daemon) sees the old content or the
-// new content, never a torn file. Temp file in the same folder (rename is atomic only within one
-// file system), fsync the data before the rename, fsync the folder so the rename itself is durable.
+// Crash-safe file replacement, the one writer of every file (and link) that must survive a crash: a
+// reader (systemd, a restarted daemon) sees the old content or the new content, never a torn file.
+// Temp file in the same folder (rename is atomic only within one file system), fsync the data
+// before the rename, fsync the folder so the rename itself is durable.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -31,19 +32,9 @@ export async function writeFileAtomic(
   const before = await readIfExists(file);
   if (before === content) return { changed: false };
   if (options.expected !== undefined && before !== options.expected) return { changed: false, stale: true };
-  const temp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const temp = await writeTemp(file, content, options.mode ?? 0o644);
   try {
-    const handle = await open(temp, 'wx', options.mode ?? 0o644);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    // The sync above takes milliseconds: look again just before the rename, which is instant.
+    // The sync in writeTemp takes milliseconds: look again just before the rename, which is instant.
     if (options.expected !== undefined && (await readIfExists(file)) !== options.expected) {
       await unlink(temp);
       return { changed: false, stale: true };
@@ -55,6 +46,63 @@ export async function writeFileAtomic(
   }
   await syncDir(path.dirname(file));
   return { changed: true };
+}
+
+/**
+ * Creates `file` with `content` unless it exists, also against another process doing the same at
+ * once: the temp file is hard-linked into place, which fails when the name is taken. Returns false
+ * (and leaves the file alone) when it existed.
+ */
+export async function createFileAtomic(file: string, content: string, options: { mode: number }): Promise<boolean> {
+  const temp = await writeTemp(file, content, options.mode);
+  try {
+    await link(temp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    // Some file systems have no hard links; there a plain rename is the best we can do.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    await rename(temp, file);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+  await syncDir(path.dirname(file));
+  return true;
+}
+
+/** Points the symlink `name` at `target`: a new link renamed over the old one, so a reader never finds none. */
+export async function symlinkAtomic(target: string, name: string): Promise<void> {
+  const temp = tempBeside(name);
+  await symlink(target, temp);
+  try {
+    await rename(temp, name);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(path.dirname(name));
+}
+
+/** A new file beside `file` holding `content`, with `mode` from its creation on, fsynced; its path. */
+async function writeTemp(file: string, content: string, mode: number): Promise<string> {
+  const temp = tempBeside(file);
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  return temp;
+}
+
+/** In the same folder: rename is atomic only within one file system. */
+function tempBeside(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Removes `file` durably. Returns false when it did not exist. */

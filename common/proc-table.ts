@@ -60,6 +60,35 @@ export async function environHas(pid: number, entry: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether a process `pid` exists: signal 0 reaches it, or it belongs to another user (EPERM). A
+ * pid file's owner is alive so; works without /proc too.
+ */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether `pid` still runs `argv`, not just any program under a reused pid. A `#!` script shows
+ * its interpreter first, hence `argv` at offset 0 or 1 of the command line.
+ */
+export async function runsCommand(pid: number, argv: readonly string[]): Promise<boolean> {
+  let cmdline: string[];
+  try {
+    cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+  } catch {
+    return false;
+  }
+  if (cmdline.at(-1) === '') cmdline.pop(); // a zombie's cmdline is empty and never matches
+  const offset = cmdline.length - argv.length;
+  return (offset === 0 || offset === 1) && argv.every((arg, i) => cmdline[offset + i] === arg);
+}
+
 /** `root` and every process below it in the parent tree of `table`. */
 export function descendantsOf(root: number, table: readonly ProcStat[]): Set<number> {
   const children = new Map<number, number[]>();

@@ -11,7 +11,8 @@ import { tryListen } from '../common/listen-probe.js';
 import { COLORS } from '../common/types.js';
 import { isNotFound } from '../common/unit-state.js';
 import { loadConfig } from '../config/config.js';
-import { isOurProcess, settlesWithin, watchPid } from '../units/process-watch.js';
+import { runsCommand } from '../common/proc-table.js';
+import { settlesWithin, watchPid } from '../units/process-watch.js';
 import { makeDriver } from './host-drivers.js';
 
 /** The demo's own listeners; the colors' ports may well be held by the colors a previous run left. */
@@ -121,7 +122,7 @@ async function runningDemo(dir: string): Promise<PidFile | null> {
   if (text === null) return null;
   try {
     const found = JSON.parse(text) as PidFile;
-    return (await isOurProcess(found.pid, found.argv)) ? found : null;
+    return (await runsCommand(found.pid, found.argv)) ? found : null;
   } catch {
     return null;
   }

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { DesiredFileSource } from '../desired-state/file-source.js';
 import { DesiredGitSource } from '../desired-state/git-source.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
+import { EventLog } from '../reconciler/event-log.js';
 import type { Reconciler } from '../reconciler/reconciler.js';
 import type { Store } from '../store/store.js';
 
@@ -21,7 +22,13 @@ export interface StartedSources {
   close(): Promise<void>;
 }
 
-export async function startDesiredSources(deps: SourceDeps): Promise<StartedSources> {
+/** What the sources' callbacks use: the source errors in status, and events under the loop's policy. */
+interface Reporting extends SourceDeps {
+  events: EventLog;
+}
+
+export async function startDesiredSources(sourceDeps: SourceDeps): Promise<StartedSources> {
+  const deps: Reporting = { ...sourceDeps, events: new EventLog(sourceDeps.store, undefined, sourceDeps.log) };
   const closers: Array<() => Promise<void>> = [];
   if (deps.config.desired.file) {
     const file = await startFileSource(deps, deps.config.desired.file);
@@ -41,20 +48,18 @@ export async function startDesiredSources(deps: SourceDeps): Promise<StartedSour
 }
 
 function refused(
-  deps: SourceDeps,
+  deps: Reporting,
   name: string,
   actor: string,
   message: string,
   data: Record<string, unknown> = {},
 ): void {
   deps.reconciler.setSourceError(name, message);
-  deps.store
-    .appendEvent({ reason: 'DesiredRejected', message: `${name} refused: ${message}`, actor, data })
-    .catch((err: unknown) => deps.log(`could not record the refusal: ${(err as Error).message}`));
+  void deps.events.record({ reason: 'DesiredRejected', message: `${name} refused: ${message}`, actor, data });
   deps.log(`${name} refused: ${message}`);
 }
 
-async function startFileSource(deps: SourceDeps, file: string): Promise<DesiredFileSource> {
+async function startFileSource(deps: Reporting, file: string): Promise<DesiredFileSource> {
   const name = `desired.file ${file}`;
   const source = new DesiredFileSource({
     file,
@@ -62,13 +67,11 @@ async function startFileSource(deps: SourceDeps, file: string): Promise<DesiredF
     onError: (err) => refused(deps, name, 'file', err.message),
     onRead: () => deps.reconciler.setSourceError(name, null),
     onWriteError: (err) => {
-      deps.store
-        .appendEvent({
-          reason: 'DesiredFileWriteFailed',
-          message: `${name}: the latest revision could not be written to the file: ${err.message}`,
-          actor: 'file',
-        })
-        .catch((e: unknown) => deps.log(`could not record the failed write: ${(e as Error).message}`));
+      void deps.events.record({
+        reason: 'DesiredFileWriteFailed',
+        message: `${name}: the latest revision could not be written to the file: ${err.message}`,
+        actor: 'file',
+      });
       deps.log(`${name}: cannot write the latest revision to the file: ${err.message}`);
     },
   });
@@ -76,7 +79,7 @@ async function startFileSource(deps: SourceDeps, file: string): Promise<DesiredF
   return source;
 }
 
-async function startGitSource(deps: SourceDeps, git: NonNullable<Config['desired']['git']>): Promise<DesiredGitSource> {
+async function startGitSource(deps: Reporting, git: NonNullable<Config['desired']['git']>): Promise<DesiredGitSource> {
   const name = `desired.git ${git.url}`;
   const source = new DesiredGitSource({
     ...git,

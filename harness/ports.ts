@@ -11,6 +11,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pidExists } from '../common/proc-table.js';
 
 const LOCK_DIR = path.join(tmpdir(), 'openhack-test-ports');
 /** Above the well-known and registered ports most services use. */
@@ -88,13 +89,7 @@ function holderAlive(port: number): boolean {
   }
   if (text === '') return true; // created, its pid not written yet: its writer lives
   const pid = Number(text);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return Number.isInteger(pid) && pid > 0 && pidExists(pid);
 }
 
 function canListen(port: number): Promise<boolean> {

@@ -1,13 +1,12 @@
 // The hypervisor's own systemd unit: rendering it, and driving it through `systemctl` (PID 1's
 // manager for the system scope, the invoking user's manager for the user scope). The colors are
 // separate user units; this unit only runs the daemon, from `<root>/hypervisor/current`.
-import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ValidationError } from '../common/errors.js';
 import { writeFileAtomic } from '../common/atomic-write.js';
-import { parseUnitState, type UnitState } from '../common/unit-state.js';
-import { defaultUserEnv, SystemctlError, type SystemdUserEnv } from '../units/systemctl.js';
+import type { UnitState } from '../common/unit-state.js';
+import { defaultUserEnv, Systemctl, type SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
 import type { InstallLayout, UnitScope } from './install-layout.js';
 
@@ -122,89 +121,42 @@ function quote(value: string, name = ''): string {
   return `"${name ? `${name}=` : ''}${safe(value)}"`;
 }
 
-/** `systemctl` for one unit in one scope, with a small explicit environment and a timeout per call. */
+/** `systemctl` for the daemon's own unit, in its scope (units/systemctl.ts does the calling). */
 export class DaemonService {
   readonly scope: UnitScope;
   readonly unit: string;
-  readonly #env: SystemdUserEnv;
-  readonly #timeoutMs: number;
+  readonly #systemctl: Systemctl;
 
   constructor(options: { scope: UnitScope; unit: string; env: SystemdUserEnv; timeoutMs?: number }) {
     this.scope = options.scope;
     this.unit = options.unit;
-    this.#env = options.env;
-    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#systemctl = new Systemctl({ scope: options.scope, env: options.env, timeoutMs: options.timeoutMs ?? 60_000 });
   }
 
   daemonReload(): Promise<string> {
-    return this.run(['daemon-reload']);
+    return this.#systemctl.daemonReload();
   }
 
   enable(): Promise<string> {
-    return this.run(['enable', this.unit]);
+    return this.#systemctl.enable(this.unit);
   }
 
   start(): Promise<string> {
-    return this.run(['start', this.unit]);
+    return this.#systemctl.start(this.unit);
   }
 
   restart(): Promise<string> {
-    return this.run(['restart', this.unit]);
+    return this.#systemctl.restart(this.unit);
   }
 
   /** `systemctl is-enabled` exits non-zero for anything but enabled. */
   async isEnabled(): Promise<boolean> {
-    return (await this.run(['is-enabled', this.unit]).catch(() => '')).trim() === 'enabled';
+    return (await this.#systemctl.run(['is-enabled', this.unit]).catch(() => '')).trim() === 'enabled';
   }
 
-  async state(): Promise<UnitState & { mainPid: number | null }> {
-    const props = new Map<string, string>();
-    const shown = await this.run(['show', '-p', 'LoadState,ActiveState,SubState,MainPID', this.unit]);
-    for (const line of shown.split('\n')) {
-      const eq = line.indexOf('=');
-      if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1));
-    }
-    const pid = Number(props.get('MainPID') ?? 0);
-    return {
-      ...parseUnitState({
-        loadState: props.get('LoadState') ?? 'unknown',
-        activeState: props.get('ActiveState') ?? 'unknown',
-        subState: props.get('SubState') ?? 'unknown',
-      }),
-      mainPid: pid > 0 ? pid : null,
-    };
-  }
-
-  /** Runs `systemctl [--user] <args>`; throws SystemctlError with systemd's own words. */
-  run(args: string[]): Promise<string> {
-    const command = ['systemctl', ...(this.scope === 'user' ? ['--user'] : []), ...args];
-    const env = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      LC_ALL: 'C',
-      SYSTEMD_PAGER: '',
-      ...(this.scope === 'user' ? this.#env : {}),
-    };
-    return new Promise((resolve, reject) => {
-      execFile(
-        command[0]!,
-        command.slice(1),
-        { env, timeout: this.#timeoutMs, killSignal: 'SIGKILL' },
-        (err, stdout, stderr) => {
-          if (!err) return resolve(stdout);
-          const code = (err as NodeJS.ErrnoException & { code?: unknown }).code;
-          const exitCode = typeof code === 'number' ? code : null;
-          reject(
-            new SystemctlError(
-              command,
-              exitCode,
-              stderr,
-              (err as { killed?: boolean }).killed === true && exitCode === null,
-              err,
-            ),
-          );
-        },
-      );
-    });
+  /** The unit's states and main process (what `systemctl show` says). */
+  state(): Promise<UnitState & { mainPid: number | null }> {
+    return this.#systemctl.show(this.unit);
   }
 }
 

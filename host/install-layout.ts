@@ -5,13 +5,12 @@
 //   install.json    how `hyperctl setup` installed the daemon (unit, scope, config), for restart/upgrade
 // Links are swapped atomically (a new symlink renamed over the old one): a daemon start never sees
 // a missing or half-written `current`.
-import { randomBytes } from 'node:crypto';
-import { lstat, readlink, realpath, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../common/errors.js';
-import { readIfExists, writeFileAtomic } from '../common/atomic-write.js';
-import type { SystemdUserEnv } from '../units/systemctl.js';
+import { readIfExists, symlinkAtomic, writeFileAtomic } from '../common/atomic-write.js';
+import type { SystemdScope, SystemdUserEnv } from '../units/systemctl.js';
 
 export interface InstallLayout {
   dir: string;
@@ -41,7 +40,7 @@ export function installLayout(root: string): InstallLayout {
 }
 
 /** `system`: /etc/systemd/system, run by PID 1; `user`: the invoking user's manager. */
-export type UnitScope = 'system' | 'user';
+export type UnitScope = SystemdScope;
 
 /** How the daemon was installed: enough for restart and upgrade to drive the same unit. */
 export interface InstallRecord {
@@ -90,14 +89,7 @@ export async function pointLink(link: string, target: string): Promise<void> {
   if (existing && !existing.isSymbolicLink()) {
     throw new ValidationError(link, 'exists and is not a symlink; move it away, then run the command again');
   }
-  const temp = `${link}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await symlink(target, temp);
-  try {
-    await rename(temp, link);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await symlinkAtomic(target, link);
 }
 
 /** The folder of the build this code runs from (it holds bin/ and dist/), with symlinks resolved. */

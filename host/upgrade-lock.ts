@@ -2,6 +2,7 @@
 // whose owner is no longer alive (a crashed or killed upgrade) is taken over.
 import { open, readFile, rm } from 'node:fs/promises';
 import { HypervisorError } from '../common/errors.js';
+import { pidExists } from '../common/proc-table.js';
 
 export class LockedError extends HypervisorError {
   constructor(message: string) {
@@ -19,7 +20,7 @@ export async function acquireLock(file: string, what: string): Promise<() => Pro
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && pidExists(owner)) {
         throw new LockedError(
           `another ${what} is running (pid ${owner}); wait for it, or remove ${file} if that process is not hyperctl`,
         );
@@ -28,13 +29,4 @@ export async function acquireLock(file: string, what: string): Promise<() => Pro
     }
   }
   throw new LockedError(`cannot take ${file}: another ${what} keeps taking it`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

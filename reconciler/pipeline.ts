@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { describeValue } from '../common/describe.js';
 import { ConflictError, DuplicateKeyError } from '../common/errors.js';
 import { statelessPattern } from '../common/git-names.js';
 import type { ReleaseRecord } from '../common/types.js';
@@ -230,9 +231,8 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
 
 function versionMismatch(tag: string, version: string | null): string {
   if (version === null) return `VERSION at ${tag} is missing, not a regular file, or larger than 1 KiB`;
-  const shown = JSON.stringify(version.length > 40 ? `${version.slice(0, 37)}...` : version);
   return (
-    `VERSION at ${tag} is ${shown}, but a release tag must be v + VERSION (expected ` +
+    `VERSION at ${tag} is ${describeValue(version)}, but a release tag must be v + VERSION (expected ` +
     `${JSON.stringify(tag.slice(1))})`
   );
 }

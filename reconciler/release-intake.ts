@@ -3,6 +3,7 @@
 // within a second); fetching and building run as queued work. A release keeps the SHA it was first
 // seen at: a tag that moved afterwards is refused and the record stays as it was.
 import PQueue from 'p-queue';
+import { describeValue } from '../common/describe.js';
 import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
 import { FULL_SHA, isSafeTag, statelessPattern } from '../common/git-names.js';
 import type { NewEvent, ReleaseRecord } from '../common/types.js';
@@ -90,17 +91,13 @@ export class ReleaseIntake {
   /** Refuses what must write nothing: an unsafe tag or SHA (ValidationError), a moved tag (TagMovedError). */
   async check(event: TagCreated): Promise<void> {
     if (!isSafeTag(event.tag)) {
-      const shown = JSON.stringify(String(event.tag).slice(0, 60));
       throw new ValidationError(
         'tag',
-        `${shown} is not a safe tag: "v" then 1 to 100 of letters, digits, ".", "_", "-"`,
+        `${describeValue(event.tag)} is not a safe tag: "v" then 1 to 100 of letters, digits, ".", "_", "-"`,
       );
     }
     if (event.sha !== null && !FULL_SHA.test(event.sha))
-      throw new ValidationError(
-        'sha',
-        `must be 40 lowercase hex digits, got ${JSON.stringify(event.sha.slice(0, 60))}`,
-      );
+      throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${describeValue(event.sha)}`);
     const existing = await this.#options.store.getRelease(event.tag);
     if (existing?.sha && event.sha && existing.sha !== event.sha)
       throw new TagMovedError(event.tag, existing.sha, event.sha);

@@ -11,7 +11,8 @@ import { NotFoundError, ValidationError } from '../common/errors.js';
 import { COLORS, type Color } from '../common/types.js';
 import { type UnitDriver, type UnitObservation, type UnitSpec } from '../units/driver.js';
 import { probeHealth, type ProbeResult } from '../units/health.js';
-import { backendArgv, isOurProcess } from '../units/process-watch.js';
+import { runsCommand } from '../common/proc-table.js';
+import { backendArgv } from '../units/process-watch.js';
 import { writeBackendArtifact, type BackendArtifact } from './harness/backend-artifact.js';
 import { freePort } from '../harness/ports.js';
 import { waitUntil } from './harness/wait.js';
@@ -122,7 +123,7 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
       await driver.start('blue');
       const o = await untilRunning('blue running');
       // The exact argv, with the space, % and $ of the paths intact: the quoting survived systemd.
-      expect(await isOurProcess(o.mainPid!, backendArgv(spec))).to.equal(true);
+      expect(await runsCommand(o.mainPid!, backendArgv(spec))).to.equal(true);
       expect(await untilReady()).to.include({ ready: true, version: spec.version });
       const log = await waitUntil(
         () => readFile(spec.logFile, 'utf8'),

@@ -3,11 +3,11 @@
 // through a queue, so a stop never races a restart that is in flight.
 import { appendFile } from 'node:fs/promises';
 import { HypervisorError } from '../common/errors.js';
+import { runsCommand } from '../common/proc-table.js';
 import { type Color } from '../common/types.js';
 import type { ActiveState, SubState } from '../common/unit-state.js';
 import { type UnitObservation, type UnitSpec } from './driver.js';
 import {
-  isOurProcess,
   settlesWithin,
   signalGroup,
   spawnBackend,
@@ -85,7 +85,7 @@ export class ProcessSlot {
   adopt(): Promise<void> {
     return this.#serial(async () => {
       const recorded = this.#state.running;
-      if (recorded && (await isOurProcess(recorded.pid, recorded.argv))) {
+      if (recorded && (await runsCommand(recorded.pid, recorded.argv))) {
         this.#watch(watchPid(recorded.pid, recorded.argv, this.#timing.pollIntervalMs));
         return;
       }

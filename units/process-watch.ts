@@ -2,8 +2,9 @@
 // as our own child (exit event with code and signal) or, after a daemon restart, by pid alone
 // (polling /proc, since only a parent learns how a process ended).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { LOG_DIR_MODE, LOG_FILE_MODE } from '../common/file-modes.js';
+import { runsCommand } from '../common/proc-table.js';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type UnitSpec } from './driver.js';
@@ -80,26 +81,13 @@ function watchChild(child: ChildProcess, argv: string[]): WatchedProcess {
 export function watchPid(pid: number, argv: string[], pollIntervalMs: number): WatchedProcess {
   const stop = new AbortController();
   const exited = (async (): Promise<ExitInfo> => {
-    while (await isOurProcess(pid, argv)) {
+    while (await runsCommand(pid, argv)) {
       await delay(pollIntervalMs, undefined, { signal: stop.signal, ref: false });
     }
     return { clean: false, description: 'exited (status unknown: not our child)' };
   })();
   exited.catch(() => undefined); // released watchers reject with AbortError; nobody waits for them
   return { pid, argv, exited, release: () => stop.abort() };
-}
-
-/** True when `pid` runs `argv` (a `#!` script shows its interpreter first, hence offset 0 or 1). */
-export async function isOurProcess(pid: number, argv: string[]): Promise<boolean> {
-  let cmdline: string[];
-  try {
-    cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-  } catch {
-    return false;
-  }
-  if (cmdline.at(-1) === '') cmdline.pop(); // a zombie's cmdline is empty and never matches
-  const offset = cmdline.length - argv.length;
-  return (offset === 0 || offset === 1) && argv.every((arg, i) => cmdline[offset + i] === arg);
 }
 
 /** Signals the process group (the backend and whatever it forked); falls back to the pid alone. */

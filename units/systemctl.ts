@@ -1,5 +1,6 @@
-// A typed wrapper around `systemctl --user`. Every call runs with a small, explicit environment
-// (so an inherited DBUS_SESSION_BUS_ADDRESS cannot point us at some other manager) and a timeout.
+// A typed wrapper around `systemctl --user` (and, for hyperctl's own unit, the system manager's
+// `systemctl`). Every call runs with a small, explicit environment (so an inherited
+// DBUS_SESSION_BUS_ADDRESS cannot point us at some other manager) and a timeout.
 import { execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -55,18 +56,25 @@ export interface UnitShow extends UnitState {
   dropIns: string[];
 }
 
+/** Which manager: a user manager (`systemctl --user`, named by the env), or PID 1's. */
+export type SystemdScope = 'user' | 'system';
+
 export interface SystemctlOptions {
-  /** @default defaultUserEnv() */
+  /** @default 'user' */
+  scope?: SystemdScope;
+  /** The user manager of the user scope. @default defaultUserEnv() */
   env?: SystemdUserEnv;
   /** Upper bound for one call. @default 30_000 */
   timeoutMs?: number;
 }
 
 export class Systemctl {
+  readonly scope: SystemdScope;
   readonly env: SystemdUserEnv;
   #timeoutMs: number;
 
   constructor(options: SystemctlOptions = {}) {
+    this.scope = options.scope ?? 'user';
     this.env = options.env ?? defaultUserEnv();
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     if (!Number.isInteger(this.#timeoutMs) || this.#timeoutMs <= 0) {
@@ -125,14 +133,15 @@ export class Systemctl {
     return parseProperties(await this.run(['show', '-p', 'NeedDaemonReload', unit])).get('NeedDaemonReload') === 'yes';
   }
 
-  /** Runs `systemctl --user <args>` and returns its stdout; throws SystemctlError. */
+  /** Runs `systemctl [--user] <args>` and returns its stdout; throws SystemctlError with systemd's own words. */
   run(args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
-    const command = ['systemctl', '--user', ...args];
+    const user = this.scope === 'user';
+    const command = ['systemctl', ...(user ? ['--user'] : []), ...args];
     const env = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       LC_ALL: 'C',
       SYSTEMD_PAGER: '',
-      ...this.env,
+      ...(user ? this.env : {}),
     };
     return new Promise((resolve, reject) => {
       execFile(

@@ -1,9 +1,9 @@
 // The token signing secret: 512 random bits, generated at first start into a 0600 file and read
 // from it afterwards, so tokens survive a daemon restart. Its content is never logged or returned.
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createFileAtomic } from '../../common/atomic-write.js';
 import { readCappedText } from '../../common/capped-read.js';
 import { HypervisorError } from '../../common/errors.js';
 import { looseSecretMode } from '../../common/file-modes.js';
@@ -48,32 +48,8 @@ async function readSecret(file: string): Promise<Uint8Array | null> {
   return new Uint8Array(secret);
 }
 
-/** Temp file (0600 from the start), fsync, then a link that fails if another process won the race. */
+/** 0600 from the start, fsynced; another daemon start that created it first wins: its secret is just as good. */
 async function createSecret(file: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await handle.writeFile(`${randomBytes(SECRET_BYTES).toString('base64url')}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await linkExclusive(temp, file);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-async function linkExclusive(temp: string, file: string): Promise<void> {
-  try {
-    await link(temp, file);
-  } catch (err) {
-    // Another daemon start created it first: keep theirs, it is just as good.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-    // Some filesystems have no hard links; there a plain rename is the best we can do.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
-    await rename(temp, file);
-  }
+  await createFileAtomic(file, `${randomBytes(SECRET_BYTES).toString('base64url')}\n`, { mode: 0o600 });
 }

@@ -1,6 +1,7 @@
 // Login, logout and token checks against the store. A request is authenticated only when its
 // token verifies AND its session record still exists (logout deletes it; the store never returns
 // an expired one) AND its user still exists and has not changed since the login.
+import { describeValue } from '../../common/describe.js';
 import { ValidationError } from '../../common/errors.js';
 import type { Hyperuser } from '../../common/types.js';
 import type { AuthConfig } from '../../config/config.js';
@@ -172,8 +173,7 @@ export function parseUsername(value: string, field = 'username'): string {
   if (!USERNAME.test(value)) {
     throw new ValidationError(
       field,
-      'must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ' +
-        `${JSON.stringify(value.slice(0, 80))}`,
+      'must be 1 to 64 of a-z, 0-9, "_", ".", "-", starting with a letter or digit, got ' + `${describeValue(value)}`,
     );
   }
   return value;

@@ -1,5 +1,6 @@
 // Hyperuser administration: names, roles and password hashes in the store. Answers never carry
 // a hash. Removing a user ends its sessions at their next request (authenticate() looks it up).
+import { describeValue } from '../../common/describe.js';
 import { NotFoundError, ValidationError } from '../../common/errors.js';
 import type { Hyperuser, NewEvent, Role } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
@@ -65,18 +66,12 @@ function view(user: Hyperuser): UserAnswer {
 
 export function parseRoles(value: unknown): Role[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw new ValidationError(
-      'roles',
-      `must be a non-empty list of ${ROLES.join(', ')}, got ${JSON.stringify(value)?.slice(0, 80)}`,
-    );
+    throw new ValidationError('roles', `must be a non-empty list of ${ROLES.join(', ')}, got ${describeValue(value)}`);
   }
   const roles = new Set<Role>();
   for (const [i, role] of value.entries()) {
     if (!isRole(role))
-      throw new ValidationError(
-        `roles[${i}]`,
-        `must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)?.slice(0, 80)}`,
-      );
+      throw new ValidationError(`roles[${i}]`, `must be one of ${ROLES.join(', ')}, got ${describeValue(role)}`);
     roles.add(role);
   }
   return ROLES.filter((role) => roles.has(role));

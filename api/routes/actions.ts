@@ -3,6 +3,7 @@
 // (desired-state/transitions.ts, rollback.ts): a route gathers the facts, runs the transition inside
 // the read-modify-write, and a refusal (a typed error) writes nothing.
 import { Router, type Response } from 'express';
+import { describeValue } from '../../common/describe.js';
 import { isColor, type Color, type DesiredDoc, type Revision } from '../../common/types.js';
 import { validateTag } from '../../desired-state/document.js';
 import type { ApplyResult } from '../../desired-state/revisions.js';
@@ -167,6 +168,6 @@ async function tagFacts(deps: ApiDeps, tag: string): Promise<TagFacts> {
 
 function parseColor(value: string, field: string): Color {
   if (!isColor(value))
-    throw new HttpError(400, 'invalid', `${field} must be blue or green, got ${JSON.stringify(value.slice(0, 80))}`);
+    throw new HttpError(400, 'invalid', `${field} must be blue or green, got ${describeValue(value)}`);
   return value;
 }

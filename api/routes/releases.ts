@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { describeValue } from '../../common/describe.js';
 import type { ReleaseRecord } from '../../common/types.js';
 import { validateTag } from '../../desired-state/document.js';
 import { logCommand } from '../../desired-state/transitions.js';
@@ -28,7 +29,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
     const release = await releaseOf(deps, String(req.params.tag));
     const kind = String(req.params.kind);
     if (!(LOG_KINDS as readonly string[]).includes(kind))
-      throw new HttpError(404, 'not_found', `no log ${JSON.stringify(kind.slice(0, 40))}; logs are build and test`);
+      throw new HttpError(404, 'not_found', `no log ${describeValue(kind)}; logs are build and test`);
     const file = path.join(deps.logsDir, release.tag, `${kind}.log`);
     const follow = queryFlag(req, 'follow') && RUNNING.has(release.status);
     if (

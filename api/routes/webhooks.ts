@@ -5,6 +5,7 @@
 // only records and queues: the answer comes within a second, the work runs later.
 import { Router, type Request, type Response } from 'express';
 import type { IncomingMessage } from 'node:http';
+import { describeValue } from '../../common/describe.js';
 import { ValidationError } from '../../common/errors.js';
 import { FULL_SHA } from '../../common/git-names.js';
 import { checkJsonNesting } from '../../common/nesting.js';
@@ -97,8 +98,8 @@ export function classifyDelivery(event: string, payload: Record<string, unknown>
     case 'push': {
       const ref = typeof payload.ref === 'string' ? payload.ref : '';
       if (!ref.startsWith('refs/tags/'))
-        return { kind: 'ignored', reason: `a push to ${describeRef(ref)} is not a tag` };
-      if (payload.deleted === true) return { kind: 'ignored', reason: `a tag deletion (${describeRef(ref)})` };
+        return { kind: 'ignored', reason: `a push to ${describeValue(ref)} is not a tag` };
+      if (payload.deleted === true) return { kind: 'ignored', reason: `a tag deletion (${describeValue(ref)})` };
       const head = payload.head_commit as { id?: unknown } | null | undefined;
       const sha = typeof head?.id === 'string' && FULL_SHA.test(head.id) ? head.id : null;
       const pusher = payload.pusher as { name?: unknown } | undefined;
@@ -106,7 +107,7 @@ export function classifyDelivery(event: string, payload: Record<string, unknown>
     }
     case 'create': {
       if (payload.ref_type !== 'tag')
-        return { kind: 'ignored', reason: `a ${describeRef(String(payload.ref_type))} creation is not a tag` };
+        return { kind: 'ignored', reason: `a ${describeValue(String(payload.ref_type))} creation is not a tag` };
       return {
         kind: 'tag',
         tag: typeof payload.ref === 'string' ? payload.ref : '',
@@ -129,7 +130,7 @@ export function classifyConfigDelivery(event: string, payload: Record<string, un
   if (event === 'ping') return { kind: 'ping' };
   const ref = typeof payload.ref === 'string' ? payload.ref : '';
   if (event === 'push' && ref.startsWith('refs/heads/')) return { kind: 'config' };
-  return { kind: 'ignored', reason: `${event} to ${describeRef(ref)} of the config repo is not a branch push` };
+  return { kind: 'ignored', reason: `${event} to ${describeValue(ref)} of the config repo is not a branch push` };
 }
 
 async function answer(
@@ -280,12 +281,7 @@ function actorOf(pusher: unknown, payload: Record<string, unknown>): string {
   return `github:${name}`;
 }
 
-function describeRef(ref: string): string {
-  return JSON.stringify(ref.slice(0, 120));
-}
-
+/** A header's value for a message: a missing header is "nothing". */
 function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(typeof value === 'string' && value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  return text ?? String(value);
+  return value === undefined ? 'nothing' : describeValue(value);
 }

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { describeValue } from '../../common/describe.js';
 import { GitError, ValidationError } from '../../common/errors.js';
 import { FULL_SHA, isSafeTag } from '../../common/git-names.js';
 import { spawnGitRunner, type GitRunner } from '../../common/git.js';
@@ -175,12 +176,12 @@ function tagRef(tag: string): string {
 }
 
 function checkTag(tag: string): string {
-  if (!isSafeTag(tag)) throw new ValidationError('tag', `not a safe tag: ${JSON.stringify(String(tag).slice(0, 60))}`);
+  if (!isSafeTag(tag)) throw new ValidationError('tag', `not a safe tag: ${describeValue(tag)}`);
   return tag;
 }
 
 function checkSha(sha: string): string {
   if (!FULL_SHA.test(sha))
-    throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${JSON.stringify(sha.slice(0, 60))}`);
+    throw new ValidationError('sha', `must be 40 lowercase hex digits, got ${describeValue(sha)}`);
   return sha;
 }
