@@ -16,7 +16,7 @@ import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
 import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
-import { EventLog } from '../reconciler/event-log.js';
+import { EventLog } from '../store/event-log.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleasePolicy } from '../reconciler/policy.js';
 import { Reconciler } from '../reconciler/reconciler.js';

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js';
 import { DesiredFileSource } from '../desired-state/file-source.js';
 import { DesiredGitSource } from '../desired-state/git-source.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
-import { EventLog } from '../reconciler/event-log.js';
+import { EventLog } from '../store/event-log.js';
 import type { Reconciler } from '../reconciler/reconciler.js';
 import type { Store } from '../store/store.js';
 

@@ -5,6 +5,7 @@
 // leaves a lease that runs out, and then any host takes the message again.
 import type { NotificationRecord } from '../common/notifications.js';
 import type { NewEvent } from '../common/types.js';
+import { EventLog } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import { reasonOf, type Channel, type Delivery } from './channel.js';
 import type { NotifyMessage } from '../common/notifications.js';
@@ -56,6 +57,7 @@ export class Dispatcher {
   readonly #backoffMs: readonly number[];
   readonly #tickMs: number;
   readonly #log: (line: string) => void;
+  readonly #events: EventLog;
   readonly #closing = new AbortController();
   readonly #drains = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
@@ -68,6 +70,7 @@ export class Dispatcher {
     this.#backoffMs = options.backoffMs ?? [2000, 8000];
     this.#tickMs = options.tickMs ?? 1000;
     this.#log = options.log ?? console.error;
+    this.#events = new EventLog(options.store, undefined, this.#log);
   }
 
   start(): void {
@@ -173,9 +176,7 @@ export class Dispatcher {
         ...data,
       },
     };
-    await this.#store
-      .appendEvent(event)
-      .catch((err: unknown) => this.#log(`hypervisor: cannot record ${reason}: ${(err as Error).message}`));
+    await this.#events.record(event);
   }
 
   #iso(): string {

@@ -7,6 +7,7 @@ import type { NotifyMessage } from '../common/notifications.js';
 import type { EventRecord, StoreHealth } from '../common/types.js';
 import { NotFoundError } from '../common/errors.js';
 import type { NotifyTarget } from '../config/notify.js';
+import { EventLog } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import type { Channel } from './channel.js';
 import { compose, titleOf, type ComposeContext } from './compose.js';
@@ -62,6 +63,7 @@ export class Notifier {
   readonly #o: NotifierOptions;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
+  readonly #events: EventLog;
   readonly #dispatcher: Dispatcher;
   readonly #stopping = new AbortController();
   #timer: NodeJS.Timeout | null = null;
@@ -75,6 +77,7 @@ export class Notifier {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? console.error;
+    this.#events = new EventLog(options.store, undefined, this.#log);
     this.#dispatcher = new Dispatcher({
       ...options.dispatch,
       store: options.store,
@@ -125,14 +128,12 @@ export class Notifier {
     const message = this.#testMessage(actor);
     const tried = await tryOnce(channel, message, { id: randomUUID(), attempt: 1 }, this.#stopping.signal, this.#now);
     const outcome = testOutcome(channel, tried);
-    await this.#o.store
-      .appendEvent({
-        reason: 'NotificationTested',
-        actor,
-        message: `test message to ${name}: ${outcome.outcome}${outcome.error ? ` (${outcome.error})` : ''}`,
-        data: { target: name, outcome: outcome.outcome, error: outcome.error },
-      })
-      .catch((err: unknown) => this.#log(`hypervisor: cannot record NotificationTested: ${(err as Error).message}`));
+    await this.#events.record({
+      reason: 'NotificationTested',
+      actor,
+      message: `test message to ${name}: ${outcome.outcome}${outcome.error ? ` (${outcome.error})` : ''}`,
+      data: { target: name, outcome: outcome.outcome, error: outcome.error },
+    });
     return outcome;
   }
 

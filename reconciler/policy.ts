@@ -15,7 +15,7 @@ import { emptyDesired } from '../desired-state/document.js';
 import type { ApplyMeta, ApplyResult, ChangeMeta } from '../desired-state/revisions.js';
 import { autoStage, autoStageCandidate, type History } from '../desired-state/transitions.js';
 import type { Store } from '../store/store.js';
-import { EventLog } from './event-log.js';
+import { EventLog } from '../store/event-log.js';
 
 export interface ReleasePolicyOptions {
   policy: PolicyConfig;

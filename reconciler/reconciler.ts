@@ -16,7 +16,7 @@ import { emptyDesired } from '../desired-state/document.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver, UnitSpec } from '../units/driver.js';
 import { act, type ActionOutcome } from './act.js';
-import { EventLog } from './event-log.js';
+import { EventLog } from '../store/event-log.js';
 import { BuildJobs, type JobOutcome } from './jobs.js';
 import { DeploymentLedger } from './ledger.js';
 import { Observer } from './observe.js';

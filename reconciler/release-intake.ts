@@ -9,7 +9,7 @@ import { FULL_SHA, isSafeTag, statelessPattern } from '../common/git-names.js';
 import type { NewEvent, ReleaseRecord } from '../common/types.js';
 import { newestTags } from '../desired-state/tags.js';
 import type { Store } from '../store/store.js';
-import { EventLog } from './event-log.js';
+import { EventLog } from '../store/event-log.js';
 import type { RepoMirror } from './pipeline/mirror.js';
 import { assertReleaseTag } from './pipeline/tag.js';
 

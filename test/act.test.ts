@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COLORS, type Color, type EventRecord, type NewEvent } from '../common/types.js';
 import { act, type ActionOutcome, type ActorDeps } from '../reconciler/act.js';
-import { EventLog } from '../reconciler/event-log.js';
+import { EventLog } from '../store/event-log.js';
 import { Observer } from '../reconciler/observe.js';
 import type { Action } from '../reconciler/types.js';
 import { openStore } from '../store/open-store.js';

@@ -1,10 +1,12 @@
-// The loop's one policy for writing events: best effort. An event explains a change; it is never
-// the change itself, so a store that cannot take an event must not abort a pass, fail an action
-// that succeeded, or turn a build's result into an error. A failed write is logged once, with its
-// cause, when the trouble starts; while it lasts the lost events are only counted, and the first
-// write that works again says how many were lost. The log never fills with one line per event.
+// The one policy for writing events (the loop's, the desired-state sources', the notifier's): best
+// effort. An event explains a change; it is never the change itself, so a store that cannot take an
+// event must not abort a pass, fail an action that succeeded, or turn a build's result into an error.
+// A failed write is logged once, with its cause, when the trouble starts; while it lasts the lost
+// events are only counted, and the first write that works again says how many were lost. The log
+// never fills with one line per event. (The API's audit lines are another matter: a change is
+// stored with its event or not at all, api/audit.ts.)
 import type { NewEvent } from '../common/types.js';
-import type { Store } from '../store/store.js';
+import type { Store } from './store.js';
 
 export class EventLog {
   readonly #store: Pick<Store, 'appendEvent'>;
