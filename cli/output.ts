@@ -24,6 +24,11 @@ export interface OutputOptions {
   json?: boolean;
 }
 
+/** How the list verbs print: a header line and a line per row, or `empty` when there are none. */
+export function table<T>(rows: readonly T[], empty: string, header: string, line: (row: T) => string): string {
+  return rows.length === 0 ? empty : [header, ...rows.map(line)].join('\n');
+}
+
 /** Prints `data` as JSON for scripts, or the human text otherwise. */
 export function emit(options: OutputOptions, data: unknown, human: () => string): void {
   process.stdout.write(options.json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);

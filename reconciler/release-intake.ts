@@ -113,18 +113,7 @@ export class ReleaseIntake {
       return this.#reject(event, `tag ${event.tag} does not match app.tagPattern ${this.#pattern.source}`);
     let created: ReleaseRecord;
     try {
-      created = await this.#options.store.createRelease({
-        tag: event.tag,
-        sha: event.sha,
-        version: null,
-        author: null,
-        status: 'pending',
-        error: null,
-        build: null,
-        test: null,
-        artifactPath: null,
-        origin: { source: 'webhook', actor: event.actor },
-      });
+      created = await this.#options.store.createRelease(webhookRelease(event, 'pending', null));
     } catch (err) {
       // The same tag came in another delivery at the same moment (GitHub sends `create` and `push`).
       const now = err instanceof DuplicateKeyError ? await this.#options.store.getRelease(event.tag) : null;
@@ -202,18 +191,7 @@ export class ReleaseIntake {
 
   async #reject(event: TagCreated, error: string): Promise<IntakeResult> {
     try {
-      await this.#options.store.createRelease({
-        tag: event.tag,
-        sha: event.sha,
-        version: null,
-        author: null,
-        status: 'rejected',
-        error,
-        build: null,
-        test: null,
-        artifactPath: null,
-        origin: { source: 'webhook', actor: event.actor },
-      });
+      await this.#options.store.createRelease(webhookRelease(event, 'rejected', error));
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
     }
@@ -263,4 +241,24 @@ export class ReleaseIntake {
   #event(event: NewEvent): Promise<void> {
     return this.#events.record(event);
   }
+}
+
+/** The first record of a tag a webhook announced: its identity, no results yet. */
+function webhookRelease(
+  event: TagCreated,
+  status: 'pending' | 'rejected',
+  error: string | null,
+): Omit<ReleaseRecord, 'createdAt' | 'updatedAt'> {
+  return {
+    tag: event.tag,
+    sha: event.sha,
+    version: null,
+    author: null,
+    status,
+    error,
+    build: null,
+    test: null,
+    artifactPath: null,
+    origin: { source: 'webhook', actor: event.actor },
+  };
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { type Color, type DesiredDoc, type ReleaseRecord, type ReleaseStatus } from '../common/types.js';
 import { plan } from '../reconciler/plan.js';
 import type { ColorObservation, Observed, PlanContext } from '../reconciler/types.js';
-import type { UnitSpec } from '../units/driver.js';
+import { notInstalled, type UnitSpec } from '../units/driver.js';
 
 const context: PlanContext = {
   specFor: (color, release) => (release.artifactPath === null ? null : spec(color, release.tag)),
@@ -43,16 +43,7 @@ function release(tag: string, status: ReleaseStatus = 'succeeded'): ReleaseRecor
 
 function absent(color: Color): ColorObservation {
   return {
-    unit: {
-      color,
-      loadState: 'not-found',
-      activeState: 'inactive',
-      subState: 'dead',
-      mainPid: null,
-      nRestarts: 0,
-      installed: null,
-      drift: null,
-    },
+    unit: notInstalled(color),
     health: null,
     consecutiveFailures: 0,
     wasReady: false,

@@ -33,6 +33,20 @@ export interface UnitObservation extends UnitState {
   drift: string | null;
 }
 
+/** What both drivers report for a color with no unit (never installed, or uninstalled). */
+export function notInstalled(color: Color): UnitObservation {
+  return {
+    color,
+    loadState: 'not-found',
+    activeState: 'inactive',
+    subState: 'dead',
+    mainPid: null,
+    nRestarts: 0,
+    installed: null,
+    drift: null,
+  };
+}
+
 export interface UnitDriver {
   readonly kind: 'systemd' | 'process';
   /**

@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
 import { isNotFound, removeFileDurable, writeFileAtomic } from '../common/atomic-write.js';
-import { type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
+import { notInstalled, type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
 import { ProcessSlot, type SlotState, type SlotTiming } from './process-slot.js';
 import { asSpec, unitName, validateSpec } from './unit-file.js';
 
@@ -97,18 +97,7 @@ export class ProcessDriver implements UnitDriver {
 
   async observe(color: Color): Promise<UnitObservation> {
     const slot = await this.#slot(color);
-    if (!slot) {
-      return {
-        color,
-        loadState: 'not-found',
-        activeState: 'inactive',
-        subState: 'dead',
-        mainPid: null,
-        nRestarts: 0,
-        installed: null,
-        drift: null,
-      };
-    }
+    if (!slot) return notInstalled(color);
     return { color, loadState: 'loaded', ...slot.observe(), installed: { ...slot.spec }, drift: null };
   }
 
