@@ -338,7 +338,7 @@ const schemas: Record<string, Schema> = {
       source: str,
       startedAt: str,
       endedAt: { type: ['string', 'null'], description: 'null while it still serves' },
-      endReason: { enum: ['switched', 'replaced', 'stopped', null] },
+      endReason: { enum: ['switched', 'replaced', 'stopped', 'rolled_back', null] },
       gates: { type: 'array', items: { type: 'object' } },
       verdict: { type: ['string', 'null'] },
     },

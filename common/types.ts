@@ -76,10 +76,10 @@ export interface ReleaseOrigin {
 
 /**
  * Why a deployment stopped serving: traffic moved to the other color (`switched`), the same color
- * now runs another tag (`replaced`), or no color serves any more (`stopped`). Issue 13's
- * verification adds `rolled_back`.
+ * now runs another tag (`replaced`), no color serves any more (`stopped`), or a gate judged it
+ * failed and traffic went back to what served before (`rolled_back`, with the verdict).
  */
-export type DeploymentEnd = 'switched' | 'replaced' | 'stopped';
+export type DeploymentEnd = 'switched' | 'replaced' | 'stopped' | 'rolled_back';
 
 /** One gate's result on a deployment (smoke before the switch, verification after it). */
 export interface GateResult {
@@ -107,12 +107,22 @@ export interface Deployment {
   startedAt: string;
   endedAt: string | null;
   endReason: DeploymentEnd | null;
-  /** Empty until promotion gates exist (issue 13). */
+  /** The promotion gates' results (smoke before the switch, verification after it), one per gate name. */
   gates: GateResult[];
+  /** What decided this deployment's fate, in words and numbers; null until a gate decided it. */
   verdict: string | null;
 }
 
 export type NewDeployment = Pick<Deployment, 'color' | 'tag' | 'version' | 'revision' | 'switchedBy' | 'source'>;
+
+/** What a gate writes on a deployment: its result, and optionally the verdict and the end (a rollback). */
+export interface GateRecord {
+  gate: GateResult;
+  /** Sets the deployment's verdict. */
+  verdict?: string;
+  /** Ends the deployment with this reason, when it is still open. */
+  end?: DeploymentEnd;
+}
 
 export interface EventRecord {
   /** Monotonic within the store; followers resume after the last id they saw. */

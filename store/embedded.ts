@@ -6,6 +6,7 @@ import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/err
 import type {
   Deployment,
   DeploymentEnd,
+  GateRecord,
   EventRecord,
   GithubDelivery,
   Hyperuser,
@@ -180,6 +181,22 @@ export class EmbeddedStore implements Store {
       const update = 'UPDATE deployment_ledger SET ended_at = ?, doc = ? WHERE id = ?';
       this.#c.run(update, ended.endedAt, JSON.stringify(ended), id);
       return ended;
+    });
+  }
+
+  async recordGate(id: number, record: GateRecord, events?: EventsFor<Deployment>): Promise<Deployment | null> {
+    return this.#c.write((): Deployment | null => {
+      const found = this.#c.get<{ doc: string }>('SELECT doc FROM deployment_ledger WHERE id = ?', id);
+      if (!found) return null;
+      const next = rec.withGate(row.toDeployment(found), record, rec.nowIso());
+      this.#c.run(
+        'UPDATE deployment_ledger SET ended_at = ?, doc = ? WHERE id = ?',
+        next.endedAt,
+        JSON.stringify(next),
+        id,
+      );
+      this.#c.insertEvents(events?.(next) ?? []);
+      return next;
     });
   }
 

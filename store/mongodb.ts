@@ -6,6 +6,7 @@ import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/err
 import type {
   Deployment,
   DeploymentEnd,
+  GateRecord,
   EventRecord,
   GithubDelivery,
   Hyperuser,
@@ -233,6 +234,27 @@ export class MongoStore implements Store {
       { returnDocument: 'after' },
     );
     return doc && rec.copyDeployment(doc);
+  }
+
+  async recordGate(id: number, record: GateRecord, events?: EventsFor<Deployment>): Promise<Deployment | null> {
+    // Compare-and-set on what was read, so a concurrent end or gate is never overwritten: read again.
+    for (;;) {
+      const outcome = await this.#w.atomically(async (tx) => {
+        const found = await this.#deployments.findOne({ id }, { session: tx });
+        if (!found) return null;
+        const next = rec.withGate(rec.copyDeployment(found), record, rec.nowIso());
+        const { gates, verdict, endedAt, endReason } = next;
+        const written = await this.#deployments.updateOne(
+          { id, endedAt: found.endedAt, gates: found.gates },
+          { $set: { gates, verdict, endedAt, endReason } },
+          { session: tx },
+        );
+        if (written.matchedCount === 0) return 'again' as const;
+        await this.#w.insertEvents(events?.(next) ?? [], tx);
+        return next;
+      });
+      if (outcome !== 'again') return outcome;
+    }
   }
 
   async openDeployments(): Promise<Deployment[]> {

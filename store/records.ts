@@ -6,6 +6,7 @@ import type {
   Deployment,
   DesiredDoc,
   EventRecord,
+  GateRecord,
   GithubDelivery,
   Hyperuser,
   LoginLockoutRecord,
@@ -186,6 +187,18 @@ export function copyDeployment(d: Deployment): Deployment {
 
 function copyGate(g: GateResult): GateResult {
   return { name: g.name, result: g.result, verdict: g.verdict, measured: { ...g.measured } };
+}
+
+/** An entry with a gate's record applied (pure: the adapters store what this returns). */
+export function withGate(d: Deployment, record: GateRecord, time: string): Deployment {
+  const gates = [...d.gates.filter((g) => g.name !== record.gate.name), record.gate];
+  const ending = record.end !== undefined && d.endedAt === null;
+  return copyDeployment({
+    ...d,
+    gates,
+    verdict: record.verdict ?? d.verdict,
+    ...(ending ? { endedAt: time, endReason: record.end } : {}),
+  });
 }
 
 export function deploymentTaken(d: NewDeployment): DuplicateKeyError {

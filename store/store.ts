@@ -12,6 +12,7 @@ import type {
   Deployment,
   DeploymentEnd,
   DesiredDoc,
+  GateRecord,
   EventRecord,
   GithubDelivery,
   Hyperuser,
@@ -89,6 +90,12 @@ export interface Store {
   startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment>;
   /** Closes an open entry; null (and nothing written) when it is not open (or does not exist). */
   endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null>;
+  /**
+   * Records a gate's result on an entry (replacing an earlier result of the same gate name), and its
+   * verdict and end when given; the end only while the entry is open. Null (nothing written, no
+   * events) when there is no such entry. `events` are written in the same transaction.
+   */
+  recordGate(id: number, record: GateRecord, events?: EventsFor<Deployment>): Promise<Deployment | null>;
   /** Entries still serving (normally one), newest first. */
   openDeployments(): Promise<Deployment[]>;
   /** Newest first. */

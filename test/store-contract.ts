@@ -259,6 +259,33 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
         expect(await store.listDeployments(10)).to.deep.equal([again, first]);
       });
 
+      it("records a gate's result once per gate, its verdict and a rollback's end, with its events", async () => {
+        const blue = await store.startDeployment(served('blue', 'v26.11.27.0', 1));
+        const green = await store.startDeployment(served('green', 'v26.11.27.1', 2));
+        const smoke = { name: 'smoke', result: 'passed' as const, verdict: 'SMOKE exit 0', measured: { exitCode: 0 } };
+        expect(await store.recordGate(green.id, { gate: smoke })).to.deep.include({ gates: [smoke], endedAt: null });
+        const verdict = 'error rate 37.5% (150 of 400) > 1% over 41 s';
+        const verify = { name: 'verify', result: 'failed' as const, verdict, measured: { requests: 400, errors: 150 } };
+        const rolledBack = await store.recordGate(green.id, { gate: verify, verdict, end: 'rolled_back' }, (d) => [
+          { reason: 'RolledBack', message: d.verdict ?? '', data: { deployment: d.id } },
+        ]);
+        expect(rolledBack).to.deep.include({ gates: [smoke, verify], verdict, endReason: 'rolled_back' });
+        expect(rolledBack!.endedAt).to.match(ISO);
+        const again = { ...verify, result: 'passed' as const, verdict: 'fine' };
+        const later = await store.recordGate(green.id, { gate: again, end: 'switched' });
+        expect(later, 'an ended entry keeps its end').to.deep.include({
+          gates: [smoke, again],
+          verdict,
+          endReason: 'rolled_back',
+          endedAt: rolledBack!.endedAt,
+        });
+        expect(await store.recordGate(9999, { gate: smoke }, () => [{ reason: 'Nope', message: '' }])).to.equal(null);
+        expect(await store.openDeployments()).to.deep.equal([blue]);
+        expect(await store.listDeployments(1)).to.deep.equal([later]);
+        const events = await store.listRecentEvents(10);
+        expect(events.map((e) => [e.reason, e.data?.deployment])).to.deep.equal([['RolledBack', green.id]]);
+      });
+
       it('lets exactly one of two hosts record the same move at once', async () => {
         const results = await Promise.allSettled([
           store.startDeployment(served('green', 'v26.11.27.1', 4, 'ana')),
