@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
+import { startDeadline } from '../common/deadline.js';
 import type { EventRecord } from '../common/types.js';
 import type { Principal } from './auth/principal.js';
 
@@ -37,7 +38,7 @@ export function followSignal(
   });
   gone.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   const untilExpiry = principal.expiresAt === null ? MAX_FOLLOW_MS : Date.parse(principal.expiresAt) - Date.now();
-  return AbortSignal.any([gone.signal, AbortSignal.timeout(Math.max(0, Math.min(MAX_FOLLOW_MS, untilExpiry)))]);
+  return startDeadline(Math.min(MAX_FOLLOW_MS, untilExpiry), gone.signal).signal;
 }
 
 /**

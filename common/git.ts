@@ -7,6 +7,7 @@
 // Two runners behind one interface. simple-git is the default. It waits 50 ms after every command
 // that prints nothing (its completion detection), and most of a release's git calls print nothing:
 // the pipeline's hot path (fetch, resolve, pin, clone, checkout) runs on plain execFile instead.
+import { startDeadline } from './deadline.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { simpleGit } from 'simple-git';
@@ -69,6 +70,8 @@ export function simpleGitRunner(options: GitRunnerOptions): GitRunner {
         return await git.env(env).raw([...args]);
       } catch (err) {
         throw gitFailure(args, call, limits, { stderr, detail: (err as Error).message, cause: err });
+      } finally {
+        limits.dispose();
       }
     },
   };
@@ -88,6 +91,8 @@ export function spawnGitRunner(options: GitRunnerOptions): GitRunner {
         const stderr = failed.stderr ?? '';
         if (answersNo(call, failed.code, stderr)) return failed.stdout ?? '';
         throw gitFailure(args, call, limits, { stderr, detail: failed.message, cause: err });
+      } finally {
+        limits.dispose();
       }
     },
   };
@@ -113,15 +118,13 @@ export function gitEnv(mark?: string): Record<string, string> {
 
 interface Limits {
   timeoutMs: number;
-  /** The runner's deadline alone: tells a timeout from a cancellation. */
-  deadline: AbortSignal;
   /** The caller's signal or the deadline, whichever comes first: what kills git. */
   signal: AbortSignal;
+  dispose(): void;
 }
 
 function limitsOf(call: GitCall, timeoutMs: number): Limits {
-  const deadline = AbortSignal.timeout(timeoutMs);
-  return { timeoutMs, deadline, signal: call.signal ? AbortSignal.any([call.signal, deadline]) : deadline };
+  return { timeoutMs, ...startDeadline(timeoutMs, call.signal) };
 }
 
 function answersNo(call: GitCall, exitCode: unknown, stderr: string): boolean {
@@ -140,7 +143,7 @@ function gitFailure(args: readonly string[], call: GitCall, limits: Limits, ende
   const stderr = tail(ended.stderr.trim());
   const options = { cause: ended.cause, command: ['git', ...args], stderr };
   if (call.signal?.aborted) return new GitError(`${what}: cancelled`, options);
-  if (limits.deadline.aborted) return new GitError(`${what}: no answer within ${limits.timeoutMs} ms`, options);
+  if (limits.signal.aborted) return new GitError(`${what}: no answer within ${limits.timeoutMs} ms`, options);
   return new GitError(`${what}: ${stderr || ended.detail.trim()}`, options);
 }
 

@@ -2,7 +2,7 @@
 // from, which tags it has, and a checkout of one tag. Git through the one runner (common/git.ts): a
 // deadline on every call and no prompts (an upgrade must fail, not hang, on a repo that asks for
 // credentials).
-import { realpath } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGitRunner } from '../common/git.js';
 import { isBuildTag } from '../common/git-names.js';
@@ -53,6 +53,8 @@ function compareVersions(a: string, b: string): number {
 /** Clones `repo` at `tag` (detached) into `dir`; resolves with the commit's SHA. */
 export async function cloneTag(repo: string, tag: string, dir: string): Promise<string> {
   const clone = ['-c', 'advice.detachedHead=false', 'clone', '--quiet', '--branch', tag, '--', repo, dir];
+  // git runs in the folder that will hold the clone; on a first upgrade it does not exist yet.
+  await mkdir(path.dirname(dir), { recursive: true });
   await git(clone, path.dirname(dir));
   return (await git(['rev-parse', 'HEAD'], dir)).trim();
 }

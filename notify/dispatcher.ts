@@ -3,6 +3,7 @@
 // nothing waits in memory (the outbox in the store is the queue). A try that fails is tried again
 // after a backoff, up to three tries; each try's outcome is an event. A host that dies mid-try
 // leaves a lease that runs out, and then any host takes the message again.
+import { startDeadline } from '../common/deadline.js';
 import type { NotificationRecord } from '../common/notifications.js';
 import type { NewEvent } from '../common/types.js';
 import { EventLog } from '../store/event-log.js';
@@ -41,12 +42,14 @@ export async function tryOnce(
   now: () => number = Date.now,
 ): Promise<TryOutcome> {
   const started = now();
-  const signal = AbortSignal.any([stop, AbortSignal.timeout(channel.timeoutMs)]);
+  const deadline = startDeadline(channel.timeoutMs, stop);
   try {
-    await channel.send(message, delivery, signal);
+    await channel.send(message, delivery, deadline.signal);
     return { delivered: true, durationMs: now() - started };
   } catch (err) {
-    return { delivered: false, error: reasonOf(err, signal, channel.timeoutMs), durationMs: now() - started };
+    return { delivered: false, error: reasonOf(err, deadline.signal, channel.timeoutMs), durationMs: now() - started };
+  } finally {
+    deadline.dispose();
   }
 }
 

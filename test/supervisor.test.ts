@@ -124,7 +124,13 @@ describe('host build (hyperctl upgrade) under the supervisor', function () {
       logFile,
       progress: () => undefined,
     });
-    await waitFor('the test step to run', async () => (await processesMatching(inGroup)).length > 0 || null);
+    // A build that ends before its test step runs says why, instead of a wait that times out.
+    let endedEarly: unknown = null;
+    void building.catch((e: unknown) => (endedEarly = e));
+    await waitFor('the test step to run', async () => {
+      if (endedEarly !== null) throw new Error(`the build ended first: ${(endedEarly as Error).message}`);
+      return (await processesMatching(inGroup)).length > 0 || null;
+    });
     controller.abort(new Error('^C'));
     const err = await building.then(
       () => expect.fail('a cancelled build must fail'),
