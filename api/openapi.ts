@@ -339,7 +339,19 @@ const schemas: Record<string, Schema> = {
       startedAt: str,
       endedAt: { type: ['string', 'null'], description: 'null while it still serves' },
       endReason: { enum: ['switched', 'replaced', 'stopped', 'rolled_back', null] },
-      gates: { type: 'array', items: { type: 'object' } },
+      gates: {
+        type: 'array',
+        description: 'the promotion gates, one per name (smoke before the switch, verify after it)',
+        items: strict(
+          {
+            name: str,
+            result: { enum: ['passed', 'failed', 'skipped'] },
+            verdict: { ...str, description: 'in words and numbers' },
+            measured: { type: 'object', additionalProperties: { type: 'number' } },
+          },
+          ['name', 'result', 'verdict', 'measured'],
+        ),
+      },
       verdict: { type: ['string', 'null'] },
     },
   },

@@ -113,7 +113,9 @@ export interface Deployment {
   verdict: string | null;
 }
 
-export type NewDeployment = Pick<Deployment, 'color' | 'tag' | 'version' | 'revision' | 'switchedBy' | 'source'>;
+/** A new ledger entry; `gates` are those judged before the switch (the smoke gate), none when absent. */
+export type NewDeployment = Pick<Deployment, 'color' | 'tag' | 'version' | 'revision' | 'switchedBy' | 'source'> &
+  Partial<Pick<Deployment, 'gates'>>;
 
 /** What a gate writes on a deployment: its result, and optionally the verdict and the end (a rollback). */
 export interface GateRecord {

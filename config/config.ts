@@ -10,6 +10,7 @@ import { describeValue } from '../common/describe.js';
 import { DEFAULT_TAG_PATTERN } from '../common/git-names.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import { checkYamlNesting } from '../common/nesting.js';
+import { readGates, type GatesConfig } from './gates.js';
 import { readNotify, type NotifyTarget } from './notify.js';
 import { ObjectReader } from './reader.js';
 
@@ -115,6 +116,8 @@ export interface Config {
   desired: { file: string | null; git: GitSourceConfig | null };
   github: GithubConfig;
   policy: PolicyConfig;
+  /** The promotion gates (config/gates.ts). @default every gate off */
+  gates: GatesConfig;
   /** How often a pass runs without any trigger. @default 5s */
   reconcile: { intervalMs: number };
   proxy: {
@@ -183,6 +186,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
     desired: readDesired(top.child('desired'), resolve),
     github: readGithub(top.child('github'), resolve),
     policy: readPolicy(top.child('policy')),
+    gates: readGates(top.child('gates')),
     reconcile: readReconcile(top.child('reconcile')),
     proxy: readProxy(top.child('proxy')),
     auth: readAuth(top.child('auth'), resolve, root),

@@ -165,7 +165,8 @@ export function newRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'
 }
 
 export function newDeployment(id: number, d: NewDeployment, time: string): Deployment {
-  return copyDeployment({ ...d, id, startedAt: time, endedAt: null, endReason: null, gates: [], verdict: null });
+  const gates = d.gates ?? [];
+  return copyDeployment({ ...d, gates, id, startedAt: time, endedAt: null, endReason: null, verdict: null });
 }
 
 export function copyDeployment(d: Deployment): Deployment {

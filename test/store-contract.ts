@@ -286,6 +286,13 @@ export function storeContract(name: string, make: () => Promise<Store>): void {
         expect(events.map((e) => [e.reason, e.data?.deployment])).to.deep.equal([['RolledBack', green.id]]);
       });
 
+      it('keeps the gates an entry opens with (those judged before the switch)', async () => {
+        const smoke = { name: 'smoke', result: 'passed' as const, verdict: 'SMOKE exit 0', measured: { exitCode: 0 } };
+        const blue = await store.startDeployment({ ...served('blue', 'v26.11.27.0', 1), gates: [smoke] });
+        expect(blue).to.deep.include({ gates: [smoke], verdict: null, endedAt: null });
+        expect(await store.listDeployments(1)).to.deep.equal([blue]);
+      });
+
       it('lets exactly one of two hosts record the same move at once', async () => {
         const results = await Promise.allSettled([
           store.startDeployment(served('green', 'v26.11.27.1', 4, 'ana')),
