@@ -2,7 +2,7 @@
 // `res`, with backpressure both ways. When the target refuses or resets the connection before the
 // first byte of its answer, a replayable request is sent once more, to the other color if it is
 // Ready (failover). The current lease is released when `res` is over, whatever ends it.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { limitedBody, planBody, readWhole, type BodyPlan } from './body.js';
 import {
@@ -29,7 +29,14 @@ export interface ForwardContext {
 /** Errors that mean the backend never saw the request through: nothing listens, or the connection died. */
 const REFUSED_OR_RESET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'UND_ERR_SOCKET']);
 
-export function forward(req: IncomingMessage, res: ServerResponse, lease: Lease, ctx: ForwardContext): void {
+/** `setCookie`: the canary cookie a client without one is given with the answer (proxy/sticky.ts). */
+export function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  lease: Lease,
+  ctx: ForwardContext,
+  setCookie: string | null = null,
+): void {
   const requestId = requestIdOf(req);
   const path = req.url ?? '/';
   let plan: BodyPlan;
@@ -48,7 +55,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, lease: Lease,
     headers: upstreamRequestHeaders(req, requestId, ctx.trusted),
     body: null,
   };
-  const exchange = new Exchange(res, lease, ctx, requestId, options, plan.replayable);
+  const exchange = new Exchange(res, lease, ctx, requestId, options, plan.replayable, setCookie);
   switch (plan.kind) {
     case 'none':
       return exchange.start();
@@ -78,6 +85,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly #requestId: string;
   readonly #options: Dispatcher.DispatchOptions;
   readonly #replayable: boolean;
+  readonly #setCookie: string | null;
   #lease: Lease;
   #attempts = 0;
   #controller: Dispatcher.DispatchController | null = null;
@@ -92,8 +100,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     requestId: string,
     options: Dispatcher.DispatchOptions,
     replayable: boolean,
+    setCookie: string | null,
   ) {
     this.#res = res;
+    this.#setCookie = setCookie;
     this.#lease = lease;
     this.#ctx = ctx;
     this.#requestId = requestId;
@@ -125,7 +135,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (status < 200 || this.#clientGone) return;
     this.#responding = true;
     try {
-      this.#res.writeHead(status, statusMessage || undefined, downstreamResponseHeaders(headers, this.#requestId));
+      const out = downstreamResponseHeaders(headers, this.#requestId);
+      if (this.#setCookie !== null) out['set-cookie'] = [...cookiesOf(out['set-cookie']), this.#setCookie];
+      this.#res.writeHead(status, statusMessage || undefined, out);
     } catch (err) {
       // Node refuses a status line or field it considers invalid; the client gets a clean 502.
       controller.abort(
@@ -187,6 +199,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#clientGone = true;
     this.#controller?.abort(new ClientGoneError());
   }
+}
+
+function cookiesOf(value: OutgoingHttpHeader | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [String(value)];
 }
 
 function isRefusedOrReset(error: Error): boolean {

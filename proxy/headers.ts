@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { withoutCanaryCookie } from './sticky.js';
 import { clientAddress, type TrustedProxies } from './trusted.js';
 
 /** Fields that describe one connection, never the message; the libraries frame the message themselves. */
@@ -111,8 +112,10 @@ export function upstreamRequestHeaders(req: IncomingMessage, requestId: string, 
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (dropped(name.toLowerCase(), declared, fromProxy)) continue;
-    out.push(name, raw[i + 1] as string);
+    const lower = name.toLowerCase();
+    if (dropped(lower, declared, fromProxy)) continue;
+    const value = lower === 'cookie' ? withoutCanaryCookie(raw[i + 1] as string) : (raw[i + 1] as string);
+    if (value !== null) out.push(name, value);
   }
   const fields = forwardedFields(req, requestId, 'https', trusted);
   for (const field of fields) out.push(field);
@@ -133,7 +136,8 @@ export function upstreamUpgradeHeaders(
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || dropped(name, declared, fromProxy)) continue;
-    out[name] = value;
+    const kept = name === 'cookie' ? withoutCanaryCookie(value as string) : value;
+    if (kept !== null) out[name] = kept;
   }
   out.connection = 'Upgrade';
   out.upgrade = req.headers.upgrade;

@@ -3,8 +3,10 @@
 // deadline. The preview slot holds the other color exactly when it is Ready, which makes it the
 // failover target for public requests the active color refuses. The proxy never stops a backend;
 // the reconciler owns the units.
+import { ValidationError } from '../common/errors.js';
 import type { Color } from '../common/types.js';
 import { BackendPools } from './pools.js';
+import { inCanary } from './sticky.js';
 import { checkTarget, checkTargetOptions, positive, Target, type DrainResult, type TargetOptions } from './target.js';
 
 /** `active` takes public traffic; `preview` is served on the second listener (the inactive color). */
@@ -32,9 +34,16 @@ export interface TargetView {
   inFlight: number;
 }
 
+/** A canary: a second color that takes `weight` per cent of the public clients (proxy/sticky.ts). */
+export interface CanaryRoute extends RouteTarget {
+  /** Per cent of the clients, more than 0 and less than 100. */
+  weight: number;
+}
+
 export interface RouterSnapshot {
   active: TargetView | null;
   preview: TargetView | null;
+  canary: (TargetView & { weight: number }) | null;
   draining: TargetView[];
 }
 
@@ -43,6 +52,7 @@ export class Router {
   readonly #responseTimeoutMs: number;
   readonly #drainTimeoutMs: number;
   #slots: Record<Slot, Target | null> = { active: null, preview: null };
+  #canary: { target: Target; weight: number } | null = null;
   #draining = new Set<Target>();
   #hold: Promise<void> | null = null;
 
@@ -100,6 +110,33 @@ export class Router {
   }
 
   /**
+   * Sends `weight` per cent of the public clients to `canary.color` and the rest to the active color;
+   * null ends the split (every client goes to the active color). A new weight for the same color keeps
+   * its target, so requests in flight are not drained; another color replaces it and drains the old.
+   */
+  setCanary(canary: CanaryRoute | null): Promise<DrainResult | null> {
+    if (canary !== null) checkCanary(canary);
+    const old = this.#canary;
+    if (canary !== null && old?.target.matches(canary.color, canary.port)) {
+      old.weight = canary.weight;
+      return Promise.resolve(null);
+    }
+    this.#canary =
+      canary === null
+        ? null
+        : {
+            target: new Target(canary.color, canary.port, this.#pools, this.#responseTimeoutMs),
+            weight: canary.weight,
+          };
+    return old ? this.#retire(old.target) : Promise.resolve(null);
+  }
+
+  /** The canary's color and share, or null when every public client goes to the active color. */
+  canary(): { color: Color; weight: number } | null {
+    return this.#canary && { color: this.#canary.target.color, weight: this.#canary.weight };
+  }
+
+  /**
    * Until `decided` settles (at most `maxMs`), a request that finds no target waits for it instead
    * of getting 503 at once: a starting daemon has not routed yet, and the color it is about to route
    * to may well be Ready.
@@ -126,19 +163,29 @@ export class Router {
     return this.#hold;
   }
 
-  /** Picks the slot's current target and counts the request on it, in one synchronous step. */
-  lease(slot: Slot): Lease | null {
-    const target = this.#slots[slot];
+  /**
+   * Picks the slot's current target and counts the request on it, in one synchronous step. While a
+   * canary runs, a public client's `bucket` (proxy/sticky.ts) decides between it and the active color.
+   */
+  lease(slot: Slot, bucket: number | null = null): Lease | null {
+    const canary = slot === 'active' ? this.#canary : null;
+    const target = canary && bucket !== null && inCanary(bucket, canary.weight) ? canary.target : this.#slots[slot];
     if (!target) return null;
     return { target, release: target.acquire() };
   }
 
+  /** Whether public requests are split (and so need the client's bucket). */
+  get splitting(): boolean {
+    return this.#canary !== null;
+  }
+
   /**
    * For a public request `failed` refused: a lease on the other color, which the preview slot holds
-   * exactly when it is Ready. Null when there is none (or it is the color that failed).
+   * exactly when it is Ready (a refused canary request goes to the active color). Null when there is
+   * none (or it is the color that failed).
    */
   failoverLease(failed: Target): Lease | null {
-    const other = this.#slots.preview;
+    const other = failed === this.#canary?.target ? this.#slots.active : this.#slots.preview;
     if (!other || other.color === failed.color) return null;
     return { target: other, release: other.acquire() };
   }
@@ -148,6 +195,7 @@ export class Router {
     return {
       active: this.#slots.active ? view(this.#slots.active) : null,
       preview: this.#slots.preview ? view(this.#slots.preview) : null,
+      canary: this.#canary ? { ...view(this.#canary.target), weight: this.#canary.weight } : null,
       draining: [...this.#draining].map(view),
     };
   }
@@ -155,8 +203,11 @@ export class Router {
   /** Shutdown: routes nothing, drains every target up to the deadline, then aborts what is left. */
   async close(timeoutMs: number): Promise<DrainResult[]> {
     positive('timeoutMs', timeoutMs);
-    const all = [this.#slots.active, this.#slots.preview, ...this.#draining].filter((t) => t !== null);
+    const all = [this.#slots.active, this.#slots.preview, this.#canary?.target ?? null, ...this.#draining].filter(
+      (t) => t !== null,
+    );
     this.#slots = { active: null, preview: null };
+    this.#canary = null;
     const results = await Promise.all(all.map((t) => t.drain(timeoutMs)));
     await Promise.all(all.filter((t) => t.inFlight > 0).map((t) => t.destroy()));
     return results;
@@ -177,5 +228,12 @@ export class Router {
     } finally {
       this.#draining.delete(target);
     }
+  }
+}
+
+function checkCanary(canary: CanaryRoute): void {
+  checkTarget(canary.color, canary.port);
+  if (!Number.isFinite(canary.weight) || canary.weight <= 0 || canary.weight >= 100) {
+    throw new ValidationError('weight', `must be a per cent above 0 and below 100, got ${String(canary.weight)}`);
   }
 }

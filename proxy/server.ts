@@ -10,6 +10,7 @@ import { ListenError, NoTargetError, ProxyHttpError, sendError } from './errors.
 import { forward, type ForwardContext } from './forward.js';
 import { requestIdOf } from './headers.js';
 import type { Router, Slot } from './router.js';
+import { StickyBuckets, type CanaryClient } from './sticky.js';
 import { positive } from './target.js';
 import { CertificateReloader, loadKeyPairSync, type TlsCertificateError, type TlsFiles } from './tls.js';
 import { TrustedProxies } from './trusted.js';
@@ -72,6 +73,8 @@ interface Listener {
   options: ProxyServerOptions;
   slot: Slot;
   forwarding: ForwardContext;
+  /** Canary buckets of public clients (proxy/sticky.ts). */
+  buckets: StickyBuckets;
 }
 
 export function createProxyServer(options: ProxyServerOptions): Server {
@@ -87,7 +90,8 @@ export function createProxyServer(options: ProxyServerOptions): Server {
   const { router } = options;
   // Only public traffic fails over: the preview listener exists to test one particular color.
   const failover = slot === 'active' ? router.failoverLease.bind(router) : () => null;
-  const listener: Listener = { server, options, slot, forwarding: { trusted, maxBodyBytes, failover } };
+  const buckets = new StickyBuckets();
+  const listener: Listener = { server, options, slot, forwarding: { trusted, maxBodyBytes, failover }, buckets };
   const ws = new WebSocketForwarder(trusted);
   const sockets = new Set<Duplex>();
   upgraded.set(server, sockets);
@@ -101,7 +105,7 @@ export function createProxyServer(options: ProxyServerOptions): Server {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    onUpgrade(router, slot, ws, req, socket, head);
+    onUpgrade(listener, ws, req, socket, head);
   });
   return server;
 }
@@ -129,7 +133,8 @@ function makeServer(t: Required<ServerTimeouts>, tls: ProxyTlsOptions | undefine
   return server;
 }
 
-function onRequest({ server, options, slot, forwarding }: Listener, req: IncomingMessage, res: ServerResponse): void {
+function onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse): void {
+  const { server, options } = listener;
   // Node emits write-after-end and similar as 'error' on the response; never let one go uncaught.
   res.on('error', () => undefined);
   // A server being closed must not keep this connection alive for another request.
@@ -138,17 +143,24 @@ function onRequest({ server, options, slot, forwarding }: Listener, req: Incomin
     callApi(options.apiHandler, req, res);
     return;
   }
-  toBackend({ server, options, slot, forwarding }, req, res);
+  toBackend(listener, req, res);
 }
 
 function toBackend(listener: Listener, req: IncomingMessage, res: ServerResponse, waited = false): void {
   if (res.destroyed) return; // the client left while it waited
   const { router } = listener.options;
-  const lease = router.lease(listener.slot);
-  if (lease) return forward(req, res, lease, listener.forwarding);
+  const client = clientOf(listener, req);
+  const lease = router.lease(listener.slot, client?.bucket);
+  if (lease) return forward(req, res, lease, listener.forwarding, client?.setCookie);
   const hold = waited ? null : router.holding;
   if (hold) return void hold.then(() => toBackend(listener, req, res, true));
   sendError(res, new NoTargetError(listener.slot), requestIdOf(req));
+}
+
+/** The client's canary bucket, read only while public traffic is split (proxy/sticky.ts). */
+function clientOf(listener: Listener, req: IncomingMessage): CanaryClient | null {
+  if (listener.slot !== 'active' || !listener.options.router.splitting) return null;
+  return listener.buckets.client(req.headers.cookie, (req.socket as { encrypted?: boolean }).encrypted === true);
 }
 
 function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: ServerResponse): void {
@@ -168,8 +180,7 @@ function callApi(apiHandler: ApiHandler | undefined, req: IncomingMessage, res: 
 }
 
 function onUpgrade(
-  router: Router,
-  slot: Slot,
+  listener: Listener,
   ws: WebSocketForwarder,
   req: IncomingMessage,
   socket: Duplex,
@@ -193,7 +204,7 @@ function onUpgrade(
     );
     return;
   }
-  upgradeToBackend(router, slot, ws, { req, socket, head });
+  upgradeToBackend(listener, ws, { req, socket, head });
 }
 
 interface Upgrade {
@@ -202,12 +213,15 @@ interface Upgrade {
   head: Buffer;
 }
 
-function upgradeToBackend(router: Router, slot: Slot, ws: WebSocketForwarder, u: Upgrade, waited = false): void {
+function upgradeToBackend(listener: Listener, ws: WebSocketForwarder, u: Upgrade, waited = false): void {
   if (u.socket.destroyed) return; // the client left while it waited
-  const lease = router.lease(slot);
+  const { router } = listener.options;
+  const { slot } = listener;
+  // A 101 carries no cookie of ours: a client without one is placed by a fresh bucket, once.
+  const lease = router.lease(slot, clientOf(listener, u.req)?.bucket);
   if (lease) return ws.forward(u.req, u.socket, u.head, lease);
   const hold = waited ? null : router.holding;
-  if (hold) return void hold.then(() => upgradeToBackend(router, slot, ws, u, true));
+  if (hold) return void hold.then(() => upgradeToBackend(listener, ws, u, true));
   writeRawError(u.socket, new NoTargetError(slot), requestIdOf(u.req));
 }
 

@@ -93,6 +93,10 @@ function route(color: Color, events: EventEmitter, req: IncomingMessage, res: Se
       return;
     case '/headers':
       return json(res, { color, headers: req.headers });
+    case '/session':
+      // A backend cookie of its own, which a proxy that adds one must keep.
+      res.setHeader('set-cookie', ['session=s1; Path=/', 'theme=dark; Path=/']);
+      return json(res, { color, method: req.method, path: url.pathname });
     case '/sink': {
       // Reads the whole body before answering, so a proxy that refuses it mid-way can still say why.
       let bytes = 0;
