@@ -1,12 +1,13 @@
-// Streams that follow something as it grows: a log file, the event trail. Every stream has an end:
-// the client leaving, the caller's session ending, or MAX_FOLLOW_MS, whichever comes first.
+// Streams that follow something as it grows or changes: a log file, the event trail, the status.
+// Every stream has an end: the client leaving, the caller's session ending, or MAX_FOLLOW_MS,
+// whichever comes first.
 import type { Response } from 'express';
 import { open } from 'node:fs/promises';
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startDeadline } from '../common/deadline.js';
 import type { EventRecord } from '../common/types.js';
 import type { Principal } from './auth/principal.js';
+import type { FollowSink } from './follow-sink.js';
 
 /** The longest a single follow lasts; a client that wants more reconnects (events: with ?after=). */
 export const MAX_FOLLOW_MS = 60 * 60_000;
@@ -42,32 +43,44 @@ export function followSignal(
 }
 
 /**
- * Writes `file` from the start, then what is appended, while `growing()` says the writer is still
- * at work; after it says no, one last read. A file that shrinks was replaced by a new run: start over.
+ * Sends `file` from `offset` (0: the start), then what is appended, while `growing()` says the writer
+ * is still at work; after it says no, one last read. A file that shrinks was replaced by a new run:
+ * start over. A stream cut short (client gone, session ended, MAX_FOLLOW_MS) is not told it is complete.
  */
 export async function followFile(
   res: Response,
   file: string,
   growing: () => Promise<boolean>,
   signal: AbortSignal,
+  sink: FollowSink,
+  offset = 0,
   pollMs = 250,
 ): Promise<void> {
-  let offset = 0;
+  let position = offset;
+  let quietSince = Date.now();
   while (!signal.aborted) {
     const still = await growing();
-    offset = await copyFrom(res, file, offset, signal);
+    const next = await copyFrom(sink, file, position, signal);
+    if (next !== position) quietSince = Date.now();
+    position = next;
     if (!still) break;
+    if (Date.now() - quietSince >= HEARTBEAT_MS) {
+      await sink.heartbeat();
+      quietSince = Date.now();
+    }
     if (!(await sleep(pollMs, signal))) break;
   }
-  res.end();
+  if (signal.aborted) res.end();
+  else sink.end();
 }
 
-/** Newline-delimited JSON events after `afterId`, polling the store (other hosts write to it too). */
+/** Events after `afterId` as they are written, polling the store (other hosts write to it too). */
 export async function followEvents(
   res: Response,
   list: (afterId: number) => Promise<EventRecord[]>,
   afterId: number,
   signal: AbortSignal,
+  sink: FollowSink,
   pollMs = 500,
 ): Promise<void> {
   let last = afterId;
@@ -75,14 +88,12 @@ export async function followEvents(
   while (!signal.aborted) {
     const events = await list(last);
     for (const event of events) {
-      await write(res, `${JSON.stringify(event)}\n`, signal);
+      await sink.item(event, event.id);
       last = event.id;
       quietSince = Date.now();
     }
-    // A blank line now and then: a client that is gone shows up as a failed write, and idle proxies keep
-    // the connection.
     if (Date.now() - quietSince >= HEARTBEAT_MS) {
-      await write(res, '\n', signal);
+      await sink.heartbeat();
       quietSince = Date.now();
     }
     if (events.length === 0 && !(await sleep(pollMs, signal))) break;
@@ -90,7 +101,38 @@ export async function followEvents(
   res.end();
 }
 
-async function copyFrom(res: Response, file: string, offset: number, signal: AbortSignal): Promise<number> {
+/**
+ * Whatever `read()` answers, each time it differs from the last one sent (the first at once), looked
+ * at every `pollMs`: the dashboard's overview stays live without a timer of its own, which a
+ * browser slows down in a tab that is not in front.
+ */
+export async function followChanges(
+  res: Response,
+  read: () => Promise<unknown>,
+  signal: AbortSignal,
+  sink: FollowSink,
+  pollMs = 500,
+): Promise<void> {
+  let sent = '';
+  let count = 0;
+  let quietSince = Date.now();
+  while (!signal.aborted) {
+    const value = await read();
+    const text = JSON.stringify(value);
+    if (text !== sent) {
+      await sink.item(value, ++count);
+      sent = text;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= HEARTBEAT_MS) {
+      await sink.heartbeat();
+      quietSince = Date.now();
+    }
+    if (!(await sleep(pollMs, signal))) break;
+  }
+  res.end();
+}
+
+async function copyFrom(sink: FollowSink, file: string, offset: number, signal: AbortSignal): Promise<number> {
   const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;
@@ -103,19 +145,13 @@ async function copyFrom(res: Response, file: string, offset: number, signal: Abo
     while (position < size && !signal.aborted) {
       const { bytesRead } = await handle.read(buffer, 0, Math.min(CHUNK_BYTES, size - position), position);
       if (bytesRead === 0) break;
-      await write(res, Buffer.from(buffer.subarray(0, bytesRead)), signal);
       position += bytesRead;
+      await sink.bytes(Buffer.from(buffer.subarray(0, bytesRead)), position);
     }
     return position;
   } finally {
     await handle.close();
   }
-}
-
-/** Respects back-pressure: a slow client slows the stream, it does not fill the daemon's memory. */
-async function write(res: Response, chunk: string | Buffer, signal: AbortSignal): Promise<void> {
-  if (res.write(chunk) || signal.aborted) return;
-  await once(res, 'drain', { signal }).catch(() => undefined);
 }
 
 /** False when the wait was cut short by the signal. */

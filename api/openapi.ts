@@ -46,6 +46,11 @@ const FOLLOW = query('follow', '1: stream (until the step or the session ends)',
   type: 'string',
   enum: ['0', '1', 'true', 'false'],
 });
+const SSE = query(
+  'sse',
+  '1 (or Accept: text/event-stream): stream server-sent events; a reconnect resumes after Last-Event-ID',
+  { type: 'string', enum: ['0', '1', 'true', 'false'] },
+);
 const answer = (schema: Schema, description = 'ok'): Record<string, unknown> => ({
   200: { description, ...json(schema) },
 });
@@ -81,7 +86,11 @@ const paths: Record<string, Record<string, Operation>> = {
   },
   '/auth/logout': { post: op("end this token's session", 'viewer', { 204: { description: 'logged out' } }) },
   '/auth/me': { get: op('who the token belongs to', 'viewer', answer(ref('Me'))) },
-  '/status': { get: op('desired, observed and status together', 'viewer', answer({ type: 'object' })) },
+  '/status': {
+    get: op('desired, observed and status together (follow: each change)', 'viewer', answer({ type: 'object' }), {
+      parameters: [FOLLOW, SSE],
+    }),
+  },
   '/desired': {
     get: op(
       'the latest desired-state revision (JSON, or YAML with Accept: application/yaml)',
@@ -245,7 +254,7 @@ const paths: Record<string, Record<string, Operation>> = {
       'viewer',
       { 200: { description: 'the log', content: { 'text/plain': { schema: { type: 'string' } } } } },
       {
-        parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW],
+        parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW, SSE],
       },
     ),
   },
@@ -264,7 +273,7 @@ const paths: Record<string, Record<string, Operation>> = {
           },
         },
       },
-      { parameters: [query('after', 'events with a greater id'), query('limit', '1 to 1000'), FOLLOW] },
+      { parameters: [query('after', 'events with a greater id'), query('limit', '1 to 1000'), FOLLOW, SSE] },
     ),
   },
   '/deployments': {

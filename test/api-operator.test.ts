@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { StatusAnswer } from '../api/wire.js';
 import type { Color } from '../common/types.js';
 import { startTestDaemon, type TestDaemon } from './api-harness.js';
+import { openSse } from './harness/sse.js';
 import { scratchDir } from '../harness/daemon-process.js';
 import { createExampleRepo } from '../harness/example-repo.js';
 import { waitUntil } from './harness/wait.js';
@@ -136,6 +137,26 @@ describe('api: an operator stages, switches and rolls back (real daemon, real bu
     const testLog = await hv.call('GET', `/releases/v${V2}/logs/test`, { token: vic });
     expect(testLog.status).to.equal(200);
     expect(testLog.headers['content-type']).to.match(/^text\/plain/);
+  });
+
+  it('sends a finished log as server-sent events: whole lines, offsets as ids, an end; resumable', async () => {
+    const url = `${hv.url}/hypervisor/releases/v${V2}/logs/build`;
+    const release = await hv.call<{ release: { build: { logPath: string } } }>('GET', `/releases/v${V2}`, {
+      token: vic,
+    });
+    const log = await readFile(release.json.release.build.logPath, 'utf8');
+    const whole = await openSse(url, { authorization: `Bearer ${vic}` });
+    await whole.ended;
+    expect(whole.messages.at(-1)?.event).to.equal('end');
+    const lines = whole.messages.filter((m) => m.event === 'message');
+    expect(lines.map((m) => JSON.parse(m.data) as string).join('')).to.equal(log);
+    const first = lines[0]!;
+    const offset = Number(first.id);
+    expect(Buffer.from(log).subarray(0, offset).toString()).to.equal(JSON.parse(first.data));
+    const resumed = await openSse(url, { authorization: `Bearer ${vic}`, 'last-event-id': String(offset) });
+    await resumed.ended;
+    const rest = resumed.messages.filter((m) => m.event === 'message').map((m) => JSON.parse(m.data) as string);
+    expect(rest.join('')).to.equal(Buffer.from(log).subarray(offset).toString());
   });
 
   it('lets a viewer read but not switch (403, nothing written)', async () => {

@@ -1,4 +1,5 @@
-// Releases and their build and test logs (`?follow=1` streams a log while its step runs).
+// Releases and their build and test logs (`?follow=1` streams a log while its step runs: plain
+// text, or server-sent events of whole lines for the dashboard, resumable at a byte offset).
 import { Router } from 'express';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { logCommand } from '../../desired-state/transitions.js';
 import { allow, principalOf, stillAuthenticated } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { followFile, followSignal } from '../follow.js';
+import { lastEventId, openSink, wantsSse } from '../follow-sink.js';
 import { HttpError } from '../http-error.js';
 import { queryFlag, queryInteger } from '../query.js';
 
@@ -31,7 +33,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
     if (!(LOG_KINDS as readonly string[]).includes(kind))
       throw new HttpError(404, 'not_found', `no log ${describeValue(kind)}; logs are build and test`);
     const file = path.join(deps.logsDir, release.tag, `${kind}.log`);
-    const follow = queryFlag(req, 'follow') && RUNNING.has(release.status);
+    const sse = wantsSse(req);
+    const follow = (queryFlag(req, 'follow') || sse) && RUNNING.has(release.status);
     if (
       !follow &&
       !(await stat(file).then(
@@ -41,10 +44,11 @@ export function releaseRoutes(deps: ApiDeps): Router {
     ) {
       throw new HttpError(404, 'no_log', `${release.tag} has no ${kind} log (release ${release.status})`);
     }
-    res.type('text/plain; charset=utf-8').set('Cache-Control', 'no-store').flushHeaders();
+    const signal = followSignal(res, principalOf(res), stillAuthenticated(res));
+    const sink = openSink(req, res, signal, true);
     const growing = async (): Promise<boolean> =>
       follow && RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
-    await followFile(res, file, growing, followSignal(res, principalOf(res), stillAuthenticated(res)));
+    await followFile(res, file, growing, signal, sink, sse ? (lastEventId(req) ?? 0) : 0);
   });
   return router;
 }

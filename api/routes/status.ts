@@ -1,14 +1,26 @@
-// Read-only views of the loop: desired + observed + status together, and what the next pass would do.
+// Read-only views of the loop: desired + observed + status together (`?follow=1`: each change, as
+// NDJSON or server-sent events), and what the next pass would do.
 import { Router } from 'express';
-import { allow } from '../auth/gate.js';
+import { allow, principalOf, stillAuthenticated } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
+import { followChanges, followSignal } from '../follow.js';
+import { openSink, wantsSse } from '../follow-sink.js';
+import { queryFlag } from '../query.js';
 import type { StatusAnswer } from '../wire.js';
 
 export function statusRoutes(deps: ApiDeps): Router {
   const router = Router();
-  router.get('/status', allow('viewer'), async (_req, res) => {
+  const read = async (): Promise<StatusAnswer> => {
     const revision = await deps.desired.current();
-    res.json({ daemon: deps.daemon, revision, status: deps.reconciler.status() } satisfies StatusAnswer);
+    return { daemon: deps.daemon, revision, status: deps.reconciler.status() };
+  };
+  router.get('/status', allow('viewer'), async (req, res) => {
+    if (!queryFlag(req, 'follow') && !wantsSse(req)) {
+      res.json(await read());
+      return;
+    }
+    const signal = followSignal(res, principalOf(res), stillAuthenticated(res));
+    await followChanges(res, read, signal, openSink(req, res, signal));
   });
   router.get('/plan', allow('viewer'), async (_req, res) => {
     res.json(await deps.reconciler.planNow());
