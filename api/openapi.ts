@@ -21,7 +21,7 @@ function op(summary: string, role: Role | null, ok: Record<string, unknown>, ext
     });
   return {
     summary,
-    security: role ? [{ bearer: [] }] : [],
+    security: role ? [{ bearer: [] }, { cookie: [] }] : [],
     ...(role ? { 'x-required-role': role } : {}),
     ...extra,
     responses: { ...ok, ...errors, ...(extra.responses as object | undefined) },
@@ -76,13 +76,18 @@ const paths: Record<string, Record<string, Operation>> = {
   },
   '/openapi.json': { get: op('this document', 'viewer', answer({ type: 'object' })) },
   '/auth/login': {
-    post: op('log in: a short-lived token bound to a session', null, answer(ref('Login')), {
-      ...body(ref('LoginRequest')),
-      responses: {
-        401: { ...ERROR, description: 'wrong username or password' },
-        429: { ...ERROR, description: 'locked out; see Retry-After' },
+    post: op(
+      'log in: a short-lived token bound to a session (cookie: true puts it in an HttpOnly cookie instead)',
+      null,
+      answer({ oneOf: [ref('Login'), ref('CookieLogin')] }),
+      {
+        ...body(ref('LoginRequest')),
+        responses: {
+          401: { ...ERROR, description: 'wrong username or password' },
+          429: { ...ERROR, description: 'locked out; see Retry-After' },
+        },
       },
-    }),
+    ),
   },
   '/auth/logout': { post: op("end this token's session", 'viewer', { 204: { description: 'logged out' } }) },
   '/auth/me': { get: op('who the token belongs to', 'viewer', answer(ref('Me'))) },
@@ -368,6 +373,7 @@ const schemas: Record<string, Schema> = {
     {
       username: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
       password: { type: 'string', description: 'any Unicode, at most 512 bytes of UTF-8' },
+      cookie: { type: 'boolean', description: "true: the dashboard's login, the token in an HttpOnly cookie" },
     },
     ['username', 'password'],
   ),
@@ -378,11 +384,19 @@ const schemas: Record<string, Schema> = {
     username: str,
     roles: { type: 'array', items: ROLE },
   }),
+  CookieLogin: strict({
+    tokenType: { const: 'Cookie' },
+    expiresAt: str,
+    username: str,
+    roles: { type: 'array', items: ROLE },
+    csrfToken: { ...str, description: 'send it in X-CSRF-Token with every request that changes something' },
+  }),
   Me: strict({
     username: str,
     roles: { type: 'array', items: ROLE },
-    via: { enum: ['token', 'admin-socket'] },
+    via: { enum: ['token', 'cookie', 'admin-socket'] },
     expiresAt: { type: ['string', 'null'] },
+    csrfToken: { ...str, description: 'with the session cookie only' },
   }),
   DesiredDoc: strict({
     active: { ...COLOR, type: ['string', 'null'] },
@@ -477,6 +491,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
     },
     servers: [{ url: '/hypervisor' }],
     paths,
-    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        // The dashboard's: the same session; a request that changes something also sends X-CSRF-Token.
+        cookie: { type: 'apiKey', in: 'cookie', name: 'hv_session' },
+      },
+    },
   };
 }

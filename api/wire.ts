@@ -71,12 +71,24 @@ export interface LoginAnswer {
   roles: Role[];
 }
 
+/** POST /auth/login with `cookie: true` (the dashboard): the token went into an HttpOnly cookie. */
+export interface CookieLoginAnswer {
+  tokenType: 'Cookie';
+  expiresAt: string;
+  username: string;
+  roles: Role[];
+  /** Sent back in X-CSRF-Token on every request that changes something. */
+  csrfToken: string;
+}
+
 /** GET /auth/me */
 export interface MeAnswer {
   username: string;
   roles: Role[];
-  via: 'token' | 'admin-socket';
+  via: 'token' | 'cookie' | 'admin-socket';
   expiresAt: string | null;
+  /** With the session cookie: the session's CSRF token (the dashboard after a reload). */
+  csrfToken?: string;
 }
 
 /** A hyperuser as /users shows one: never its password hash. */

@@ -1,9 +1,11 @@
-// Who may pass: `authenticate` names the caller (a Bearer token on the public listener, the socket
-// owner on the admin socket) and `allow(role)` guards each route. Routes read the caller with
-// principalOf(res); a route that forgot its guard fails loudly instead of acting anonymously.
+// Who may pass: `authenticate` names the caller (a Bearer token or the dashboard's session cookie on
+// the public listener, the socket owner on the admin socket) and `allow(role)` guards each route.
+// Routes read the caller with principalOf(res); a route that forgot its guard fails loudly instead
+// of acting anonymously.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Role } from '../../common/types.js';
 import { HttpError } from '../http-error.js';
+import { clearSessionCookie, CSRF_HEADER, sessionCookie } from './cookie.js';
 import { ADMIN_SOCKET_PRINCIPAL, mayAct, type Principal } from './principal.js';
 import type { AuthService } from './service.js';
 
@@ -22,16 +24,43 @@ export function authenticate(channel: Channel, auth: AuthService): RequestHandle
       locals[PRINCIPAL] = ADMIN_SOCKET_PRINCIPAL;
       locals[RECHECK] = async () => true;
     } else {
-      const token = bearerToken(req);
-      locals[PRINCIPAL] = await auth.authenticate(token);
+      const cookie = req.get('authorization') === undefined ? sessionCookie(req) : null;
+      const via = cookie === null ? 'token' : 'cookie';
+      const token = cookie ?? bearerToken(req);
+      const principal = await auth.authenticate(token, via).catch((err: unknown) => {
+        throw via === 'cookie' ? forgetCookie(err, req.secure) : err;
+      });
+      if (via === 'cookie') refuseWithoutCsrf(req, principal, auth);
+      locals[PRINCIPAL] = principal;
       locals[RECHECK] = () =>
-        auth.authenticate(token).then(
+        auth.authenticate(token, via).then(
           () => true,
           () => false,
         );
     }
     next();
   };
+}
+
+/** Methods that change nothing; every other one, sent with the cookie, must carry the CSRF token. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function refuseWithoutCsrf(req: Request, principal: Principal, auth: AuthService): void {
+  if (SAFE_METHODS.has(req.method)) return;
+  if (auth.csrf.verify(principal.sessionId ?? '', req.get(CSRF_HEADER))) return;
+  throw new HttpError(
+    403,
+    'csrf_failed',
+    `a request with the session cookie that changes something needs the ${CSRF_HEADER} header of its session ` +
+      '(from the login answer or GET /hypervisor/auth/me)',
+  );
+}
+
+/** A cookie whose session has ended is of no use to the browser: the refusal tells it to forget it. */
+function forgetCookie(err: unknown, secure: boolean): unknown {
+  if (!(err instanceof HttpError) || err.status !== 401) return err;
+  const headers = { ...err.headers, 'Set-Cookie': clearSessionCookie(secure) };
+  return new HttpError(err.status, err.code, err.message, headers, err.details);
 }
 
 /**

@@ -5,7 +5,8 @@ export interface Principal {
   /** The hyperuser's name, or `hyperctl` on the admin socket; the actor of audit events. */
   username: string;
   roles: Role[];
-  via: 'token' | 'admin-socket';
+  /** A Bearer token (hyper-cli), the dashboard's session cookie, or the admin socket. */
+  via: 'token' | 'cookie' | 'admin-socket';
   sessionId: string | null;
   /** When the token and session end (ISO-8601); null on the admin socket. */
   expiresAt: string | null;

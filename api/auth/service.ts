@@ -10,6 +10,7 @@ import { HttpError } from '../http-error.js';
 import type { LoginAnswer } from '../wire.js';
 import { LoginLockout } from './lockout.js';
 import { normalizePassword, type PasswordHasher } from './password.js';
+import type { CsrfTokens } from './csrf.js';
 import type { Principal } from './principal.js';
 import { InvalidTokenError, type TokenIssuer } from './tokens.js';
 
@@ -32,6 +33,13 @@ export interface AuthServiceOptions {
   hasher: PasswordHasher;
   tokens: TokenIssuer;
   lockout: AuthConfig['lockout'];
+  csrf: CsrfTokens;
+}
+
+/** A login's answer, and its session id (for the dashboard's CSRF token; never on the wire). */
+export interface LoggedIn {
+  answer: LoginAnswer;
+  sessionId: string;
 }
 
 const WRONG = 'wrong username or password';
@@ -41,9 +49,11 @@ export class AuthService {
   readonly #store: AuthStore;
   readonly #tokens: TokenIssuer;
   readonly #lockout: LoginLockout;
+  readonly csrf: CsrfTokens;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
+    this.csrf = options.csrf;
     this.hasher = options.hasher;
     this.#tokens = options.tokens;
     this.#lockout = new LoginLockout(options.lockout, options.store);
@@ -55,7 +65,7 @@ export class AuthService {
    * Unknown user and wrong password: the same 401, after the same one hash. A good login stores its
    * session and its LoggedIn event in one write; a failure stores its count (and the lock event).
    */
-  async login(rawUsername: string, rawPassword: string, address: string): Promise<LoginAnswer> {
+  async login(rawUsername: string, rawPassword: string, address: string): Promise<LoggedIn> {
     const username = parseUsername(rawUsername.toLowerCase());
     const password = normalizePassword(rawPassword);
     await this.#reserveAttempt(username);
@@ -82,7 +92,8 @@ export class AuthService {
     ]);
   }
 
-  async authenticate(token: string): Promise<Principal> {
+  /** `via` says how the token came: a Bearer header (hyper-cli) or the dashboard's cookie. */
+  async authenticate(token: string, via: 'token' | 'cookie' = 'token'): Promise<Principal> {
     const claims = await this.#tokens.verify(token).catch((err: unknown) => {
       if (err instanceof InvalidTokenError) throw unauthorized(`invalid token (${err.message}); log in again`);
       throw err;
@@ -100,7 +111,7 @@ export class AuthService {
     return {
       username: user.username,
       roles: [...user.roles],
-      via: 'token',
+      via,
       sessionId: session.id,
       expiresAt: session.expiresAt,
     };
@@ -140,7 +151,7 @@ export class AuthService {
     await this.#store.updateUser(user.username, { passwordHash: await this.hasher.hash(password) });
   }
 
-  async #startSession(user: Hyperuser, address: string): Promise<LoginAnswer> {
+  async #startSession(user: Hyperuser, address: string): Promise<LoggedIn> {
     const { token, claims } = await this.#tokens.issue(user.username);
     // createdAt is the real instant, not the whole-second iat: it is compared with the user's updatedAt.
     const session = {
@@ -159,13 +170,14 @@ export class AuthService {
     ]);
     // The embedded store has no TTL index: a login is a good moment to sweep, as it adds a row.
     await this.#store.purgeExpiredSessions();
-    return {
+    const answer: LoginAnswer = {
       token,
       tokenType: 'Bearer',
       expiresAt: claims.expiresAt.toISOString(),
       username: user.username,
       roles: [...user.roles],
     };
+    return { answer, sessionId: claims.sessionId };
   }
 }
 

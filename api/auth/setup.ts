@@ -2,6 +2,7 @@
 // start), the password hasher, tokens, login lockout, and user administration.
 import type { AuthConfig } from '../../config/config.js';
 import type { Store } from '../../store/store.js';
+import { CsrfTokens } from './csrf.js';
 import { PasswordHasher } from './password.js';
 import { loadOrCreateSecret } from './secret.js';
 import { AuthService } from './service.js';
@@ -18,7 +19,7 @@ export async function createAuth(config: AuthConfig, store: Store): Promise<{ au
     ttlMs: config.tokenTtlMs,
   });
   return {
-    auth: new AuthService({ store, hasher, tokens, lockout: config.lockout }),
+    auth: new AuthService({ store, hasher, tokens, lockout: config.lockout, csrf: new CsrfTokens(secret) }),
     users: new UserAdmin(store, hasher),
   };
 }
