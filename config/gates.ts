@@ -3,6 +3,7 @@
 // key or value stops the daemon with a message naming both.
 import { describeValue } from '../common/describe.js';
 import { ValidationError } from '../common/errors.js';
+import { readCanary, type CanaryGateConfig } from './canary.js';
 import type { ObjectReader } from './reader.js';
 
 /** Runs the release's own smoke script against its color once that color is Ready, before any switch. */
@@ -16,13 +17,18 @@ export interface SmokeGateConfig {
 export interface GatesConfig {
   /** @default null (no smoke gate) */
   smoke: SmokeGateConfig | null;
+  /** A switch moves traffic in steps (config/canary.ts). @default null (a switch moves all at once) */
+  canary: CanaryGateConfig | null;
 }
 
 /** Run as `./<command>` inside the checkout: one path segment that cannot look like an option. */
 const SCRIPT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
 
 export function readGates(r: ObjectReader): GatesConfig {
-  const gates: GatesConfig = { smoke: r.has('smoke') ? readSmoke(r.child('smoke')) : (r.raw('smoke'), null) };
+  const gates: GatesConfig = {
+    smoke: r.has('smoke') ? readSmoke(r.child('smoke')) : (r.raw('smoke'), null),
+    canary: r.has('canary') ? readCanary(r.child('canary')) : (r.raw('canary'), null),
+  };
   r.rejectUnknown();
   return gates;
 }
