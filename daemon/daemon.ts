@@ -19,7 +19,7 @@ import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsO
 import { EventLog } from '../store/event-log.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { ReleasePolicy } from '../reconciler/policy.js';
-import { Reconciler } from '../reconciler/reconciler.js';
+import { Loop } from '../reconciler/loop.js';
 import { ReleaseIntake } from '../reconciler/release-intake.js';
 import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
@@ -44,7 +44,8 @@ const PART = {
 export interface Daemon {
   readonly config: Config;
   readonly store: Store;
-  readonly reconciler: Reconciler;
+  /** The reconcile loop (reconciler/loop.ts). */
+  readonly reconciler: Loop;
   readonly publicAddress: AddressInfo;
   readonly previewAddress: AddressInfo | null;
   readonly adminSocket: string | null;
@@ -86,7 +87,7 @@ async function assemble(
     store,
     containment: stepContainment(config),
   });
-  const reconciler = new Reconciler({ config, store, driver, router, builder, buildLeftovers: builder });
+  const reconciler = new Loop({ config, store, driver, router, builder, buildLeftovers: builder });
   closers.unshift(() => reconciler.close());
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
@@ -182,7 +183,7 @@ async function assemble(
 /** The store's integrity as a status condition, and one log line when it turns bad. */
 function watchStoreHealth(
   store: Store,
-  reconciler: Reconciler,
+  reconciler: Loop,
   log: (line: string) => void,
   closers: Array<() => Promise<unknown>>,
 ): void {
@@ -201,7 +202,7 @@ interface ReleaseParts {
   driver: UnitDriver;
   desired: DesiredStateService;
   builder: ReleasePipeline;
-  reconciler: Reconciler;
+  reconciler: Loop;
   configRepo: { pull(): void };
 }
 

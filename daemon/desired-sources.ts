@@ -6,13 +6,13 @@ import { DesiredFileSource } from '../desired-state/file-source.js';
 import { DesiredGitSource } from '../desired-state/git-source.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
 import { EventLog } from '../store/event-log.js';
-import type { Reconciler } from '../reconciler/reconciler.js';
+import type { Loop } from '../reconciler/loop.js';
 import type { Store } from '../store/store.js';
 
 export interface SourceDeps {
   config: Config;
   desired: DesiredStateService;
-  reconciler: Reconciler;
+  reconciler: Loop;
   store: Store;
   log: (line: string) => void;
 }

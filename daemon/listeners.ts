@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ListenError } from '../proxy/errors.js';
 import type { Router } from '../proxy/router.js';
 import { listen } from '../proxy/server.js';
-import type { Reconciler } from '../reconciler/reconciler.js';
+import type { Loop } from '../reconciler/loop.js';
 import { StartupError } from './startup-error.js';
 
 const SOCKET_PROBE_MS = 1_000;
@@ -78,7 +78,7 @@ function socketAnswers(socketPath: string): Promise<boolean> {
  * Until the reconciler's first pass has routed traffic as the host stands (at most `maxMs`), a
  * request that finds no color waits for it: a restarted daemon answers no 503 for a color that is Ready.
  */
-export function holdUntilFirstPass(router: Router, reconciler: Reconciler, maxMs: number): void {
+export function holdUntilFirstPass(router: Router, reconciler: Loop, maxMs: number): void {
   const firstPass = new Promise<void>((resolve) => {
     const off = reconciler.onPassFinished(() => resolve(off()));
   });

@@ -2,12 +2,16 @@
 // part of the observed state (plan() must not queue the same tag twice); when it ends the loop is
 // woken up to look at the result.
 import PQueue from 'p-queue';
+import type { ReleaseStatus } from '../common/types.js';
 import { failedStep, type PipelineStep } from './pipeline/failed-step.js';
 import type { ReleaseBuilder } from './ports.js';
 
-/** How a build job ended: the release's status, why, and the step it failed at (null: it did not fail there). */
+/**
+ * How a build job ended: the status of the release it left, why (a builder that threw: failed), and
+ * the step it failed at (null: it did not fail there).
+ */
 export interface JobOutcome {
-  status: string;
+  status: ReleaseStatus;
   error: string | null;
   step: PipelineStep | null;
 }

@@ -1,10 +1,44 @@
 // The status the reconciler reports (its shape is common/status.ts): Flux-style, apart from the spec.
-// Written on every exit of a pass, including a failed one, so an operator always sees what the loop
-// last concluded and why.
-import type { ActionSummary, ColorReport, Condition, ReconcilerStatus } from '../common/status.js';
-import type { Color, DesiredDoc } from '../common/types.js';
+// One pure function makes it: the status before, what happened, and the time give the status after.
+// Every exit of a pass writes it, a failed one too, so an operator always sees what the loop last
+// concluded and why; the desired-state sources and the store report their health into it as well.
+import type { ActionSummary, ColorReport, ReconcilerStatus } from '../common/status.js';
+import type { Color, DesiredDoc, StoreHealth } from '../common/types.js';
 import type { ActionOutcome } from './act.js';
+import {
+  passFailedCondition,
+  readyCondition,
+  reconcilingCondition,
+  setCondition,
+  sourceCondition,
+  storeCondition,
+} from './conditions.js';
 import type { Observed, Plan } from './types.js';
+
+/** What a completed pass saw, planned and did: everything its status is made of. */
+export interface PassFacts {
+  revision: number | null;
+  desired: DesiredDoc;
+  observed: Observed;
+  plan: Plan;
+  outcomes: readonly ActionOutcome[];
+  /** The proxy's slots after the pass acted. */
+  routed: { active: Color | null; preview: Color | null };
+  ports: Record<Color, number>;
+  builds: string[];
+  durationMs: number;
+}
+
+/** What changes the status: a pass (started, completed or failed), or a report from outside the loop. */
+export type StatusChange =
+  /** A pass read the desired state: the revision it attempts, whether it completes or not. */
+  | { kind: 'attempted'; revision: number | null }
+  | { kind: 'passed'; facts: PassFacts }
+  /** A pass that could not complete: the store or an observation failed. */
+  | { kind: 'failed'; error: string; durationMs: number }
+  /** A desired-state source (the file, the config repo) read valid (error null) or not. */
+  | { kind: 'source'; source: string; error: string | null }
+  | { kind: 'store'; health: StoreHealth };
 
 export function initialStatus(): ReconcilerStatus {
   return {
@@ -23,6 +57,56 @@ export function initialStatus(): ReconcilerStatus {
   };
 }
 
+/** The status after `change`, at `now` (an ISO time): pure, so every case is a table row in a test. */
+export function nextStatus(previous: ReconcilerStatus, change: StatusChange, now: string): ReconcilerStatus {
+  switch (change.kind) {
+    case 'attempted':
+      return { ...previous, lastAttemptedRevision: change.revision };
+    case 'passed':
+      return passStatus(previous, change.facts, now);
+    case 'failed':
+      return {
+        ...previous,
+        conditions: setCondition(previous.conditions, passFailedCondition(change.error), now),
+        lastReconcileAt: now,
+        lastPass: { durationMs: change.durationMs, actions: [] },
+      };
+    case 'source':
+      return {
+        ...previous,
+        conditions: setCondition(previous.conditions, sourceCondition(change.source, change.error), now),
+      };
+    case 'store':
+      return { ...previous, conditions: setCondition(previous.conditions, storeCondition(change.health), now) };
+    default: {
+      const never: never = change;
+      throw new Error(`unknown status change ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** A completed pass: conditions, per-color reports and the pass's actions; observedRevision moves. */
+function passStatus(previous: ReconcilerStatus, facts: PassFacts, now: string): ReconcilerStatus {
+  const { desired, plan } = facts;
+  let conditions = setCondition(previous.conditions, reconcilingCondition(facts.outcomes), now);
+  conditions = setCondition(conditions, readyCondition(plan, desired.paused), now);
+  return {
+    ...previous,
+    observedRevision: facts.revision,
+    desired,
+    active: facts.routed.active,
+    preview: facts.routed.preview,
+    paused: desired.paused,
+    colors: colorReports(facts.observed, plan, desired, facts.ports),
+    waiting: plan.waiting,
+    conditions,
+    lastReconcileAt: now,
+    lastPass: { durationMs: facts.durationMs, actions: summarizeOutcomes(facts.outcomes) },
+    builds: facts.builds,
+  };
+}
+
+/** Each color as the pass concluded it (the plan's phase and message) and as it is (unit, health, tags). */
 export function colorReports(
   observed: Observed,
   result: Plan,
@@ -50,6 +134,7 @@ export function colorReports(
   return { blue: report('blue'), green: report('green') };
 }
 
+/** The pass's actions as the status shows them: each done, failed (why) or skipped (why). */
 export function summarizeOutcomes(outcomes: readonly ActionOutcome[]): ActionSummary[] {
   return outcomes.map((outcome): ActionSummary => {
     const { kind, reason } = outcome.action;
@@ -66,77 +151,4 @@ export function summarizeOutcomes(outcomes: readonly ActionOutcome[]): ActionSum
       }
     }
   });
-}
-
-/** What a completed pass saw, planned and did: everything its status is made of. */
-export interface PassFacts {
-  revision: number | null;
-  desired: DesiredDoc;
-  observed: Observed;
-  plan: Plan;
-  outcomes: readonly ActionOutcome[];
-  /** The proxy's slots after the pass acted. */
-  routed: { active: Color | null; preview: Color | null };
-  ports: Record<Color, number>;
-  builds: string[];
-  durationMs: number;
-}
-
-/** The status a completed pass leaves: Flux-style conditions, per-color reports, the pass's actions. */
-export function passStatus(previous: ReconcilerStatus, facts: PassFacts): ReconcilerStatus {
-  const now = new Date().toISOString();
-  const { desired, plan } = facts;
-  const failed = facts.outcomes.flatMap((o) => (o.result === 'failed' ? [`${o.action.kind}: ${o.error}`] : []));
-  const skipped = facts.outcomes.filter((o) => o.result === 'skipped').length;
-  const notRun = skipped > 0 ? `; ${skipped} later action(s) not run` : '';
-  let conditions = setCondition(
-    previous.conditions,
-    failed.length === 0
-      ? { type: 'Reconciling', status: 'True', reason: 'PassSucceeded', message: `${facts.outcomes.length} action(s)` }
-      : {
-          type: 'Reconciling',
-          status: 'False',
-          reason: 'ActionFailed',
-          message: `${failed.join('; ')}${notRun}`,
-        },
-    now,
-  );
-  const converged = plan.waiting === null && plan.actions.length === 0;
-  conditions = setCondition(
-    conditions,
-    converged
-      ? { type: 'Ready', status: 'True', reason: 'Converged', message: 'the host matches the desired state' }
-      : {
-          type: 'Ready',
-          status: 'False',
-          reason: desired.paused ? 'Paused' : 'Progressing',
-          message: plan.waiting ?? plan.actions.map((a) => `${a.kind}: ${a.reason}`).join('; '),
-        },
-    now,
-  );
-  return {
-    ...previous,
-    observedRevision: facts.revision,
-    desired,
-    active: facts.routed.active,
-    preview: facts.routed.preview,
-    paused: desired.paused,
-    colors: colorReports(facts.observed, plan, desired, facts.ports),
-    waiting: plan.waiting,
-    conditions,
-    lastReconcileAt: now,
-    lastPass: { durationMs: facts.durationMs, actions: summarizeOutcomes(facts.outcomes) },
-    builds: facts.builds,
-  };
-}
-
-/** Sets a condition, keeping its lastTransitionTime unless its status changed. */
-export function setCondition(
-  conditions: Condition[],
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: string,
-): Condition[] {
-  const previous = conditions.find((c) => c.type === next.type);
-  const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now;
-  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }];
 }

@@ -45,6 +45,8 @@ describe('act: a plan carried out on real units and a real router', function () 
   /** What the deployment ledger was told: public traffic went to this color. */
   let served: Array<Color | null>;
   let logged: string[];
+  /** The observer the last deps() handed act(): its memory is what act() tells it. */
+  let observer: Observer;
 
   before(async () => {
     root = await mkdtemp(path.join(tmpdir(), 'hv-act-'));
@@ -79,7 +81,7 @@ describe('act: a plan carried out on real units and a real router', function () 
     built = [];
     served = [];
     logged = [];
-    const observer = new Observer({
+    observer = new Observer({
       driver,
       router: proxy.router,
       health: HEALTH,
@@ -206,5 +208,33 @@ describe('act: a plan carried out on real units and a real router', function () 
       'hypervisor: events are recorded again (2 lost while the store refused them)',
     ]);
     expect((await events()).slice(before).map((e) => `${e.reason} ${e.color}`)).to.deep.equal(['Started blue']);
+  });
+
+  it('tells the observer and the ledger what it did: heal restarts count, a deploy starts afresh', async () => {
+    const d = deps();
+    const desired = { active: 'blue' as const, colors: { blue: { tag: null }, green: { tag: null } }, paused: false };
+    const green = async (): Promise<number> => (await observer.observe(desired)).colors.green.healRestarts;
+    const before = (await events()).length;
+
+    expect(results(await act([{ kind: 'restart', color: 'green', reason: 'port refuses' }], d))).to.deep.equal([
+      'restart done',
+    ]);
+    expect(await green(), 'a self-heal restart counts towards the backoff').to.equal(1);
+    const deployed = await act(
+      [
+        { kind: 'deploy', color: 'green', spec: specs.green, reason: 'unit file differs' },
+        { kind: 'deploy', color: 'blue', spec: specs.blue, reason: 'unit file differs' },
+      ],
+      d,
+    );
+    expect(results(deployed)).to.deep.equal(['deploy done', 'deploy done']);
+    expect(await green(), 'a deploy starts a fresh history').to.equal(0);
+    expect(served, 'a deploy in place on the color that serves is a change for the ledger').to.deep.equal(['blue']);
+    expect((await events()).slice(before).map((e) => `${e.reason} ${e.color}`)).to.deep.equal([
+      'Restarted green',
+      'Deployed green',
+      'Deployed blue',
+    ]);
+    await Promise.all([ready('blue'), ready('green')]);
   });
 });

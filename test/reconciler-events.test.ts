@@ -1,4 +1,4 @@
-// A store that refuses every event write must not stop the loop: real passes of a real Reconciler
+// A store that refuses every event write must not stop the loop: real passes of a real Loop
 // (process driver, the proxy's Router, the embedded store behind a wrapper whose appendEvent fails)
 // deploy and route as usual, report success, and say once in the log why the events are lost.
 import { expect } from 'chai';
@@ -9,7 +9,8 @@ import { parseConfig } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
-import { Reconciler, type PassResult } from '../reconciler/reconciler.js';
+import { Loop } from '../reconciler/loop.js';
+import type { PassResult } from '../reconciler/pass.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ProcessDriver } from '../units/process-driver.js';
@@ -25,7 +26,7 @@ describe('reconciler: passes while the store refuses every event', function () {
   let store: Store;
   let driver: ProcessDriver;
   let router: Router;
-  let reconciler: Reconciler;
+  let reconciler: Loop;
   const original = console.error;
   const logged: string[] = [];
 
@@ -81,7 +82,7 @@ reconcile: { interval: 1h }
       store,
     });
     console.error = (...args: unknown[]) => void logged.push(args.join(' '));
-    reconciler = new Reconciler({ config, store: refusing, driver, router, builder });
+    reconciler = new Loop({ config, store: refusing, driver, router, builder });
   });
   after(async () => {
     console.error = original;

@@ -1,0 +1,147 @@
+// The reconcile loop, assembled: the scheduler (reconciler.ts) runs passes (pass.ts) one at a time,
+// builds run in their own queue (builds.ts), and both report into one status (status-board.ts).
+// The daemon builds one Loop and hands it to the API, the desired-state sources and the policy;
+// each method here belongs to one of those parts and only passes the call on.
+import type { ReconcilerStatus } from '../common/status.js';
+import type { NewEvent, StoreHealth } from '../common/types.js';
+import type { Config } from '../config/config.js';
+import { EventLog } from '../store/event-log.js';
+import type { Store } from '../store/store.js';
+import type { UnitDriver } from '../units/driver.js';
+import { Builds, type BuildFinishedListener } from './builds.js';
+import { PassRunner, type PassFinishedListener, type PassResult, type PlanPreview } from './pass.js';
+import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
+import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
+import { Reconciler, type SetTimer } from './reconciler.js';
+import { StatusBoard } from './status-board.js';
+
+export type LoopStore = Pick<
+  Store,
+  | 'latestRevision'
+  | 'getRelease'
+  | 'createRelease'
+  | 'updateRelease'
+  | 'listReleases'
+  | 'appendEvent'
+  | 'listRevisions'
+  | 'openDeployments'
+  | 'startDeployment'
+  | 'endDeployment'
+>;
+
+export interface LoopOptions {
+  config: Pick<Config, 'app' | 'colors' | 'root' | 'reconcile'>;
+  store: LoopStore;
+  driver: UnitDriver;
+  router: TrafficRouter;
+  builder: ReleaseBuilder;
+  /** Clears what builds of a crashed daemon left (scripts, git, temp folders) before the first pass. */
+  buildLeftovers?: BuildLeftovers;
+  /** The loop's clock: pass durations, status times, the observer's health memory. @default Date.now */
+  now?: () => number;
+  /** Starts the requeue timer. @default nodeTimer (reconciler.ts) */
+  timer?: SetTimer;
+}
+
+export class Loop {
+  readonly #options: LoopOptions;
+  readonly #events: EventLog;
+  readonly #status: StatusBoard;
+  readonly #builds: Builds;
+  readonly #passes: PassRunner;
+  readonly #reconciler: Reconciler<PassResult>;
+
+  constructor(options: LoopOptions) {
+    const { config, store, driver, router, builder } = options;
+    const now = options.now ?? Date.now;
+    this.#options = options;
+    this.#events = new EventLog(store, 'reconciler');
+    const event = (e: NewEvent): Promise<void> => this.#events.record(e);
+    this.#status = new StatusBoard(now);
+    this.#builds = new Builds({ builder, store, event, wake: () => void this.trigger() });
+    this.#passes = new PassRunner({
+      config,
+      store,
+      driver,
+      router,
+      builds: this.#builds,
+      status: this.#status,
+      event,
+      now,
+    });
+    this.#reconciler = new Reconciler({
+      pass: () => this.#passes.run(),
+      // A unit's health is looked at again within one probe interval, whatever the reconcile interval.
+      requeueMs: Math.min(config.reconcile.intervalMs, config.app.health.intervalMs),
+      closed: () => this.#passes.noPass(),
+      ...(options.timer ? { timer: options.timer } : {}),
+    });
+  }
+
+  /**
+   * Takes over from an earlier daemon: ends what its builds left (scripts, git, temp folders), queues
+   * the builds it left unfinished again (once), then runs.
+   */
+  async start(): Promise<void> {
+    const event = (e: NewEvent): Promise<void> => this.#events.record(e);
+    const leftovers = this.#options.buildLeftovers;
+    if (leftovers) await clearBuildLeftovers(leftovers, event);
+    await recoverBuilds({
+      store: this.#options.store,
+      enqueue: (tag, reason) => void this.build(tag, reason),
+      event,
+    });
+    void this.trigger();
+  }
+
+  /** Wakes the loop (Reconciler.trigger): triggers that arrive while a pass waits to run share it. */
+  trigger(): Promise<PassResult> {
+    return this.#reconciler.trigger();
+  }
+
+  /** What the next pass would do, planned between passes (PassRunner.preview). */
+  planNow(): Promise<PlanPreview> {
+    return this.#reconciler.exclusive(() => this.#passes.preview());
+  }
+
+  status(): ReconcilerStatus {
+    return this.#status.current();
+  }
+
+  /** Reports a desired-state source's health (the file or git source) in the status conditions. */
+  setSourceError(source: string, error: string | null): void {
+    this.#status.apply({ kind: 'source', source, error });
+  }
+
+  /** Reports the store's integrity in the status conditions. */
+  setStoreHealth(health: StoreHealth): void {
+    this.#status.apply({ kind: 'store', health });
+  }
+
+  /** Queues a build of `tag` (Builds.build); false when one is queued or running already. */
+  build(tag: string, reason: string): boolean {
+    return this.#builds.build(tag, reason);
+  }
+
+  /** Tags whose build is queued or running. */
+  builds(): ReadonlySet<string> {
+    return this.#builds.tags();
+  }
+
+  /** Called after each build ends and its result is recorded; returns an unsubscribe. */
+  onBuildFinished(listener: BuildFinishedListener): () => void {
+    return this.#builds.onFinished(listener);
+  }
+
+  /** Called after each completed pass, with its status; returns an unsubscribe. */
+  onPassFinished(listener: PassFinishedListener): () => void {
+    return this.#passes.onFinished(listener);
+  }
+
+  /** No new pass, requeue or build; cancels the builds and waits for them and the pass under way. */
+  async close(): Promise<void> {
+    const passes = this.#reconciler.close();
+    await this.#builds.close();
+    await passes;
+  }
+}

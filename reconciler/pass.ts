@@ -1,0 +1,187 @@
+// One reconcile pass: read the desired revision and the world, plan, act, write the ledger and the
+// status, announce the phases that changed. Level-triggered: it reads everything again each time
+// and never asks what woke it. A pass that cannot complete (the store or an observation failed)
+// writes its status too: PassFailed, with the revision it attempted.
+import type { ReconcilerStatus } from '../common/status.js';
+import type { Color, DesiredDoc, NewEvent, Revision } from '../common/types.js';
+import type { Config } from '../config/config.js';
+import { emptyDesired } from '../desired-state/document.js';
+import type { Store } from '../store/store.js';
+import type { UnitDriver } from '../units/driver.js';
+import { act, type ActionOutcome, type ActorDeps } from './act.js';
+import { DeploymentLedger } from './ledger.js';
+import { Listeners } from './listeners.js';
+import { Observer } from './observe.js';
+import { PhaseEvents } from './phase-events.js';
+import { plan } from './plan.js';
+import type { TrafficRouter } from './ports.js';
+import type { StatusBoard } from './status-board.js';
+import type { Observed, Plan, PlanContext } from './types.js';
+import { specFor } from './unit-spec.js';
+
+export interface PassResult {
+  revision: number | null;
+  actions: ActionOutcome[];
+  waiting: string | null;
+  status: ReconcilerStatus;
+}
+
+/** What the next pass would do, from a fresh observation, without doing it (GET /hypervisor/plan). */
+export interface PlanPreview extends Plan {
+  revision: number | null;
+}
+
+export type PassFinishedListener = (result: PassResult) => void;
+
+export type PassStore = Pick<
+  Store,
+  'latestRevision' | 'getRelease' | 'listRevisions' | 'openDeployments' | 'startDeployment' | 'endDeployment'
+>;
+
+export interface PassOptions {
+  config: Pick<Config, 'app' | 'colors' | 'root'>;
+  store: PassStore;
+  driver: UnitDriver;
+  router: TrafficRouter;
+  builds: { build(tag: string, reason: string): boolean; tags(): ReadonlySet<string> };
+  status: StatusBoard;
+  /** Best effort (EventLog.record): never rejects, so a lost event never fails a pass. */
+  event(event: NewEvent): Promise<void>;
+  now(): number;
+}
+
+/** The longest wait between two self-heal restarts of a color in a row. */
+const MAX_HEAL_BACKOFF_MS = 5 * 60_000;
+
+export class PassRunner {
+  readonly #options: PassOptions;
+  readonly #observer: Observer;
+  readonly #ledger: DeploymentLedger;
+  readonly #phases = new PhaseEvents();
+  readonly #finished = new Listeners<[result: PassResult]>();
+  readonly #ports: Record<Color, number>;
+  readonly #context: PlanContext;
+
+  constructor(options: PassOptions) {
+    const { config, store, driver, router, builds, now } = options;
+    this.#options = options;
+    this.#ports = { blue: config.colors.blue.port, green: config.colors.green.port };
+    this.#ledger = new DeploymentLedger(store);
+    const { health } = config.app;
+    this.#observer = new Observer({
+      driver,
+      router,
+      health,
+      getRelease: (tag) => store.getRelease(tag),
+      jobs: () => builds.tags(),
+      now,
+    });
+    this.#context = {
+      specFor: (color, release) => specFor(config, color, release),
+      failureThreshold: health.failureThreshold,
+      startTimeoutMs: health.startTimeoutMs,
+      healBackoffMs: (n) => Math.min(MAX_HEAL_BACKOFF_MS, 1000 * 2 ** n),
+    };
+  }
+
+  /** Called after each completed pass, with its status; returns an unsubscribe. */
+  onFinished(listener: PassFinishedListener): () => void {
+    return this.#finished.add(listener);
+  }
+
+  /** One pass; never rejects: a failure is its result, and its status says so. */
+  async run(): Promise<PassResult> {
+    const started = this.#options.now();
+    let revision: Revision | null = null;
+    try {
+      revision = await this.#options.store.latestRevision();
+      const result = await this.#complete(revision, started);
+      this.#finished.tell(result);
+      return result;
+    } catch (err) {
+      const error = (err as Error).message;
+      this.#options.status.apply({ kind: 'failed', error, durationMs: this.#options.now() - started });
+      await this.#options.event({ reason: 'PassFailed', message: `reconcile pass failed: ${error}` });
+      return this.#result(revision, [], error);
+    }
+  }
+
+  /**
+   * Observes and plans like a pass, but acts on nothing and writes no status or event. It probes
+   * afresh (the last pass's observation would show actions that pass already took) and peeks: its
+   * probes are recorded nowhere, so reading the plan never counts a failure towards a self-heal
+   * restart. Run it where no pass runs at the same time (Reconciler.exclusive).
+   */
+  async preview(): Promise<PlanPreview> {
+    const revision = await this.#options.store.latestRevision();
+    const desired = revision?.doc ?? emptyDesired();
+    const observed = await this.#observer.peek(desired);
+    return { revision: revision?.number ?? null, ...plan({ desired, observed, context: this.#context }) };
+  }
+
+  /** The answer when no pass ran (the loop is closed): the status as it stands. */
+  noPass(): PassResult {
+    return this.#result(null, [], null);
+  }
+
+  async #complete(revision: Revision | null, started: number): Promise<PassResult> {
+    const { status, router, builds, now } = this.#options;
+    status.apply({ kind: 'attempted', revision: revision?.number ?? null });
+    const desired = revision?.doc ?? emptyDesired();
+    const observed = await this.#observer.observe(desired);
+    const planned = plan({ desired, observed, context: this.#context });
+    const outcomes = await act(planned.actions, this.#actorDeps(revision, desired, observed));
+    await this.#ledgerWrite(() => this.#ledger.flush());
+    const after = status.apply({
+      kind: 'passed',
+      facts: {
+        revision: revision?.number ?? null,
+        desired,
+        observed,
+        plan: planned,
+        outcomes,
+        routed: { active: router.activeColor(), preview: router.previewColor() },
+        ports: this.#ports,
+        builds: [...builds.tags()],
+        durationMs: now() - started,
+      },
+    });
+    for (const event of this.#phases.changes(after.colors)) await this.#options.event(event);
+    return this.#result(revision, outcomes, planned.waiting);
+  }
+
+  #actorDeps(revision: Revision | null, desired: DesiredDoc, observed: Observed): ActorDeps {
+    const { driver, router, builds, event } = this.#options;
+    return {
+      driver,
+      router,
+      build: (tag, reason) => void builds.build(tag, reason),
+      observer: this.#observer,
+      ports: this.#ports,
+      confirmReady: (color) => this.#observer.confirmReady(color),
+      event,
+      // Traffic moves only to a color Ready at its desired tag, and a deploy installs that tag.
+      served: (color) => {
+        const tag = color === null ? null : desired.colors[color].tag;
+        const serving =
+          color === null || tag === null ? null : { color, tag, version: observed.releases[tag]?.version ?? null };
+        return this.#ledgerWrite(() => this.#ledger.served(serving, revision));
+      },
+    };
+  }
+
+  /** A ledger the store cannot write is said, and written by a later pass: it never fails an action. */
+  async #ledgerWrite(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      const message = `the deployment ledger could not be written (a later pass retries): ${(err as Error).message}`;
+      console.error(`hypervisor: ${message}`);
+      await this.#options.event({ reason: 'LedgerWriteFailed', message });
+    }
+  }
+
+  #result(revision: Revision | null, actions: ActionOutcome[], waiting: string | null): PassResult {
+    return { revision: revision?.number ?? null, actions, waiting, status: this.#options.status.current() };
+  }
+}
