@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import type { ReconcilerStatus } from '../common/status.js';
 import type { ReleaseRecord } from '../common/types.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
-import type { TagLookup } from '../reconciler/release-intake.js';
+import type { TagLookup } from '../reconciler/tag-lookup.js';
 import type { Store } from '../store/store.js';
 import type { AuthService } from './auth/service.js';
 import type { UserAdmin } from './auth/users.js';
@@ -11,7 +11,7 @@ import type { NotifyTestAnswer, PlanAnswer, ReconcileAnswer } from './wire.js';
 
 export interface ApiDeps {
   desired: DesiredStateService;
-  /** The loop (reconciler/reconciler.ts), as far as the API shows it: its answers are the wire's. */
+  /** The loop (reconciler/loop.ts), as far as the API shows it: its answers are the wire's. */
   reconciler: { status(): ReconcilerStatus; trigger(): Promise<ReconcileAnswer>; planNow(): Promise<PlanAnswer> };
   store: Store;
   auth: AuthService;
@@ -28,7 +28,7 @@ export interface ApiDeps {
    */
   webhooks?: Router;
   /**
-   * Rebuilds on demand and looks tags up in the backend repo (reconciler/release-intake.ts);
+   * Rebuilds on demand and looks tags up in the backend repo (reconciler/release-intake.ts, tag-lookup.ts);
    * without it the rebuild route answers 503, and stage knows only the tags with a release record.
    */
   releases?: {

@@ -13,7 +13,7 @@ import {
 } from '../common/errors.js';
 import { TooDeepError } from '../common/limits.js';
 import { TransitionRefusedError, UnknownTagError } from '../desired-state/refusals.js';
-import { RepoUnreachableError } from '../reconciler/release-intake.js';
+import { RepoUnreachableError } from '../reconciler/tag-lookup.js';
 import { HasherBusyError } from './auth/password.js';
 
 export class HttpError extends HypervisorError {

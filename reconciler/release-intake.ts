@@ -2,16 +2,16 @@
 // asked for a rebuild. Only quick store writes happen while the caller waits (the webhook answers
 // within a second); fetching and building run as queued work. A release keeps the SHA it was first
 // seen at: a tag that moved afterwards is refused and the record stays as it was.
-import PQueue from 'p-queue';
 import { describeValue } from '../common/describe.js';
-import { ConflictError, DuplicateKeyError, HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ConflictError, DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
 import { FULL_SHA, isSafeTag, statelessPattern } from '../common/git-names.js';
-import type { NewEvent, ReleaseRecord } from '../common/types.js';
-import { newestTags } from '../desired-state/tags.js';
+import type { ReleaseRecord } from '../common/types.js';
 import type { Store } from '../store/store.js';
 import { EventLog } from '../store/event-log.js';
 import type { RepoMirror } from './pipeline/mirror.js';
 import { assertReleaseTag } from './pipeline/tag.js';
+import { lookupTag, type TagLookup } from './tag-lookup.js';
+import { TagMoveChecks, TagMovedError } from './tag-moved.js';
 
 /** A tag creation as a signed delivery reported it. */
 export interface TagCreated {
@@ -32,39 +32,6 @@ export interface IntakeResult {
   queued: boolean;
 }
 
-/** The tag exists in the records at another commit. The record is left as it is. */
-export class TagMovedError extends ConflictError {
-  readonly tag: string;
-  constructor(tag: string, recorded: string, seen: string) {
-    super(
-      `tag ${tag} moved: release ${tag} is ${recorded}, the delivery says ${seen}; a release never ` +
-        'changes its commit, so push a new tag instead',
-    );
-    this.tag = tag;
-  }
-}
-
-/** Whether a tag exists in the backend repo, and the newest ones that do (for a refusal). */
-export interface TagLookup {
-  inRepo: boolean;
-  newest: string[];
-}
-
-/** The backend repo could not be fetched and the mirror does not have the tag: nobody can tell yet. */
-export class RepoUnreachableError extends HypervisorError {
-  constructor(tag: string, cause: unknown) {
-    super(
-      'repo_unreachable',
-      `cannot tell whether ${tag} exists: fetching the backend repo failed ` +
-        `(${(cause as Error).message}); try again once it is reachable`,
-      { cause },
-    );
-  }
-}
-
-/** How many existing tags a refusal of an unknown one names. */
-const NEWEST_SHOWN = 5;
-
 export interface ReleaseIntakeOptions {
   store: Pick<Store, 'getRelease' | 'createRelease' | 'updateRelease' | 'appendEvent' | 'listReleases'>;
   tagPattern: RegExp;
@@ -77,15 +44,21 @@ export interface ReleaseIntakeOptions {
 export class ReleaseIntake {
   readonly #options: ReleaseIntakeOptions;
   readonly #pattern: RegExp;
-  /** Background checks of known tags, one at a time; bounded so a flood of deliveries cannot pile up work. */
-  readonly #checks = new PQueue({ concurrency: 1 });
   readonly #closing = new AbortController();
+  /** Best effort (event-log.ts): the decision or record is the result; a lost event must not undo it. */
   readonly #events: EventLog;
+  /** Background checks that a known tag did not move. */
+  readonly #moves: TagMoveChecks;
 
   constructor(options: ReleaseIntakeOptions) {
     this.#options = options;
     this.#pattern = statelessPattern(options.tagPattern);
     this.#events = new EventLog(options.store);
+    this.#moves = new TagMoveChecks({
+      mirror: options.mirror,
+      deadline: () => this.#deadline(),
+      event: (event) => this.#events.record(event),
+    });
   }
 
   /** Refuses what must write nothing: an unsafe tag or SHA (ValidationError), a moved tag (TagMovedError). */
@@ -121,7 +94,7 @@ export class ReleaseIntake {
       await this.check(event);
       return this.#known(now, event);
     }
-    await this.#event({
+    await this.#events.record({
       reason: 'ReleaseReceived',
       message: `${event.tag} pushed by ${event.actor}: build queued`,
       actor: event.actor,
@@ -160,33 +133,17 @@ export class ReleaseIntake {
     return record;
   }
 
-  /**
-   * Fetches the mirror, then says whether it has `tag`. When it has not, names the newest tags
-   * that match the pattern, from the repo and the release records. A failed fetch is an answer
-   * only when the mirror already has the tag; otherwise it throws RepoUnreachableError.
-   */
+  /** Whether the backend repo has `tag` (tag-lookup.ts), within the check deadline; throws RepoUnreachableError. */
   async lookupTag(tag: string): Promise<TagLookup> {
     assertReleaseTag(tag, this.#pattern);
-    const signal = AbortSignal.any([
-      this.#closing.signal,
-      AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000),
-    ]);
-    const fetched = await this.#options.mirror.fetch(signal).then(
-      () => null,
-      (err: unknown) => err,
-    );
-    if ((await this.#options.mirror.resolveTag(tag, signal)) !== null) return { inRepo: true, newest: [] };
-    if (fetched !== null) throw new RepoUnreachableError(tag, fetched);
-    const recorded = (await this.#options.store.listReleases(100)).map((r) => r.tag);
-    const known = [...(await this.#options.mirror.listTags(signal)), ...recorded].filter((t) => this.#pattern.test(t));
-    return { inRepo: false, newest: newestTags(known, NEWEST_SHOWN) };
+    const { mirror, store } = this.#options;
+    return lookupTag({ mirror, store, pattern: this.#pattern }, tag, this.#deadline());
   }
 
   /** Waits for background checks to end (they are cancelled). */
   async close(): Promise<void> {
     this.#closing.abort(new Error('hypervisor is stopping'));
-    this.#checks.clear();
-    await this.#checks.onIdle();
+    await this.#moves.close();
   }
 
   async #reject(event: TagCreated, error: string): Promise<IntakeResult> {
@@ -195,7 +152,7 @@ export class ReleaseIntake {
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
     }
-    await this.#event({
+    await this.#events.record({
       reason: 'ReleaseRejected',
       message: `${event.tag} is not a release: ${error}`,
       actor: event.actor,
@@ -206,40 +163,13 @@ export class ReleaseIntake {
 
   #known(existing: ReleaseRecord, event: TagCreated): IntakeResult {
     // A delivery without a SHA cannot show a move by itself: the mirror is asked, after the answer.
-    if (existing.sha !== null && event.sha === null && this.#checks.size < 100)
-      void this.#checks.add(() => this.#verify(existing, event));
+    if (event.sha === null) this.#moves.queue(existing, event);
     return { tag: existing.tag, status: existing.status, known: true, queued: false };
   }
 
-  async #verify(existing: ReleaseRecord, event: TagCreated): Promise<void> {
-    const signal = AbortSignal.any([
-      this.#closing.signal,
-      AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000),
-    ]);
-    try {
-      await this.#options.mirror.fetch(signal);
-      const info = await this.#options.mirror.resolveTag(existing.tag, signal);
-      if (info === null || info.commit === existing.sha) return;
-      const error = new TagMovedError(existing.tag, existing.sha!, info.commit);
-      await this.#event({
-        reason: 'TagMoved',
-        message: error.message,
-        actor: event.actor,
-        data: { tag: existing.tag, delivery: event.deliveryId, sha: info.commit },
-      });
-    } catch (err) {
-      if (signal.aborted) return;
-      await this.#event({
-        reason: 'TagCheckFailed',
-        message: `could not check whether ${existing.tag} moved: ${(err as Error).message}`,
-        data: { tag: existing.tag },
-      });
-    }
-  }
-
-  /** Best effort (event-log.ts): the decision or record is the result; a lost event must not undo it. */
-  #event(event: NewEvent): Promise<void> {
-    return this.#events.record(event);
+  /** Ends with the intake, or at the deadline of a check of the repo. */
+  #deadline(): AbortSignal {
+    return AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000)]);
   }
 }
 

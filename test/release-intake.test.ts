@@ -6,7 +6,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../common/errors.
 import type { ReleaseRecord } from '../common/types.js';
 import { BuildJobs } from '../reconciler/jobs.js';
 import type { ReleasePipeline } from '../reconciler/pipeline.js';
-import { ReleaseIntake, TagMovedError, type TagCreated } from '../reconciler/release-intake.js';
+import { ReleaseIntake, type TagCreated } from '../reconciler/release-intake.js';
+import { TagMovedError } from '../reconciler/tag-moved.js';
 import type { EmbeddedStore } from '../store/embedded.js';
 import type { ExampleRepo } from '../harness/example-repo.js';
 import { startPipelineHost, TAG_PATTERN as PATTERN, type PipelineHost } from './harness/pipeline-host.js';
