@@ -2,25 +2,19 @@
 // its SHA and check it out from the bare mirror, check VERSION, run BUILD into a temporary folder
 // that becomes <root>/artifacts/<tag>/, then run TEST. Every stage writes the release record as it
 // goes, so an operator can follow building -> testing -> succeeded | failed | rejected | interrupted.
-import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { describeValue } from '../common/describe.js';
-import { ConflictError, DuplicateKeyError } from '../common/errors.js';
+import { ConflictError } from '../common/errors.js';
 import { statelessPattern } from '../common/git-names.js';
 import type { ReleaseRecord } from '../common/types.js';
 import type { ReleasePatch, Store } from '../store/store.js';
+import { replaceDir, requireExecutable, requireScript } from './pipeline/artifact.js';
 import { stopLeftoverSteps } from './pipeline/leftovers.js';
 import { RepoMirror } from './pipeline/mirror.js';
 import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
-import {
-  BUILD_TEMP_PREFIX,
-  gitMarkOf,
-  OLD_ARTIFACT_PREFIX,
-  removeBuildTemps,
-  stopOrphanGit,
-} from './pipeline/orphans.js';
-import { prepareSource } from './pipeline/source.js';
+import { BUILD_TEMP_PREFIX, gitMarkOf, removeBuildTemps, stopOrphanGit } from './pipeline/orphans.js';
+import { startRecord } from './pipeline/record.js';
+import { prepareSource, versionMismatch } from './pipeline/source.js';
 import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
 import { checkpoint, reasonOf, ReleaseStopped } from './pipeline/stopped.js';
 import { assertReleaseTag } from './pipeline/tag.js';
@@ -38,16 +32,6 @@ interface ReleasePaths {
   /** Marks of running script groups (see pipeline/leftovers.ts). */
   marks: string;
 }
-
-/** What a new run clears; the tag's identity (SHA, author, time, origin) stays. */
-const RESULTS: ReleasePatch = {
-  status: 'building',
-  error: null,
-  version: null,
-  build: null,
-  test: null,
-  artifactPath: null,
-};
 
 export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
   readonly mirror: RepoMirror;
@@ -130,28 +114,7 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
    * one replaces it.
    */
   async #reset(tag: string, paths: ReleasePaths): Promise<ReleaseRecord> {
-    let record: ReleaseRecord;
-    if ((await this.#store.getRelease(tag)) === null) {
-      try {
-        record = await this.#store.createRelease({
-          tag,
-          sha: null,
-          version: null,
-          author: null,
-          status: 'building',
-          error: null,
-          build: null,
-          test: null,
-          artifactPath: null,
-        });
-      } catch (err) {
-        // Another host sharing the store created it in between: reset it like any existing record.
-        if (!(err instanceof DuplicateKeyError)) throw err;
-        record = await this.#store.updateRelease(tag, RESULTS);
-      }
-    } else {
-      record = await this.#store.updateRelease(tag, RESULTS);
-    }
+    const record = await startRecord(this.#store, tag);
     await rm(paths.logs, { recursive: true, force: true });
     return record;
   }
@@ -227,41 +190,4 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     if (stop.status !== 'interrupted') patch.interruptions = 0;
     return this.#store.updateRelease(tag, patch);
   }
-}
-
-function versionMismatch(tag: string, version: string | null): string {
-  if (version === null) return `VERSION at ${tag} is missing, not a regular file, or larger than 1 KiB`;
-  return (
-    `VERSION at ${tag} is ${describeValue(version)}, but a release tag must be v + VERSION (expected ` +
-    `${JSON.stringify(tag.slice(1))})`
-  );
-}
-
-async function requireScript(checkout: string, script: string, tag: string): Promise<void> {
-  const info = await stat(path.join(checkout, script)).catch(() => null);
-  if (!info?.isFile()) throw new ReleaseStopped('failed', `the script ${script} does not exist at ${tag}`);
-}
-
-async function requireExecutable(dir: string, version: string, script: string): Promise<void> {
-  const info = await stat(path.join(dir, version)).catch(() => null);
-  if (!info?.isFile() || (info.mode & 0o111) === 0) {
-    throw new ReleaseStopped(
-      'failed',
-      `${script} exited 0 but did not write the executable ${version} into its --output folder`,
-    );
-  }
-}
-
-/** Puts `from` in the place of `to`: the old folder is moved aside first, so `to` is never half-written. */
-async function replaceDir(from: string, to: string): Promise<void> {
-  const aside = path.join(path.dirname(to), `${OLD_ARTIFACT_PREFIX}${path.basename(to)}-${randomUUID()}`);
-  const moved = await rename(to, aside).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return false;
-      throw err;
-    },
-  );
-  await rename(from, to);
-  if (moved) await rm(aside, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
 // takes the commit the tag points to in the mirror.
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { describeValue } from '../../common/describe.js';
 import type { ReleaseRecord } from '../../common/types.js';
 import type { RepoMirror, TagInfo } from './mirror.js';
 import { ReleaseStopped } from './stopped.js';
@@ -62,4 +63,13 @@ async function readVersion(dir: string): Promise<string | null> {
   const info = await lstat(file).catch(() => null);
   if (!info?.isFile() || info.size > 1024) return null;
   return (await readFile(file, 'utf8')).trim();
+}
+
+/** Why a checkout is not the release its tag names: VERSION must be the tag without its v. */
+export function versionMismatch(tag: string, version: string | null): string {
+  if (version === null) return `VERSION at ${tag} is missing, not a regular file, or larger than 1 KiB`;
+  return (
+    `VERSION at ${tag} is ${describeValue(version)}, but a release tag must be v + VERSION (expected ` +
+    `${JSON.stringify(tag.slice(1))})`
+  );
 }
