@@ -1,53 +1,28 @@
 // The daemon's configuration (ARCHITECTURE.md, "The config file"): types, defaults and validation.
 // Every key is checked once at start; a bad key or value throws a ValidationError naming both.
-import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ValidationError } from '../common/errors.js';
 import { COLORS, type Color } from '../common/types.js';
 import { readCappedFileSync } from '../common/capped-read.js';
 import { describeValue } from '../common/describe.js';
-import { DEFAULT_TAG_PATTERN } from '../common/git-names.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import { checkYamlNesting } from '../common/nesting.js';
+import { readApp, type AppConfig } from './app.js';
+import { readAuth, type AuthConfig } from './auth.js';
 import { readGates, type GatesConfig } from './gates.js';
 import { readNotify, type NotifyTarget } from './notify.js';
-import { ObjectReader } from './reader.js';
+import { readProxy, type ProxyConfig } from './proxy.js';
+import { matching, ObjectReader } from './reader.js';
+
+// The sections with files of their own; their types are the config's too, so importers keep one path.
+export type { AppConfig, HealthConfig, StepConfig } from './app.js';
+export type { AuthConfig } from './auth.js';
+export type { ProxyConfig } from './proxy.js';
 
 export interface HostPort {
   host: string;
   port: number;
-}
-
-export interface StepConfig {
-  script: string;
-  timeoutMs: number;
-}
-
-export interface HealthConfig {
-  /** @default '/ping' */
-  readyPath: string;
-  /** @default '/version' */
-  versionPath: string;
-  /** @default 2s */
-  intervalMs: number;
-  /** @default 1s */
-  timeoutMs: number;
-  /** Consecutive failed probes before a Ready color counts as Degraded. @default 3 */
-  failureThreshold: number;
-  /** How long a started color may take to become Ready before it is Failed. @default 60s */
-  startTimeoutMs: number;
-}
-
-export interface AppConfig {
-  name: string;
-  /** A git URL or a local path (resolved against the config file's folder). */
-  repo: string;
-  tagPattern: RegExp;
-  build: StepConfig;
-  test: StepConfig;
-  run: { deployment: string; envRoot: string };
-  health: HealthConfig;
 }
 
 export type StoreConfig = { kind: 'embedded'; path: string } | { kind: 'mongodb'; uri: string; database: string };
@@ -59,25 +34,6 @@ export interface GitSourceConfig {
   intervalMs: number;
   /** `owner/name` on GitHub: a push webhook for it makes the hypervisor pull at once. */
   repository: string | null;
-}
-
-export interface AuthConfig {
-  /** Lifetime of a login token and its session; 1m to 1h. @default 15m */
-  tokenTtlMs: number;
-  /** The JWT signing secret, generated at first start (mode 0600). @default <root>/auth/jwt-secret */
-  secretFile: string;
-  /** @default 'openhack-hypervisor' */
-  issuer: string;
-  /** @default 'openhack-hypervisor' */
-  audience: string;
-  lockout: {
-    /** Failed logins in a row before an account is locked. @default 10 */
-    threshold: number;
-    /** The first lock's length; each further lock doubles it. @default 30s */
-    baseMs: number;
-    /** The longest lock. @default 1h */
-    maxMs: number;
-  };
 }
 
 export interface GithubConfig {
@@ -120,30 +76,11 @@ export interface Config {
   gates: GatesConfig;
   /** How often a pass runs without any trigger. @default 5s */
   reconcile: { intervalMs: number };
-  proxy: {
-    /** Requests in flight on the old color get this long after a switch; websockets are then closed. @default 30s */
-    drainTimeoutMs: number;
-    /** Deadline for a client's request head (408 after it). @default 30s */
-    headerTimeoutMs: number;
-    /** A client's keep-alive connection is closed after this long without a request. @default 65s */
-    idleTimeoutMs: number;
-    /** Deadline to connect to a backend (504 after it). @default 5s */
-    connectTimeoutMs: number;
-    /** Deadline for a backend's response head (504 after it). @default 60s */
-    responseTimeoutMs: number;
-    /** Largest request body passed on (413 above); config key `maxBodySize`, e.g. 512kb, 10mb. @default 10mb */
-    maxBodyBytes: number;
-    /** Addresses or CIDR ranges of proxies in front of us whose X-Forwarded-* are kept. @default [] */
-    trustedProxies: string[];
-  };
+  proxy: ProxyConfig;
   auth: AuthConfig;
   /** Where notifications go (config/notify.ts). @default [] */
   notify: NotifyTarget[];
 }
-
-const APP_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
-const SCRIPT_NAME = /^[A-Za-z0-9_.-]+$/;
-const URL_PATH = /^\/[A-Za-z0-9/_.~-]*$/;
 
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
 export function loadConfig(file: string): Config {
@@ -195,74 +132,6 @@ export function validateConfig(value: unknown, baseDir: string): Config {
   top.rejectUnknown();
   checkPorts(config);
   return config;
-}
-
-function matching(reader: ObjectReader, key: string, pattern: RegExp, fallback?: string): string {
-  const value = reader.string(key, fallback);
-  if (!pattern.test(value)) {
-    throw new ValidationError(reader.keyPath(key), `must match ${pattern.source}, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-function readApp(r: ObjectReader, resolve: (p: string) => string, root: string): AppConfig {
-  const name = matching(r, 'name', APP_NAME);
-  const repoRaw = r.string('repo');
-  const repo = /^[a-z+]+:\/\/|^git@/.test(repoRaw) ? repoRaw : resolve(repoRaw);
-  const app: AppConfig = {
-    name,
-    repo,
-    tagPattern: readPattern(r, 'tagPattern'),
-    build: readStep(r.child('build'), 'BUILD', '10m'),
-    test: readStep(r.child('test'), 'TEST', '20m'),
-    run: readRun(r.child('run'), resolve, root),
-    health: readHealth(r.child('health')),
-  };
-  r.rejectUnknown();
-  return app;
-}
-
-function readPattern(r: ObjectReader, key: string): RegExp {
-  const source = r.string(key, DEFAULT_TAG_PATTERN);
-  if (!source.startsWith('^') || !source.endsWith('$')) {
-    throw new ValidationError(r.keyPath(key), `must be anchored with ^ and $, got ${describeValue(source)}`);
-  }
-  try {
-    return new RegExp(source);
-  } catch (err) {
-    throw new ValidationError(
-      r.keyPath(key),
-      `is not a valid regular expression ${describeValue(source)}: ${(err as Error).message}`,
-    );
-  }
-}
-
-function readStep(r: ObjectReader, script: string, timeout: string): StepConfig {
-  const step = { script: matching(r, 'script', SCRIPT_NAME, script), timeoutMs: r.durationMs('timeout', timeout) };
-  r.rejectUnknown();
-  return step;
-}
-
-function readRun(r: ObjectReader, resolve: (p: string) => string, root: string): AppConfig['run'] {
-  const run = {
-    deployment: matching(r, 'deployment', /^[A-Za-z0-9_-]+$/, 'prod'),
-    envRoot: r.has('envRoot') ? resolve(r.string('envRoot')) : path.join(root, 'env'),
-  };
-  r.rejectUnknown();
-  return run;
-}
-
-function readHealth(r: ObjectReader): HealthConfig {
-  const health: HealthConfig = {
-    readyPath: matching(r, 'readyPath', URL_PATH, '/ping'),
-    versionPath: matching(r, 'versionPath', URL_PATH, '/version'),
-    intervalMs: r.durationMs('interval', '2s'),
-    timeoutMs: r.durationMs('timeout', '1s'),
-    failureThreshold: r.integer('failureThreshold', 3, 1, 100),
-    startTimeoutMs: r.durationMs('startTimeout', '60s'),
-  };
-  r.rejectUnknown();
-  return health;
 }
 
 function readColors(r: ObjectReader): Config['colors'] {
@@ -384,106 +253,6 @@ function readReconcile(r: ObjectReader): Config['reconcile'] {
   const reconcile = { intervalMs: r.durationMs('interval', '5s') };
   r.rejectUnknown();
   return reconcile;
-}
-
-function readProxy(r: ObjectReader): Config['proxy'] {
-  const timeout = (key: string, fallback: string): number => {
-    const ms = r.durationMs(key, fallback);
-    if (ms <= 0) throw new ValidationError(r.keyPath(key), `must be longer than 0, got ${describeValue(r.raw(key))}`);
-    return ms;
-  };
-  const proxy = {
-    drainTimeoutMs: timeout('drainTimeout', '30s'),
-    headerTimeoutMs: timeout('headerTimeout', '30s'),
-    idleTimeoutMs: timeout('idleTimeout', '65s'),
-    connectTimeoutMs: timeout('connectTimeout', '5s'),
-    responseTimeoutMs: timeout('responseTimeout', '60s'),
-    maxBodyBytes: readSize(r, 'maxBodySize', '10mb'),
-    trustedProxies: readAddressList(r, 'trustedProxies'),
-  };
-  r.rejectUnknown();
-  return proxy;
-}
-
-const SIZE = /^(\d+)\s*(b|kb|mb|gb)?$/i;
-const SIZE_UNIT = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const;
-
-/** A byte count: a whole number, or with a binary unit (512kb, 10mb, 1gb). */
-function readSize(r: ObjectReader, key: string, fallback: string): number {
-  const value = r.raw(key) ?? fallback;
-  const match = SIZE.exec(String(value).trim());
-  const bytes =
-    match && (typeof value === 'number' || typeof value === 'string')
-      ? Number(match[1]) * SIZE_UNIT[(match[2] ?? 'b').toLowerCase() as keyof typeof SIZE_UNIT]
-      : NaN;
-  if (!Number.isSafeInteger(bytes)) {
-    throw new ValidationError(
-      r.keyPath(key),
-      `must be a size like 1048576, 512kb, 10mb or 1gb, got ${describeValue(value)}`,
-    );
-  }
-  return bytes;
-}
-
-/** IP addresses or CIDR ranges (10.0.0.0/8, ::1, fd00::/8). */
-function readAddressList(r: ObjectReader, key: string): string[] {
-  const value = r.raw(key) ?? [];
-  if (!Array.isArray(value))
-    throw new ValidationError(
-      r.keyPath(key),
-      `must be a list of IP addresses or CIDR ranges, got ${describeValue(value)}`,
-    );
-  return value.map((entry: unknown, i) => {
-    const [address = '', prefix, extra] = typeof entry === 'string' ? entry.trim().split('/') : [];
-    const bits = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0;
-    const length = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
-    if (bits === 0 || extra !== undefined || length < 0 || length > bits) {
-      throw new ValidationError(
-        `${r.keyPath(key)}[${i}]`,
-        `must be an IP address or a CIDR range like 10.0.0.0/8, got ${describeValue(entry)}`,
-      );
-    }
-    return (entry as string).trim();
-  });
-}
-
-const TOKEN_TTL_MIN_MS = 60_000;
-const TOKEN_TTL_MAX_MS = 3_600_000;
-
-function readAuth(r: ObjectReader, resolve: (p: string) => string, root: string): AuthConfig {
-  const tokenTtlMs = r.durationMs('tokenTtl', '15m');
-  // Tokens are bearer credentials: short-lived by construction, never "remember me for a month".
-  if (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS) {
-    throw new ValidationError(r.keyPath('tokenTtl'), `must be from 1m to 1h, got ${describeValue(r.raw('tokenTtl'))}`);
-  }
-  const secretFile = r.optionalString('secretFile');
-  const auth: AuthConfig = {
-    tokenTtlMs,
-    secretFile: secretFile === null ? path.join(root, 'auth', 'jwt-secret') : resolve(secretFile),
-    issuer: matching(r, 'issuer', /^[\x21-\x7e]{1,200}$/, 'openhack-hypervisor'),
-    audience: matching(r, 'audience', /^[\x21-\x7e]{1,200}$/, 'openhack-hypervisor'),
-    lockout: readLockout(r.child('lockout')),
-  };
-  r.rejectUnknown();
-  return auth;
-}
-
-function readLockout(r: ObjectReader): AuthConfig['lockout'] {
-  const lockout = {
-    threshold: r.integer('threshold', 10, 1, 1000),
-    baseMs: r.durationMs('base', '30s'),
-    maxMs: r.durationMs('max', '1h'),
-  };
-  if (lockout.baseMs < 1000)
-    throw new ValidationError(r.keyPath('base'), `must be at least 1s, got ${describeValue(r.raw('base'))}`);
-  if (lockout.maxMs < lockout.baseMs) {
-    throw new ValidationError(
-      r.keyPath('max'),
-      `must be at least lockout.base (${describeValue(r.raw('base') ?? '30s')}), got ${describeValue(r.raw('max'))}`,
-    );
-  }
-  r.rejectUnknown();
-  return lockout;
 }
 
 function checkPorts(config: Config): void {

@@ -97,3 +97,12 @@ export class ObjectReader {
     }
   }
 }
+
+/** A string key whose value must match `pattern`. */
+export function matching(reader: ObjectReader, key: string, pattern: RegExp, fallback?: string): string {
+  const value = reader.string(key, fallback);
+  if (!pattern.test(value)) {
+    throw new ValidationError(reader.keyPath(key), `must match ${pattern.source}, got ${describeValue(value)}`);
+  }
+  return value;
+}
