@@ -2,7 +2,7 @@
 // here reads-then-writes on trust: revision numbers and unique keys are settled by unique indexes,
 // ids by atomic counters, and session expiry by a TTL index (and a filter, since TTL runs once a minute).
 import { MongoClient, type Collection, type Db } from 'mongodb';
-import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ValidationError } from '../common/errors.js';
 import type {
   Deployment,
   DeploymentEnd,
@@ -27,7 +27,11 @@ import type {
   NotificationState,
 } from '../common/notifications.js';
 import { MongoAuthCollections } from './mongodb-auth.js';
+import { MongoDeploymentCollection } from './mongodb-deployments.js';
+import { MongoEventCollection } from './mongodb-events.js';
 import { MongoNotifyCollections } from './mongodb-notify.js';
+import { MongoReleaseCollection } from './mongodb-releases.js';
+import { MongoRevisionCollection } from './mongodb-revisions.js';
 import { isDuplicateKey, MongoWriter } from './mongodb-writer.js';
 import * as rec from './records.js';
 import type { EventsFor, LockoutUpdate, NewRevision, ReleasePatch, Store } from './store.js';
@@ -39,21 +43,15 @@ export interface MongoStoreOptions {
   database?: string;
 }
 
-/**
- * How often an append without `expected` takes latest+1 again after another writer took the number.
- * Each lost race means some other append won, so this bounds the number of writers racing at once.
- */
-const APPEND_ATTEMPTS = 10;
-
-type ReleaseDoc = ReleaseRecord & { seq: number };
-
 export class MongoStore implements Store {
   readonly kind = 'mongodb' as const;
   readonly #client: MongoClient;
   readonly #db: Db;
-  /** The last event write, settled or not: the next one starts after it (see appendEvent). */
-  #eventWrites: Promise<unknown> = Promise.resolve();
   readonly #w: MongoWriter;
+  readonly #revisions: MongoRevisionCollection;
+  readonly #releases: MongoReleaseCollection;
+  readonly #deployments: MongoDeploymentCollection;
+  readonly #events: MongoEventCollection;
   readonly #auth: MongoAuthCollections;
   readonly #notify: MongoNotifyCollections;
   /** Integrity is the server's business (journaling, replication): this store never calls itself damaged. */
@@ -74,6 +72,10 @@ export class MongoStore implements Store {
     this.#client = new MongoClient(options.uri, { appName: 'openhack-hypervisor' });
     this.#db = this.#client.db(database);
     this.#w = new MongoWriter(this.#client, this.#db);
+    this.#revisions = new MongoRevisionCollection(this.#db, this.#w);
+    this.#releases = new MongoReleaseCollection(this.#db, this.#w);
+    this.#deployments = new MongoDeploymentCollection(this.#db, this.#w);
+    this.#events = new MongoEventCollection(this.#db, this.#w);
     this.#auth = new MongoAuthCollections(this.#db, this.#w);
     this.#notify = new MongoNotifyCollections(this.#db, this.#w);
     this.#health = new HealthState(`mongodb database ${database}`);
@@ -87,19 +89,6 @@ export class MongoStore implements Store {
     return this.#health.onChange(listener);
   }
 
-  get #desired(): Collection<Revision> {
-    return this.#db.collection('desired');
-  }
-  get #releases(): Collection<ReleaseDoc> {
-    return this.#db.collection('releases');
-  }
-  /** A collection of its own: an older build's `deployments` (a log of unit actions) is left to it. */
-  get #deployments(): Collection<Deployment> {
-    return this.#db.collection('deployment_ledger');
-  }
-  get #events(): Collection<EventRecord> {
-    return this.#db.collection('events');
-  }
   get #deliveries(): Collection<GithubDelivery> {
     return this.#db.collection('github_events');
   }
@@ -109,16 +98,10 @@ export class MongoStore implements Store {
     await this.#w.detect();
     // createIndex is idempotent, and several hosts may run this at once.
     await Promise.all([
-      this.#desired.createIndex({ number: 1 }, { unique: true }),
-      // One call per collection: two concurrent createIndex calls would race to create the collection.
-      this.#releases.createIndexes([{ key: { tag: 1 }, unique: true }, { key: { seq: 1 } }]),
-      this.#deployments.createIndexes([
-        { key: { id: 1 }, unique: true },
-        // One entry per move, whichever host records it first.
-        { key: { revision: 1, color: 1, tag: 1 }, unique: true },
-        { key: { endedAt: 1 } },
-      ]),
-      this.#events.createIndex({ id: 1 }, { unique: true }),
+      this.#revisions.createIndexes(),
+      this.#releases.createIndexes(),
+      this.#deployments.createIndexes(),
+      this.#events.createIndexes(),
       this.#deliveries.createIndex({ deliveryId: 1 }, { unique: true }),
       this.#auth.createIndexes(),
       this.#notify.createIndexes(),
@@ -129,169 +112,80 @@ export class MongoStore implements Store {
     await this.#client.close();
   }
 
-  // desired
+  // desired-state revisions (mongodb-revisions.ts)
 
-  async latestRevision(): Promise<Revision | null> {
-    const doc = await this.#desired.findOne({}, { sort: { number: -1 } });
-    return doc && rec.copyRevision(doc);
+  latestRevision(): Promise<Revision | null> {
+    return this.#revisions.latestRevision();
   }
 
-  async appendRevision(input: NewRevision, events?: EventsFor<Revision>): Promise<Revision> {
-    rec.checkExpected(input.expected);
-    for (let attempt = 1; ; attempt++) {
-      let number = 0;
-      try {
-        return await this.#w.atomically(async (tx) => {
-          const top = await this.#desired.findOne({}, { sort: { number: -1 }, projection: { number: 1 }, session: tx });
-          const latest = top?.number ?? 0;
-          if (input.expected !== undefined && input.expected !== latest)
-            throw rec.staleRevision(input.expected, latest);
-          number = latest + 1;
-          const revision = rec.copyRevision({ ...input, number, time: rec.nowIso() });
-          await this.#desired.insertOne({ ...revision }, { session: tx });
-          await this.#w.insertEvents(events?.(revision) ?? [], tx);
-          return revision;
-        });
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        // Another writer took latest+1. With If-Match that is a lost update; without, take the next one.
-        if (input.expected !== undefined || attempt >= APPEND_ATTEMPTS) throw rec.revisionTaken(number);
-      }
-    }
+  appendRevision(input: NewRevision, events?: EventsFor<Revision>): Promise<Revision> {
+    return this.#revisions.appendRevision(input, events);
   }
 
-  async getRevision(number: number): Promise<Revision | null> {
-    const doc = await this.#desired.findOne({ number });
-    return doc && rec.copyRevision(doc);
+  getRevision(number: number): Promise<Revision | null> {
+    return this.#revisions.getRevision(number);
   }
 
-  async listRevisions(limit: number): Promise<Revision[]> {
-    if (rec.checkLimit(limit) === 0) return [];
-    const docs = await this.#desired.find({}).sort({ number: -1 }).limit(limit).toArray();
-    return docs.map(rec.copyRevision);
+  listRevisions(limit: number): Promise<Revision[]> {
+    return this.#revisions.listRevisions(limit);
   }
 
-  // releases
+  // releases (mongodb-releases.ts)
 
-  async getRelease(tag: string): Promise<ReleaseRecord | null> {
-    const doc = await this.#releases.findOne({ tag });
-    return doc && rec.copyRelease(doc);
+  getRelease(tag: string): Promise<ReleaseRecord | null> {
+    return this.#releases.getRelease(tag);
   }
 
-  async createRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'>): Promise<ReleaseRecord> {
-    const release = rec.newRelease(record, rec.nowIso());
-    // A store-wide sequence orders "newest first" even when two hosts create releases in one millisecond.
-    const seq = await this.#w.nextId('releases', undefined);
-    try {
-      await this.#releases.insertOne({ ...release, seq });
-    } catch (err) {
-      if (isDuplicateKey(err)) throw new DuplicateKeyError('tag', `release ${release.tag} already exists`);
-      throw err;
-    }
-    return release;
+  createRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'>): Promise<ReleaseRecord> {
+    return this.#releases.createRelease(record);
   }
 
-  async updateRelease(tag: string, patch: ReleasePatch): Promise<ReleaseRecord> {
-    const doc = await this.#releases.findOneAndUpdate(
-      { tag },
-      { $set: { ...rec.releasePatchFields(patch), updatedAt: rec.nowIso() } },
-      { returnDocument: 'after' },
-    );
-    if (!doc) throw new NotFoundError(`release ${tag} does not exist`);
-    return rec.copyRelease(doc);
+  updateRelease(tag: string, patch: ReleasePatch): Promise<ReleaseRecord> {
+    return this.#releases.updateRelease(tag, patch);
   }
 
-  async listReleases(limit: number): Promise<ReleaseRecord[]> {
-    if (rec.checkLimit(limit) === 0) return [];
-    const docs = await this.#releases.find({}).sort({ seq: -1 }).limit(limit).toArray();
-    return docs.map(rec.copyRelease);
+  listReleases(limit: number): Promise<ReleaseRecord[]> {
+    return this.#releases.listReleases(limit);
   }
 
-  async deleteRelease(tag: string): Promise<void> {
-    await this.#releases.deleteOne({ tag });
+  deleteRelease(tag: string): Promise<void> {
+    return this.#releases.deleteRelease(tag);
   }
 
-  // deployments
+  // the deployment ledger (mongodb-deployments.ts)
 
-  async startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment> {
-    try {
-      return await this.#w.atomically(async (tx) => {
-        const record = rec.newDeployment(await this.#w.nextId('deployment_ledger', tx), deployment, rec.nowIso());
-        await this.#deployments.insertOne({ ...record }, { session: tx });
-        await this.#w.insertEvents(events?.(record) ?? [], tx);
-        return record;
-      });
-    } catch (err) {
-      if (isDuplicateKey(err)) throw rec.deploymentTaken(deployment);
-      throw err;
-    }
+  startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment> {
+    return this.#deployments.startDeployment(deployment, events);
   }
 
-  async endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null> {
-    const doc = await this.#deployments.findOneAndUpdate(
-      { id, endedAt: null },
-      { $set: { endedAt: rec.nowIso(), endReason: reason } },
-      { returnDocument: 'after' },
-    );
-    return doc && rec.copyDeployment(doc);
+  endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null> {
+    return this.#deployments.endDeployment(id, reason);
   }
 
-  async recordGate(id: number, record: GateRecord, events?: EventsFor<Deployment>): Promise<Deployment | null> {
-    // Compare-and-set on what was read, so a concurrent end or gate is never overwritten: read again.
-    for (;;) {
-      const outcome = await this.#w.atomically(async (tx) => {
-        const found = await this.#deployments.findOne({ id }, { session: tx });
-        if (!found) return null;
-        const next = rec.withGate(rec.copyDeployment(found), record, rec.nowIso());
-        const { gates, verdict, endedAt, endReason } = next;
-        const written = await this.#deployments.updateOne(
-          { id, endedAt: found.endedAt, gates: found.gates },
-          { $set: { gates, verdict, endedAt, endReason } },
-          { session: tx },
-        );
-        if (written.matchedCount === 0) return 'again' as const;
-        await this.#w.insertEvents(events?.(next) ?? [], tx);
-        return next;
-      });
-      if (outcome !== 'again') return outcome;
-    }
+  recordGate(id: number, record: GateRecord, events?: EventsFor<Deployment>): Promise<Deployment | null> {
+    return this.#deployments.recordGate(id, record, events);
   }
 
-  async openDeployments(): Promise<Deployment[]> {
-    const docs = await this.#deployments.find({ endedAt: null }).sort({ id: -1 }).toArray();
-    return docs.map(rec.copyDeployment);
+  openDeployments(): Promise<Deployment[]> {
+    return this.#deployments.openDeployments();
   }
 
-  async listDeployments(limit: number): Promise<Deployment[]> {
-    if (rec.checkLimit(limit) === 0) return [];
-    const docs = await this.#deployments.find({}).sort({ id: -1 }).limit(limit).toArray();
-    return docs.map(rec.copyDeployment);
+  listDeployments(limit: number): Promise<Deployment[]> {
+    return this.#deployments.listDeployments(limit);
   }
 
-  // events
+  // events (mongodb-events.ts)
 
   appendEvent(event: NewEvent): Promise<EventRecord> {
-    // One event write at a time: overlapping calls would draw ids from the counter in whatever
-    // order the server answers, and the ids must follow the order of the calls (the Store contract).
-    const write = this.#eventWrites.then(async () => (await this.#w.insertEvents([event], undefined))[0]!);
-    this.#eventWrites = write.catch(() => undefined);
-    return write;
+    return this.#events.appendEvent(event);
   }
 
-  async listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]> {
-    if (rec.checkLimit(limit) === 0) return [];
-    const docs = await this.#events
-      .find({ id: { $gt: rec.checkAfterId(afterId) } })
-      .sort({ id: 1 })
-      .limit(limit)
-      .toArray();
-    return docs.map(rec.copyEvent);
+  listEventsAfter(afterId: number, limit: number): Promise<EventRecord[]> {
+    return this.#events.listEventsAfter(afterId, limit);
   }
 
-  async listRecentEvents(limit: number): Promise<EventRecord[]> {
-    if (rec.checkLimit(limit) === 0) return [];
-    const docs = await this.#events.find({}).sort({ id: -1 }).limit(limit).toArray();
-    return docs.reverse().map(rec.copyEvent);
+  listRecentEvents(limit: number): Promise<EventRecord[]> {
+    return this.#events.listRecentEvents(limit);
   }
 
   // github_events
