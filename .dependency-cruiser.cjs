@@ -9,6 +9,7 @@
 //   units | proxy | desired-state | store   none of their siblings; shared types are in common/
 //   notify -> store           notifications: follows the store's event trail, keeps its outbox there
 //   config, common            below all
+//   ui -> api/wire.ts, common the dashboard (a browser bundle): the API's answer types, nothing that runs
 //
 // Around the product: test/ may import every room (it tests each one directly) and harness/;
 // harness/ (real parts that tests and benchmarks start: systemd --user, the daemon as a process,
@@ -31,6 +32,7 @@ const ROOMS = [
   'cli',
   'host',
   'daemon',
+  'ui',
   'harness',
   'test',
   'bench',
@@ -83,6 +85,13 @@ module.exports = {
       ['^api/wire\\.ts$'],
     ),
     only(
+      'ui',
+      ['common'],
+      'ui/ is the dashboard, bundled for the browser: it speaks to the daemon over HTTP and takes only the ' +
+        "API's answer types (api/wire.ts) and shared types (common/) from the rest.",
+      ['^api/wire\\.ts$'],
+    ),
+    only(
       'host',
       ['units', 'store', 'common', 'config'],
       "host/ installs and checks the daemon on the host (hyperctl's verbs): it uses units/ for the daemon's own " +
@@ -90,7 +99,7 @@ module.exports = {
     ),
     only(
       'daemon',
-      PRODUCT.filter((room) => !['cli', 'host'].includes(room)),
+      PRODUCT.filter((room) => !['cli', 'host', 'ui'].includes(room)),
       'daemon/ is the composition root: it may build from any room but the clients (cli/) and their installer (host/).',
     ),
     {

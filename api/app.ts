@@ -9,6 +9,7 @@ import { errorHandler, HttpError, notFound } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { actionRoutes } from './routes/actions.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { desiredRoutes } from './routes/desired.js';
 import { releaseActionRoutes } from './routes/release-actions.js';
@@ -43,6 +44,7 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
     res.json({ ok: true, version: deps.daemon.version, startedAt: deps.daemon.startedAt });
   });
   if (deps.webhooks) api.use('/webhooks', deps.webhooks);
+  if (channel === 'public' && deps.dashboardDir) api.use(dashboardRoutes(deps.dashboardDir));
   api.use(express.json({ limit: '64kb', strict: true, verify: refuseDeepJson }));
   api.use(loginRoutes(deps));
   api.use(authenticate(channel, deps.auth));

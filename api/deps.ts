@@ -41,4 +41,6 @@ export interface ApiDeps {
    * (NotFoundError for an unknown name); without it the route answers 503.
    */
   notify?: { test(name: string, actor: string): Promise<NotifyTestAnswer> };
+  /** The built dashboard (dist/ui/), served at /ui/ on the public listener; absent on the admin socket. */
+  dashboardDir?: string;
 }

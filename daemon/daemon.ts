@@ -4,6 +4,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Router as ExpressRouter } from 'express';
 import { createApi } from '../api/app.js';
 import { createAuth } from '../api/auth/setup.js';
@@ -117,6 +118,7 @@ async function assemble(
     webhooks: releases.webhooks,
     releases: releases.intake,
     notify: notifications.notifier,
+    dashboardDir: fileURLToPath(new URL('../ui/', import.meta.url)), // npm run build:ui: dist/ui/ by dist/daemon/
   };
   const api = createApi(deps, 'public');
   holdUntilFirstPass(router, reconciler, connectTimeoutMs);
@@ -167,7 +169,7 @@ async function assemble(
   const admin = config.listen.admin ? `, admin socket ${config.listen.admin}` : '';
   log(
     `hypervisor ${DAEMON_VERSION}: public ${scheme}://${fmt(publicAddress)}${preview}${admin}; ` +
-      `units: ${driver.kind}; store: ${store.kind}`,
+      `units: ${driver.kind}; store: ${store.kind}; dashboard ${scheme}://${fmt(publicAddress)}/hypervisor/ui/`,
   );
   return {
     config,
