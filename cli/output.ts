@@ -58,7 +58,7 @@ function paint(text: string, phase: string): string {
 export function formatStatus(status: ReconcilerStatus, revision: number | null): string {
   const lines = [
     `revision ${revision ?? '-'} (observed ${status.observedRevision ?? '-'})${status.paused ? '  PAUSED' : ''}`,
-    `traffic  ${status.active ?? 'none'}    preview ${status.preview ?? 'none'}`,
+    `traffic  ${trafficOf(status)}    preview ${status.preview ?? 'none'}`,
   ];
   lines.push('', 'COLOR   PHASE      DESIRED           RUNNING           PID      MESSAGE');
   for (const color of ['blue', 'green'] as Color[]) {
@@ -79,6 +79,14 @@ export function formatStatus(status: ReconcilerStatus, revision: number | null):
     : '';
   lines.push(`last reconcile ${status.lastReconcileAt ?? 'never'}${pass}`);
   return lines.join('\n');
+}
+
+/** Where public requests go: the active color, or where the proxy sends them while it is out. */
+function trafficOf(status: ReconcilerStatus): string {
+  const active = status.active ?? 'none';
+  // An older daemon reports no `serving`.
+  if (status.serving === undefined || status.serving === status.active) return active;
+  return `${status.serving ?? 'none'} (failed over: ${active} is out of routing until it answers again)`;
 }
 
 /** What needs an operator: failing colors and false conditions (Ready=False only means "not converged yet"). */

@@ -38,9 +38,14 @@ export interface ReconcilerStatus {
   /** The revision the last pass started with, whether it completed or not. */
   lastAttemptedRevision: number | null;
   desired: DesiredDoc | null;
-  /** Where public traffic goes now, and the preview listener. */
+  /** The color public traffic is routed to, and the preview listener's. */
   active: Color | null;
   preview: Color | null;
+  /**
+   * Where new public requests really go: `active`, or the other color while the proxy has taken
+   * `active` out of routing because it stopped answering its probes (a failover, not a switch).
+   */
+  serving: Color | null;
   paused: boolean;
   colors: Record<Color, ColorReport> | null;
   waiting: string | null;

@@ -11,7 +11,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /** Largest body kept in memory so that an idempotent request stays replayable. */
 export const REPLAY_LIMIT_BYTES = 64 * 1024;
 
-/** How a request's body is sent: `replayable` ones may go to the other color after a refusal. */
+/** How a request's body is sent: `replayable` ones may go to the other color after a refusal or a timeout. */
 export type BodyPlan =
   | { kind: 'none'; replayable: boolean }
   /** Read whole before sending (idempotent and at most REPLAY_LIMIT_BYTES). */

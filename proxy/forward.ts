@@ -1,7 +1,8 @@
 // Forwards one plain HTTP request to a target through its undici pool and streams the answer into
 // `res`, with backpressure both ways. When the target refuses or resets the connection before the
-// first byte of its answer, a replayable request is sent once more, to the other color if it is
-// Ready (failover). The current lease is released when `res` is over, whatever ends it.
+// first byte of its answer, or sends no answer within the response timeout (a stalled process), a
+// replayable request is sent once more, to the other color if it is Ready (failover). The current
+// lease is released when `res` is over, whatever ends it.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import { limitedBody, planBody, readWhole, type BodyPlan } from './body.js';
@@ -22,7 +23,7 @@ export interface ForwardContext {
   trusted: TrustedProxies;
   /** Largest request body passed on (413 above). */
   maxBodyBytes: number;
-  /** A lease on the other color, Ready, for a request `failed` refused; null when there is none. */
+  /** A lease on the other color, Ready, for a request `failed` refused or left unanswered; null when there is none. */
   failover(failed: Target): Lease | null;
 }
 
@@ -180,7 +181,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #retryable(error: Error): boolean {
-    return this.#replayable && this.#attempts === 1 && !this.#responding && isRefusedOrReset(error);
+    if (!this.#replayable || this.#attempts !== 1 || this.#responding) return false;
+    // A timed-out request may have been seen by the backend: replayable means sending it twice is harmless.
+    return isRefusedOrReset(error) || error instanceof undiciErrors.HeadersTimeoutError;
   }
 
   #failure(error: Error): ProxyHttpError {

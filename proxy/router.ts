@@ -1,13 +1,19 @@
 // Which backend each listener sends new requests to. A switch is one assignment: requests that
 // already picked a target keep it until they end, and the old target is drained with its own
 // deadline. The preview slot holds the other color exactly when it is Ready, which makes it the
-// failover target for public requests the active color refuses. The proxy never stops a backend;
-// the reconciler owns the units.
+// failover target for public requests the active color refuses. A color the health watch took out
+// of routing (it stopped answering its probes) sends its new public requests to the preview color
+// instead, without changing the assignment: that is the data plane protecting itself, not a
+// switch, and it ends by itself when the color is put back. The proxy never stops a backend; the
+// reconciler owns the units.
 import { ValidationError } from '../common/errors.js';
 import type { Color } from '../common/types.js';
+import { OutOfRouting, type Failover, type FailoverListener } from './out-of-routing.js';
 import { BackendPools } from './pools.js';
 import { inCanary } from './sticky.js';
 import { checkTarget, checkTargetOptions, positive, Target, type DrainResult, type TargetOptions } from './target.js';
+
+export type { Failover, FailoverListener } from './out-of-routing.js';
 
 /** `active` takes public traffic; `preview` is served on the second listener (the inactive color). */
 export type Slot = 'active' | 'preview';
@@ -55,6 +61,7 @@ export class Router {
   #canary: { target: Target; weight: number } | null = null;
   #draining = new Set<Target>();
   #hold: Promise<void> | null = null;
+  readonly #out = new OutOfRouting();
 
   constructor(options: RouterOptions = {}) {
     const { drainTimeoutMs = 30_000, ...targetOptions } = options;
@@ -82,6 +89,39 @@ export class Router {
     return this.#slots.preview?.color ?? null;
   }
 
+  /** Where new public requests go now: the active color, or the preview one while the active is out. */
+  servingColor(): Color | null {
+    return this.#publicTarget()?.color ?? null;
+  }
+
+  /**
+   * Takes `color` out of public routing: while it is the active color and the preview color is in,
+   * new public requests go to the preview color. A color already out keeps its first reason.
+   */
+  takeOut(color: Color, why: string): void {
+    if (this.#out.takeOut(color, why)) this.#refreshFailover();
+  }
+
+  /** Puts `color` back into routing (it answers again); a color that is in stays so. */
+  putBack(color: Color): void {
+    if (this.#out.putBack(color)) this.#refreshFailover();
+  }
+
+  /** Why `color` is out of routing, or null while it is in. */
+  outOfRouting(color: Color): string | null {
+    return this.#out.why(color);
+  }
+
+  /** The failover in effect now, or null when public requests go to the active color. */
+  failover(): Failover | null {
+    return this.#out.current();
+  }
+
+  /** Calls `listener` on every change of the failover, synchronously; returns an unsubscribe. */
+  onFailover(listener: FailoverListener): () => void {
+    return this.#out.onChange(listener);
+  }
+
   /**
    * Sends new public requests to `color` on `port` (or nowhere, with `null`). Resolves when the
    * replaced target is drained (null when nothing was replaced); the swap itself is immediate.
@@ -103,10 +143,13 @@ export class Router {
   route(active: RouteTarget | null, preview: RouteTarget | null): Promise<(DrainResult | null)[]> {
     if (active) checkTarget(active.color, active.port);
     if (preview) checkTarget(preview.color, preview.port);
-    return Promise.all([
-      this.#set('active', active?.color ?? null, active?.port),
-      this.#set('preview', preview?.color ?? null, preview?.port),
-    ]);
+    // Both slots move before the failover is judged, so a listener never sees a half-made route.
+    const drains = [
+      this.#assign('active', active?.color ?? null, active?.port),
+      this.#assign('preview', preview?.color ?? null, preview?.port),
+    ];
+    this.#refreshFailover();
+    return Promise.all(drains);
   }
 
   /**
@@ -165,11 +208,14 @@ export class Router {
 
   /**
    * Picks the slot's current target and counts the request on it, in one synchronous step. While a
-   * canary runs, a public client's `bucket` (proxy/sticky.ts) decides between it and the active color.
+   * canary runs, a public client's `bucket` (proxy/sticky.ts) decides between it and the active color;
+   * a canary out of routing sends its share where the rest goes.
    */
   lease(slot: Slot, bucket: number | null = null): Lease | null {
     const canary = slot === 'active' ? this.#canary : null;
-    const target = canary && bucket !== null && inCanary(bucket, canary.weight) ? canary.target : this.#slots[slot];
+    const toCanary =
+      canary && bucket !== null && inCanary(bucket, canary.weight) && !this.#out.has(canary.target.color);
+    const target = toCanary ? canary.target : slot === 'active' ? this.#publicTarget() : this.#slots.preview;
     if (!target) return null;
     return { target, release: target.acquire() };
   }
@@ -180,13 +226,13 @@ export class Router {
   }
 
   /**
-   * For a public request `failed` refused: a lease on the other color, which the preview slot holds
-   * exactly when it is Ready (a refused canary request goes to the active color). Null when there is
-   * none (or it is the color that failed).
+   * For a public request `failed` refused or left unanswered: a lease on the other color, which the
+   * preview slot holds exactly when it is Ready (a canary request goes to the active color). Null when
+   * there is none, it is the color that failed, or it is out of routing itself.
    */
   failoverLease(failed: Target): Lease | null {
     const other = failed === this.#canary?.target ? this.#slots.active : this.#slots.preview;
-    if (!other || other.color === failed.color) return null;
+    if (!other || other.color === failed.color || this.#out.has(other.color)) return null;
     return { target: other, release: other.acquire() };
   }
 
@@ -213,7 +259,21 @@ export class Router {
     return results;
   }
 
+  #publicTarget(): Target | null {
+    return this.#out.servingTarget(this.#slots.active, this.#slots.preview);
+  }
+
+  #refreshFailover(): void {
+    this.#out.refresh(this.#slots.active, this.#slots.preview);
+  }
+
   #set(slot: Slot, color: Color | null, port: number | undefined): Promise<DrainResult | null> {
+    const drained = this.#assign(slot, color, port);
+    this.#refreshFailover();
+    return drained;
+  }
+
+  #assign(slot: Slot, color: Color | null, port: number | undefined): Promise<DrainResult | null> {
     if (color !== null) checkTarget(color, port);
     const old = this.#slots[slot];
     if (color === null ? old === null : old?.matches(color, port as number)) return Promise.resolve(null);

@@ -67,6 +67,11 @@ export class Loop {
       builds: this.#builds,
       status: this.#status,
       event,
+      // The data plane moved traffic by itself: say so, and let a pass write the status that says it.
+      onFailover: (e) => {
+        void event(e);
+        void this.trigger();
+      },
       now,
     });
     this.#reconciler = new Reconciler({
@@ -91,6 +96,7 @@ export class Loop {
       enqueue: (tag, reason) => void this.build(tag, reason),
       event,
     });
+    this.#passes.startWatching();
     void this.trigger();
   }
 
@@ -143,5 +149,6 @@ export class Loop {
     const passes = this.#reconciler.close();
     await this.#builds.close();
     await passes;
+    await this.#passes.close();
   }
 }

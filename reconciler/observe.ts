@@ -1,16 +1,19 @@
 // Reads the world again for every pass: both units, their health, the proxy's route, the release
-// records of the desired tags and the jobs in flight. The only memory kept between passes is health
-// history per MainPID (failures in a row, whether it was ever Ready, since when it runs) and the
-// self-heal restarts the reconciler ordered: facts about the past that no single probe can give.
-// Only a pass records into that memory; a reader (GET /plan) peeks: it probes afresh and sees what
-// a pass would conclude now, but its probes count for nothing, so reading never hastens a restart.
+// records of the desired tags and the jobs in flight. Health history (failures in a row, whether a
+// MainPID was ever Ready, since when it runs) lives in the health watch, which probes each running
+// color on its own cadence and moves public traffic off a color that stops answering; a pass reads
+// the watch's latest probe, so the loop and the data plane judge a color alike. The observer itself
+// remembers only the self-heal restarts the reconciler ordered. A reader (GET /plan) peeks: it
+// probes afresh and sees what a pass would conclude now, but its probes count for nothing, so
+// reading never hastens a restart.
 import { existsSync } from 'node:fs';
 import { HypervisorError } from '../common/errors.js';
-import { COLORS, type Color, type DesiredDoc, type ReleaseRecord } from '../common/types.js';
+import { COLORS, type Color, type DesiredDoc, type NewEvent, type ReleaseRecord } from '../common/types.js';
 import { isRunning } from '../common/unit-state.js';
 import type { HealthConfig } from '../config/config.js';
 import type { UnitDriver, UnitObservation } from '../units/driver.js';
-import { probeHealth } from '../units/health.js';
+import { afterProbe, freshHistory, sameProcess, type HealthHistory, type ProbeTarget } from './health-history.js';
+import { HealthWatch, systemClock, type Prober, type WatchClock } from './health-watch.js';
 import type { TrafficRouter } from './ports.js';
 import type { ColorObservation, HealthObservation, Observed } from './types.js';
 
@@ -21,13 +24,6 @@ export class NotReadyError extends HypervisorError {
     super('not_ready', `${color} is not Ready any more (${reason}); traffic stays where it is`);
     this.color = color;
   }
-}
-
-interface HealthMemory {
-  mainPid: number | null;
-  firstSeenAt: number;
-  consecutiveFailures: number;
-  wasReady: boolean;
 }
 
 interface HealMemory {
@@ -41,7 +37,14 @@ export interface ObserverOptions {
   health: HealthConfig;
   getRelease(tag: string): Promise<ReleaseRecord | null>;
   jobs(): ReadonlySet<string>;
+  /** Time for the health watch's cadence and the histories. @default the system clock, read with `now` */
+  clock?: WatchClock;
+  /** The loop's clock, when no `clock` is given (the watch's timers stay the system's). @default Date.now */
   now?: () => number;
+  /** The probe, for a test that drives the watch on its clock. @default units/health.ts */
+  probe?: Prober;
+  /** Each change of the data plane's failover, as an event. */
+  onFailover?: (event: NewEvent) => void;
 }
 
 /** record: a pass, whose probes count. peek: a reader, whose probes count for nothing. */
@@ -49,13 +52,29 @@ type Mode = 'record' | 'peek';
 
 export class Observer {
   readonly #options: ObserverOptions;
-  readonly #now: () => number;
-  readonly #health = new Map<Color, HealthMemory>();
+  readonly #clock: WatchClock;
+  readonly #watch: HealthWatch;
   readonly #heal = new Map<Color, HealMemory>();
 
   constructor(options: ObserverOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? (options.now ? { now: options.now, after: systemClock.after } : systemClock);
+    this.#watch = new HealthWatch({
+      health: options.health,
+      router: options.router,
+      clock: this.#clock,
+      probe: options.probe,
+      onFailover: options.onFailover,
+    });
+  }
+
+  /** The health watch probes on its own cadence from now on (the daemon's loop; tests may not). */
+  startWatching(): void {
+    this.#watch.start();
+  }
+
+  async close(): Promise<void> {
+    await this.#watch.close();
   }
 
   /** A pass's observation: its probes are recorded (failures in a row, Ready once, heal history). */
@@ -70,7 +89,8 @@ export class Observer {
 
   /** One probe of a color as it runs now, recorded nowhere; throws NotReadyError unless it is Ready. */
   async confirmReady(color: Color): Promise<void> {
-    const health = await this.#probe(await this.#options.driver.observe(color));
+    const target = probeTarget(await this.#options.driver.observe(color));
+    const health = target === null ? null : await this.#watch.probeOnce(target);
     if (!health?.ready) throw new NotReadyError(color, health?.reason ?? 'its unit is not running');
   }
 
@@ -86,10 +106,13 @@ export class Observer {
       if (release?.status === 'succeeded' && release.artifactPath !== null && !existsSync(release.artifactPath))
         missingArtifacts.add(tag);
     }
+    const { router } = this.#options;
     return {
       colors: { blue: blue!, green: green! },
-      routed: this.#options.router.activeColor(),
-      preview: this.#options.router.previewColor(),
+      routed: router.activeColor(),
+      preview: router.previewColor(),
+      serving: router.servingColor(),
+      outOfRouting: { blue: router.outOfRouting('blue'), green: router.outOfRouting('green') },
       releases,
       jobs: this.#options.jobs(),
       missingArtifacts,
@@ -99,63 +122,52 @@ export class Observer {
   /** The reconciler restarted a color to heal it: count it for the backoff. */
   noteHealRestart(color: Color): void {
     const memory = this.#heal.get(color) ?? { restarts: 0, lastAt: null };
-    this.#heal.set(color, { restarts: memory.restarts + 1, lastAt: this.#now() });
+    this.#heal.set(color, { restarts: memory.restarts + 1, lastAt: this.#clock.now() });
   }
 
   /** A deploy or an operator action starts a fresh history for the color. */
   forget(color: Color): void {
-    this.#health.delete(color);
+    this.#watch.forget(color);
     this.#heal.delete(color);
   }
 
   async #observeColor(color: Color, mode: Mode): Promise<ColorObservation> {
     const unit = await this.#options.driver.observe(color);
-    const now = this.#now();
-    const health = await this.#probe(unit);
-    const memory = nextMemory(this.#health.get(color), unit, health, now);
+    const now = this.#clock.now();
+    const target = probeTarget(unit);
+    const history = mode === 'record' ? await this.#recorded(color, target) : await this.#peeked(color, target, now);
     const heal = this.#heal.get(color) ?? { restarts: 0, lastAt: null };
-    if (mode === 'record') {
-      this.#health.set(color, memory);
-      // Ready again after self-heal restarts: the next trouble starts its backoff from the beginning.
-      if (health?.ready && memory.consecutiveFailures === 0 && heal.restarts > 0) this.#heal.delete(color);
-    }
+    const health: HealthObservation | null = history?.last ?? null;
+    // Ready again after self-heal restarts: the next trouble starts its backoff from the beginning.
+    if (mode === 'record' && health?.ready && heal.restarts > 0) this.#heal.delete(color);
     return {
       unit,
       health,
-      consecutiveFailures: memory.consecutiveFailures,
-      wasReady: memory.wasReady,
-      runningForMs: memory.mainPid === null ? 0 : now - memory.firstSeenAt,
+      consecutiveFailures: history?.consecutiveFailures ?? 0,
+      wasReady: history?.wasReady ?? false,
+      runningForMs: history === null ? 0 : now - history.firstSeenAt,
       healRestarts: heal.restarts,
       sinceHealRestartMs: heal.lastAt === null ? null : now - heal.lastAt,
     };
   }
 
-  async #probe(unit: UnitObservation): Promise<HealthObservation | null> {
-    if (!isRunning(unit) || unit.installed === null) return null;
-    const { readyPath, versionPath, timeoutMs } = this.#options.health;
-    return probeHealth({
-      port: unit.installed.port,
-      readyPath,
-      versionPath,
-      expectedVersion: unit.installed.version,
-      timeoutMs,
-    });
+  /** A pass: the watch learns what runs, and its latest probe (one taken now if none is fresh) counts. */
+  #recorded(color: Color, target: ProbeTarget | null): Promise<HealthHistory | null> {
+    this.#watch.sync(color, target);
+    return this.#watch.current(color);
+  }
+
+  /** A reader: a fresh probe, applied to a copy of the history, which stays as it was. */
+  async #peeked(color: Color, target: ProbeTarget | null, now: number): Promise<HealthHistory | null> {
+    if (target === null) return null;
+    const kept = this.#watch.history(color);
+    const base = kept && sameProcess(kept.target, target) ? kept : freshHistory(target, now);
+    return afterProbe(base, await this.#watch.probeOnce(target), now);
   }
 }
 
-/** The health history after one more probe of a unit (a new MainPID starts a fresh one). */
-function nextMemory(
-  previous: HealthMemory | undefined,
-  unit: UnitObservation,
-  health: HealthObservation | null,
-  now: number,
-): HealthMemory {
-  const pid = isRunning(unit) ? unit.mainPid : null;
-  const memory =
-    previous && previous.mainPid === pid
-      ? previous
-      : { mainPid: pid, firstSeenAt: now, consecutiveFailures: 0, wasReady: false };
-  if (health?.ready) return { ...memory, consecutiveFailures: 0, wasReady: true };
-  if (health) return { ...memory, consecutiveFailures: memory.consecutiveFailures + 1 };
-  return memory;
+/** What a color's probe aims at while its unit runs; null when it does not (nothing to probe). */
+function probeTarget(unit: UnitObservation): ProbeTarget | null {
+  if (!isRunning(unit) || unit.installed === null) return null;
+  return { mainPid: unit.mainPid, port: unit.installed.port, version: unit.installed.version };
 }

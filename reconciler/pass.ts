@@ -47,6 +47,8 @@ export interface PassOptions {
   status: StatusBoard;
   /** Best effort (EventLog.record): never rejects, so a lost event never fails a pass. */
   event(event: NewEvent): Promise<void>;
+  /** Each change of the data plane's failover (the health watch moved public traffic), as an event. */
+  onFailover?: (event: NewEvent) => void;
   now(): number;
 }
 
@@ -75,6 +77,7 @@ export class PassRunner {
       getRelease: (tag) => store.getRelease(tag),
       jobs: () => builds.tags(),
       now,
+      ...(options.onFailover ? { onFailover: options.onFailover } : {}),
     });
     this.#context = {
       specFor: (color, release) => specFor(config, color, release),
@@ -82,6 +85,16 @@ export class PassRunner {
       startTimeoutMs: health.startTimeoutMs,
       healBackoffMs: (n) => Math.min(MAX_HEAL_BACKOFF_MS, 1000 * 2 ** n),
     };
+  }
+
+  /** The health watch probes each running color on its own cadence from now on (Observer.startWatching). */
+  startWatching(): void {
+    this.#observer.startWatching();
+  }
+
+  /** Stops the health watch and waits for its probes in flight. */
+  async close(): Promise<void> {
+    await this.#observer.close();
   }
 
   /** Called after each completed pass, with its status; returns an unsubscribe. */
@@ -140,7 +153,7 @@ export class PassRunner {
         observed,
         plan: planned,
         outcomes,
-        routed: { active: router.activeColor(), preview: router.previewColor() },
+        routed: { active: router.activeColor(), preview: router.previewColor(), serving: router.servingColor() },
         ports: this.#ports,
         builds: [...builds.tags()],
         durationMs: now() - started,

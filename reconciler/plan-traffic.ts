@@ -6,16 +6,35 @@ import { isUp } from '../common/unit-state.js';
 import type { ColorPlan } from './plan-unit.js';
 import type { Action, ColorStatus, PlanInput } from './types.js';
 
-/** Traffic on a color that is down while the other is Ready: the proxy fails over, status says so. */
-export function markFailover(active: Color | null, perColor: Record<Color, ColorPlan>): void {
+/**
+ * The color public traffic is routed to is not Ready: status says what the proxy does with its
+ * requests. The health watch takes a color that failed `failureThreshold` probes in a row out of
+ * routing between passes, and the router then sends its requests to the other color if that one is
+ * Ready; before that, only the requests the color refuses are retried there.
+ */
+export function markFailover(
+  active: Color | null,
+  { observed, context }: PlanInput,
+  perColor: Record<Color, ColorPlan>,
+): void {
   if (active === null || perColor[active].ready) return;
   const other = otherColor(active);
-  if (!perColor[other].ready) return;
+  const out = observed.outOfRouting[active];
   const { status } = perColor[active];
-  perColor[active].status = {
-    phase: 'Degraded',
-    message: `${status.phase}: ${status.message}; requests fail over to ${other}`,
-  };
+  let message: string;
+  if (out !== null && perColor[other].ready) {
+    const until = `until ${active} answers again`;
+    message = `${out}; public traffic goes to ${other} ${until} (${status.phase}: ${status.message})`;
+  } else if (out !== null) {
+    message = `${out}; ${other} is not Ready, so public traffic still goes to ${active} (${status.message})`;
+  } else if (perColor[other].ready) {
+    message =
+      `${status.phase}: ${status.message}; public traffic still goes to ${active}, and to ${other} once ` +
+      `${context.failureThreshold} probes in a row fail; requests ${active} refuses are retried on ${other}`;
+  } else {
+    return;
+  }
+  perColor[active].status = { phase: 'Degraded', message };
 }
 
 /**

@@ -11,7 +11,7 @@ export function plan({ desired, observed, context }: PlanInput): Plan {
   for (const color of COLORS) perColor[color] = planColor(color, { desired, observed, context });
 
   const route = planRoute({ desired, observed, context }, perColor);
-  markFailover(route.active, perColor);
+  markFailover(route.active, { desired, observed, context }, perColor);
   holdServingDeploy(route.active, desired, observed, perColor);
   // Builds first (they only queue), then traffic moves (only ever to a Ready color), then units
   // change, then retired colors stop: a color is never restarted while traffic could still leave it.

@@ -7,8 +7,15 @@ export interface RouteTarget {
   port: number;
 }
 
+/** Public traffic goes to `to` because `from`, the active color, is out of routing (`why`). */
+export interface Failover {
+  from: Color;
+  to: Color;
+  why: string;
+}
+
 export interface TrafficRouter {
-  /** The color new public requests go to, or null when none does. */
+  /** The color public traffic is assigned to (the last route), or null when none is. */
   activeColor(): Color | null;
   previewColor(): Color | null;
   /**
@@ -16,6 +23,16 @@ export interface TrafficRouter {
    * when the targets it replaced are drained (bounded by the drain timeout).
    */
   route(active: RouteTarget | null, preview: RouteTarget | null): Promise<unknown>;
+  /** Where new public requests go now: the active color, or the preview one while the active is out. */
+  servingColor(): Color | null;
+  /** The data plane's own verdict: `color` stopped answering, its public requests go elsewhere if they can. */
+  takeOut(color: Color, why: string): void;
+  /** `color` answers again and takes its public requests back. */
+  putBack(color: Color): void;
+  /** Why `color` is out of routing, or null while it is in. */
+  outOfRouting(color: Color): string | null;
+  /** Told of every change of the failover, synchronously; returns an unsubscribe. */
+  onFailover(listener: (now: Failover | null, before: Failover | null) => void): () => void;
 }
 
 export interface ReleaseBuilder {

@@ -22,8 +22,8 @@ export interface PassFacts {
   observed: Observed;
   plan: Plan;
   outcomes: readonly ActionOutcome[];
-  /** The proxy's slots after the pass acted. */
-  routed: { active: Color | null; preview: Color | null };
+  /** The proxy's slots after the pass acted, and where it sends public requests. */
+  routed: { active: Color | null; preview: Color | null; serving: Color | null };
   ports: Record<Color, number>;
   builds: string[];
   durationMs: number;
@@ -47,6 +47,7 @@ export function initialStatus(): ReconcilerStatus {
     desired: null,
     active: null,
     preview: null,
+    serving: null,
     paused: false,
     colors: null,
     waiting: null,
@@ -96,6 +97,7 @@ function passStatus(previous: ReconcilerStatus, facts: PassFacts, now: string): 
     desired,
     active: facts.routed.active,
     preview: facts.routed.preview,
+    serving: facts.routed.serving,
     paused: desired.paused,
     colors: colorReports(facts.observed, plan, desired, facts.ports),
     waiting: plan.waiting,

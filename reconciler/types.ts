@@ -29,6 +29,13 @@ export interface Observed {
   /** The color the proxy sends public traffic to right now, and the preview color. */
   routed: Color | null;
   preview: Color | null;
+  /**
+   * Where new public requests go now: `routed`, or the preview color while the data plane has taken
+   * `routed` out of routing (it stopped answering its probes).
+   */
+  serving: Color | null;
+  /** Per color, why the data plane took it out of routing; null while it is in. */
+  outOfRouting: Record<Color, string | null>;
   /** Release records of the tags the desired state names. */
   releases: Record<string, ReleaseRecord | undefined>;
   /** Tags whose build/test job is queued or running. */

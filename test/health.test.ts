@@ -57,7 +57,12 @@ describe('health probe', () => {
 
   it('is Ready when /ping answers 2xx and /version is the expected version (trimmed)', async () => {
     const port = await start(backend(200, '26.11.27.0'));
-    expect(await probeHealth(options(port))).to.deep.equal({ ready: true, version: '26.11.27.0', reason: 'ready' });
+    expect(await probeHealth(options(port))).to.deep.equal({
+      ready: true,
+      version: '26.11.27.0',
+      reason: 'ready',
+      timedOut: false,
+    });
   });
 
   it('is not Ready while the readiness path answers 503, and still reports the version', async () => {
@@ -91,14 +96,14 @@ describe('health probe', () => {
     const began = Date.now();
     const r = await probeHealth(options(port, { timeoutMs: 300 }));
     const took = Date.now() - began;
-    expect(r).to.deep.equal({ ready: false, version: null, reason: '/ping: timed out after 300ms' });
+    expect(r).to.deep.equal({ ready: false, version: null, reason: '/ping: timed out after 300ms', timedOut: true });
     expect(took).to.be.within(250, 2_000);
   });
 
   it('reports connection refused when nothing listens, without throwing', async () => {
     const port = await freePort();
     const r = await probeHealth(options(port));
-    expect(r).to.deep.equal({ ready: false, version: null, reason: '/ping: connection refused' });
+    expect(r).to.deep.equal({ ready: false, version: null, reason: '/ping: connection refused', timedOut: false });
   });
 
   it('counts a redirect as not Ready', async () => {

@@ -85,6 +85,8 @@ function observed(o: Partial<Omit<Observed, 'releases'>> & { releases?: ReleaseR
     colors: o.colors ?? { blue: absent('blue'), green: absent('green') },
     routed: o.routed ?? null,
     preview: o.preview ?? null,
+    serving: o.serving ?? o.routed ?? null,
+    outOfRouting: o.outOfRouting ?? { blue: null, green: null },
     jobs: o.jobs ?? new Set(),
     releases,
     missingArtifacts: o.missingArtifacts ?? new Set(),
@@ -509,7 +511,7 @@ describe('plan: drift', () => {
 });
 
 describe('plan: failover', () => {
-  it('says Degraded when the active color is down and the other is Ready', () => {
+  it('says Degraded, and that traffic still goes to a down active color, until the watch takes it out', () => {
     const down = running('blue', 'v1', { health: null });
     down.unit = { ...down.unit, activeState: 'activating', subState: 'auto-restart', mainPid: null };
     const p = plan({
@@ -523,8 +525,53 @@ describe('plan: failover', () => {
       context,
     });
     expect(p.colors.blue.phase).to.equal('Degraded');
-    expect(p.colors.blue.message).to.contain('requests fail over to green');
+    expect(p.colors.blue.message).to.contain('public traffic still goes to blue, and to green once 3 probes');
+    expect(p.colors.blue.message).to.contain('requests blue refuses are retried on green');
     expect(p.actions).to.deep.equal([]);
+  });
+
+  it('says where traffic goes once the active color is out of routing, and leaves the route alone', () => {
+    const stalled = running('blue', 'v1', {
+      health: { ready: false, version: null, reason: '/ping: timed out after 300ms' },
+      consecutiveFailures: 3,
+    });
+    const p = plan({
+      desired: desired('v1', 'v2', 'blue'),
+      observed: observed({
+        releases: [release('v1'), release('v2')],
+        colors: { blue: stalled, green: running('green', 'v2') },
+        routed: 'blue',
+        preview: 'green',
+        serving: 'green',
+        outOfRouting: { blue: 'blue stalled (3 probes timed out after 300ms)', green: null },
+      }),
+      context,
+    });
+    expect(p.colors.blue.phase).to.equal('Degraded');
+    expect(p.colors.blue.message).to.match(
+      /^blue stalled \(3 probes timed out after 300ms\); public traffic goes to green until blue answers again/,
+    );
+    expect(kinds(p), 'the data plane failed over: no route, only the heal restart').to.deep.equal(['restart:blue']);
+  });
+
+  it('says traffic stays on an out active color while the other is not Ready', () => {
+    const stalled = running('blue', 'v1', {
+      health: { ready: false, version: null, reason: '/ping: timed out after 300ms' },
+      consecutiveFailures: 3,
+    });
+    const p = plan({
+      desired: desired('v1', null, 'blue'),
+      observed: observed({
+        releases: [release('v1')],
+        colors: { blue: stalled, green: absent('green') },
+        routed: 'blue',
+        outOfRouting: { blue: 'blue stalled (3 probes timed out after 300ms)', green: null },
+      }),
+      context,
+    });
+    expect(p.colors.blue.message).to.match(
+      /^blue stalled .*; green is not Ready, so public traffic still goes to blue/,
+    );
   });
 });
 
