@@ -193,6 +193,10 @@ export interface BackendProcess {
   readonly port: number;
   /** SIGKILL: the backend vanishes without a word, its connections reset by the kernel. */
   kill(): Promise<void>;
+  /** SIGSTOP: the backend stalls. The kernel still accepts connections into its backlog; nothing answers. */
+  stall(): void;
+  /** SIGCONT: the backend runs on and answers what waited. */
+  resume(): void;
   /** SIGTERM, or SIGKILL after a deadline; harmless when already dead. */
   close(): Promise<void>;
 }
@@ -227,13 +231,22 @@ export async function startBackendProcess(color: Color): Promise<BackendProcess>
   });
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // A stalled process keeps SIGTERM pending until it runs again.
+    child.kill('SIGCONT');
     child.kill(signal);
     // A deadline, not a wait: the exit is awaited as an event; a backend that ignores SIGTERM is killed.
     const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_DEADLINE_MS);
     await exited;
     clearTimeout(timer);
   };
-  return { color, port, kill: () => stop('SIGKILL'), close: () => stop('SIGTERM') };
+  return {
+    color,
+    port,
+    kill: () => stop('SIGKILL'),
+    stall: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+    close: () => stop('SIGTERM'),
+  };
 }
 
 export interface SimpleResponse {
