@@ -1,10 +1,10 @@
-// Each running color's health, probed on a cadence of its own: every health.interval, whether a
-// pass runs or not (a pass may take long, and the pass interval may be longer), so a color that
-// stalls is out of public routing within interval x failureThreshold + timeout. It is the one
-// place probes are recorded: a pass reads the latest (and probes only when none is fresh), so the
-// loop and the data plane never disagree about a color. After each probe the failover rule
-// (failover.ts) tells the router to take the color out or put it back. Probes go through the one
-// probe path, units/health.ts.
+// Each running color's health, probed on a cadence of its own: never more than health.interval
+// after the last probe started, whether a pass runs or not (a pass may take long, and the pass
+// interval may be longer), so a color that stalls is out of public routing within
+// interval x failureThreshold + timeout. It is the one place probes are recorded: a pass's probe
+// goes into the same history (and restarts the cadence), so the loop and the data plane never
+// disagree about a color. After each probe the failover rule (failover.ts) tells the router to
+// take the color out or put it back. Probes go through the one probe path, units/health.ts.
 import type { Color, NewEvent } from '../common/types.js';
 import type { HealthConfig } from '../config/config.js';
 import { probeHealth, type ProbeResult } from '../units/health.js';
@@ -107,13 +107,10 @@ export class HealthWatch {
     this.#schedule(color, fresh);
   }
 
-  /** The color's history with a probe no older than health.interval: as it is, or after one taken now. */
-  current(color: Color): Promise<HealthHistory | null> {
+  /** A pass's probe, recorded (or the one in flight, joined): the color's history after it. */
+  probe(color: Color): Promise<HealthHistory | null> {
     const watched = this.#watched.get(color);
-    if (!watched) return Promise.resolve(null);
-    const last = watched.history.lastProbeAt;
-    if (last !== null && this.#clock.now() - last < this.#health.intervalMs) return Promise.resolve(watched.history);
-    return this.#record(color, watched);
+    return watched ? this.#record(color, watched) : Promise.resolve(null);
   }
 
   /** The history as it stands, without probing; null for a color not running. */

@@ -1,11 +1,11 @@
 // Reads the world again for every pass: both units, their health, the proxy's route, the release
 // records of the desired tags and the jobs in flight. Health history (failures in a row, whether a
-// MainPID was ever Ready, since when it runs) lives in the health watch, which probes each running
-// color on its own cadence and moves public traffic off a color that stops answering; a pass reads
-// the watch's latest probe, so the loop and the data plane judge a color alike. The observer itself
-// remembers only the self-heal restarts the reconciler ordered. A reader (GET /plan) peeks: it
-// probes afresh and sees what a pass would conclude now, but its probes count for nothing, so
-// reading never hastens a restart.
+// MainPID was ever Ready, since when it runs) lives in the health watch, which also probes each
+// running color on its own cadence between passes and moves public traffic off a color that stops
+// answering; a pass's probe goes into the same history, so the loop and the data plane judge a
+// color alike. The observer itself remembers only the self-heal restarts the reconciler ordered.
+// A reader (GET /plan) peeks: it probes afresh and sees what a pass would conclude now, but its
+// probes count for nothing, so reading never hastens a restart.
 import { existsSync } from 'node:fs';
 import { HypervisorError } from '../common/errors.js';
 import { COLORS, type Color, type DesiredDoc, type NewEvent, type ReleaseRecord } from '../common/types.js';
@@ -151,10 +151,10 @@ export class Observer {
     };
   }
 
-  /** A pass: the watch learns what runs, and its latest probe (one taken now if none is fresh) counts. */
+  /** A pass: the watch learns what runs, and the probe counts in the color's one history. */
   #recorded(color: Color, target: ProbeTarget | null): Promise<HealthHistory | null> {
     this.#watch.sync(color, target);
-    return this.#watch.current(color);
+    return this.#watch.probe(color);
   }
 
   /** A reader: a fresh probe, applied to a copy of the history, which stays as it was. */

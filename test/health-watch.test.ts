@@ -114,6 +114,19 @@ describe('failover decision (health watch and router, injected clock)', () => {
     });
   }
 
+  it("counts a pass's probe in the same history, and goes on one interval after it", async () => {
+    behaviour.blue = 'stalled';
+    await clock.advance(200);
+    const passAt = clock.now();
+    const pass = watch.probe('blue');
+    await clock.advance(HEALTH.timeoutMs);
+    expect(await pass).to.include({ consecutiveFailures: 1, consecutiveTimeouts: 1 });
+    await clock.advance(HEALTH.intervalMs);
+    const blueAt = probes.filter((p) => p.color === 'blue' && p.at >= passAt).map((p) => p.at - passAt);
+    expect(blueAt).to.deep.equal([0, HEALTH.intervalMs]);
+    expect(watch.history('blue')).to.include({ consecutiveFailures: 2 });
+  });
+
   it('keeps routing to a color below the threshold, and a Ready probe ends the count', async () => {
     behaviour.blue = 'stalled';
     await clock.advanceSettled(2 * HEALTH.intervalMs + HEALTH.timeoutMs);

@@ -2,8 +2,7 @@
 // fake clock: failed probes in a row, whether a MainPID was ever Ready, how long it has run, and
 // the self-heal restarts it was told of. Readiness is switched by a file the backend reads, so a
 // probe fails or passes while the process runs on; time moves only when a test moves it. The health
-// watch is not started here, so only the passes probe: one that comes health.interval or more after
-// the last probe probes again, one that comes sooner reads the last probe.
+// watch is not started, so the passes alone probe.
 import { expect } from 'chai';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -87,11 +86,8 @@ describe('observer: health memory between passes (real backend, fake clock)', fu
   });
   afterEach(() => observer.close());
 
-  /** One pass's observation of blue, `afterMs` after the previous one (a full interval: a new probe). */
-  const blue = async (afterMs = HEALTH.intervalMs): Promise<ColorObservation> => {
-    clock += afterMs;
-    return (await observer.observe(DESIRED)).colors.blue;
-  };
+  /** One pass's observation of blue. */
+  const blue = async (): Promise<ColorObservation> => (await observer.observe(DESIRED)).colors.blue;
   const ready = async (yes: boolean): Promise<void> => {
     const flag = path.join(spec.envRoot, 'unready');
     if (yes) await rm(flag, { force: true });
@@ -124,10 +120,6 @@ describe('observer: health memory between passes (real backend, fake clock)', fu
     expect(await blue()).to.deep.include({ consecutiveFailures: 0, wasReady: true });
     await ready(false);
     expect(await blue()).to.deep.include({ consecutiveFailures: 1, wasReady: true });
-    expect(await blue(HEALTH.intervalMs - 1), 'within the interval: the last probe').to.deep.include({
-      consecutiveFailures: 1,
-    });
-    expect(await blue(1), 'an interval after it: a new one').to.deep.include({ consecutiveFailures: 2 });
   });
 
   it('probes nothing for a color without a unit and remembers nothing for it', async () => {
@@ -138,17 +130,20 @@ describe('observer: health memory between passes (real backend, fake clock)', fu
 
   it('measures runningForMs on the clock from the first sight of a MainPID; a new MainPID starts over', async () => {
     expect((await blue()).runningForMs).to.equal(0);
+    clock += 1_234;
     await ready(false);
-    expect(await blue(1_234)).to.deep.include({ runningForMs: 1_234, consecutiveFailures: 1, wasReady: true });
+    expect(await blue()).to.deep.include({ runningForMs: 1_234, consecutiveFailures: 1, wasReady: true });
     const pid = await startListening(() => driver.restart('blue'));
-    const fresh = await blue(10);
+    clock += 10;
+    const fresh = await blue();
     expect(fresh.unit.mainPid).to.equal(pid);
     expect(fresh, 'a new process has a history of its own').to.deep.include({
       runningForMs: 0,
       consecutiveFailures: 1,
       wasReady: false,
     });
-    expect((await blue(500)).runningForMs).to.equal(500);
+    clock += 500;
+    expect((await blue()).runningForMs).to.equal(500);
   });
 
   it('forgets a stopped unit: not probed, nothing running, and a fresh history once it runs again', async () => {
@@ -160,15 +155,18 @@ describe('observer: health memory between passes (real backend, fake clock)', fu
     expect(stopped.unit.activeState).to.not.equal('active');
     expect(stopped).to.deep.include({ health: null, consecutiveFailures: 0, wasReady: false, runningForMs: 0 });
     await startListening(() => driver.start('blue'));
-    expect(await blue(100)).to.deep.include({ consecutiveFailures: 1, wasReady: false, runningForMs: 0 });
+    clock += 100;
+    expect(await blue()).to.deep.include({ consecutiveFailures: 1, wasReady: false, runningForMs: 0 });
   });
 
   it('remembers the self-heal restarts it was told of and how long ago the last was, until Ready again', async () => {
     await ready(false);
     observer.noteHealRestart('blue');
-    expect(await blue(500)).to.deep.include({ healRestarts: 1, sinceHealRestartMs: 500 });
+    clock += 500;
+    expect(await blue()).to.deep.include({ healRestarts: 1, sinceHealRestartMs: 500 });
     observer.noteHealRestart('blue');
-    expect(await blue(2_000)).to.deep.include({ healRestarts: 2, sinceHealRestartMs: 2_000 });
+    clock += 2_000;
+    expect(await blue()).to.deep.include({ healRestarts: 2, sinceHealRestartMs: 2_000 });
     await ready(true);
     await blue();
     expect(await blue(), 'Ready again: the next trouble backs off from the start').to.deep.include({
@@ -184,7 +182,7 @@ describe('observer: health memory between passes (real backend, fake clock)', fu
     observer.noteHealRestart('blue');
     clock += 300;
     observer.forget('blue');
-    expect(await blue(0)).to.deep.include({
+    expect(await blue()).to.deep.include({
       consecutiveFailures: 1,
       wasReady: false,
       runningForMs: 0,
