@@ -33,7 +33,10 @@ export interface PacedLoad {
   readonly requests: readonly PacedRequest[];
   /** Ticks that sent nothing because `maxWaiting` requests were waiting. */
   readonly skipped: number;
-  /** Stops sending, waits for the requests still out, closes the client; resolves with every request. */
+  /**
+   * Stops sending, waits for the requests still out, closes the client; resolves with every request.
+   * A second call shares the first.
+   */
   stop(): Promise<readonly PacedRequest[]>;
 }
 
@@ -43,6 +46,7 @@ export function startPacedLoad(options: PacedLoadOptions): PacedLoad {
   const out = new Set<Promise<void>>();
   const until = performance.now() + options.durationMs;
   let skipped = 0;
+  let stopping: Promise<readonly PacedRequest[]> | null = null;
 
   const send = async (request: PacedRequest): Promise<void> => {
     try {
@@ -74,11 +78,14 @@ export function startPacedLoad(options: PacedLoadOptions): PacedLoad {
     get skipped() {
       return skipped;
     },
-    stop: async () => {
-      clearInterval(timer);
-      await Promise.all([...out]);
-      await pool.close();
-      return requests;
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        await Promise.all([...out]);
+        await pool.close();
+        return requests;
+      })();
+      return stopping;
     },
   };
 }
