@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import type { Color } from '../common/types.js';
 import type { Failover } from '../proxy/router.js';
+import { BUCKETS } from '../proxy/sticky.js';
 import { httpRequest, startBackendProcess, type BackendProcess } from './harness/http-backends.js';
 import { colorOf, errorOf, startProxy, type ProxyFixture } from './proxy-fixture.js';
 
@@ -70,6 +71,26 @@ describe('proxy: a stalled color taken out of routing (SIGSTOP, real processes)'
     proxy.router.takeOut('green', 'green stalled (test)');
     await proxy.router.route({ color: 'blue', port: blue.port }, { color: 'green', port: green.port });
     expect(await get(), 'green is out too: no better').to.equal('blue');
+  });
+
+  it('sends a canary share out of routing where the rest goes, and a canary request nowhere out', async () => {
+    const router = proxy.router;
+    await router.setCanary({ color: 'green', port: green.port, weight: 50 });
+    const leased = (bucket: number): Color | null => {
+      const lease = router.lease('active', bucket);
+      lease?.release();
+      return lease?.target.color ?? null;
+    };
+    // Bucket 0 is in any canary share, the last bucket in none (proxy/sticky.ts).
+    expect([leased(0), leased(BUCKETS - 1)]).to.deep.equal(['green', 'blue']);
+    router.takeOut('green', 'green stalled (test)');
+    expect(leased(0), 'the canary is out: its clients go to the active color').to.equal('blue');
+    router.putBack('green');
+    expect(leased(0)).to.equal('green');
+    router.takeOut('blue', 'blue stalled (test)');
+    const canaryLease = router.lease('active', 0)!;
+    expect(router.failoverLease(canaryLease.target), 'a canary request is not retried on an out color').to.equal(null);
+    canaryLease.release();
   });
 
   it('tells failover listeners when a failover begins and ends, once each, with why', async () => {
