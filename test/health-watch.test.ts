@@ -116,12 +116,12 @@ describe('failover decision (health watch and router, injected clock)', () => {
 
   it("counts a pass's probe in the same history, and goes on one interval after it", async () => {
     behaviour.blue = 'stalled';
-    await clock.advance(200);
+    await clock.advanceSettled(200);
     const passAt = clock.now();
     const pass = watch.probe('blue');
-    await clock.advance(HEALTH.timeoutMs);
+    await clock.advanceSettled(HEALTH.timeoutMs);
     expect(await pass).to.include({ consecutiveFailures: 1, consecutiveTimeouts: 1 });
-    await clock.advance(HEALTH.intervalMs);
+    await clock.advanceSettled(HEALTH.intervalMs);
     const blueAt = probes.filter((p) => p.color === 'blue' && p.at >= passAt).map((p) => p.at - passAt);
     expect(blueAt).to.deep.equal([0, HEALTH.intervalMs]);
     expect(watch.history('blue')).to.include({ consecutiveFailures: 2 });
