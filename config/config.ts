@@ -9,6 +9,7 @@ import { describeValue } from '../common/describe.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import { checkYamlNesting } from '../common/nesting.js';
 import { readApp, type AppConfig } from './app.js';
+import { readArchive, type ArchiveConfig } from './archive.js';
 import { readAuth, type AuthConfig } from './auth.js';
 import { readGates, type GatesConfig } from './gates.js';
 import { readNotify, type NotifyTarget } from './notify.js';
@@ -80,6 +81,8 @@ export interface Config {
   auth: AuthConfig;
   /** Where notifications go (config/notify.ts). @default [] */
   notify: NotifyTarget[];
+  /** Logs, deliveries and the ledger in object storage (config/archive.ts). @default null (none) */
+  archive: ArchiveConfig | null;
 }
 
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
@@ -128,6 +131,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
     proxy: readProxy(top.child('proxy')),
     auth: readAuth(top.child('auth'), resolve, root),
     notify: readNotify(top.raw('notify'), resolve),
+    archive: top.has('archive') ? readArchive(top.child('archive'), resolve) : (top.raw('archive'), null),
   };
   top.rejectUnknown();
   checkPorts(config);

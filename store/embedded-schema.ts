@@ -64,6 +64,8 @@ CREATE TABLE IF NOT EXISTS github_events (
   payload     TEXT NOT NULL,
   received_at TEXT NOT NULL
 ) STRICT;
+-- The daily export of deliveries reads one day at a time (archive/daily.ts).
+CREATE INDEX IF NOT EXISTS github_events_received ON github_events (received_at, delivery_id);
 
 CREATE TABLE IF NOT EXISTS hyperusers (
   username      TEXT NOT NULL PRIMARY KEY,
@@ -109,6 +111,15 @@ CREATE TABLE IF NOT EXISTS notify_cursor (
   name     TEXT NOT NULL PRIMARY KEY,
   event_id INTEGER NOT NULL
 ) STRICT;
+-- What the log archive has uploaded or still must (archive/): a restart reads the pending ones.
+-- A new table and new indexes: an older build ignores them, so the file stays at version 1.
+CREATE TABLE IF NOT EXISTS archive_objects (
+  name  TEXT NOT NULL PRIMARY KEY,
+  kind  TEXT NOT NULL,
+  state TEXT NOT NULL,
+  doc   TEXT NOT NULL CHECK (json_valid(doc))
+) STRICT;
+CREATE INDEX IF NOT EXISTS archive_objects_state ON archive_objects (state, kind, name);
 `;
 
 /**

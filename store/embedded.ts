@@ -25,6 +25,8 @@ import type {
   NotificationSettle,
   NotificationState,
 } from '../common/notifications.js';
+import type { ArchiveRecords } from './archive-records.js';
+import { EmbeddedArchiveRecords } from './embedded-archive.js';
 import { EmbeddedAuthTables } from './embedded-auth.js';
 import { SqliteConnection } from './embedded-connection.js';
 import { EmbeddedNotifyTables } from './embedded-notify.js';
@@ -43,6 +45,7 @@ export class EmbeddedStore implements Store {
   readonly #c: SqliteConnection;
   readonly #auth: EmbeddedAuthTables;
   readonly #notify: EmbeddedNotifyTables;
+  readonly archive: ArchiveRecords;
 
   constructor(options: EmbeddedStoreOptions) {
     if (typeof options.path !== 'string' || options.path.trim() === '') {
@@ -51,6 +54,7 @@ export class EmbeddedStore implements Store {
     this.#c = new SqliteConnection(options.path);
     this.#auth = new EmbeddedAuthTables(this.#c);
     this.#notify = new EmbeddedNotifyTables(this.#c);
+    this.archive = new EmbeddedArchiveRecords(this.#c);
   }
 
   /** Opens the file and runs quick_check: a damaged file still opens (reads may serve), but refuses writes. */

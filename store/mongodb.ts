@@ -26,6 +26,7 @@ import type {
   NotificationSettle,
   NotificationState,
 } from '../common/notifications.js';
+import { MongoArchiveRecords } from './mongodb-archive.js';
 import { MongoAuthCollections } from './mongodb-auth.js';
 import { MongoDeploymentCollection } from './mongodb-deployments.js';
 import { MongoEventCollection } from './mongodb-events.js';
@@ -54,6 +55,7 @@ export class MongoStore implements Store {
   readonly #events: MongoEventCollection;
   readonly #auth: MongoAuthCollections;
   readonly #notify: MongoNotifyCollections;
+  readonly archive: MongoArchiveRecords;
   /** Integrity is the server's business (journaling, replication): this store never calls itself damaged. */
   readonly #health: HealthState;
 
@@ -78,6 +80,7 @@ export class MongoStore implements Store {
     this.#events = new MongoEventCollection(this.#db, this.#w);
     this.#auth = new MongoAuthCollections(this.#db, this.#w);
     this.#notify = new MongoNotifyCollections(this.#db, this.#w);
+    this.archive = new MongoArchiveRecords(this.#db);
     this.#health = new HealthState(`mongodb database ${database}`);
   }
 
@@ -102,9 +105,14 @@ export class MongoStore implements Store {
       this.#releases.createIndexes(),
       this.#deployments.createIndexes(),
       this.#events.createIndexes(),
-      this.#deliveries.createIndex({ deliveryId: 1 }, { unique: true }),
+      // receivedAt: the archive's daily export reads one day at a time.
+      this.#deliveries.createIndexes([
+        { key: { deliveryId: 1 }, unique: true },
+        { key: { receivedAt: 1, deliveryId: 1 } },
+      ]),
       this.#auth.createIndexes(),
       this.#notify.createIndexes(),
+      this.archive.createIndexes(),
     ]);
   }
 

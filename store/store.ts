@@ -24,6 +24,7 @@ import type {
   Session,
   StoreHealth,
 } from '../common/types.js';
+import type { ArchiveRecords } from './archive-records.js';
 import type { HealthListener } from './health.js';
 
 export interface NewRevision {
@@ -62,6 +63,8 @@ export interface Store {
   health(): StoreHealth;
   /** Called when health() changes; returns an unsubscribe. */
   onHealthChange(listener: HealthListener): () => void;
+  /** What the log archive has uploaded or still must, and what its daily exports read (archive-records.ts). */
+  readonly archive: ArchiveRecords;
 
   // desired: revisions, numbered 1, 2, 3, ... by the store
   latestRevision(): Promise<Revision | null>;

@@ -9,6 +9,7 @@ import { ConflictError } from '../common/errors.js';
 import { EmbeddedStore } from '../store/embedded.js';
 import { SCHEMA_VERSION } from '../store/embedded-schema.js';
 import { openStore } from '../store/open-store.js';
+import { storeArchiveContract } from './store-contract-archive.js';
 import { storeAtomicContract } from './store-contract-atomic.js';
 import { pendingRelease } from './harness/records.js';
 import { storeContract } from './store-contract.js';
@@ -29,6 +30,7 @@ describe('store: embedded', () => {
   storeContract('embedded (:memory:)', () => openStore({ kind: 'embedded', path: ':memory:' }));
   storeAtomicContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
   storeNotifyContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
+  storeArchiveContract('embedded (file)', () => openStore({ kind: 'embedded', path: nextFile() }));
 
   describe('on disk', () => {
     it('creates the parent folder and keeps the file in WAL mode', async () => {

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { openStore } from '../store/open-store.js';
+import { storeArchiveContract } from './store-contract-archive.js';
 import { storeAtomicContract } from './store-contract-atomic.js';
 import { storeContract } from './store-contract.js';
 import { storeNotifyContract } from './store-contract-notify.js';
@@ -34,4 +35,5 @@ describe('store: mongodb', function () {
   storeContract('mongodb', fresh);
   storeAtomicContract('mongodb', fresh);
   storeNotifyContract('mongodb', fresh);
+  storeArchiveContract('mongodb', fresh);
 });
