@@ -8,6 +8,8 @@
 //   reconciler -> units, proxy, desired-state, store
 //   units | proxy | desired-state | store   none of their siblings; shared types are in common/
 //   notify -> store           notifications: follows the store's event trail, keeps its outbox there
+//   archive -> store          the log archive: its records are in the store; the daemon wires it to
+//                             the pipeline, retention and the API through ports in common/archive.ts
 //   config, common            below all
 //   ui -> api/wire.ts, common the dashboard (a browser bundle): the API's answer types, nothing that runs
 //
@@ -28,6 +30,7 @@ const ROOMS = [
   'proxy',
   'reconciler',
   'notify',
+  'archive',
   'api',
   'cli',
   'host',
@@ -66,6 +69,12 @@ module.exports = {
       ['store', 'common', 'config'],
       'notify/ turns the event trail (store/) into messages; the daemon wires it, and the API reaches it only ' +
         'through api/deps.ts (notify test), so no other room imports it.',
+    ),
+    only(
+      'archive',
+      ['store', 'common', 'config'],
+      'archive/ uploads logs, deliveries and the ledger to object storage and records them in the store; the ' +
+        'pipeline, retention and the API reach it only through the ports in common/archive.ts, wired by daemon/.',
     ),
     only(
       'reconciler',

@@ -1,5 +1,6 @@
 // What the API needs from the rest of the daemon, handed in by the composition root.
 import type { Router } from 'express';
+import type { ArchivedLogs } from '../common/archive.js';
 import type { ReconcilerStatus } from '../common/status.js';
 import type { ReleaseRecord } from '../common/types.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
@@ -18,6 +19,8 @@ export interface ApiDeps {
   users: UserAdmin;
   /** `<root>/logs`: release logs are `<logsDir>/<tag>/build.log` and `test.log`. */
   logsDir: string;
+  /** The log archive (archive/): a log whose local copy retention removed is read from it. */
+  archivedLogs?: Pick<ArchivedLogs, 'open'>;
   /** Facts about the daemon for healthz and status. */
   daemon: { version: string; startedAt: string; driver: string; store: string };
   /** Null once every listener and the loop are up; until then why not (healthz answers 503 with it). */

@@ -56,9 +56,18 @@ export const recordPaths: Record<string, Record<string, Operation>> = {
   },
   '/releases/{tag}/logs/{kind}': {
     get: op(
-      'a build or test log as text',
+      'a build or test log as text; once retention removed the local copy, the archived one (archive.s3)',
       'viewer',
-      { 200: { description: 'the log', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      {
+        200: {
+          description:
+            'the log; X-Hypervisor-Log-Source says local or archive, and an archived copy comes with ' +
+            'X-Hypervisor-Log-Location (s3://bucket/key) and X-Hypervisor-Log-Sha256, checked as it streams ' +
+            '(a copy that differs is cut off)',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+        503: { ...ERROR, description: 'the local copy is gone and the archive cannot be read now' },
+      },
       {
         parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW, SSE],
       },

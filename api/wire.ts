@@ -1,5 +1,5 @@
 // The API's answers as they go over the wire: the routes build them, the CLIs (and the tests) read
-// them. Types only, so cli/ can depend on this file and on nothing else of api/ (see
+// them. Types and header names only, so cli/ can depend on this file and on nothing else of api/ (see
 // .dependency-cruiser.cjs). The reconciler's status has its shape in common/status.ts.
 import type { ReconcilerStatus } from '../common/status.js';
 import type { Color, DesiredDoc, Phase, Role, Revision } from '../common/types.js';
@@ -108,3 +108,14 @@ export interface NotifyTestAnswer {
   error: string | null;
   durationMs: number;
 }
+
+/**
+ * GET /releases/:tag/logs/:kind: where the log came from -- `local` (the host's file) or `archive`
+ * (the copy in object storage, once retention removed the local one) -- and, from the archive, the
+ * object (`s3://bucket/key`) and the SHA-256 recorded when it was uploaded.
+ */
+export const LOG_HEADERS = {
+  source: 'X-Hypervisor-Log-Source',
+  location: 'X-Hypervisor-Log-Location',
+  sha256: 'X-Hypervisor-Log-Sha256',
+} as const;

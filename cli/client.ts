@@ -122,16 +122,28 @@ export class ApiClient {
     return { where: this.#where, withToken: this.#token !== undefined };
   }
 
-  /** A streamed answer (`?follow=1`): each chunk of text goes to `write` until the server ends it. */
-  async stream(path: string, write: (text: string) => void, timeoutMs = 65 * 60_000): Promise<void> {
+  /**
+   * A streamed answer (`?follow=1`): each chunk of text goes to `write` until the server ends it.
+   * Resolves with the answer's headers; an answer cut off before its end rejects.
+   */
+  async stream(path: string, write: (text: string) => void, timeoutMs = 65 * 60_000): Promise<Headers> {
     const response = await this.#fetch('GET', path, {}, timeoutMs);
     if (!response.ok) {
       const text = await response.text();
       throw this.#error(response.status, text ? safeJson(text) : null, text);
     }
     const decoder = new TextDecoder();
-    for await (const chunk of response.body ?? []) write(decoder.decode(chunk as Uint8Array, { stream: true }));
+    try {
+      for await (const chunk of response.body ?? []) write(decoder.decode(chunk as Uint8Array, { stream: true }));
+    } catch (err) {
+      // The server cut the answer off (it ended, or found what it sent was wrong): what came is not all of it.
+      const cause = (err as Error).message;
+      throw new ApiError(0, 'cut_off', `the answer from ${this.#where} ended before it was complete (${cause})`, {
+        ...this.#context(),
+      });
+    }
     write(decoder.decode());
+    return response.headers;
   }
 
   #headers(): Record<string, string> {

@@ -2,6 +2,7 @@
 // is archived (store/), and the rooms that hand it logs or read them back (reconciler/, api/). The
 // ports are here so a step, retention and the logs route reach the archive without importing it.
 import type { Readable } from 'node:stream';
+import { HypervisorError } from './errors.js';
 
 /** What an archived object holds: one step's log of a release, or one day of deliveries or of the ledger. */
 export type ArchiveKind = 'log' | 'deliveries' | 'ledger';
@@ -85,3 +86,10 @@ export const NO_ARCHIVE: StepLogSink & ArchivedLogs = {
   holds: async () => false,
   open: async () => null,
 };
+
+/** The archive holds the object but cannot be read now (the store is down, refuses the keys, ...). */
+export class ArchiveUnavailableError extends HypervisorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('archive_unavailable', message, options);
+  }
+}

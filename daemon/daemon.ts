@@ -28,7 +28,9 @@ import { startDesiredSources } from './desired-sources.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
 import { startNotifications } from './notifications.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
+import { reportArchive, startLogArchive } from './log-archive.js';
 import { Readiness } from './readiness.js';
+import type { LogArchive } from '../archive/archive.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 
@@ -78,6 +80,7 @@ async function assemble(
   const { drainTimeoutMs, connectTimeoutMs, responseTimeoutMs } = config.proxy;
   const router = new Router({ drainTimeoutMs, connectTimeoutMs, responseTimeoutMs });
   closers.unshift(() => router.close(config.proxy.drainTimeoutMs));
+  const archive = await startLogArchive(config, store, closers);
   const builder = new ReleasePipeline({
     repo: config.app.repo,
     root: config.root,
@@ -87,9 +90,11 @@ async function assemble(
     tagPattern: config.app.tagPattern,
     store,
     containment: stepContainment(config),
+    stepLogs: archive ?? undefined,
   });
   const reconciler = new Loop({ config, store, driver, router, builder, buildLeftovers: builder });
   closers.unshift(() => reconciler.close());
+  reportArchive(archive, reconciler, closers);
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
   const notifications = await startNotifications(config, store, DAEMON_VERSION);
@@ -97,7 +102,8 @@ async function assemble(
   // The config repo's source starts after the listeners; a push webhook that arrives before it is
   // harmless (the start pulls anyway), so the route reaches it through this late-bound handle.
   const configRepo = { pull: (): void => undefined };
-  const releases = await releaseFlow(config, { store, driver, desired, builder, reconciler, configRepo }, closers);
+  const parts = { store, driver, desired, builder, reconciler, configRepo, archive };
+  const releases = await releaseFlow(config, parts, closers);
 
   const { auth, users } = await createAuth(config.auth, store);
   const readiness = new Readiness([
@@ -119,6 +125,7 @@ async function assemble(
     releases: releases.intake,
     notify: notifications.notifier,
     dashboardDir: fileURLToPath(new URL('../ui/', import.meta.url)), // npm run build:ui: dist/ui/ by dist/daemon/
+    archivedLogs: archive ?? undefined,
   };
   const api = createApi(deps, 'public');
   holdUntilFirstPass(router, reconciler, connectTimeoutMs);
@@ -169,7 +176,8 @@ async function assemble(
   const admin = config.listen.admin ? `, admin socket ${config.listen.admin}` : '';
   log(
     `hypervisor ${DAEMON_VERSION}: public ${scheme}://${fmt(publicAddress)}${preview}${admin}; ` +
-      `units: ${driver.kind}; store: ${store.kind}; dashboard ${scheme}://${fmt(publicAddress)}/hypervisor/ui/`,
+      `units: ${driver.kind}; store: ${store.kind}${archive ? `; archive: ${archive.where}` : ''}; ` +
+      `dashboard ${scheme}://${fmt(publicAddress)}/hypervisor/ui/`,
   );
   return {
     config,
@@ -206,6 +214,7 @@ interface ReleaseParts {
   builder: ReleasePipeline;
   reconciler: Loop;
   configRepo: { pull(): void };
+  archive: LogArchive | null;
 }
 
 /** Releases from GitHub: the webhook intake, the auto-stage/promote policy and retention around the pipeline. */
@@ -231,6 +240,7 @@ async function releaseFlow(
     driver,
     builds: () => reconciler.builds(),
     event: (event) => retentionEvents.record(event),
+    archive: parts.archive ?? undefined,
   });
   closers.unshift(
     () => intake.close(),

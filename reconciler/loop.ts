@@ -9,6 +9,7 @@ import { EventLog } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { Builds, type BuildFinishedListener } from './builds.js';
+import type { NewCondition } from './conditions.js';
 import { PassRunner, type PassFinishedListener, type PassResult, type PlanPreview } from './pass.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
@@ -122,6 +123,11 @@ export class Loop {
   /** Reports the store's integrity in the status conditions. */
   setStoreHealth(health: StoreHealth): void {
     this.#status.apply({ kind: 'store', health });
+  }
+
+  /** Reports a condition another part of the daemon owns (the log archive's `Archived`) in the status. */
+  reportCondition(condition: NewCondition): void {
+    this.#status.apply({ kind: 'condition', condition });
   }
 
   /** Queues a build of `tag` (Builds.build); false when one is queued or running already. */

@@ -174,6 +174,8 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
       containment: this.#settings.containment,
       markFile: path.join(paths.marks, `${tag}.json`),
     });
+    // Whatever the outcome, the log is complete: a failed step's log is the one most worth keeping.
+    this.#settings.stepLogs.stepEnded(tag, kind, logPath);
     await this.#store.updateRelease(tag, kind === 'build' ? { build: run.result } : { test: run.result });
     if (run.result.exitCode === 0 && !run.result.timedOut && !run.aborted) return run;
     const how = describeOutcome({ ...run.result, aborted: run.aborted, startError: run.startError }, config.timeoutMs);

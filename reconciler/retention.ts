@@ -1,9 +1,12 @@
 // Retention: keep the checkouts (<root>/repos/<tag>) and artifacts (<root>/artifacts/<tag>/) of the
 // newest N releases, and always those a color needs: the tags of the latest desired revision, the
-// tags the units really run, and the builds queued or running. Records and logs stay; a removed
-// artifact of a succeeded release is rebuilt by plan() if a desired state names the tag again.
-import { readdir, rm } from 'node:fs/promises';
+// tags the units really run, and the builds queued or running. Records stay; a removed artifact of a
+// succeeded release is rebuilt by plan() if a desired state names the tag again. The logs of a release
+// that is not kept (<root>/logs/<tag>/*.log) go too, each only once the archive holds exactly its
+// bytes; without an archive, or until it has them, they stay.
+import { readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { NO_ARCHIVE, type ArchivedLogs } from '../common/archive.js';
 import { isSafeTag } from '../common/git-names.js';
 import { COLORS, type NewEvent } from '../common/types.js';
 import type { Store } from '../store/store.js';
@@ -19,11 +22,15 @@ export interface RetentionOptions {
   builds(): ReadonlySet<string>;
   /** Best effort (EventLog.record): never rejects. */
   event(event: NewEvent): Promise<void>;
+  /** Says which logs the archive holds byte for byte. @default NO_ARCHIVE (none: logs stay) */
+  archive?: Pick<ArchivedLogs, 'holds'>;
 }
 
 export interface PruneReport {
   removed: string[];
   kept: string[];
+  /** Local logs removed because the archive holds them, as `<tag>/<step>.log`. */
+  logsRemoved: string[];
 }
 
 /** Releases looked at to rank the ones on disk; a tag on disk without a record ranks oldest. */
@@ -85,7 +92,36 @@ export class Retention {
         data: { removed, kept: [...kept] },
       });
     }
-    return { removed, kept: [...kept].sort() };
+    const logsRemoved = await this.#pruneLogs(kept);
+    return { removed, kept: [...kept].sort(), logsRemoved };
+  }
+
+  /** Removes the archived logs of every tag in logs/ that is not kept, and the tag's folder once empty. */
+  async #pruneLogs(kept: ReadonlySet<string>): Promise<string[]> {
+    const archive = this.#options.archive ?? NO_ARCHIVE;
+    const logs = path.join(this.#options.root, 'logs');
+    const removed: string[] = [];
+    const tags = await readdir(logs, { withFileTypes: true }).catch(() => []);
+    for (const tag of tags.filter((e) => e.isDirectory() && isSafeTag(e.name)).map((e) => e.name)) {
+      if (kept.has(tag) || this.#options.builds().has(tag)) continue;
+      const files = await readdir(path.join(logs, tag)).catch(() => [] as string[]);
+      for (const file of files.filter((f) => f.endsWith('.log'))) {
+        const local = path.join(logs, tag, file);
+        if (!(await archive.holds(tag, file.slice(0, -'.log'.length), local).catch(() => false))) continue;
+        await unlink(local);
+        removed.push(`${tag}/${file}`);
+      }
+      // Only an empty folder goes: a log the archive lacks keeps it.
+      await rmdir(path.join(logs, tag)).catch(() => undefined);
+    }
+    if (removed.length > 0) {
+      await this.#options.event({
+        reason: 'ArchivedLogsPruned',
+        message: `removed the local copies of ${removed.join(', ')}: the archive holds them byte for byte`,
+        data: { removed },
+      });
+    }
+    return removed;
   }
 
   /**

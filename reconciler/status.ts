@@ -6,6 +6,7 @@ import type { ActionSummary, ColorReport, ReconcilerStatus } from '../common/sta
 import type { Color, DesiredDoc, StoreHealth } from '../common/types.js';
 import type { ActionOutcome } from './act.js';
 import {
+  type NewCondition,
   passFailedCondition,
   readyCondition,
   reconcilingCondition,
@@ -38,7 +39,9 @@ export type StatusChange =
   | { kind: 'failed'; error: string; durationMs: number }
   /** A desired-state source (the file, the config repo) read valid (error null) or not. */
   | { kind: 'source'; source: string; error: string | null }
-  | { kind: 'store'; health: StoreHealth };
+  | { kind: 'store'; health: StoreHealth }
+  /** A condition another part of the daemon owns (the log archive's `Archived`), as it reports it. */
+  | { kind: 'condition'; condition: NewCondition };
 
 export function initialStatus(): ReconcilerStatus {
   return {
@@ -79,6 +82,8 @@ export function nextStatus(previous: ReconcilerStatus, change: StatusChange, now
       };
     case 'store':
       return { ...previous, conditions: setCondition(previous.conditions, storeCondition(change.health), now) };
+    case 'condition':
+      return { ...previous, conditions: setCondition(previous.conditions, change.condition, now) };
     default: {
       const never: never = change;
       throw new Error(`unknown status change ${JSON.stringify(never)}`);

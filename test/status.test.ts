@@ -228,6 +228,12 @@ describe('status: the next status from the last one and what happened', () => {
     expect(times([passed, failed, passed], [T0, T1, T2])).to.deep.equal([T2, T0]);
   });
 
+  const ARCHIVE_FAILING: Omit<Condition, 'lastTransitionTime'> = {
+    type: 'Archived',
+    status: 'False',
+    reason: 'UploadFailing',
+    message: 'v26.11.27.1/build.log: connect ECONNREFUSED',
+  };
   const reports: Array<[string, StatusChange, Omit<Condition, 'lastTransitionTime'>]> = [
     [
       'a valid desired file',
@@ -259,6 +265,7 @@ describe('status: the next status from the last one and what happened', () => {
         message: 'page 7 is corrupt: writes are refused; fix: hyperctl backup restore',
       },
     ],
+    ["the log archive's failing uploads", { kind: 'condition', condition: ARCHIVE_FAILING }, ARCHIVE_FAILING],
   ];
   for (const [what, change, expected] of reports) {
     it(`reports ${what} in its own condition and changes nothing else`, () => {

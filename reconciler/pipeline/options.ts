@@ -1,5 +1,6 @@
 // The pipeline's options, checked once when it is built: a bad value is named with its key.
 import path from 'node:path';
+import { NO_ARCHIVE, type StepLogSink } from '../../common/archive.js';
 import { environSweep, type Containment } from '../../common/containment.js';
 import { ValidationError } from '../../common/errors.js';
 import type { StepConfig } from '../../config/config.js';
@@ -28,6 +29,8 @@ export interface ReleasePipelineOptions {
    * scope (units/step-scope.ts) with the systemd driver. @default environSweep
    */
   containment?: Containment;
+  /** Told when each step's log is complete (the log archive). @default NO_ARCHIVE (told nothing) */
+  stepLogs?: StepLogSink;
 }
 
 export type PipelineSettings = Required<ReleasePipelineOptions>;
@@ -51,6 +54,7 @@ export function validateOptions(o: ReleasePipelineOptions): PipelineSettings {
     killGraceMs: requireCount('killGraceMs', o.killGraceMs ?? 5_000, MAX_TIMER_MS),
     logCapBytes: requireCount('logCapBytes', o.logCapBytes ?? DEFAULT_LOG_CAP_BYTES, 2 ** 40),
     containment: requireContainment(o.containment ?? environSweep),
+    stepLogs: o.stepLogs ?? NO_ARCHIVE,
   };
 }
 

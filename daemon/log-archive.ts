@@ -1,0 +1,29 @@
+// The log archive in the daemon: started from `archive.s3` (a key file that cannot be read stops the
+// daemon), closed before the store, and its `Archived` condition carried into the loop's status.
+import { LogArchive } from '../archive/archive.js';
+import type { Config } from '../config/config.js';
+import type { Loop } from '../reconciler/loop.js';
+import type { Store } from '../store/store.js';
+
+export async function startLogArchive(
+  config: Config,
+  store: Store,
+  closers: Array<() => Promise<unknown>>,
+): Promise<LogArchive | null> {
+  if (config.archive === null) return null;
+  const archive = await LogArchive.start({ config: config.archive.s3, root: config.root, store });
+  closers.unshift(() => archive.close());
+  return archive;
+}
+
+/** The archive's condition in the status from now on (hyperctl status lists it as a problem while False). */
+export function reportArchive(
+  archive: LogArchive | null,
+  reconciler: Loop,
+  closers: Array<() => Promise<unknown>>,
+): void {
+  if (archive === null) return;
+  reconciler.reportCondition(archive.condition());
+  const unsubscribe = archive.onConditionChange((condition) => reconciler.reportCondition(condition));
+  closers.unshift(async () => unsubscribe());
+}
