@@ -30,6 +30,8 @@ export interface LogArchiveOptions {
   /** `<root>`: copies being uploaded live in `<root>/archive/tmp`. */
   root: string;
   store: { archive: ArchiveRecords; appendEvent(event: NewEvent): Promise<unknown> };
+  /** How its events are written. @default store.appendEvent */
+  event?: (event: NewEvent) => Promise<void>;
   /** The bucket; by default the S3 store the config names, with the keys its files hold. */
   target?: ObjectTarget;
   /** The clock the daily exports count days by. @default Date.now */
@@ -62,7 +64,7 @@ export class LogArchive implements StepLogSink, ArchivedLogs {
       records: this.#records,
       target,
       sources: this.#sources,
-      event: async (event) => void (await options.store.appendEvent(event)),
+      event: options.event ?? (async (event) => void (await options.store.appendEvent(event))),
       changed: () => this.#changed(),
     });
   }

@@ -14,7 +14,7 @@ export interface UploaderOptions {
   target: ObjectTarget;
   sources: { prepare(object: ArchiveObject): Promise<Prepared> };
   event(event: NewEvent): Promise<void>;
-  /** Called whenever what is waiting or failing changes (the status condition follows it). */
+  /** Called after each attempt, whatever its outcome (the status condition follows it). */
   changed(): void;
   /** Names held in memory at once. @default 256 */
   capacity?: number;
@@ -113,6 +113,7 @@ export class Uploader {
     this.#running = this.#attempt(name).finally(() => {
       this.#current = null;
       this.#running = null;
+      this.#o.changed();
       this.#kick();
     });
   }
@@ -175,7 +176,6 @@ export class Uploader {
     this.#failing.set(name, { name, attempts, error, nextAt });
     // A newer generation offered meanwhile keeps its place; otherwise this one waits out its backoff.
     if (!this.#due.has(name)) this.#due.set(name, nextAt);
-    this.#o.changed();
     if (earlier) return;
     await this.#event({
       reason: 'ArchiveUploadFailing',
@@ -190,7 +190,6 @@ export class Uploader {
 
   #forget(name: string): void {
     this.#failing.delete(name);
-    this.#o.changed();
   }
 
   async #event(event: NewEvent): Promise<void> {

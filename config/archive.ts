@@ -33,9 +33,10 @@ const REGION = /^[A-Za-z0-9_-]{1,64}$/;
 const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 export function readArchive(r: ObjectReader, resolve: (p: string) => string): ArchiveConfig {
-  const archive = { s3: readS3(r.child('s3'), resolve) };
+  const s3 = r.child('s3');
+  // A section for another kind of store (gcs:, azure:) is named as unknown before s3's keys are missed.
   r.rejectUnknown();
-  return archive;
+  return { s3: readS3(s3, resolve) };
 }
 
 function readS3(r: ObjectReader, resolve: (p: string) => string): S3ArchiveConfig {

@@ -3,6 +3,7 @@
 import { LogArchive } from '../archive/archive.js';
 import type { Config } from '../config/config.js';
 import type { Loop } from '../reconciler/loop.js';
+import { EventLog } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 
 export async function startLogArchive(
@@ -11,7 +12,13 @@ export async function startLogArchive(
   closers: Array<() => Promise<unknown>>,
 ): Promise<LogArchive | null> {
   if (config.archive === null) return null;
-  const archive = await LogArchive.start({ config: config.archive.s3, root: config.root, store });
+  const events = new EventLog(store, 'archive');
+  const archive = await LogArchive.start({
+    config: config.archive.s3,
+    root: config.root,
+    store,
+    event: (event) => events.record(event),
+  });
   closers.unshift(() => archive.close());
   return archive;
 }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { freePort } from '../../harness/ports.js';
 
 export const S3RVER_KEY = 'S3RVER';
 
@@ -35,8 +36,11 @@ export async function startS3Server(bucket = 'hv-archive'): Promise<S3Server> {
     directory: path.join(dir, 'data'),
     configureBuckets: [{ name: bucket }],
   };
-  let server: S3rver | null = new S3rver({ ...options, port: 0 });
-  const { port } = await server.run();
+  // A port below the ephemeral range: while the server is down, the archive's own connection
+  // attempts must not take it (or connect to themselves on it) before start() binds it again.
+  const port = await freePort();
+  let server: S3rver | null = new S3rver({ ...options, port });
+  await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({
     endpoint,
