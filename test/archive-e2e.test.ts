@@ -113,7 +113,7 @@ describe('log archive end to end (real daemon process, real builds, real s3rver)
     expect(condition.message).to.contain(`s3://${s3.bucket}/${PREFIX}`);
   });
 
-  it('with the server down: the build and the loop go on, uploads retry and show in status, then complete', async () => {
+  it('server down: the build and the loop go on, uploads retry and show in status, then complete', async () => {
     await s3.stop();
     await desire('blue', V1, V2);
     await readyAt('green', V2);
