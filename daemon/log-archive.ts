@@ -1,6 +1,7 @@
 // The log archive in the daemon: started from `archive.s3` (a key file that cannot be read stops the
-// daemon), closed before the store, and its `Archived` condition carried into the loop's status.
-import { LogArchive } from '../archive/archive.js';
+// daemon), closed before the store, and its `Archived` condition carried into the loop's status. The
+// archive (and the AWS SDK with it) is loaded on demand: a host without one never loads it.
+import type { LogArchive } from '../archive/archive.js';
 import type { Config } from '../config/config.js';
 import type { Loop } from '../reconciler/loop.js';
 import { EventLog } from '../store/event-log.js';
@@ -12,6 +13,7 @@ export async function startLogArchive(
   closers: Array<() => Promise<unknown>>,
 ): Promise<LogArchive | null> {
   if (config.archive === null) return null;
+  const { LogArchive } = await import('../archive/archive.js');
   const events = new EventLog(store, 'archive');
   const archive = await LogArchive.start({
     config: config.archive.s3,

@@ -92,7 +92,8 @@ export class Retention {
         data: { removed, kept: [...kept] },
       });
     }
-    const logsRemoved = await this.#pruneLogs(kept);
+    // A tag a color needs keeps its logs even when it has no checkout or artifact on disk.
+    const logsRemoved = await this.#pruneLogs(new Set([...kept, ...needed]));
     return { removed, kept: [...kept].sort(), logsRemoved };
   }
 

@@ -134,5 +134,6 @@ describe('config/hypervisor.example.yaml', () => {
     const config = loadConfig(new URL('../../config/hypervisor.example.yaml', import.meta.url).pathname);
     expect(config.app.name).to.equal('openhack-backend');
     expect(config.listen.public).to.deep.equal({ host: '0.0.0.0', port: 8080 });
+    expect(config.archive?.s3).to.deep.include({ bucket: 'hv-logs', prefix: 'openhack', forcePathStyle: true });
   });
 });
