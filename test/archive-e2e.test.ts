@@ -57,10 +57,19 @@ describe('log archive end to end (real daemon process, real builds, real s3rver)
       90_000,
     );
   const localLog = (tag: string, step: string): string => path.join(config!.root, 'logs', tag, `${step}.log`);
-  /** The object once the bucket holds it; then it must equal the host's copy byte for byte. */
+  /**
+   * The object once the daemon says it is uploaded (s3rver writes an object's bytes and its metadata
+   * one after the other: a GET in between would see the bytes without the metadata); then it must
+   * equal the host's copy byte for byte.
+   */
   const inBucket = async (tag: string, step: string): Promise<Buffer> => {
     const key = `${PREFIX}/${tag}/${step}.log`;
-    const object = await waitFor(`${key} in the bucket`, () => s3.get(key), 60_000);
+    await waitFor(
+      `${key} uploaded`,
+      async () => (await events()).find((e) => e.reason === 'ArchiveUploaded' && e.data?.key === key),
+      60_000,
+    );
+    const object = (await s3.get(key))!;
     const local = await readFile(localLog(tag, step));
     expect(object.bytes.equals(local), `${key} equals ${localLog(tag, step)}`).to.equal(true);
     expect(object.metadata.sha256, `${key} metadata`).to.equal(sha256(local));
