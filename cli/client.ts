@@ -138,9 +138,8 @@ export class ApiClient {
     } catch (err) {
       // The server cut the answer off (it ended, or found what it sent was wrong): what came is not all of it.
       const cause = (err as Error).message;
-      throw new ApiError(0, 'cut_off', `the answer from ${this.#where} ended before it was complete (${cause})`, {
-        ...this.#context(),
-      });
+      const message = `the answer from ${this.#where} ended before it was complete (${cause})`;
+      throw new ApiError(0, 'cut_off', message, this.#context());
     }
     write(decoder.decode());
     return response.headers;
