@@ -22,6 +22,13 @@ import { waitFor } from './harness/wait.js';
 const [V1, V2, V3, V4] = ['v26.11.27.0', 'v26.11.27.1', 'v26.11.27.2', 'v26.11.27.3'];
 const PREFIX = 'openhack/e2e';
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+/** The log text in a server-sent-events answer: the JSON string of each event with an id, in order. */
+const eventData = (text: string): string =>
+  text
+    .split('\n\n')
+    .filter((m) => m.startsWith('id: '))
+    .map((m) => JSON.parse(m.slice(m.indexOf('data: ') + 'data: '.length)) as string)
+    .join('');
 
 describe('log archive end to end (real daemon process, real builds, real s3rver)', function () {
   this.timeout(240_000);
@@ -180,5 +187,20 @@ describe('log archive end to end (real daemon process, real builds, real s3rver)
     const raw = await admin<string>('GET', `/releases/${V1}/logs/build`);
     expect(raw.headers['x-hypervisor-log-source']).to.equal('archive');
     expect(raw.headers['x-hypervisor-log-sha256']).to.equal(sha256(original.build!));
+
+    // The dashboard's EventSource: the archived copy as whole lines, resumed after the first line it saw.
+    const lineEnd = original.build!.indexOf(0x0a) + 1;
+    for (const [lastId, rest] of [
+      [null, original.build!],
+      [lineEnd, original.build!.subarray(lineEnd)],
+    ] as const) {
+      const headers = { accept: 'text/event-stream', ...(lastId === null ? {} : { 'last-event-id': String(lastId) }) };
+      const sse = await request<string>({ socketPath: config!.socket }, 'GET', `/releases/${V1}/logs/build`, {
+        headers,
+      });
+      expect(sse.headers['content-type']).to.match(/^text\/event-stream/);
+      expect(sse.headers['x-hypervisor-log-source']).to.equal('archive');
+      expect(eventData(sse.text)).to.equal(rest.toString());
+    }
   });
 });
