@@ -2,6 +2,7 @@
 // asked for a rebuild. Only quick store writes happen while the caller waits (the webhook answers
 // within a second); fetching and building run as queued work. A release keeps the SHA it was first
 // seen at: a tag that moved afterwards is refused and the record stays as it was.
+import { startDeadline, type Deadline } from '../common/deadline.js';
 import { describeValue } from '../common/describe.js';
 import { ConflictError, DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
 import { FULL_SHA, isSafeTag, statelessPattern } from '../common/git-names.js';
@@ -137,7 +138,12 @@ export class ReleaseIntake {
   async lookupTag(tag: string): Promise<TagLookup> {
     assertReleaseTag(tag, this.#pattern);
     const { mirror, store } = this.#options;
-    return lookupTag({ mirror, store, pattern: this.#pattern }, tag, this.#deadline());
+    const deadline = this.#deadline();
+    try {
+      return await lookupTag({ mirror, store, pattern: this.#pattern }, tag, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /** Waits for background checks to end (they are cancelled). */
@@ -168,8 +174,8 @@ export class ReleaseIntake {
   }
 
   /** Ends with the intake, or at the deadline of a check of the repo. */
-  #deadline(): AbortSignal {
-    return AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#options.verifyTimeoutMs ?? 300_000)]);
+  #deadline(): Deadline {
+    return startDeadline(this.#options.verifyTimeoutMs ?? 300_000, this.#closing.signal);
   }
 }
 

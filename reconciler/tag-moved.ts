@@ -1,6 +1,7 @@
 // A release keeps the commit it was first seen at. A delivery that names another SHA is refused at
 // once (TagMovedError); one without a SHA (a `create` event) cannot show a move by itself, so the
 // mirror is asked in the background, after the webhook has its answer, and a move becomes an event.
+import type { Deadline } from '../common/deadline.js';
 import PQueue from 'p-queue';
 import { ConflictError } from '../common/errors.js';
 import type { NewEvent, ReleaseRecord } from '../common/types.js';
@@ -20,8 +21,8 @@ export class TagMovedError extends ConflictError {
 
 export interface TagMoveChecksOptions {
   mirror: Pick<RepoMirror, 'fetch' | 'resolveTag'>;
-  /** A fresh signal per check: aborted when the intake closes or the check's deadline passes. */
-  deadline(): AbortSignal;
+  /** A fresh deadline per check: aborted when the intake closes or the check's time is up. */
+  deadline(): Deadline;
   /** Best effort (EventLog.record): never rejects. */
   event(event: NewEvent): Promise<void>;
 }
@@ -52,7 +53,8 @@ export class TagMoveChecks {
 
   async #check(release: ReleaseRecord, delivery: { actor: string; deliveryId: string }): Promise<void> {
     const { mirror, event } = this.#options;
-    const signal = this.#options.deadline();
+    const deadline = this.#options.deadline();
+    const signal = deadline.signal;
     try {
       await mirror.fetch(signal);
       const info = await mirror.resolveTag(release.tag, signal);
@@ -71,6 +73,8 @@ export class TagMoveChecks {
         message: `could not check whether ${release.tag} moved: ${(err as Error).message}`,
         data: { tag: release.tag },
       });
+    } finally {
+      deadline.dispose();
     }
   }
 }
