@@ -12,6 +12,7 @@ import {
   WouldStopTrafficError,
 } from '../common/errors.js';
 import { TooDeepError } from '../common/limits.js';
+import { WriteFailedError } from '../common/write-failure.js';
 import { TransitionRefusedError, UnknownTagError } from '../desired-state/refusals.js';
 import { RepoUnreachableError } from '../reconciler/tag-lookup.js';
 import { HasherBusyError } from './auth/password.js';
@@ -49,6 +50,9 @@ function chosenAnswer(err: unknown): HttpError | null {
   if (err instanceof NotFoundError) return new HttpError(404, err.code, err.message);
   // Nothing of the call was written; the message names the file and the fix, never a query.
   if (err instanceof StoreDamagedError) return new HttpError(503, err.code, err.message);
+  // The host refused a write: 507 for a full disk, 503 for a failing or read-only one or a folder
+  // that is not the daemon's. The message names the path, the cause and the fix.
+  if (err instanceof WriteFailedError) return new HttpError(err.noSpace ? 507 : 503, err.code, err.message);
   // A transition said no: an unknown tag is a missing thing, every other refusal a conflict with the state.
   if (err instanceof UnknownTagError) return new HttpError(404, err.code, err.message, {}, err.details);
   if (err instanceof TransitionRefusedError) return new HttpError(409, err.code, err.message, {}, err.details);

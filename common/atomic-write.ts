@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { guardWrite } from './write-failure.js';
 
 export interface AtomicWriteOptions {
   /** @default 0o644 */
@@ -23,12 +24,19 @@ export interface AtomicWriteResult {
   stale?: boolean;
 }
 
-/** Replaces `file` with `content`. Returns `changed: false` (and writes nothing) when identical. */
-export async function writeFileAtomic(
+/**
+ * Replaces `file` with `content`. Returns `changed: false` (and writes nothing) when identical. A full
+ * disk, a failing one or a folder it may not write rejects with WriteFailedError naming `file`.
+ */
+export function writeFileAtomic(
   file: string,
   content: string,
   options: AtomicWriteOptions = {},
 ): Promise<AtomicWriteResult> {
+  return guardWrite(file, () => replaceFile(file, content, options));
+}
+
+async function replaceFile(file: string, content: string, options: AtomicWriteOptions): Promise<AtomicWriteResult> {
   const before = await readIfExists(file);
   if (before === content) return { changed: false };
   if (options.expected !== undefined && before !== options.expected) return { changed: false, stale: true };
@@ -51,9 +59,13 @@ export async function writeFileAtomic(
 /**
  * Creates `file` with `content` unless it exists, also against another process doing the same at
  * once: the temp file is hard-linked into place, which fails when the name is taken. Returns false
- * (and leaves the file alone) when it existed.
+ * (and leaves the file alone) when it existed. A disk that refuses rejects with WriteFailedError.
  */
-export async function createFileAtomic(file: string, content: string, options: { mode: number }): Promise<boolean> {
+export function createFileAtomic(file: string, content: string, options: { mode: number }): Promise<boolean> {
+  return guardWrite(file, () => createFile(file, content, options));
+}
+
+async function createFile(file: string, content: string, options: { mode: number }): Promise<boolean> {
   const temp = await writeTemp(file, content, options.mode);
   try {
     await link(temp, file);
@@ -70,16 +82,18 @@ export async function createFileAtomic(file: string, content: string, options: {
 }
 
 /** Points the symlink `name` at `target`: a new link renamed over the old one, so a reader never finds none. */
-export async function symlinkAtomic(target: string, name: string): Promise<void> {
-  const temp = tempBeside(name);
-  await symlink(target, temp);
-  try {
-    await rename(temp, name);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  await syncDir(path.dirname(name));
+export function symlinkAtomic(target: string, name: string): Promise<void> {
+  return guardWrite(name, async () => {
+    const temp = tempBeside(name);
+    await symlink(target, temp);
+    try {
+      await rename(temp, name);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    await syncDir(path.dirname(name));
+  });
 }
 
 /** A new file beside `file` holding `content`, with `mode` from its creation on, fsynced; its path. */
@@ -106,15 +120,17 @@ function tempBeside(file: string): string {
 }
 
 /** Removes `file` durably. Returns false when it did not exist. */
-export async function removeFileDurable(file: string): Promise<boolean> {
-  try {
-    await unlink(file);
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-  await syncDir(path.dirname(file));
-  return true;
+export function removeFileDurable(file: string): Promise<boolean> {
+  return guardWrite(file, async () => {
+    try {
+      await unlink(file);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    await syncDir(path.dirname(file));
+    return true;
+  });
 }
 
 /** The file's text, or null when it does not exist. */

@@ -13,6 +13,7 @@ import { readWebhookSecret } from '../api/github-signature.js';
 import { webhookRoutes } from '../api/routes/webhooks.js';
 import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
 import type { StoreHealth } from '../common/types.js';
+import { guardWrite } from '../common/write-failure.js';
 import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
@@ -290,10 +291,14 @@ function publicTls(config: Config, log: (line: string) => void): ProxyTlsOptions
   };
 }
 
+/** A folder the host refuses (not ours, a read-only disk) stops the start in one line naming it. */
 async function prepareFolders(config: Config): Promise<void> {
-  for (const dir of ['repos', 'artifacts', 'run']) await mkdir(path.join(config.root, dir), { recursive: true });
-  await mkdir(config.app.run.envRoot, { recursive: true });
-  await privateLogs(path.join(config.root, 'logs'));
+  for (const dir of ['repos', 'artifacts', 'run'].map((name) => path.join(config.root, name))) {
+    await guardWrite(dir, () => mkdir(dir, { recursive: true }));
+  }
+  await guardWrite(config.app.run.envRoot, () => mkdir(config.app.run.envRoot, { recursive: true }));
+  const logs = path.join(config.root, 'logs');
+  await guardWrite(logs, () => privateLogs(logs));
 }
 
 /**

@@ -4,8 +4,8 @@
 // A pid file lets `npm stop` find the demo; before starting, the demo makes sure no other demo runs
 // from its folder and that its ports are free, and says what to do when they are not.
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tryListen } from '../common/listen-probe.js';
 import { COLORS } from '../common/types.js';
@@ -14,6 +14,7 @@ import { loadConfig } from '../config/config.js';
 import { runsCommand } from '../common/proc-table.js';
 import { settlesWithin, watchPid } from '../units/process-watch.js';
 import { makeDriver } from './host-drivers.js';
+import { LogCopy } from './log-copy.js';
 
 /** The demo's own listeners; the colors' ports may well be held by the colors a previous run left. */
 export interface DemoPorts {
@@ -59,9 +60,7 @@ export async function whyDemoCannotStart(dir: string, ports: DemoPorts): Promise
  * exit code.
  */
 export async function superviseDaemon(dir: string, entry: string, configPath: string): Promise<number> {
-  const logFile = path.join(loadConfig(configPath).root, 'logs', 'hypervisor.log');
-  await mkdir(path.dirname(logFile), { recursive: true });
-  const log = createWriteStream(logFile, { flags: 'a' });
+  const log = LogCopy.open(path.join(loadConfig(configPath).root, 'logs', 'hypervisor.log'));
   const argv = (await readFile('/proc/self/cmdline', 'utf8')).split('\0').filter(Boolean);
   await writeFile(pidFileOf(dir), `${JSON.stringify({ pid: process.pid, argv } satisfies PidFile)}\n`);
   const child = spawn(process.execPath, [entry, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,7 +76,7 @@ export async function superviseDaemon(dir: string, entry: string, configPath: st
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
     await rm(pidFileOf(dir), { force: true });
-    await new Promise<void>((resolve) => log.end(resolve));
+    log.close();
   }
 }
 

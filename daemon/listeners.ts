@@ -5,6 +5,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { guardWrite } from '../common/write-failure.js';
 import { ListenError } from '../proxy/errors.js';
 import type { Router } from '../proxy/router.js';
 import { listen } from '../proxy/server.js';
@@ -34,7 +35,8 @@ export async function listenOrExplain(
 
 /** The admin socket serves the API without auth: only its owner may open it (mode 0600). */
 export async function listenAdmin(server: http.Server, socketPath: string): Promise<void> {
-  await mkdir(path.dirname(socketPath), { recursive: true, mode: 0o700 });
+  const dir = path.dirname(socketPath);
+  await guardWrite(dir, () => mkdir(dir, { recursive: true, mode: 0o700 }));
   // A socket file nobody answers on is what a crashed daemon leaves: replace it. One that answers is not ours to take.
   if (await socketAnswers(socketPath)) {
     throw new StartupError(

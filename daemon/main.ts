@@ -4,6 +4,7 @@ import { cac } from 'cac';
 import { HypervisorError } from '../common/errors.js';
 import { loadConfig } from '../config/config.js';
 import { DAEMON_VERSION, startDaemon } from './daemon.js';
+import { guardOutput } from './output-guard.js';
 
 const DEFAULT_CONFIG = '/etc/openhack/hypervisor.yaml';
 const KNOWN_OPTIONS = new Set(['--', 'config', 'help', 'h', 'version', 'v']);
@@ -45,6 +46,7 @@ if (!options.help && !options.version) {
 }
 
 async function run(configPath: string): Promise<void> {
+  guardOutput();
   try {
     const daemon = await startDaemon(loadConfig(configPath));
     let stopping = false;

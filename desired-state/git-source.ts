@@ -14,6 +14,7 @@ import { ConflictError, ValidationError, WouldStopTrafficError } from '../common
 import { simpleGitRunner, type GitRunner } from '../common/git.js';
 import { FILE_CAPS, FileTooLargeError } from '../common/limits.js';
 import type { Revision } from '../common/types.js';
+import { guardWrite } from '../common/write-failure.js';
 import { sameDesired, type DesiredInput } from './document.js';
 import { staleRevision, type DesiredStateService, type PendingRevision } from './revisions.js';
 import { formatDesiredYaml, parseDesiredInput } from './yaml.js';
@@ -108,7 +109,7 @@ export class DesiredGitSource {
   async #clone(): Promise<void> {
     const { workdir, url, branch } = this.#options;
     if (!existsSync(path.join(workdir, '.git'))) {
-      await mkdir(path.dirname(workdir), { recursive: true });
+      await guardWrite(path.dirname(workdir), () => mkdir(path.dirname(workdir), { recursive: true }));
       const clone = ['clone', '--branch', branch, '--single-branch', '--', url, workdir];
       await this.#git.run(clone, { cwd: path.dirname(workdir) });
     }
@@ -215,8 +216,10 @@ export class DesiredGitSource {
 
   async #commit(change: PendingRevision): Promise<void> {
     const file = path.join(this.#options.workdir, this.#options.path);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, formatDesiredYaml(change.doc));
+    await guardWrite(file, async () => {
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, formatDesiredYaml(change.doc));
+    });
     await this.#run(['add', '--', this.#options.path]);
     const name = change.author.replace(/[<>\n]/g, '');
     const author = `${name} <${change.author.replace(/[^A-Za-z0-9._-]/g, '_')}@hypervisor>`;

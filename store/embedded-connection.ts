@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { HypervisorError } from '../common/errors.js';
 import type { EventRecord, NewEvent, StoreHealth } from '../common/types.js';
+import { WriteFailedError, type WriteCause } from '../common/write-failure.js';
 import { damagedError, damagedFix, isCorruption, quickCheck } from './embedded-health.js';
 import { openDatabase } from './embedded-schema.js';
 import { HealthState, type HealthListener } from './health.js';
@@ -109,10 +110,25 @@ export class SqliteConnection {
     this.#health.damaged(`${this.path} is damaged (${detail})`, damagedFix(this.path));
   }
 
-  /** A corruption error becomes StoreDamagedError (and the store damaged); any other passes unchanged. */
+  /**
+   * A corruption error becomes StoreDamagedError (and the store damaged); a disk that refuses the
+   * write (full, failing, read-only) WriteFailedError naming the file; any other passes unchanged.
+   */
   #classify(err: unknown): unknown {
+    const refused = hostCause(err);
+    if (refused !== null) return new WriteFailedError(this.path, refused, { cause: err });
     if (!isCorruption(err)) return err;
     this.#damaged((err as Error).message);
     return damagedError(this.path, (err as Error).message, err);
   }
+}
+
+/** SQLite's codes for a write the host refused, as the errno they stand for. */
+function hostCause(err: unknown): WriteCause | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return null;
+  if (code === 'SQLITE_FULL') return 'ENOSPC';
+  if (code.startsWith('SQLITE_IOERR')) return 'EIO';
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') return 'EACCES';
+  return null;
 }

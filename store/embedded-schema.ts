@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { HypervisorError } from '../common/errors.js';
 import { ensureDir, ensureFile, narrowMode, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/file-modes.js';
+import { guardWriteSync } from '../common/write-failure.js';
 import { damagedError, isCorruption } from './embedded-health.js';
 
 /**
@@ -127,7 +128,7 @@ CREATE INDEX IF NOT EXISTS archive_objects_state ON archive_objects (state, kind
  * that is no SQLite database, or whose schema cannot be read, throws StoreDamagedError naming it.
  */
 export function openDatabase(file: string): Database.Database {
-  if (file !== ':memory:') preparePrivateFile(path.resolve(file));
+  if (file !== ':memory:') guardWriteSync(file, () => preparePrivateFile(path.resolve(file)));
   try {
     return openAndMigrate(file);
   } catch (err) {

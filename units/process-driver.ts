@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { HypervisorError, NotFoundError, ValidationError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
 import { isNotFound, removeFileDurable, writeFileAtomic } from '../common/atomic-write.js';
+import { guardWrite } from '../common/write-failure.js';
 import { notInstalled, type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
 import { ProcessSlot, type SlotState, type SlotTiming } from './process-slot.js';
 import { asSpec, unitName, validateSpec } from './unit-file.js';
@@ -60,8 +61,8 @@ export class ProcessDriver implements UnitDriver {
   async install(spec: UnitSpec): Promise<{ changed: boolean }> {
     validateSpec(spec); // before anything touches the disk
     this.#checkOpen();
-    await mkdir(this.#stateDir, { recursive: true });
-    await mkdir(path.dirname(spec.logFile), { recursive: true });
+    await guardWrite(this.#stateDir, () => mkdir(this.#stateDir, { recursive: true }));
+    await guardWrite(spec.logFile, () => mkdir(path.dirname(spec.logFile), { recursive: true }));
     const slot = await this.#slot(spec.color);
     if (slot) {
       if (isDeepStrictEqual(slot.spec, spec)) return { changed: false };

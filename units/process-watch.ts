@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open } from 'node:fs/promises';
 import { LOG_DIR_MODE, LOG_FILE_MODE } from '../common/file-modes.js';
 import { runsCommand } from '../common/proc-table.js';
+import { guardWrite } from '../common/write-failure.js';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type UnitSpec } from './driver.js';
@@ -37,8 +38,10 @@ export function backendArgv(spec: UnitSpec): string[] {
  * can be signalled as a group), output appended to its log file. Rejects when it cannot be spawned.
  */
 export async function spawnBackend(spec: UnitSpec): Promise<WatchedProcess> {
-  await mkdir(path.dirname(spec.logFile), { recursive: true, mode: LOG_DIR_MODE });
-  const log = await open(spec.logFile, 'a', LOG_FILE_MODE);
+  const log = await guardWrite(spec.logFile, async () => {
+    await mkdir(path.dirname(spec.logFile), { recursive: true, mode: LOG_DIR_MODE });
+    return open(spec.logFile, 'a', LOG_FILE_MODE);
+  });
   try {
     const argv = backendArgv(spec);
     const child = spawn(spec.executable, argv.slice(1), {

@@ -9,6 +9,7 @@ import { NotFoundError } from '../common/errors.js';
 import { type Color } from '../common/types.js';
 import { isFailed, isLoaded, isNotFound } from '../common/unit-state.js';
 import { removeFileDurable, readIfExists, writeFileAtomic } from '../common/atomic-write.js';
+import { guardWrite, guardWriteSync } from '../common/write-failure.js';
 import { type UnitDriver, type UnitObservation, type UnitSpec } from './driver.js';
 import { EXIT_UNIT_NOT_FOUND, Systemctl, SystemctlError, defaultUserEnv, type SystemdUserEnv } from './systemctl.js';
 import { parseInstalledSpec, renderUnit, unitName } from './unit-file.js';
@@ -38,10 +39,12 @@ export class SystemdDriver implements UnitDriver {
 
   async install(spec: UnitSpec): Promise<{ changed: boolean }> {
     const text = renderUnit(spec, this.#appName); // validates before anything touches the disk
-    await mkdir(this.unitDir, { recursive: true });
+    await guardWrite(this.unitDir, () => mkdir(this.unitDir, { recursive: true }));
     // systemd creates an `append:` file 0644; made first, it keeps the mode logs have (0640).
-    ensureDir(path.dirname(spec.logFile), LOG_DIR_MODE);
-    ensureFile(spec.logFile, LOG_FILE_MODE);
+    guardWriteSync(spec.logFile, () => {
+      ensureDir(path.dirname(spec.logFile), LOG_DIR_MODE);
+      ensureFile(spec.logFile, LOG_FILE_MODE);
+    });
     const unit = this.#unit(spec.color);
     const written = await writeFileAtomic(this.#file(spec.color), text);
     // The hypervisor owns these units whole: overrides from `systemctl --user edit` are drift.

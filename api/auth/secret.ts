@@ -8,6 +8,7 @@ import { readCappedText } from '../../common/capped-read.js';
 import { HypervisorError } from '../../common/errors.js';
 import { looseSecretMode } from '../../common/file-modes.js';
 import { FILE_CAPS } from '../../common/limits.js';
+import { guardWrite } from '../../common/write-failure.js';
 
 const SECRET_BYTES = 64;
 const MIN_SECRET_BYTES = 32;
@@ -48,8 +49,12 @@ async function readSecret(file: string): Promise<Uint8Array | null> {
   return new Uint8Array(secret);
 }
 
-/** 0600 from the start, fsynced; another daemon start that created it first wins: its secret is just as good. */
+/**
+ * 0600 from the start, fsynced; another daemon start that created it first wins: its secret is just as good.
+ * A disk that refuses the write rejects with WriteFailedError naming the path and the cause.
+ */
 async function createSecret(file: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const dir = path.dirname(file);
+  await guardWrite(dir, () => mkdir(dir, { recursive: true, mode: 0o700 }));
   await createFileAtomic(file, `${randomBytes(SECRET_BYTES).toString('base64url')}\n`, { mode: 0o600 });
 }

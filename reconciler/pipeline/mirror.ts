@@ -11,6 +11,7 @@ import { describeValue } from '../../common/describe.js';
 import { GitError, ValidationError } from '../../common/errors.js';
 import { FULL_SHA, isSafeTag } from '../../common/git-names.js';
 import { spawnGitRunner, type GitRunner } from '../../common/git.js';
+import { guardWrite } from '../../common/write-failure.js';
 
 export interface TagInfo {
   /** The commit the tag points to (peeled through annotated tags). */
@@ -118,7 +119,7 @@ export class RepoMirror {
   async checkout(sha: string, dir: string, signal: AbortSignal): Promise<void> {
     checkSha(sha);
     await rm(dir, { recursive: true, force: true });
-    await mkdir(path.dirname(dir), { recursive: true });
+    await guardWrite(path.dirname(dir), () => mkdir(path.dirname(dir), { recursive: true }));
     await this.#git.run(['clone', '--quiet', '--no-checkout', '--', this.dir, dir], {
       cwd: path.dirname(dir),
       signal,
@@ -161,7 +162,7 @@ export class RepoMirror {
 
   async #fetchNow(signal: AbortSignal): Promise<void> {
     if (!existsSync(path.join(this.dir, 'HEAD'))) {
-      await mkdir(path.dirname(this.dir), { recursive: true });
+      await guardWrite(path.dirname(this.dir), () => mkdir(path.dirname(this.dir), { recursive: true }));
       const init = ['init', '--quiet', '--bare', '--', this.dir];
       await this.#git.run(init, { cwd: path.dirname(this.dir), signal, what: `git init ${this.dir}` });
     }
