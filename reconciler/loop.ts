@@ -96,6 +96,7 @@ export class Loop {
       store: this.#options.store,
       enqueue: (tag, reason) => void this.build(tag, reason),
       event,
+      fullDisk: leftovers && (() => leftovers.fullDisk()),
     });
     this.#passes.startWatching();
     void this.trigger();

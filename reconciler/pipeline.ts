@@ -7,8 +7,10 @@ import path from 'node:path';
 import { ConflictError } from '../common/errors.js';
 import { statelessPattern } from '../common/git-names.js';
 import type { ReleaseRecord } from '../common/types.js';
+import { guardWrite, WriteFailedError } from '../common/write-failure.js';
 import type { ReleasePatch, Store } from '../store/store.js';
 import { replaceDir, requireExecutable, requireScript } from './pipeline/artifact.js';
+import { fullDiskNote } from './pipeline/disk-full.js';
 import { stopLeftoverSteps } from './pipeline/leftovers.js';
 import { RepoMirror } from './pipeline/mirror.js';
 import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
@@ -66,6 +68,12 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     const gitProcesses = await stopOrphanGit(gitMarkOf(root), graceMs);
     const tempFolders = await removeBuildTemps(path.join(root, 'artifacts'), running);
     return { tags, gitProcesses, tempFolders };
+  }
+
+  /** The folders builds write to that lie on a full file system, with the fix; null when there is room. */
+  fullDisk(): Promise<string | null> {
+    const { root } = this.#settings;
+    return fullDiskNote([path.join(root, 'logs'), path.join(root, 'artifacts'), path.join(root, 'repos'), root]);
   }
 
   /**
@@ -138,12 +146,14 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
 
   /** BUILD writes into a temporary folder that replaces artifacts/<tag>/ only when it holds the executable. */
   async #build(tag: string, version: string, paths: ReleasePaths, signal: AbortSignal): Promise<void> {
-    await mkdir(paths.artifactsRoot, { recursive: true });
-    const output = await mkdtemp(path.join(paths.artifactsRoot, `${BUILD_TEMP_PREFIX}${tag}-`));
+    const output = await guardWrite(paths.artifactsRoot, async () => {
+      await mkdir(paths.artifactsRoot, { recursive: true });
+      return mkdtemp(path.join(paths.artifactsRoot, `${BUILD_TEMP_PREFIX}${tag}-`));
+    });
     try {
       await this.#step('build', tag, paths, ['--output', output], signal);
       await requireExecutable(output, version, this.#settings.appBuild.script);
-      await replaceDir(output, paths.artifacts);
+      await guardWrite(paths.artifacts, () => replaceDir(output, paths.artifacts));
     } finally {
       await rm(output, { recursive: true, force: true });
     }
@@ -173,10 +183,19 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
       signal,
       containment: this.#settings.containment,
       markFile: path.join(paths.marks, `${tag}.json`),
+    }).catch((err: unknown) => {
+      if (!(err instanceof WriteFailedError)) throw err;
+      throw new ReleaseStopped('failed', `${config.script} did not run: its log cannot be written: ${err.message}`, {
+        cause: err,
+      });
     });
     // Whatever the outcome, the log is complete: a failed step's log is the one most worth keeping.
     this.#settings.stepLogs.stepEnded(tag, kind, logPath);
     await this.#store.updateRelease(tag, kind === 'build' ? { build: run.result } : { test: run.result });
+    if (run.writeFailure !== null) {
+      const message = `${config.script} was stopped: its log cannot be written: ${run.writeFailure.message}`;
+      throw new ReleaseStopped('failed', message, { cause: run.writeFailure });
+    }
     if (run.result.exitCode === 0 && !run.result.timedOut && !run.aborted) return run;
     const how = describeOutcome({ ...run.result, aborted: run.aborted, startError: run.startError }, config.timeoutMs);
     throw new ReleaseStopped(run.aborted ? 'interrupted' : 'failed', `${config.script} ${how} (log: ${logPath})`);
@@ -186,9 +205,14 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     const stop =
       err instanceof ReleaseStopped
         ? err
-        : new ReleaseStopped(signal.aborted ? 'interrupted' : 'failed', reasonOf(err, signal));
+        : new ReleaseStopped(signal.aborted ? 'interrupted' : 'failed', reasonOf(err, signal), { cause: err });
+    // A script (or git) that failed on a full disk says only that it failed: the disk is named here.
+    const full = stop.status === 'failed' && !(stop.cause instanceof WriteFailedError) ? await this.fullDisk() : null;
     // A conclusive end restarts the count of interruptions; an interrupted one is counted by the next daemon start.
-    const patch: ReleasePatch = { status: stop.status, error: stop.message };
+    const patch: ReleasePatch = {
+      status: stop.status,
+      error: full === null ? stop.message : `${stop.message}; ${full}`,
+    };
     if (stop.status !== 'interrupted') patch.interruptions = 0;
     return this.#store.updateRelease(tag, patch);
   }

@@ -53,4 +53,6 @@ export interface LeftoversCleared {
 export interface BuildLeftovers {
   /** Ends leftover processes and removes leftover folders; runs once, when the daemon starts. */
   clearLeftovers(): Promise<LeftoversCleared>;
+  /** The folders builds write to that are on a full file system, with the fix; null when there is room. */
+  fullDisk(): Promise<string | null>;
 }

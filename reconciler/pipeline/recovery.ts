@@ -1,7 +1,8 @@
 // What a starting daemon does about builds the previous one left: queue each unfinished build again,
 // but only once; and (before any build runs) stop their scripts and git if they still run and
 // remove their temporary folders. A build cut short by a restart a
-// second time in a row fails, so a build that crashes the host (or a crash loop) cannot run forever.
+// second time in a row fails, so a build that crashes the host (or a crash loop) cannot run forever;
+// so does one cut short while the disk it writes to is full: running it again would only fill it again.
 import type { NewEvent, ReleaseRecord } from '../../common/types.js';
 import type { Store } from '../../store/store.js';
 import { stepReached } from './failed-step.js';
@@ -16,18 +17,22 @@ export interface RecoveryDeps {
   enqueue(tag: string, reason: string): void;
   /** Best effort (EventLog.record): never rejects. */
   event(event: NewEvent): Promise<void>;
+  /** Why builds cannot run now for lack of space (a full build folder, with the fix); null when there is room. */
+  fullDisk?(): Promise<string | null>;
 }
 
 /** How many releases a start looks at: far more than a host keeps building at once. */
 const SCAN_LIMIT = 1000;
 
 export async function recoverBuilds(deps: RecoveryDeps): Promise<void> {
+  let full: Promise<string | null> | null = null;
   for (const release of await deps.store.listReleases(SCAN_LIMIT)) {
     switch (release.status) {
       case 'building':
       case 'testing':
       case 'interrupted':
-        await resume(release, deps);
+        full ??= deps.fullDisk?.() ?? Promise.resolve(null);
+        await resume(release, deps, await full);
         break;
       case 'pending':
         deps.enqueue(release.tag, 'queued before the restart');
@@ -66,11 +71,14 @@ export async function clearBuildLeftovers(
   }
 }
 
-async function resume(release: ReleaseRecord, deps: RecoveryDeps): Promise<void> {
+async function resume(release: ReleaseRecord, deps: RecoveryDeps, fullDisk: string | null): Promise<void> {
   const { tag } = release;
   const interruptions = (release.interruptions ?? 0) + 1;
-  if (interruptions > MAX_INTERRUPTIONS) {
-    const error = `the hypervisor stopped during this build ${interruptions} times in a row; rebuild it on demand`;
+  if (interruptions > MAX_INTERRUPTIONS || fullDisk !== null) {
+    const error =
+      fullDisk === null
+        ? `the hypervisor stopped during this build ${interruptions} times in a row; rebuild it on demand`
+        : `the hypervisor stopped during this build, and the disk it writes to is full: ${fullDisk}`;
     await deps.store.updateRelease(tag, { status: 'failed', error, interruptions });
     await deps.event({
       reason: 'BuildFailed',

@@ -1,12 +1,14 @@
 // Runs one script of the backend contract (BUILD or TEST) under the one supervisor
 // (common/supervisor.ts): its own process group inside a containment, a deadline, cancellation, a
 // clean environment and a capped log. It never rejects for what the script does: a crash, a timeout
-// or an abort is an outcome, reported in the StepRun.
+// or an abort is an outcome, reported in the StepRun. A log the disk refuses stops the script at once
+// (a build whose log cannot be kept is a failed build) and is reported as the run's `writeFailure`.
 import os from 'node:os';
 import path from 'node:path';
 import type { Containment } from '../../common/containment.js';
 import { supervise, type Supervised } from '../../common/supervisor.js';
 import type { StepResult } from '../../common/types.js';
+import type { WriteFailedError } from '../../common/write-failure.js';
 import { CappedLog } from './capped-log.js';
 import { clearMark, markStep } from './leftovers.js';
 
@@ -32,6 +34,8 @@ export interface StepRun {
   aborted: boolean;
   /** Why the script could not be started at all (e.g. not executable), else null. */
   startError: string | null;
+  /** The log could not be written (a full disk, say) and the script was stopped for it; else null. */
+  writeFailure: WriteFailedError | null;
 }
 
 /**
@@ -49,8 +53,11 @@ export function cleanEnv(): Record<string, string> {
   };
 }
 
+/** Rejects only when the log cannot even be created (WriteFailedError for a disk that refuses): nothing ran. */
 export async function runStep(spec: StepSpec): Promise<StepRun> {
   const log = await CappedLog.open(spec.logPath, spec.logCapBytes);
+  const logLost = new AbortController();
+  log.onFailure((failure) => logLost.abort(failure));
   const startedAt = new Date();
   log.note(
     `${startedAt.toISOString()} $ ${[spec.command, ...spec.args].join(' ')} (in ${spec.cwd}, ` +
@@ -62,7 +69,7 @@ export async function runStep(spec: StepSpec): Promise<StepRun> {
     env: cleanEnv(),
     timeoutMs: spec.timeoutMs,
     killGraceMs: spec.killGraceMs,
-    signal: spec.signal,
+    signal: AbortSignal.any([spec.signal, logLost.signal]),
     containment: spec.containment,
     label: `${spec.name} in ${spec.cwd}`,
     output: (chunk) => log.write(chunk),
@@ -83,7 +90,8 @@ export async function runStep(spec: StepSpec): Promise<StepRun> {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
   };
-  return { result, aborted, startError };
+  const writeFailure = log.failure;
+  return { result, aborted: aborted && writeFailure === null, startError, writeFailure };
 }
 
 /** How a step ended, in words an operator reads in a log or a release's `error`. */

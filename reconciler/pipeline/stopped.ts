@@ -5,8 +5,9 @@ export type StopStatus = 'rejected' | 'failed' | 'interrupted';
 
 export class ReleaseStopped extends HypervisorError {
   readonly status: StopStatus;
-  constructor(status: StopStatus, message: string) {
-    super(`release_${status}`, message);
+  /** `cause` is a WriteFailedError when the disk stopped the run (the message then says so already). */
+  constructor(status: StopStatus, message: string, options?: { cause?: unknown }) {
+    super(`release_${status}`, message, options);
     this.status = status;
   }
 }
