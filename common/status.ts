@@ -3,7 +3,7 @@
 import type { Color, DesiredDoc, Phase } from './types.js';
 import type { UnitState } from './unit-state.js';
 
-export type ConditionType = 'Ready' | 'Reconciling' | 'DesiredSourceValid' | 'StoreHealthy' | 'Archived';
+export type ConditionType = 'Ready' | 'Reconciling' | 'DesiredSourceValid' | 'StoreHealthy' | 'Archived' | 'DiskSpace';
 
 export interface Condition {
   type: ConditionType;

@@ -11,6 +11,7 @@ import { checkYamlNesting } from '../common/nesting.js';
 import { readApp, type AppConfig } from './app.js';
 import { readArchive, type ArchiveConfig } from './archive.js';
 import { readAuth, type AuthConfig } from './auth.js';
+import { readDisk, type DiskConfig } from './disk.js';
 import { readGates, type GatesConfig } from './gates.js';
 import { readNotify, type NotifyTarget } from './notify.js';
 import { readProxy, type ProxyConfig } from './proxy.js';
@@ -83,6 +84,8 @@ export interface Config {
   notify: NotifyTarget[];
   /** Logs, deliveries and the ledger in object storage (config/archive.ts). @default null (none) */
   archive: ArchiveConfig | null;
+  /** When free space where the daemon writes counts as low (a status problem). @default 1 GiB or 5% */
+  disk: DiskConfig;
 }
 
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
@@ -132,6 +135,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
     auth: readAuth(top.child('auth'), resolve, root),
     notify: readNotify(top.raw('notify'), resolve),
     archive: top.has('archive') ? readArchive(top.child('archive'), resolve) : (top.raw('archive'), null),
+    disk: readDisk(top.child('disk')),
   };
   top.rejectUnknown();
   checkPorts(config);

@@ -34,31 +34,11 @@ export function readProxy(r: ObjectReader): ProxyConfig {
     idleTimeoutMs: timeout('idleTimeout', '65s'),
     connectTimeoutMs: timeout('connectTimeout', '5s'),
     responseTimeoutMs: timeout('responseTimeout', '60s'),
-    maxBodyBytes: readSize(r, 'maxBodySize', '10mb'),
+    maxBodyBytes: r.size('maxBodySize', '10mb'),
     trustedProxies: readAddressList(r, 'trustedProxies'),
   };
   r.rejectUnknown();
   return proxy;
-}
-
-const SIZE = /^(\d+)\s*(b|kb|mb|gb)?$/i;
-const SIZE_UNIT = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const;
-
-/** A byte count: a whole number, or with a binary unit (512kb, 10mb, 1gb). */
-function readSize(r: ObjectReader, key: string, fallback: string): number {
-  const value = r.raw(key) ?? fallback;
-  const match = SIZE.exec(String(value).trim());
-  const bytes =
-    match && (typeof value === 'number' || typeof value === 'string')
-      ? Number(match[1]) * SIZE_UNIT[(match[2] ?? 'b').toLowerCase() as keyof typeof SIZE_UNIT]
-      : NaN;
-  if (!Number.isSafeInteger(bytes)) {
-    throw new ValidationError(
-      r.keyPath(key),
-      `must be a size like 1048576, 512kb, 10mb or 1gb, got ${describeValue(value)}`,
-    );
-  }
-  return bytes;
 }
 
 /** IP addresses or CIDR ranges (10.0.0.0/8, ::1, fd00::/8). */

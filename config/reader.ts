@@ -6,6 +6,9 @@ import { parseDuration } from '../common/duration.js';
 
 import { describeValue } from '../common/describe.js';
 
+const SIZE = /^(\d+)\s*(b|kb|mb|gb|kib|mib|gib)?$/i;
+const SIZE_UNIT = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 } as const;
+
 export class ObjectReader {
   readonly #obj: Record<string, unknown>;
   readonly #path: string;
@@ -78,6 +81,35 @@ export class ObjectReader {
       );
     }
     return ms;
+  }
+
+  /** A byte count: a whole number, or with a binary unit (512kb, 10mb, 1gb; also KiB, MiB, GiB). */
+  size(key: string, fallback: string): number {
+    const value = this.raw(key) ?? fallback;
+    const match = SIZE.exec(String(value).trim());
+    const bytes =
+      match && (typeof value === 'number' || typeof value === 'string')
+        ? Number(match[1]) * SIZE_UNIT[(match[2] ?? 'b').toLowerCase().replace('i', '') as keyof typeof SIZE_UNIT]
+        : NaN;
+    if (!Number.isSafeInteger(bytes)) {
+      throw new ValidationError(
+        this.keyPath(key),
+        `must be a size like 1048576, 512kb, 10mb or 1gb, got ${describeValue(value)}`,
+      );
+    }
+    return bytes;
+  }
+
+  /** A number from `min` to `max`, fractions allowed (a percentage, say). */
+  number(key: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(key) ?? fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      throw new ValidationError(
+        this.keyPath(key),
+        `must be a number from ${min} to ${max}, got ${describeValue(value)}`,
+      );
+    }
+    return value;
   }
 
   oneOf<T extends string>(key: string, choices: readonly T[], fallback: T): T {

@@ -26,6 +26,7 @@ import { ReleaseIntake } from '../reconciler/release-intake.js';
 import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
+import { startDiskWatch } from './disk-watch.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
 import { startNotifications } from './notifications.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
@@ -100,6 +101,8 @@ async function assemble(
   watchStoreHealth(store, reconciler, log, closers);
   const notifications = await startNotifications(config, store, DAEMON_VERSION);
   closers.unshift(() => notifications.close());
+  const disk = await startDiskWatch(config, reconciler, store, log);
+  closers.unshift(() => disk.close());
   // The config repo's source starts after the listeners; a push webhook that arrives before it is
   // harmless (the start pulls anyway), so the route reaches it through this late-bound handle.
   const configRepo = { pull: (): void => undefined };

@@ -1,13 +1,13 @@
 // Notifications for the daemon (issue 14): the targets' channels opened (a bad secret stops the
-// start, naming its key), the notifier following the trail, the store's health and the disk watch
-// as the signals that do not come through the trail.
+// start, naming its key), the notifier following the trail, and the store's health as the signal
+// that does not come through the trail. Low disk space comes through it: the disk watch
+// (disk-watch.ts, started by the daemon) writes DiskLow and DiskOk.
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { openChannels } from '../notify/channels.js';
 import { Notifier } from '../notify/notifier.js';
 import type { Store } from '../store/store.js';
-import { DiskWatch } from './disk-watch.js';
 
 export interface Notifications {
   notifier: Notifier;
@@ -27,13 +27,10 @@ export async function startNotifications(config: Config, store: Store, version: 
   await notifier.start();
   const unsubscribe = store.onHealthChange((health) => notifier.storeHealth(health));
   notifier.storeHealth(store.health());
-  const disk = new DiskWatch({ dir: config.root, store });
-  disk.start();
   return {
     notifier,
     close: async () => {
       unsubscribe();
-      await disk.close();
       await notifier.close();
     },
   };

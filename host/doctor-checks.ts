@@ -1,12 +1,13 @@
 // Host checks for `hyperctl doctor`: each answers one question about what the daemon needs from this
 // host, and says how to fix it when the answer is no. None of them changes anything.
 import { constants } from 'node:fs';
-import { access, stat, statfs } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { describeSpace, isLow } from '../common/disk-space.js';
+import { describeSpace, describeThreshold, diskFix, isLow, measureSpace } from '../common/disk-space.js';
 import { octalMode } from '../common/file-modes.js';
 import { tryListen } from '../common/listen-probe.js';
 import type { Config, StoreConfig } from '../config/config.js';
+import { writtenDirs } from '../config/disk.js';
 import { checkStoreFile, damagedFix } from '../store/embedded-health.js';
 import type { SystemdUserEnv } from '../units/systemctl.js';
 import { isUserManagerReachable } from '../units/systemd-driver.js';
@@ -23,8 +24,6 @@ export interface Check {
 
 const ok = (name: string, detail: string): Check => ({ name, status: 'ok', detail, fix: null });
 const MiB = 1024 ** 2;
-/** Below this a build or a log write may fail; below the warning level it soon will. */
-const DISK_FAIL_BYTES = 256 * MiB;
 const STORE_TIMEOUT_MS = 5_000;
 
 export async function checkUserManager(config: Config, env: SystemdUserEnv): Promise<Check> {
@@ -148,29 +147,19 @@ function redact(uri: string): string {
   return uri.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-export async function checkDisk(root: string): Promise<Check> {
-  const dir = await nearestExisting(root);
-  const fs = await statfs(dir);
-  const space = { free: fs.bavail * fs.bsize, total: fs.blocks * fs.bsize };
-  const detail = describeSpace(space, dir);
-  const fix = `free space under ${root}: fewer kept releases (policy.keepReleases), old logs, or a bigger disk`;
-  if (space.free < DISK_FAIL_BYTES) return { name: 'disk', status: 'fail', detail, fix };
-  // The daemon's disk watch tells disk_low by the same rule (common/disk-space.ts).
-  if (isLow(space)) return { name: 'disk', status: 'warn', detail, fix };
-  return ok('disk', detail);
-}
-
-async function nearestExisting(dir: string): Promise<string> {
-  let current = path.resolve(dir);
-  while (
-    !(await stat(current).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    const parent = path.dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  return current;
+/**
+ * Free space on every file system the daemon writes to, by the daemon's own rule (config `disk:`):
+ * below it is a failure, as it is a problem in the daemon's status.
+ */
+export async function checkDisk(config: Config): Promise<Check> {
+  const spaces = await measureSpace(writtenDirs(config));
+  const low = spaces.filter((space) => isLow(space, config.disk));
+  const threshold = `disk: ${describeThreshold(config.disk)}`;
+  if (low.length === 0) return ok('disk', `${spaces.map(describeSpace).join('; ')} (low below ${threshold})`);
+  return {
+    name: 'disk',
+    status: 'fail',
+    detail: `${low.map(describeSpace).join('; ')}: below ${threshold}; builds, logs and the store may fail to write`,
+    fix: diskFix(low[0]!.path),
+  };
 }

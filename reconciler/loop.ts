@@ -126,7 +126,7 @@ export class Loop {
     this.#status.apply({ kind: 'store', health });
   }
 
-  /** Reports a condition another part of the daemon owns (the log archive's `Archived`) in the status. */
+  /** Reports a condition another part of the daemon owns (the archive's `Archived`, the disk watch's `DiskSpace`). */
   reportCondition(condition: NewCondition): void {
     this.#status.apply({ kind: 'condition', condition });
   }

@@ -40,7 +40,7 @@ export type StatusChange =
   /** A desired-state source (the file, the config repo) read valid (error null) or not. */
   | { kind: 'source'; source: string; error: string | null }
   | { kind: 'store'; health: StoreHealth }
-  /** A condition another part of the daemon owns (the log archive's `Archived`), as it reports it. */
+  /** A condition another part of the daemon owns (the archive's `Archived`, the disk watch's `DiskSpace`). */
   | { kind: 'condition'; condition: NewCondition };
 
 export function initialStatus(): ReconcilerStatus {

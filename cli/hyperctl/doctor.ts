@@ -71,7 +71,7 @@ async function hostChecks(host: Host): Promise<Check[]> {
     await checkLingering(config, currentUser()),
     ...(await Promise.all(ports.map(([name, host, port]) => checkPort(name, host, port, holders.get(name) ?? null)))),
     await checkStore(config.store),
-    await checkDisk(config.root),
+    await checkDisk(config),
   ];
 }
 
