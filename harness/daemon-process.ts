@@ -1,6 +1,7 @@
 // Runs the real `hypervisor` binary as a child process, the way an operator starts it, and talks
 // to it over its real listeners. stop() sends SIGTERM (backends keep running, as in production).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,14 +70,18 @@ export function binPath(name: 'hypervisor' | 'hyperctl' | 'hyper-cli' | 'demo'):
   return path.resolve(BIN_DIR, `${name}.js`);
 }
 
-/** Starts the daemon and resolves once its healthz answers 200 (every listener and the loop are up). */
+/**
+ * Starts the daemon and resolves once its healthz answers 200 (every listener and the loop are up).
+ * With `outputFile`, see spawnDaemonProcess.
+ */
 export async function startDaemonProcess(
   configPath: string,
   env: NodeJS.ProcessEnv,
   publicUrl: string,
   deadlineMs = 20_000,
+  outputFile?: string,
 ): Promise<DaemonProcess> {
-  const daemon = spawnDaemonProcess(configPath, env);
+  const daemon = spawnDaemonProcess(configPath, env, outputFile);
   const { child } = daemon;
   const deadline = AbortSignal.timeout(deadlineMs);
   let last = 'no answer yet';
@@ -99,23 +104,29 @@ export async function startDaemonProcess(
 /** How often startDaemonProcess asks healthz. */
 const HEALTHZ_POLL_MS = 100;
 
-/** Starts the daemon without waiting for anything (a test that watches it come up). */
-export function spawnDaemonProcess(configPath: string, env: NodeJS.ProcessEnv): DaemonProcess {
+/**
+ * Starts the daemon without waiting for anything (a test that watches it come up). With `outputFile`
+ * its stdout and stderr are appended to that file, as with the unit `hyperctl setup` writes
+ * (`StandardOutput=append:`), instead of a pipe; output() reads the file back.
+ */
+export function spawnDaemonProcess(configPath: string, env: NodeJS.ProcessEnv, outputFile?: string): DaemonProcess {
+  const fd = outputFile === undefined ? null : openSync(outputFile, 'a', 0o640);
   const child = spawn(process.execPath, [binPath('hypervisor'), '--config', configPath], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd ?? 'pipe', fd ?? 'pipe'],
   });
+  if (fd !== null) closeSync(fd);
   let out = '';
-  child.stdout!.on('data', (chunk) => {
+  child.stdout?.on('data', (chunk) => {
     out += chunk;
   });
-  child.stderr!.on('data', (chunk) => {
+  child.stderr?.on('data', (chunk) => {
     out += chunk;
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,
-    output: () => out,
+    output: () => (outputFile === undefined ? out : readOutput(outputFile)),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       // A deadline, not a wait: the exit is awaited as an event; a daemon stuck in shutdown is killed.
@@ -124,6 +135,14 @@ export function spawnDaemonProcess(configPath: string, env: NodeJS.ProcessEnv): 
       clearTimeout(timer);
     },
   };
+}
+
+function readOutput(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    return `(cannot read ${file}: ${(err as Error).message})`;
+  }
 }
 
 /** A scratch folder removed by the returned cleanup. */

@@ -40,6 +40,14 @@ describe('config', () => {
     expect(custom.auth.lockout).to.deep.equal({ threshold: 3, baseMs: 2000, maxMs: 3_600_000 });
   });
 
+  it('fills the disk defaults (low under 1 GiB or 5% free) and reads sizes in either unit', () => {
+    expect(parseConfig(minimal, '/etc/openhack').disk).to.deep.equal({ minFreeBytes: 1024 ** 3, minFreePercent: 5 });
+    const custom = parseConfig(`${minimal}disk: { minFree: 512MiB, minFreePercent: 2.5 }\n`, '/etc/openhack');
+    expect(custom.disk).to.deep.equal({ minFreeBytes: 512 * 1024 ** 2, minFreePercent: 2.5 });
+    const off = parseConfig(`${minimal}disk: { minFree: 0, minFreePercent: 0 }\n`, '/etc/openhack');
+    expect(off.disk).to.deep.equal({ minFreeBytes: 0, minFreePercent: 0 });
+  });
+
   it('fills the proxy defaults and reads sizes, address lists and TLS files', () => {
     const { proxy, listen } = parseConfig(minimal, '/etc/openhack');
     expect(proxy).to.deep.equal({
@@ -120,6 +128,10 @@ listen: { tls: { cert: tls/cert.pem, key: /keys/key.pem } }
       /listen\.tls\.key: must be a non-empty string/,
     ],
     ['YAML syntax error', `${minimal}app: [\n`, /not valid YAML/],
+    ['a disk bound that is no size', `${minimal}disk: { minFree: lots }\n`, /disk\.minFree: must be a size .*"lots"/],
+    ['a share over 100', `${minimal}disk: { minFreePercent: 150 }\n`, /disk\.minFreePercent: .*0 to 100, got 150/],
+    ['a share that is text', `${minimal}disk: { minFreePercent: 5% }\n`, /disk\.minFreePercent: .*"5%"/],
+    ['an unknown disk key', `${minimal}disk: { minFreeBytes: 1 }\n`, /disk\.minFreeBytes: unknown key/],
   ];
   for (const [name, text, message] of bad) {
     it(`refuses ${name}, naming the key and value`, () => {
