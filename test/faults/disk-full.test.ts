@@ -5,7 +5,9 @@
 // message naming the path and the cause, the daemon stays up and the public port serves blue
 // throughout (no failed request), a restart does not build again, status and doctor name the low
 // disk, a BUILD that floods its log fails at once, the desired file's write-back is an event, and
-// with room again the next rebuild passes. Needs root to mount; says why it is skipped otherwise.
+// with room again the next rebuild passes. The one disk watch's threshold (config `disk:`) drives
+// the status problem, the events and notify's disk_low alike: a real webhook receiver is told.
+// Needs root to mount; says why it is skipped otherwise.
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,9 +25,11 @@ import { startLoad, type RunningLoad } from '../harness/load.js';
 import { processesMatching } from '../harness/processes.js';
 import { sharedUserManager, type SharedUserManager } from '../harness/systemd-user.js';
 import { mountTmpfs, whyNoTmpfs, type Tmpfs } from '../harness/tmpfs.js';
+import { startReceiver, verifyDelivery, type Receiver } from '../harness/notify-receiver.js';
 import { waitFor } from '../harness/wait.js';
 
 const NO_SPACE = 'no space left on device at';
+const HOOK_SECRET = 'the-disk-hook-secret';
 
 describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired file (real systemd)', function () {
   this.timeout(300_000);
@@ -38,6 +42,7 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
   let config: TestConfig;
   let daemon: DaemonProcess | undefined;
   let admin: ApiClient;
+  let receiver: Receiver | undefined;
   let v1: string;
   let v2: string;
   let desiredFile: string;
@@ -48,6 +53,13 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
     (await admin.get<{ events: EventRecord[] }>('/events?limit=1000')).events;
   const release = async (tag: string): Promise<ReleaseRecord> =>
     (await admin.get<{ release: ReleaseRecord }>(`/releases/${tag}`)).release;
+  /** The signed deliveries to the disk hook, each verified as a receiver must. */
+  const told = (): Array<Record<string, unknown>> =>
+    receiver!.to('/disk').map((r) => {
+      const verified = verifyDelivery(HOOK_SECRET, r, new Set());
+      expect(verified.why, r.raw).to.equal('ok');
+      return verified.body!;
+    });
   const lastEventId = async (): Promise<number> => (await events()).at(-1)?.id ?? 0;
   const start = async (): Promise<void> => {
     daemon = await startDaemonProcess(config.path, manager!.env, config.publicUrl, 20_000, daemonLog());
@@ -110,6 +122,10 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
     v1 = await repo.release('26.11.27.0');
     v2 = await repo.release('26.11.27.1');
     desiredFile = path.join(desiredDir.dir, 'desired.yaml');
+    receiver = await startReceiver();
+    const hookSecret = path.join(scratch.dir, 'hook-secret');
+    await writeFile(hookSecret, `${HOOK_SECRET}\n`, { mode: 0o600 });
+    const hook = `{ name: ops, kind: webhook, url: '${receiver.url}/disk', secretFile: ${hookSecret}`;
     await writeFile(desiredFile, `active: blue\ncolors:\n  blue: { tag: ${v1} }\n  green: { tag: ${v2} }\n`);
     config = await writeTestConfig({
       appName: `fault-disk-${process.pid}`,
@@ -117,7 +133,11 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
       repo: repo.path,
       driver: 'systemd',
       scriptTimeouts: { build: '2m', test: '2m' },
-      extra: `disk: { minFree: 64kb, minFreePercent: 10 }\ndesired: { file: ${desiredFile} }`,
+      extra: [
+        'disk: { minFree: 64kb, minFreePercent: 10 }',
+        `desired: { file: ${desiredFile} }`,
+        `notify:\n  - ${hook}, on: [disk_low, recovered] }`,
+      ].join('\n'),
     });
     admin = new ApiClient({ socketPath: config.socket });
     await start();
@@ -134,6 +154,7 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
   after(async () => {
     await daemon?.stop();
     await admin?.close();
+    await receiver?.close();
     if (manager) {
       const driver = new SystemdDriver({ appName: config.appName, env: manager.env });
       for (const color of ['blue', 'green'] as const) await driver.uninstall(color).catch(() => undefined);
@@ -156,7 +177,7 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
     expect(reasons).to.include('BuildFailed').and.not.include('BuildInterrupted');
   });
 
-  it('status and hyperctl status name the low disk; hyperctl doctor fails the disk check with the fix', async () => {
+  it('status, hyperctl status, doctor (failing, with its fix) and disk_low name the low disk', async () => {
     const problem = await waitFor('the DiskSpace problem', async () =>
       (await status()).conditions.find((c) => c.type === 'DiskSpace' && c.status === 'False'),
     );
@@ -172,6 +193,9 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
     expect(disk!.fix).to.contain(`free space on the file system of ${logs.dir}`);
     const low = (await events()).find((e) => e.reason === 'DiskLow' && e.data?.path === logs.dir);
     expect(low?.data).to.include({ freeBytes: 0 });
+    // notify's disk_low comes from the same watch, by the same threshold.
+    const message = await waitFor('the disk_low notification', async () => told().find((b) => b.kind === 'disk_low'));
+    expect(message.summary).to.match(new RegExp(`^disk space low: ${logs.dir}: 0 B free .*below disk: 64 KiB or 10%`));
   });
 
   it('a restart on the full disk comes up, builds nothing again and serves blue', async () => {
@@ -240,7 +264,7 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
     );
   });
 
-  it('with room again the next rebuild passes, green is Ready, and DiskOk answers DiskLow', async () => {
+  it('with room the rebuild passes, green is Ready, DiskOk answers DiskLow, recovered answers disk_low', async () => {
     await Promise.all([logs.free(), artifacts.free()]);
     await rebuildUnderLoad('succeeded');
     await waitFor(`green Ready at ${v2}`, greenReady, 60_000);
@@ -252,6 +276,14 @@ describe('fault: a full disk under <root>/logs, <root>/artifacts and the desired
     const paths = new Set(disk.map((e) => String(e.data?.path)));
     expect([...paths]).to.include.members([logs.dir, artifacts.dir]);
     for (const where of paths) expect(disk.findLast((e) => e.data?.path === where)?.reason, where).to.equal('DiskOk');
+    const recovered = await waitFor('the recovered notification', async () =>
+      told().find((b) => b.kind === 'recovered'),
+    );
+    expect(recovered.answers).to.include({ kind: 'disk_low' });
+    expect(
+      told().filter((b) => b.kind === 'disk_low'),
+      'one disk_low in the quiet period',
+    ).to.have.length(1);
     // Its own log took lines again once there was room, and not one of them is a stack trace.
     expect(daemon!.output())
       .to.match(/disk space ok again/)
