@@ -5,7 +5,7 @@
 import express, { Router } from 'express';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { HttpError } from '../http-error.js';
+import { HttpError, notFound } from '../http-error.js';
 
 /** Scripts and data only from the daemon; uPlot sets element styles, hence style-src 'unsafe-inline'. */
 const POLICY = [
@@ -34,5 +34,7 @@ export function dashboardRoutes(dir: string): Router {
     next();
   });
   router.use('/ui', express.static(dir, { index: 'index.html', redirect: true, fallthrough: true, etag: true }));
+  // A file the dashboard does not have is a 404 here, not a login prompt from the API behind.
+  router.use('/ui', (req) => notFound(req));
   return router;
 }
