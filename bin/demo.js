@@ -81,6 +81,10 @@ reconcile: { interval: 2s }
 
   console.log(`demo: backend repo ${repo.path} (release ${repo.tag}); desired state in ${desired}`);
   console.log(`demo: once blue is Ready:  curl http://127.0.0.1:${port}/`);
+  console.log(
+    `demo: the dashboard: http://127.0.0.1:${port}/hypervisor/ui/ ` +
+      '(log in as a hyperuser: npx hyperctl users add NAME --role operator)',
+  );
   const found =
     path.basename(demo) === '.demo'
       ? `hyperctl finds this config when run from ${path.dirname(demo)}; elsewhere`
