@@ -125,6 +125,24 @@ describe('dashboard: an operator in a real browser (real daemon, real builds)', 
     await page.getByLabel('Activity', { exact: true }).filter({ hasText: 'traffic goes back to blue' }).waitFor();
   });
 
+  it('pauses and resumes the loop, each behind a confirmation that can be cancelled', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const paused = async (): Promise<boolean> =>
+      (await hv.admin<{ status: { paused: boolean } }>('GET', '/status')).json.status.paused;
+    expect(await paused(), 'a cancelled action does nothing').to.equal(false);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await confirm();
+    await page.getByText('paused', { exact: true }).waitFor();
+    expect(await paused()).to.equal(true);
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await confirm();
+    await page.getByRole('button', { name: 'Pause', exact: true }).waitFor();
+    expect(await paused()).to.equal(false);
+  });
+
   it('shows every screen (screenshots under test-results/dashboard/)', async () => {
     const main = page.getByRole('main');
     const screens: Array<[string, string, Locator]> = [
