@@ -5,12 +5,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Router as ExpressRouter } from 'express';
 import { createApi } from '../api/app.js';
 import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
-import { readWebhookSecret } from '../api/github-signature.js';
-import { webhookRoutes } from '../api/routes/webhooks.js';
 import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
 import type { StoreHealth } from '../common/types.js';
 import { guardWrite } from '../common/write-failure.js';
@@ -18,12 +15,8 @@ import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { Router } from '../proxy/router.js';
 import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
-import { EventLog } from '../store/event-log.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
-import { ReleasePolicy } from '../reconciler/policy.js';
 import { Loop } from '../reconciler/loop.js';
-import { ReleaseIntake } from '../reconciler/release-intake.js';
-import { Retention } from '../reconciler/retention.js';
 import { openStore } from '../store/open-store.js';
 import { startDesiredSources } from './desired-sources.js';
 import { startDiskWatch } from './disk-watch.js';
@@ -32,7 +25,7 @@ import { startNotifications } from './notifications.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import { reportArchive, startLogArchive } from './log-archive.js';
 import { Readiness } from './readiness.js';
-import type { LogArchive } from '../archive/archive.js';
+import { releaseFlow } from './release-flow.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 
@@ -209,66 +202,6 @@ function watchStoreHealth(
   report(store.health());
   const unsubscribe = store.onHealthChange(report);
   closers.unshift(async () => unsubscribe());
-}
-
-interface ReleaseParts {
-  store: Store;
-  driver: UnitDriver;
-  desired: DesiredStateService;
-  builder: ReleasePipeline;
-  reconciler: Loop;
-  configRepo: { pull(): void };
-  archive: LogArchive | null;
-}
-
-/** Releases from GitHub: the webhook intake, the auto-stage/promote policy and retention around the pipeline. */
-async function releaseFlow(
-  config: Config,
-  parts: ReleaseParts,
-  closers: Array<() => Promise<unknown>>,
-): Promise<{ webhooks: ExpressRouter; intake: ReleaseIntake }> {
-  const { store, driver, desired, builder, reconciler } = parts;
-  const secret = config.github.secretFile === null ? null : await readWebhookSecret(config.github.secretFile);
-  const intake = new ReleaseIntake({
-    store,
-    tagPattern: config.app.tagPattern,
-    mirror: builder.mirror,
-    builds: reconciler,
-  });
-  const policy = new ReleasePolicy({ policy: config.policy, desired, store });
-  const retentionEvents = new EventLog(store, 'retention');
-  const retention = new Retention({
-    root: config.root,
-    keep: config.policy.keepReleases,
-    store,
-    driver,
-    builds: () => reconciler.builds(),
-    event: (event) => retentionEvents.record(event),
-    archive: parts.archive ?? undefined,
-  });
-  closers.unshift(
-    () => intake.close(),
-    () => policy.close(),
-  );
-  reconciler.onBuildFinished((_tag, outcome) => {
-    // A new artifact is the only thing that can push an old one out.
-    if (outcome.status === 'succeeded')
-      retention
-        .prune()
-        .catch((err: unknown) => console.error(`hypervisor: retention failed: ${(err as Error).message}`));
-  });
-  reconciler.onPassFinished((result) => policy.passFinished(result.status));
-  const repository = config.desired.git?.repository ?? null;
-  const configRepo = repository === null ? null : { repository, pull: () => parts.configRepo.pull() };
-  const webhooks = webhookRoutes({
-    secret,
-    repository: config.github.repository,
-    maxBodyBytes: config.github.maxBodyBytes,
-    intake,
-    store,
-    configRepo,
-  });
-  return { webhooks, intake };
 }
 
 /** The `proxy:` limits every listener applies to its clients. */
