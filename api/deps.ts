@@ -2,7 +2,7 @@
 import type { Router } from 'express';
 import type { ArchivedLogs } from '../common/archive.js';
 import type { ReconcilerStatus } from '../common/status.js';
-import type { ReleaseRecord } from '../common/types.js';
+import type { Color, ReleaseRecord } from '../common/types.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
 import type { TagLookup } from '../reconciler/tag-lookup.js';
 import type { Store } from '../store/store.js';
@@ -13,7 +13,13 @@ import type { NotifyTestAnswer, PlanAnswer, ReconcileAnswer } from './wire.js';
 export interface ApiDeps {
   desired: DesiredStateService;
   /** The loop (reconciler/loop.ts), as far as the API shows it: its answers are the wire's. */
-  reconciler: { status(): ReconcilerStatus; trigger(): Promise<ReconcileAnswer>; planNow(): Promise<PlanAnswer> };
+  reconciler: {
+    status(): ReconcilerStatus;
+    trigger(): Promise<ReconcileAnswer>;
+    planNow(): Promise<PlanAnswer>;
+    /** `switch --now`: the switch to `to` at `tag` skips the canary's steps. */
+    skipCanary(to: Color, tag: string): Promise<void>;
+  };
   store: Store;
   auth: AuthService;
   users: UserAdmin;

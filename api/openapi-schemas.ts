@@ -111,7 +111,41 @@ export const schemas: Record<string, Schema> = {
     },
   },
   StageRequest: strict({ tag: { type: 'string' }, color: COLOR }, ['tag']),
-  SwitchRequest: strict({ to: COLOR }),
+  SwitchRequest: strict({
+    to: COLOR,
+    now: {
+      type: 'boolean',
+      description: 'true: skip the canary steps (gates.canary), or what is left of them; all traffic moves at once',
+    },
+  }),
+  StatusAnswer: {
+    type: 'object',
+    properties: {
+      status: {
+        type: 'object',
+        properties: { active: { type: ['string', 'null'] }, weights: ref('Weights'), canary: ref('Canary') },
+      },
+    },
+  },
+  Weights: {
+    type: ['object', 'null'],
+    description: 'per cent of the public clients each color gets now; null when none serves',
+    properties: { blue: { type: 'number' }, green: { type: 'number' } },
+  },
+  Canary: {
+    type: ['object', 'null'],
+    description: 'the canary rollout under way (gates.canary), or null',
+    properties: {
+      phase: { enum: ['restored', 'stepping', 'promoting'] },
+      from: { ...COLOR, type: ['string', 'null'] },
+      to: COLOR,
+      tag: { type: 'string' },
+      weight: { type: 'number', description: 'per cent of the clients `to` has now' },
+      step: { type: 'integer', description: '1-based; the full switch is steps.length + 1' },
+      steps: { type: 'array', items: { type: 'number' } },
+      stepStartedAt: { type: ['string', 'null'] },
+    },
+  },
   Plan: {
     type: 'object',
     properties: {

@@ -36,7 +36,7 @@ const paths: Record<string, Record<string, Operation>> = {
   '/auth/logout': { post: op("end this token's session", 'viewer', { 204: { description: 'logged out' } }) },
   '/auth/me': { get: op('who the token belongs to', 'viewer', answer(ref('Me'))) },
   '/status': {
-    get: op('desired, observed and status together (follow: each change)', 'viewer', answer({ type: 'object' }), {
+    get: op('desired, observed and status together (follow: each change)', 'viewer', answer(ref('StatusAnswer')), {
       parameters: [FOLLOW, SSE],
     }),
   },

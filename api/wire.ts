@@ -11,6 +11,12 @@ export interface StatusAnswer {
   status: ReconcilerStatus;
 }
 
+/** POST /switch: `to` defaults to the other color; `now` skips the canary steps (gates.canary). */
+export interface SwitchRequest {
+  to?: Color;
+  now?: boolean;
+}
+
 /** stage, switch, rollback, pause, resume and PUT /desired: the revision written (or kept). */
 export interface ChangeAnswer {
   revision: Revision;
@@ -19,6 +25,8 @@ export interface ChangeAnswer {
   active?: string | null;
   /** stage: the color the tag went onto. */
   color?: Color;
+  /** switch (hyper-cli): per cent of the public clients each color gets right after it. */
+  weights?: Record<Color, number> | null;
   /** rollback: where traffic goes back to, and what served until now. */
   rollback?: { to: Color; tag: string; from: Color; fromTag: string };
 }

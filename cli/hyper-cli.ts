@@ -133,9 +133,15 @@ cli
 cli
   .command('switch', 'move traffic to the other color (or --to) once it is Ready; refused (exit 4) otherwise')
   .option('--to <color>', 'blue or green')
+  .option('--now', 'skip the canary steps (gates.canary), or what is left of them: all traffic moves at once')
   .example('hyper-cli switch')
   .example('hyper-cli switch --to green')
-  .action((options) => act(options, (client) => switchTraffic(client, { to: colorFlag(options.to, '--to') }, options)));
+  .example('hyper-cli switch --now')
+  .action((options) =>
+    act(options, (client) =>
+      switchTraffic(client, { to: colorFlag(options.to, '--to'), now: Boolean(options.now) }, options),
+    ),
+  );
 
 cli
   .command(

@@ -59,7 +59,9 @@ export function formatStatus(status: ReconcilerStatus, revision: number | null):
   const lines = [
     `revision ${revision ?? '-'} (observed ${status.observedRevision ?? '-'})${status.paused ? '  PAUSED' : ''}`,
     `traffic  ${trafficOf(status)}    preview ${status.preview ?? 'none'}`,
+    `weights  ${formatWeights(status.weights)}`,
   ];
+  if (status.canary) lines.push(`canary   ${formatCanary(status.canary)}`);
   lines.push('', 'COLOR   PHASE      DESIRED           RUNNING           PID      MESSAGE');
   for (const color of ['blue', 'green'] as Color[]) {
     const c = status.colors?.[color];
@@ -87,6 +89,28 @@ function trafficOf(status: ReconcilerStatus): string {
   // An older daemon reports no `serving`.
   if (status.serving === undefined || status.serving === status.active) return active;
   return `${status.serving ?? 'none'} (failed over: ${active} is out of routing until it answers again)`;
+}
+
+/** `blue 90%  green 10%`, or `none` when no color serves. */
+export function formatWeights(weights: ReconcilerStatus['weights']): string {
+  if (!weights) return 'none';
+  return (['blue', 'green'] as Color[]).map((c) => `${c} ${weights[c]}%`).join('  ');
+}
+
+function formatCanary(c: NonNullable<ReconcilerStatus['canary']>): string {
+  const of = `step ${c.step} of ${c.steps.length + 1} (${[...c.steps, 100].join(' -> ')}%)`;
+  switch (c.phase) {
+    case 'stepping':
+      return `${c.tag} on ${c.to}: ${c.weight}% of the clients, ${of}, since ${c.stepStartedAt ?? '-'}`;
+    case 'restored':
+      return `${c.tag} on ${c.to}: resumes at ${of} after a restart`;
+    case 'promoting':
+      return `${c.tag} on ${c.to}: every step passed or skipped; all traffic moves next`;
+    default: {
+      const never: never = c.phase;
+      throw new Error(`unknown canary phase ${String(never)}`);
+    }
+  }
 }
 
 /** What needs an operator: failing colors and false conditions (Ready=False only means "not converged yet"). */

@@ -30,7 +30,23 @@ export type ActionSummary =
   | { kind: ActionKind; reason: string; result: 'skipped'; why: string };
 
 /** The kinds of the loop's actions (reconciler/types.ts `Action`). */
-export type ActionKind = 'build' | 'deploy' | 'start' | 'restart' | 'stop' | 'route';
+export type ActionKind = 'build' | 'deploy' | 'start' | 'restart' | 'stop' | 'route' | 'canary' | 'end-canary';
+
+/** A canary rollout under way (gates.canary): who gets what share, at which step. */
+export interface CanaryReport {
+  /** restored: read back after a restart, resumed by the next pass. promoting: the full switch is next. */
+  phase: 'restored' | 'stepping' | 'promoting';
+  from: Color | null;
+  to: Color;
+  tag: string;
+  /** Per cent of the clients `to` has now (100 while promoting). */
+  weight: number;
+  /** 1-based; the full switch is step steps.length + 1. */
+  step: number;
+  steps: number[];
+  /** When this step began (ISO-8601); null unless stepping. */
+  stepStartedAt: string | null;
+}
 
 export interface ReconcilerStatus {
   /** The desired-state revision the last completed pass acted on. */
@@ -46,6 +62,10 @@ export interface ReconcilerStatus {
    * `active` out of routing because it stopped answering its probes (a failover, not a switch).
    */
   serving: Color | null;
+  /** Per cent of the public clients each color gets now; null when none serves. */
+  weights: Record<Color, number> | null;
+  /** The canary rollout under way, or null. */
+  canary: CanaryReport | null;
   paused: boolean;
   colors: Record<Color, ColorReport> | null;
   waiting: string | null;

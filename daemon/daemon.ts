@@ -18,6 +18,7 @@ import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsO
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { Loop } from '../reconciler/loop.js';
 import { openStore } from '../store/open-store.js';
+import { canaryOptions } from './canary.js';
 import { startDesiredSources } from './desired-sources.js';
 import { startDiskWatch } from './disk-watch.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
@@ -87,7 +88,15 @@ async function assemble(
     containment: stepContainment(config),
     stepLogs: archive ?? undefined,
   });
-  const reconciler = new Loop({ config, store, driver, router, builder, buildLeftovers: builder });
+  const reconciler: Loop = new Loop({
+    config,
+    store,
+    driver,
+    router,
+    builder,
+    buildLeftovers: builder,
+    canary: canaryOptions(config, desired, () => reconciler.status()),
+  });
   closers.unshift(() => reconciler.close());
   reportArchive(archive, reconciler, closers);
   desired.onChange(() => void reconciler.trigger());

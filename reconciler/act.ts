@@ -9,6 +9,7 @@ import type { UnitDriver } from '../units/driver.js';
 import type { Observer } from './observe.js';
 import type { RouteTarget, TrafficRouter } from './ports.js';
 import type { Action } from './types.js';
+import type { CanaryController } from './canary.js';
 
 export interface ActorDeps {
   driver: UnitDriver;
@@ -27,6 +28,8 @@ export interface ActorDeps {
   event(event: NewEvent): Promise<void>;
   /** Public traffic now goes to `color` (null: nowhere), at its desired tag: the deployment ledger's hook. */
   served(color: Color | null): Promise<void>;
+  /** The canary step controller, when gates.canary is on. @default null */
+  canary?: Pick<CanaryController, 'begin' | 'end' | 'state'> | null;
 }
 
 export type ActionOutcome =
@@ -130,6 +133,16 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
       await route(action, deps, drains);
       return;
     }
+    case 'canary': {
+      await deps.confirmReady(action.to);
+      await deps.canary?.begin({ from: action.from, to: action.to, tag: action.tag }, action.step);
+      return;
+    }
+    case 'end-canary': {
+      await deps.canary?.end();
+      await deps.event({ reason: 'CanaryEnded', message: action.reason, data: {} });
+      return;
+    }
     default: {
       const never: never = action;
       throw new Error(`unknown action ${JSON.stringify(never)}`);
@@ -149,6 +162,8 @@ async function route(
   const moving = action.active !== before ? action.active : null;
   if (moving) await deps.confirmReady(moving);
   drains.push(deps.router.route(target(action.active), target(action.preview)).catch(() => undefined));
+  // The full switch a canary led up to: its split has nothing left to do.
+  if (action.active !== null && deps.canary?.state()?.to === action.active) await deps.canary.end();
   if (action.active !== before) await deps.served(action.active);
   await deps.event({
     reason: 'Routed',

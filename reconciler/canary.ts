@@ -118,6 +118,11 @@ export class CanaryController {
     this.#ports.wake();
   }
 
+  /** The daemon stops: no more timers; the split and the saved state stay as they are. */
+  stop(): void {
+    this.#stopTimer();
+  }
+
   /** The rollout is over (the full switch happened, or it no longer applies): no split, nothing kept. */
   async end(): Promise<void> {
     if (this.#state === null) return;

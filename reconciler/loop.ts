@@ -3,13 +3,15 @@
 // The daemon builds one Loop and hands it to the API, the desired-state sources and the policy;
 // each method here belongs to one of those parts and only passes the call on.
 import type { ReconcilerStatus } from '../common/status.js';
-import type { NewEvent, StoreHealth } from '../common/types.js';
+import type { Color, NewEvent, StoreHealth } from '../common/types.js';
 import type { Config } from '../config/config.js';
 import { EventLog } from '../store/event-log.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { Builds, type BuildFinishedListener } from './builds.js';
 import type { NewCondition } from './conditions.js';
+import type { CanaryController } from './canary.js';
+import { canaryReport, currentWeights, makeCanary, type CanaryOptions } from './canary-setup.js';
 import { PassRunner, type PassFinishedListener, type PassResult, type PlanPreview } from './pass.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
@@ -31,7 +33,7 @@ export type LoopStore = Pick<
 >;
 
 export interface LoopOptions {
-  config: Pick<Config, 'app' | 'colors' | 'root' | 'reconcile'>;
+  config: Pick<Config, 'app' | 'colors' | 'root' | 'reconcile'> & { gates?: Pick<Config['gates'], 'canary'> };
   store: LoopStore;
   driver: UnitDriver;
   router: TrafficRouter;
@@ -42,6 +44,8 @@ export interface LoopOptions {
   now?: () => number;
   /** Starts the requeue timer. @default nodeTimer (reconciler.ts) */
   timer?: SetTimer;
+  /** The judge and the rest gates.canary needs; without it (or the config) a switch moves all at once. */
+  canary?: CanaryOptions;
 }
 
 export class Loop {
@@ -51,6 +55,7 @@ export class Loop {
   readonly #builds: Builds;
   readonly #passes: PassRunner;
   readonly #reconciler: Reconciler<PassResult>;
+  readonly #canary: CanaryController | null;
 
   constructor(options: LoopOptions) {
     const { config, store, driver, router, builder } = options;
@@ -60,6 +65,12 @@ export class Loop {
     const event = (e: NewEvent): Promise<void> => this.#events.record(e);
     this.#status = new StatusBoard(now);
     this.#builds = new Builds({ builder, store, event, wake: () => void this.trigger() });
+    this.#canary = makeCanary(config.gates?.canary ?? null, options.canary, {
+      router,
+      ports: { blue: config.colors.blue.port, green: config.colors.green.port },
+      event,
+      wake: () => void this.trigger(),
+    });
     this.#passes = new PassRunner({
       config,
       store,
@@ -74,6 +85,7 @@ export class Loop {
         void this.trigger();
       },
       now,
+      canary: this.#canary,
     });
     this.#reconciler = new Reconciler({
       pass: () => this.#passes.run(),
@@ -90,6 +102,8 @@ export class Loop {
    */
   async start(): Promise<void> {
     const event = (e: NewEvent): Promise<void> => this.#events.record(e);
+    // A rollout an earlier daemon left: the first pass resumes it when it still fits (plan-canary.ts).
+    if (this.#canary) this.#canary.restore(await this.#options.canary!.file.load());
     const leftovers = this.#options.buildLeftovers;
     if (leftovers) await clearBuildLeftovers(leftovers, event);
     await recoverBuilds({
@@ -104,7 +118,7 @@ export class Loop {
 
   /** Wakes the loop (Reconciler.trigger): triggers that arrive while a pass waits to run share it. */
   trigger(): Promise<PassResult> {
-    return this.#reconciler.trigger();
+    return this.#reconciler.trigger().then((result) => ({ ...result, status: this.status() }));
   }
 
   /** What the next pass would do, planned between passes (PassRunner.preview). */
@@ -112,8 +126,18 @@ export class Loop {
     return this.#reconciler.exclusive(() => this.#passes.preview());
   }
 
+  /** The last pass's status, with the weights and the canary as they are now (a step moves between passes). */
   status(): ReconcilerStatus {
-    return this.#status.current();
+    return {
+      ...this.#status.current(),
+      weights: currentWeights(this.#options.router),
+      canary: this.#canary ? canaryReport(this.#canary.state(), this.#canary.steps) : null,
+    };
+  }
+
+  /** `switch --now`: the switch to `to` at `tag` skips the canary's steps (or what is left of them). */
+  async skipCanary(to: Color, tag: string): Promise<void> {
+    await this.#canary?.skip(to, tag, this.#options.router.activeColor());
   }
 
   /** Reports a desired-state source's health (the file or git source) in the status conditions. */
@@ -153,6 +177,8 @@ export class Loop {
 
   /** No new pass, requeue or build; cancels the builds and waits for them and the pass under way. */
   async close(): Promise<void> {
+    // The rollout stays in its file (a restart resumes it); only its timer must not outlive the loop.
+    this.#canary?.stop();
     const passes = this.#reconciler.close();
     await this.#builds.close();
     await passes;

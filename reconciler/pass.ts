@@ -9,6 +9,7 @@ import { emptyDesired } from '../desired-state/document.js';
 import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { act, type ActionOutcome, type ActorDeps } from './act.js';
+import type { CanaryController } from './canary.js';
 import { DeploymentLedger } from './ledger.js';
 import { Listeners } from './listeners.js';
 import { Observer } from './observe.js';
@@ -50,6 +51,8 @@ export interface PassOptions {
   /** Each change of the data plane's failover (the health watch moved public traffic), as an event. */
   onFailover?: (event: NewEvent) => void;
   now(): number;
+  /** The canary step controller, when gates.canary is on. @default null */
+  canary?: CanaryController | null;
 }
 
 /** The longest wait between two self-heal restarts of a color in a row. */
@@ -84,6 +87,7 @@ export class PassRunner {
       failureThreshold: health.failureThreshold,
       startTimeoutMs: health.startTimeoutMs,
       healBackoffMs: (n) => Math.min(MAX_HEAL_BACKOFF_MS, 1000 * 2 ** n),
+      canarySteps: options.canary ? options.canary.steps : null,
     };
   }
 
@@ -128,7 +132,7 @@ export class PassRunner {
   async preview(): Promise<PlanPreview> {
     const revision = await this.#options.store.latestRevision();
     const desired = revision?.doc ?? emptyDesired();
-    const observed = await this.#observer.peek(desired);
+    const observed = { ...(await this.#observer.peek(desired)), canary: this.#options.canary?.state() ?? null };
     return { revision: revision?.number ?? null, ...plan({ desired, observed, context: this.#context }) };
   }
 
@@ -141,7 +145,7 @@ export class PassRunner {
     const { status, router, builds, now } = this.#options;
     status.apply({ kind: 'attempted', revision: revision?.number ?? null });
     const desired = revision?.doc ?? emptyDesired();
-    const observed = await this.#observer.observe(desired);
+    const observed = { ...(await this.#observer.observe(desired)), canary: this.#options.canary?.state() ?? null };
     const planned = plan({ desired, observed, context: this.#context });
     const outcomes = await act(planned.actions, this.#actorDeps(revision, desired, observed));
     await this.#ledgerWrite(() => this.#ledger.flush());
@@ -173,6 +177,7 @@ export class PassRunner {
       ports: this.#ports,
       confirmReady: (color) => this.#observer.confirmReady(color),
       event,
+      canary: this.#options.canary ?? null,
       // Traffic moves only to a color Ready at its desired tag, and a deploy installs that tag.
       served: (color) => {
         const tag = color === null ? null : desired.colors[color].tag;

@@ -2,6 +2,7 @@
 // and never asks what triggered the pass. Everything with side effects lives in act.ts. Each color
 // is planned on its own (its release here, its unit in plan-unit.ts), then traffic (plan-traffic.ts).
 import { COLORS, type Color } from '../common/types.js';
+import { holdRoute, planCanary } from './plan-canary.js';
 import { holdServingDeploy, markFailover, planRoute, planStop } from './plan-traffic.js';
 import { planUnit, type ColorPlan } from './plan-unit.js';
 import type { Action, Plan, PlanInput } from './types.js';
@@ -10,14 +11,19 @@ export function plan({ desired, observed, context }: PlanInput): Plan {
   const perColor = {} as Record<Color, ColorPlan>;
   for (const color of COLORS) perColor[color] = planColor(color, { desired, observed, context });
 
-  const route = planRoute({ desired, observed, context }, perColor);
+  const canary = planCanary({ desired, observed, context }, (color) => perColor[color].ready);
+  const route = canary.hold
+    ? holdRoute(canary.hold, observed, (color) => perColor[color].ready)
+    : planRoute({ desired, observed, context }, perColor);
   markFailover(route.active, { desired, observed, context }, perColor);
   holdServingDeploy(route.active, desired, observed, perColor);
   // Builds first (they only queue), then traffic moves (only ever to a Ready color), then units
   // change, then retired colors stop: a color is never restarted while traffic could still leave it.
   const unitActions = COLORS.flatMap((color) => perColor[color].actions);
   const actions: Action[] = unitActions.filter((a) => a.kind === 'build');
+  actions.push(...canary.before);
   if (route.action) actions.push(route.action);
+  actions.push(...canary.after);
   actions.push(...unitActions.filter((a) => a.kind !== 'build'));
   for (const color of COLORS) {
     const stop = planStop(color, { desired, observed, context }, route.active);

@@ -33,6 +33,10 @@ export interface TrafficRouter {
   outOfRouting(color: Color): string | null;
   /** Told of every change of the failover, synchronously; returns an unsubscribe. */
   onFailover(listener: (now: Failover | null, before: Failover | null) => void): () => void;
+  /** Gives `canary.color` `weight` per cent of the public clients (sticky); null: all to the active color. */
+  setCanary(canary: (RouteTarget & { weight: number }) | null): Promise<unknown>;
+  /** The canary's color and share now, or null. */
+  canary(): { color: Color; weight: number } | null;
 }
 
 export interface ReleaseBuilder {

@@ -51,6 +51,8 @@ export function initialStatus(): ReconcilerStatus {
     active: null,
     preview: null,
     serving: null,
+    weights: null,
+    canary: null,
     paused: false,
     colors: null,
     waiting: null,

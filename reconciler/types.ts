@@ -1,6 +1,7 @@
 // What the reconciler reads (observed state), decides (actions) and reports (status).
 import type { Color, DesiredDoc, Phase, ReleaseRecord } from '../common/types.js';
 import type { UnitObservation, UnitSpec } from '../units/driver.js';
+import type { CanaryState } from './canary.js';
 
 export interface HealthObservation {
   ready: boolean;
@@ -42,6 +43,8 @@ export interface Observed {
   jobs: ReadonlySet<string>;
   /** Succeeded releases (of the desired tags) whose artifact is gone from disk. */
   missingArtifacts: ReadonlySet<string>;
+  /** The canary rollout under way (reconciler/canary.ts), if any. @default null */
+  canary?: CanaryState | null;
 }
 
 /** Per-color facts the planner needs from config (expected unit spec, thresholds). */
@@ -52,6 +55,8 @@ export interface PlanContext {
   startTimeoutMs: number;
   /** Backoff before the n-th self-heal restart in a row (n from 0). */
   healBackoffMs(n: number): number;
+  /** gates.canary's steps: a switch moves traffic through them. @default null (a switch moves all at once) */
+  canarySteps?: readonly number[] | null;
 }
 
 /** What changed behind the hypervisor's back, and the tag the color runs. */
@@ -71,7 +76,9 @@ export type Action =
   | { kind: 'start'; color: Color; reason: string; drift?: Drift }
   | { kind: 'restart'; color: Color; reason: string }
   | { kind: 'stop'; color: Color; reason: string }
-  | { kind: 'route'; active: Color | null; preview: Color | null; reason: string };
+  | { kind: 'route'; active: Color | null; preview: Color | null; reason: string }
+  | { kind: 'canary'; from: Color; to: Color; tag: string; step: number; reason: string }
+  | { kind: 'end-canary'; reason: string };
 
 export interface ColorStatus {
   phase: Phase;

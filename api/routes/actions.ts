@@ -48,7 +48,7 @@ export function actionRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/switch', allow('operator'), async (req, res) => {
-    const body = readBody(req, { to: 'string' });
+    const body = readBody(req, { to: 'string', now: 'boolean' });
     const to = body.to === undefined ? undefined : parseColor(body.to, 'to');
     const colors = deps.reconciler.status().colors;
     let moved: Switched | null = null;
@@ -64,10 +64,14 @@ export function actionRoutes(deps: ApiDeps): Router {
           message:
             `traffic ${changed ? 'moves' : 'already goes'} to ` +
             `${target}${from && from !== target ? ` from ${from}` : ''} (revision ${revision.number})`,
-          data: { from, to: target, revision: revision.number, changed },
+          data: { from, to: target, revision: revision.number, changed, now: body.now === true },
         };
       },
     );
+    // After the write: a refused switch skips nothing. The tag is the one the revision names.
+    const target = result.revision.doc.active;
+    const tag = target === null ? null : result.revision.doc.colors[target].tag;
+    if (body.now === true && target !== null && tag !== null) await deps.reconciler.skipCanary(target, tag);
     await answerMove(deps, res, result, {});
   });
 
