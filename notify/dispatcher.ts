@@ -2,7 +2,9 @@
 // failing target delays only its own messages, never another target, the loop or the proxy, and
 // nothing waits in memory (the outbox in the store is the queue). A try that fails is tried again
 // after a backoff, up to three tries; each try's outcome is an event. A host that dies mid-try
-// leaves a lease that runs out, and then any host takes the message again.
+// leaves a lease that runs out, and then any host takes the message again. A stop lets a try in
+// flight finish (for a short grace) rather than cutting it: the target may already have it, and a
+// try cut short is sent again after the restart, which the operator would hear twice.
 import { startDeadline } from '../common/deadline.js';
 import type { NotificationRecord } from '../common/notifications.js';
 import type { NewEvent } from '../common/types.js';
@@ -12,6 +14,12 @@ import { reasonOf, type Channel, type Delivery } from './channel.js';
 import type { NotifyMessage } from '../common/notifications.js';
 
 export const MAX_ATTEMPTS = 3;
+/**
+ * How long a stop waits for a try in flight before cutting it short (its message then stays
+ * pending and is sent again, with the same delivery id, after the restart). A target that has
+ * answered is done in milliseconds; this only bounds one that is slow to, under the stop timeout.
+ */
+export const STOP_GRACE_MS = 5_000;
 
 export type DispatchStore = Pick<
   Store,
@@ -61,7 +69,10 @@ export class Dispatcher {
   readonly #tickMs: number;
   readonly #log: (line: string) => void;
   readonly #events: EventLog;
+  /** Aborted on close: no message is taken any more. */
   readonly #closing = new AbortController();
+  /** Aborted once the stop's grace is over: tries still in flight are cut short. */
+  readonly #cutting = new AbortController();
   readonly #drains = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
@@ -88,11 +99,20 @@ export class Dispatcher {
     for (const target of this.#channels.keys()) this.#kick(target);
   }
 
-  /** Stops looking, cuts tries in flight short (their messages stay pending) and waits for the drains. */
+  /**
+   * Stops taking messages and waits for the drains: a try in flight may finish within STOP_GRACE_MS
+   * (bounded by its channel's timeout), after which it is cut short and its message stays pending.
+   */
   async close(): Promise<void> {
-    this.#closing.abort(new Error('the hypervisor is stopping'));
+    const stopping = new Error('the hypervisor is stopping');
+    this.#closing.abort(stopping);
     if (this.#timer) clearInterval(this.#timer);
-    await Promise.all(this.#drains.values());
+    const grace = setTimeout(() => this.#cutting.abort(stopping), STOP_GRACE_MS);
+    try {
+      await Promise.all(this.#drains.values());
+    } finally {
+      clearTimeout(grace);
+    }
   }
 
   /** Whether any drain is running (tests wait on it instead of sleeping). */
@@ -130,10 +150,10 @@ export class Dispatcher {
       channel,
       n.message,
       { id: n.deliveryId, attempt: n.attempts },
-      this.#closing.signal,
+      this.#cutting.signal,
       this.#now,
     );
-    if (this.#closing.signal.aborted && !outcome.delivered) {
+    if (this.#cutting.signal.aborted && !outcome.delivered) {
       // Cut short by our own stop: not the target's fault, so the try is not held against it.
       await this.#store.settleNotification(n.id, { state: 'pending', notBefore: null }, ['pending']);
       return;

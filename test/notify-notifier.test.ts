@@ -28,6 +28,7 @@ describe('notify: the notifier (real store, real receivers)', function () {
     scratch = await scratchDir('hv-notify-');
     receiver = await startReceiver((p, n) => {
       if (p === '/slow') return { status: 200, stallMs: 5_000 };
+      if (p === '/late') return { status: 200, stallMs: 400 };
       if (p === '/flaky') return { status: n < 2 ? 500 : 200 };
       return { status: 200 };
     });
@@ -116,6 +117,23 @@ describe('notify: the notifier (real store, real receivers)', function () {
     ]);
     expect(all[1]!.answers).to.deep.include({ kind: 'test_failed', tag: 'v26.11.27.2' });
     expect(verifyDelivery(SECRET, receiver.to('/hook')[1]!, seen).why).to.equal('ok');
+  });
+
+  it('lets a try in flight finish when it stops: the restart does not send it again', async () => {
+    const s = await store();
+    const targets = [webhook('late', '/late', ['promoted'])];
+    const first = await notifier(s, targets);
+    const promoted = async (deployment: number): Promise<number> =>
+      (await s.appendEvent({ reason: 'Promoted', color: 'green', message: 'v2', data: { tag: 'v2', deployment } })).id;
+    const one = await promoted(1);
+    // Taken for sending, its answer not back yet (the receiver answers after 400 ms): stop now.
+    await waitFor('the try in flight', async () => ((await s.listNotifications(1))[0]?.leaseUntil ? true : null));
+    await first.close();
+    expect((await s.listNotifications(1)).map((n) => [n.state, n.attempts])).to.deep.equal([['delivered', 1]]);
+    await notifier(s, targets);
+    const two = await promoted(2);
+    await waitFor('the second delivery', async () => bodies('/late')[1]);
+    expect(bodies('/late').map((b) => (b.event as { id: number }).id)).to.deep.equal([one, two]);
   });
 
   it('collapses repeats, holds a flap until the quiet period ends, cancels it if the color recovers', async () => {
