@@ -23,6 +23,8 @@ export interface CanaryWiring {
   ports: Record<Color, number>;
   event(event: NewEvent): Promise<void>;
   wake(): void;
+  /** Whether the desired state says paused, as the last pass read it. */
+  paused(): boolean;
 }
 
 export function makeCanary(
@@ -54,6 +56,7 @@ export function makeCanary(
       ),
     event: w.event,
     wake: w.wake,
+    paused: w.paused,
   });
 }
 

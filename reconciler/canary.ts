@@ -65,6 +65,8 @@ export interface CanaryPorts {
   event(event: NewEvent): Promise<void>;
   /** The state changed in a way the loop acts on (promoting, or sent back): run a pass. */
   wake(): void;
+  /** True while the loop is paused: a step whose time is up waits another step, unjudged. @default never */
+  paused?(): boolean;
 }
 
 export interface CanarySettings {
@@ -159,6 +161,11 @@ export class CanaryController {
   async #judge(): Promise<void> {
     const s = this.#state;
     if (s?.phase !== 'stepping') return;
+    // Paused: observe and report, change nothing; the step neither advances nor fails.
+    if (this.#ports.paused?.()) {
+      this.#state = { ...s, startedAt: this.#settings.clock.now() };
+      return this.#schedule();
+    }
     const verdict = await this.#verdict(s);
     if (this.#state !== s) return; // ended or skipped while the judge ran
     switch (verdict.result) {

@@ -70,6 +70,7 @@ export class Loop {
       ports: { blue: config.colors.blue.port, green: config.colors.green.port },
       event,
       wake: () => void this.trigger(),
+      paused: () => this.#status.current().paused,
     });
     this.#passes = new PassRunner({
       config,

@@ -57,6 +57,7 @@ interface Rig {
   events: NewEvent[];
   wakes: number;
   verdicts: StepVerdict[];
+  paused: boolean;
 }
 
 function rig(steps: number[] = [10, 50]): Rig {
@@ -70,6 +71,7 @@ function rig(steps: number[] = [10, 50]): Rig {
     events: [],
     wakes: 0,
     verdicts: [],
+    paused: false,
   };
   const controller = new CanaryController(
     { steps, stepDurationMs: MINUTE, clock },
@@ -83,6 +85,7 @@ function rig(steps: number[] = [10, 50]): Rig {
       persist: async (state) => void r.persisted.push(state),
       event: async (event) => void r.events.push(event),
       wake: () => (r.wakes += 1),
+      paused: () => r.paused,
     },
   );
   return Object.assign(r, { controller }) as Rig;
@@ -158,6 +161,19 @@ describe('canary step controller (injected clock)', () => {
     await r.clock.advance(MINUTE);
     expect(r.judged).to.have.length(2);
     expect(r.controller.state()?.phase).to.equal('promoting');
+  });
+
+  it('while the loop is paused a step neither advances nor is judged; it goes on after resume', async () => {
+    const r = rig();
+    await r.controller.begin(ROLLOUT);
+    r.paused = true;
+    await r.clock.advance(3 * MINUTE);
+    expect(r.judged).to.have.length(0);
+    expect(r.splits).to.deep.equal([{ color: 'green', weight: 10 }]);
+    r.paused = false;
+    await r.clock.advance(MINUTE);
+    expect(r.judged.map((j) => [j.weight, j.endedAt - j.startedAt])).to.deep.equal([[10, MINUTE]]);
+    expect(r.splits.at(-1)).to.deep.equal({ color: 'green', weight: 50 });
   });
 
   it('switch --now skips the steps left: promoting at once, nothing more judged', async () => {
