@@ -17,6 +17,7 @@ import { eventRoutes } from './routes/events.js';
 import { notifyRoutes } from './routes/notify.js';
 import { releaseRoutes } from './routes/releases.js';
 import { statusRoutes } from './routes/status.js';
+import { trafficRoutes } from './routes/traffic.js';
 import { userRoutes } from './routes/users.js';
 
 export const API_PREFIX = '/hypervisor';
@@ -60,6 +61,7 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
     releaseActionRoutes,
     eventRoutes,
     deploymentRoutes,
+    trafficRoutes,
     userRoutes,
     notifyRoutes,
   ]) {

@@ -8,7 +8,7 @@ import type { TagLookup } from '../reconciler/tag-lookup.js';
 import type { Store } from '../store/store.js';
 import type { AuthService } from './auth/service.js';
 import type { UserAdmin } from './auth/users.js';
-import type { NotifyTestAnswer, PlanAnswer, ReconcileAnswer } from './wire.js';
+import type { NotifyTestAnswer, PlanAnswer, ReconcileAnswer, TrafficAnswer } from './wire.js';
 
 export interface ApiDeps {
   desired: DesiredStateService;
@@ -52,4 +52,8 @@ export interface ApiDeps {
   notify?: { test(name: string, actor: string): Promise<NotifyTestAnswer> };
   /** The built dashboard (dist/ui/), served at /ui/ on the public listener; absent on the admin socket. */
   dashboardDir?: string;
+  /** The Prometheus metrics (reconciler/metrics.ts); without it GET /metrics answers 503. */
+  metrics?: { readonly contentType: string; text(): Promise<string> };
+  /** The proxy's per-color history of the last hour (proxy/meter.ts); without it GET /traffic answers 503. */
+  traffic?: { history(): TrafficAnswer };
 }

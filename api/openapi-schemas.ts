@@ -1,6 +1,7 @@
 // The OpenAPI document's component schemas: what the routes take and answer, by name.
 import { SAFE_TAG } from '../common/git-names.js';
 import { notifySchemas } from './openapi-notify.js';
+import { trafficSchemas } from './openapi-traffic.js';
 import { ref, type Schema } from './openapi-parts.js';
 
 const str = { type: 'string' };
@@ -187,6 +188,7 @@ export const schemas: Record<string, Schema> = {
     ['username', 'password', 'roles'],
   ),
   ...notifySchemas,
+  ...trafficSchemas,
   UserUpdate: strict({
     password: { type: 'string', minLength: 8 },
     roles: { type: 'array', items: ROLE, minItems: 1 },

@@ -4,6 +4,7 @@
 import { answer, body, change, conflict, ERROR, FOLLOW, op, query, ref, SSE, type Operation } from './openapi-parts.js';
 import { recordPaths } from './openapi-record-paths.js';
 import { schemas } from './openapi-schemas.js';
+import { trafficOperations } from './openapi-traffic.js';
 
 const paths: Record<string, Record<string, Operation>> = {
   '/healthz': {
@@ -160,6 +161,16 @@ const paths: Record<string, Record<string, Operation>> = {
   '/resume': { post: op('act again (writes paused: false)', 'operator', change) },
   '/reconcile': { post: op('run a reconcile pass now and report what it did', 'operator', answer({ type: 'object' })) },
   ...recordPaths,
+  '/metrics': {
+    get: op(trafficOperations.metrics.summary, 'viewer', trafficOperations.metrics.ok, {
+      responses: trafficOperations.metrics.errors,
+    }),
+  },
+  '/traffic': {
+    get: op(trafficOperations.traffic.summary, 'viewer', trafficOperations.traffic.ok, {
+      responses: trafficOperations.traffic.errors,
+    }),
+  },
 };
 
 export function openApiDocument(version: string): Record<string, unknown> {

@@ -127,3 +127,21 @@ export const LOG_HEADERS = {
   location: 'X-Hypervisor-Log-Location',
   sha256: 'X-Hypervisor-Log-Sha256',
 } as const;
+
+/** One minute of one color's traffic, as the proxy measured it (GET /traffic). */
+export interface TrafficMinute {
+  /** ISO-8601 start of the minute. */
+  start: string;
+  /** Requests sent to the color (answered, or failed before an answer). */
+  requests: number;
+  /** 5xx answers and connection failures. */
+  errors: number;
+  /** The 99th percentile latency of the minute's answers, in seconds; null without answers. */
+  p99Seconds: number | null;
+}
+
+/** GET /traffic: per color, the last hour minute by minute, oldest first, the current (partial) minute last. */
+export interface TrafficAnswer {
+  minutes: number;
+  colors: Record<Color, TrafficMinute[]>;
+}

@@ -1,6 +1,6 @@
 // Proxy benchmark: the bare backend, nginx as a reverse proxy and our proxy (the real Router and
-// createProxyServer), measured in the same run, interleaved round by round, with wrk at 64 and
-// 256 connections; then our proxy's RSS under a bounded load. See bench/README.md.
+// createProxyServer) with its metrics off and on, measured in the same run, interleaved round by
+// round, with wrk at 64 and 256 connections; then our proxy's RSS under a bounded load. See bench/README.md.
 //   node dist/bench/proxy.js [--duration 8] [--rounds 3] [--soak | --soak-seconds N] [--nginx-workers 1]
 import { parseArgs } from 'node:util';
 import { BenchSetupError, cpuMs, findExecutable, rssKiB, startNginx, startRole, type Running } from './processes.js';
@@ -21,13 +21,16 @@ interface Options {
   threads: number;
 }
 
-type Subject = 'backend' | 'nginx' | 'ours';
+/** ours: metrics off; metered: the same proxy measuring every request as the daemon does. */
+type Subject = 'backend' | 'nginx' | 'ours' | 'metered';
 
 /** A wrk run plus the CPU the measured process spent per request meanwhile. */
 interface Measured extends WrkResult {
   cpuUsPerRequest: number;
 }
-const SUBJECTS: readonly Subject[] = ['backend', 'nginx', 'ours'];
+const SUBJECTS: readonly Subject[] = ['backend', 'nginx', 'ours', 'metered'];
+/** Measuring on the request path may cost at most this share of throughput (issue 13). */
+const METRICS_BUDGET = 0.05;
 
 function readOptions(): Options {
   const { values } = parseArgs({
@@ -91,7 +94,9 @@ async function main(): Promise<void> {
     started.push(nginx);
     const ours = await startRole('ours', ['proxy', '0', String(backend.port)]);
     started.push(ours);
-    const subjects: Record<Subject, Running> = { backend, nginx, ours };
+    const metered = await startRole('metered', ['metered', '0', String(backend.port)]);
+    started.push(metered);
+    const subjects: Record<Subject, Running> = { backend, nginx, ours, metered };
     await checkAnswers(subjects);
     printSetup(options);
     await compare(tools.wrk, subjects, options);
@@ -175,11 +180,29 @@ function printTable(connections: number, results: Map<string, Measured[]>): void
         `${pad(`${(r.p99Ms / nginx.p99Ms).toFixed(2)}x`, 14)}${r.cpuUsPerRequest.toFixed(1)}`,
     );
   }
+  printMetricsCost(summary('ours'), summary('metered'), nginx);
   if (connections === 64) {
     const ours = summary('ours');
     const met = ours.requestsPerSec >= 0.5 * nginx.requestsPerSec && ours.p99Ms <= 2 * nginx.p99Ms && ours.errors === 0;
     console.log(`goal at 64 connections (>= 0.5x nginx req/s, p99 <= 2x nginx, 0 errors): ${met ? 'met' : 'NOT met'}`);
   }
+}
+
+/**
+ * What measuring every request costs: metered vs ours, beside where both stand against nginx. Judged
+ * on CPU per request, the steadier figure on a shared machine (a proxy that saturates its core
+ * serves requests/s in inverse proportion to it); the req/s ratio is shown beside it.
+ */
+function printMetricsCost(off: Measured, on: Measured, nginx: Measured): void {
+  const ratio = on.requestsPerSec / off.requestsPerSec;
+  const cpu = on.cpuUsPerRequest / off.cpuUsPerRequest - 1;
+  const signed = `${cpu >= 0 ? '+' : ''}${(cpu * 100).toFixed(1)}%`;
+  console.log(
+    `metrics on/off: CPU us/req ${signed}, req/s ${ratio.toFixed(3)}x ` +
+      `(vs nginx: off ${(off.requestsPerSec / nginx.requestsPerSec).toFixed(2)}x, ` +
+      `on ${(on.requestsPerSec / nginx.requestsPerSec).toFixed(2)}x); ` +
+      `budget (at most ${METRICS_BUDGET * 100}% more CPU per request): ${cpu <= METRICS_BUDGET ? 'met' : 'NOT met'}`,
+  );
 }
 
 function summarize(runs: Measured[]): Measured {

@@ -86,6 +86,8 @@ export interface Config {
   archive: ArchiveConfig | null;
   /** When free space where the daemon writes counts as low (a status problem). @default 1 GiB or 5% */
   disk: DiskConfig;
+  /** An extra listener serving only GET /hypervisor/metrics (and /metrics), without auth. @default null */
+  metrics: { listen: HostPort | null };
 }
 
 /** Reads and validates a config file; relative paths in it are resolved against its folder. */
@@ -136,6 +138,7 @@ export function validateConfig(value: unknown, baseDir: string): Config {
     notify: readNotify(top.raw('notify'), resolve),
     archive: top.has('archive') ? readArchive(top.child('archive'), resolve) : (top.raw('archive'), null),
     disk: readDisk(top.child('disk')),
+    metrics: readMetrics(top.child('metrics')),
   };
   top.rejectUnknown();
   checkPorts(config);
@@ -257,6 +260,13 @@ function readPolicy(r: ObjectReader): Config['policy'] {
   return policy;
 }
 
+function readMetrics(r: ObjectReader): Config['metrics'] {
+  const listen = r.optionalString('listen');
+  const metrics = { listen: listen === null ? null : parseHostPort(listen, r.keyPath('listen')) };
+  r.rejectUnknown();
+  return metrics;
+}
+
 function readReconcile(r: ObjectReader): Config['reconcile'] {
   const reconcile = { intervalMs: r.durationMs('interval', '5s') };
   r.rejectUnknown();
@@ -275,4 +285,5 @@ function checkPorts(config: Config): void {
   claim(config.colors.green.port, 'colors.green.port');
   claim(config.listen.public.port, 'listen.public');
   if (config.listen.preview) claim(config.listen.preview.port, 'listen.preview');
+  if (config.metrics.listen) claim(config.metrics.listen.port, 'metrics.listen');
 }

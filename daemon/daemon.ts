@@ -9,14 +9,17 @@ import { createApi } from '../api/app.js';
 import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
+import type { ReconcilerStatus } from '../common/status.js';
 import type { StoreHealth } from '../common/types.js';
 import { guardWrite } from '../common/write-failure.js';
 import type { Config } from '../config/config.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
+import { TrafficMeter } from '../proxy/meter.js';
 import { Router } from '../proxy/router.js';
 import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsOptions } from '../proxy/server.js';
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { Loop } from '../reconciler/loop.js';
+import { HypervisorMetrics } from '../reconciler/metrics.js';
 import { openStore } from '../store/open-store.js';
 import { canaryOptions } from './canary.js';
 import { startDesiredSources } from './desired-sources.js';
@@ -25,6 +28,7 @@ import { makeDriver, stepContainment } from './host-drivers.js';
 import { startNotifications } from './notifications.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import { reportArchive, startLogArchive } from './log-archive.js';
+import { listenMetrics, watchLoopMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { releaseFlow } from './release-flow.js';
 import type { Store } from '../store/store.js';
@@ -48,6 +52,8 @@ export interface Daemon {
   readonly publicAddress: AddressInfo;
   readonly previewAddress: AddressInfo | null;
   readonly adminSocket: string | null;
+  /** `metrics.listen`, once open; null without it. */
+  readonly metricsAddress: AddressInfo | null;
   /** Stops the daemon. The backends keep running: a restarted daemon adopts them. */
   close(): Promise<void>;
 }
@@ -88,6 +94,13 @@ async function assemble(
     containment: stepContainment(config),
     stepLogs: archive ?? undefined,
   });
+  const meter = new TrafficMeter();
+  const metrics = new HypervisorMetrics({
+    meter,
+    router,
+    status: (): ReconcilerStatus => reconciler.status(),
+    activeColor: () => router.activeColor(),
+  });
   const reconciler: Loop = new Loop({
     config,
     store,
@@ -96,9 +109,11 @@ async function assemble(
     builder,
     buildLeftovers: builder,
     canary: canaryOptions(config, desired, () => reconciler.status()),
+    metrics,
   });
   closers.unshift(() => reconciler.close());
   reportArchive(archive, reconciler, closers);
+  watchLoopMetrics(reconciler, store, metrics);
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
   const notifications = await startNotifications(config, store, DAEMON_VERSION);
@@ -132,6 +147,8 @@ async function assemble(
     notify: notifications.notifier,
     dashboardDir: fileURLToPath(new URL('../ui/', import.meta.url)), // npm run build:ui: dist/ui/ by dist/daemon/
     archivedLogs: archive ?? undefined,
+    metrics,
+    traffic: meter,
   };
   const api = createApi(deps, 'public');
   holdUntilFirstPass(router, reconciler, connectTimeoutMs);
@@ -141,6 +158,7 @@ async function assemble(
     which: 'public',
     ...listenerLimits(config),
     tls: publicTls(config, log),
+    meter,
   });
   closers.unshift(() => closeServer(publicServer, 5_000));
   const publicAddress = await listenOrExplain(
@@ -153,7 +171,7 @@ async function assemble(
   let previewAddress: AddressInfo | null = null;
   if (config.listen.preview) {
     // No API here: the preview listener is plain HTTP for smoke tests, never a second way in.
-    const previewServer = createProxyServer({ router, which: 'preview', ...listenerLimits(config) });
+    const previewServer = createProxyServer({ router, which: 'preview', ...listenerLimits(config), meter });
     closers.unshift(() => closeServer(previewServer, 5_000));
     previewAddress = await listenOrExplain(
       previewServer,
@@ -170,6 +188,8 @@ async function assemble(
     readiness.up(PART.admin);
   }
 
+  const metricsAddress = await listenMetrics(config, metrics, closers);
+
   const sources = await startDesiredSources({ config, desired, reconciler, store, log });
   closers.unshift(() => sources.close());
   if (sources.git) configRepo.pull = () => void sources.git!.pull();
@@ -180,8 +200,9 @@ async function assemble(
   const scheme = config.listen.tls ? 'https' : 'http';
   const preview = previewAddress ? `, preview http://${fmt(previewAddress)}` : '';
   const admin = config.listen.admin ? `, admin socket ${config.listen.admin}` : '';
+  const scrape = metricsAddress ? `, metrics http://${fmt(metricsAddress)}/hypervisor/metrics` : '';
   log(
-    `hypervisor ${DAEMON_VERSION}: public ${scheme}://${fmt(publicAddress)}${preview}${admin}; ` +
+    `hypervisor ${DAEMON_VERSION}: public ${scheme}://${fmt(publicAddress)}${preview}${admin}${scrape}; ` +
       `units: ${driver.kind}; store: ${store.kind}${archive ? `; archive: ${archive.where}` : ''}; ` +
       `dashboard ${scheme}://${fmt(publicAddress)}/hypervisor/ui/`,
   );
@@ -192,6 +213,7 @@ async function assemble(
     publicAddress,
     previewAddress,
     adminSocket: config.listen.admin,
+    metricsAddress,
     close: () => closeAll(closers),
   };
 }

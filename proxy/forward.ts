@@ -15,6 +15,8 @@ import {
   sendError,
 } from './errors.js';
 import { downstreamResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
+import type { UpstreamFailureReason } from '../common/traffic.js';
+import { CLIENT_CLOSED, type TrafficMeter } from './meter.js';
 import type { Lease } from './router.js';
 import type { Target } from './target.js';
 import type { TrustedProxies } from './trusted.js';
@@ -25,6 +27,8 @@ export interface ForwardContext {
   maxBodyBytes: number;
   /** A lease on the other color, Ready, for a request `failed` refused or left unanswered; null when there is none. */
   failover(failed: Target): Lease | null;
+  /** Where answers and upstream failures are counted per color; null: not measured. */
+  meter: TrafficMeter | null;
 }
 
 /** Errors that mean the backend never saw the request through: nothing listens, or the connection died. */
@@ -38,6 +42,8 @@ export function forward(
   ctx: ForwardContext,
   setCookie: string | null = null,
 ): void {
+  // Read only when measuring: the clock is the one cost a request pays for metrics besides additions.
+  const started = ctx.meter === null ? 0 : ctx.meter.now();
   const requestId = requestIdOf(req);
   const path = req.url ?? '/';
   let plan: BodyPlan;
@@ -48,6 +54,7 @@ export function forward(
   } catch (err) {
     lease.release();
     sendError(res, err as ProxyHttpError, requestId);
+    ctx.meter?.answered(lease.target.color, req.method, (err as ProxyHttpError).status, started);
     return;
   }
   const options: Dispatcher.DispatchOptions = {
@@ -56,7 +63,7 @@ export function forward(
     headers: upstreamRequestHeaders(req, requestId, ctx.trusted),
     body: null,
   };
-  const exchange = new Exchange(res, lease, ctx, requestId, options, plan.replayable, setCookie);
+  const exchange = new Exchange(res, lease, ctx, requestId, options, plan.replayable, { setCookie, started });
   switch (plan.kind) {
     case 'none':
       return exchange.start();
@@ -87,6 +94,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly #options: Dispatcher.DispatchOptions;
   readonly #replayable: boolean;
   readonly #setCookie: string | null;
+  readonly #started: number;
   #lease: Lease;
   #attempts = 0;
   #controller: Dispatcher.DispatchController | null = null;
@@ -101,10 +109,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     requestId: string,
     options: Dispatcher.DispatchOptions,
     replayable: boolean,
-    setCookie: string | null,
+    { setCookie, started }: { setCookie: string | null; started: number },
   ) {
     this.#res = res;
     this.#setCookie = setCookie;
+    this.#started = started;
     this.#lease = lease;
     this.#ctx = ctx;
     this.#requestId = requestId;
@@ -169,6 +178,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const next = this.#retryable(error) ? this.#ctx.failover(this.#lease.target) : null;
+    this.#ctx.meter?.failed(this.#lease.target.color, failureReason(error), next !== null);
     if (next) {
       this.#lease.release();
       this.#lease = next;
@@ -198,6 +208,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   #onClientClose(): void {
     this.#lease.release();
+    const res = this.#res;
+    this.#ctx.meter?.answered(
+      this.#lease.target.color,
+      this.#options.method,
+      res.headersSent ? res.statusCode : CLIENT_CLOSED,
+      this.#started,
+    );
     if (this.#done || this.#res.writableFinished) return;
     this.#clientGone = true;
     this.#controller?.abort(new ClientGoneError());
@@ -207,6 +224,20 @@ class Exchange implements Dispatcher.DispatchHandler {
 function cookiesOf(value: OutgoingHttpHeader | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [String(value)];
+}
+
+/** The failure label of an upstream error (hypervisor_upstream_failures_total{reason}). */
+function failureReason(error: Error): UpstreamFailureReason {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (typeof code === 'string' && REFUSED_OR_RESET.has(code)) return 'reset';
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError
+  )
+    return 'timeout';
+  return 'bad_response';
 }
 
 function isRefusedOrReset(error: Error): boolean {

@@ -9,6 +9,7 @@ import { ValidationError } from '../common/errors.js';
 import { ListenError, NoTargetError, ProxyHttpError, sendError } from './errors.js';
 import { forward, type ForwardContext } from './forward.js';
 import { requestIdOf } from './headers.js';
+import type { TrafficMeter } from './meter.js';
 import type { Router, Slot } from './router.js';
 import { StickyBuckets, type CanaryClient } from './sticky.js';
 import { positive } from './target.js';
@@ -45,6 +46,8 @@ export interface ProxyServerOptions {
   trustedProxies?: readonly string[];
   /** Serve HTTPS with this certificate and key (reloaded when the files change). @default plain HTTP */
   tls?: ProxyTlsOptions;
+  /** Counts each proxied request's answer, latency and upstream failures per color. @default not measured */
+  meter?: TrafficMeter;
 }
 
 export const API_PREFIX = '/hypervisor';
@@ -91,7 +94,14 @@ export function createProxyServer(options: ProxyServerOptions): Server {
   // Only public traffic fails over: the preview listener exists to test one particular color.
   const failover = slot === 'active' ? router.failoverLease.bind(router) : () => null;
   const buckets = new StickyBuckets();
-  const listener: Listener = { server, options, slot, forwarding: { trusted, maxBodyBytes, failover }, buckets };
+  const meter = options.meter ?? null;
+  const listener: Listener = {
+    server,
+    options,
+    slot,
+    forwarding: { trusted, maxBodyBytes, failover, meter },
+    buckets,
+  };
   const ws = new WebSocketForwarder(trusted);
   const sockets = new Set<Duplex>();
   upgraded.set(server, sockets);

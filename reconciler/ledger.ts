@@ -53,6 +53,9 @@ export function activatedBy(revisions: readonly Revision[], color: Color, tag: s
   return found;
 }
 
+/** Told once traffic reached a tag it did not serve before: the new entry and the one it replaced. */
+export type PromotedListener = (entry: Deployment, before: Deployment | null) => void;
+
 export type LedgerStore = Pick<Store, 'openDeployments' | 'startDeployment' | 'endDeployment' | 'listRevisions'>;
 
 /** How far back a move is traced to the revision that asked for it. */
@@ -60,13 +63,15 @@ const HISTORY = 200;
 
 export class DeploymentLedger {
   readonly #store: LedgerStore;
+  readonly #promoted: PromotedListener;
   /** What the ledger last recorded (undefined: not known since this process started). */
   #recorded: Serving | null | undefined = undefined;
   /** A change not written yet (the store failed): written by the next flush. */
   #pending: { serving: Serving | null; revision: Revision | null } | undefined = undefined;
 
-  constructor(store: LedgerStore) {
+  constructor(store: LedgerStore, promoted: PromotedListener = () => undefined) {
     this.#store = store;
+    this.#promoted = promoted;
   }
 
   /** Traffic now goes to `serving`; `revision` is the pass's, used when the history names no other. */
@@ -91,7 +96,7 @@ export class DeploymentLedger {
       const made = activatedBy(await this.#store.listRevisions(HISTORY), serving.color, serving.tag) ?? revision;
       const before = open.find((d) => change.end.some((e) => e.id === d.id)) ?? null;
       try {
-        await this.#store.startDeployment(
+        const entry = await this.#store.startDeployment(
           {
             ...serving,
             revision: made?.number ?? 0,
@@ -100,6 +105,7 @@ export class DeploymentLedger {
           },
           (entry) => [promoted(entry, before)],
         );
+        this.#promoted(entry, before);
       } catch (err) {
         // Another host sharing the store recorded the same move first: that entry is this one.
         if (!(err instanceof DuplicateKeyError)) throw err;

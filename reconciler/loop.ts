@@ -12,6 +12,8 @@ import { Builds, type BuildFinishedListener } from './builds.js';
 import type { NewCondition } from './conditions.js';
 import type { CanaryController } from './canary.js';
 import { canaryReport, currentWeights, makeCanary, type CanaryOptions } from './canary-setup.js';
+import type { PromotedListener } from './ledger.js';
+import type { LoopMetrics } from './metrics.js';
 import { PassRunner, type PassFinishedListener, type PassResult, type PlanPreview } from './pass.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
@@ -46,6 +48,8 @@ export interface LoopOptions {
   timer?: SetTimer;
   /** The judge and the rest gates.canary needs; without it (or the config) a switch moves all at once. */
   canary?: CanaryOptions;
+  /** Counts passes and their duration (reconciler/metrics.ts). */
+  metrics?: Pick<LoopMetrics, 'pass'>;
 }
 
 export class Loop {
@@ -87,6 +91,7 @@ export class Loop {
       },
       now,
       canary: this.#canary,
+      metrics: options.metrics,
     });
     this.#reconciler = new Reconciler({
       pass: () => this.#passes.run(),
@@ -174,6 +179,11 @@ export class Loop {
   /** Called after each completed pass, with its status; returns an unsubscribe. */
   onPassFinished(listener: PassFinishedListener): () => void {
     return this.#passes.onFinished(listener);
+  }
+
+  /** Called once public traffic reaches a tag it did not serve before (PassRunner.onPromoted). */
+  onPromoted(listener: PromotedListener): () => void {
+    return this.#passes.onPromoted(listener);
   }
 
   /** No new pass, requeue or build; cancels the builds and waits for them and the pass under way. */

@@ -10,8 +10,9 @@ import type { Store } from '../store/store.js';
 import type { UnitDriver } from '../units/driver.js';
 import { act, type ActionOutcome, type ActorDeps } from './act.js';
 import type { CanaryController } from './canary.js';
-import { DeploymentLedger } from './ledger.js';
+import { DeploymentLedger, type PromotedListener } from './ledger.js';
 import { Listeners } from './listeners.js';
+import type { LoopMetrics } from './metrics.js';
 import { Observer } from './observe.js';
 import { PhaseEvents } from './phase-events.js';
 import { plan } from './plan.js';
@@ -53,6 +54,8 @@ export interface PassOptions {
   now(): number;
   /** The canary step controller, when gates.canary is on. @default null */
   canary?: CanaryController | null;
+  /** Counts passes and their duration (hypervisor_reconcile_total, _duration_seconds). */
+  metrics?: Pick<LoopMetrics, 'pass'>;
 }
 
 /** The longest wait between two self-heal restarts of a color in a row. */
@@ -64,6 +67,7 @@ export class PassRunner {
   readonly #ledger: DeploymentLedger;
   readonly #phases = new PhaseEvents();
   readonly #finished = new Listeners<[result: PassResult]>();
+  readonly #promoted = new Listeners<Parameters<PromotedListener>>();
   readonly #ports: Record<Color, number>;
   readonly #context: PlanContext;
 
@@ -71,7 +75,7 @@ export class PassRunner {
     const { config, store, driver, router, builds, now } = options;
     this.#options = options;
     this.#ports = { blue: config.colors.blue.port, green: config.colors.green.port };
-    this.#ledger = new DeploymentLedger(store);
+    this.#ledger = new DeploymentLedger(store, (entry, before) => this.#promoted.tell(entry, before));
     const { health } = config.app;
     this.#observer = new Observer({
       driver,
@@ -106,6 +110,14 @@ export class PassRunner {
     return this.#finished.add(listener);
   }
 
+  /**
+   * Called once public traffic reaches a tag it did not serve before, with the new ledger entry and
+   * the one it replaced (the verification gate starts here); returns an unsubscribe.
+   */
+  onPromoted(listener: PromotedListener): () => void {
+    return this.#promoted.add(listener);
+  }
+
   /** One pass; never rejects: a failure is its result, and its status says so. */
   async run(): Promise<PassResult> {
     const started = this.#options.now();
@@ -113,10 +125,13 @@ export class PassRunner {
     try {
       revision = await this.#options.store.latestRevision();
       const result = await this.#complete(revision, started);
+      const failed = result.actions.some((o) => o.result === 'failed');
+      this.#options.metrics?.pass(failed ? 'action_failed' : 'ok', (this.#options.now() - started) / 1000);
       this.#finished.tell(result);
       return result;
     } catch (err) {
       const error = (err as Error).message;
+      this.#options.metrics?.pass('failed', (this.#options.now() - started) / 1000);
       this.#options.status.apply({ kind: 'failed', error, durationMs: this.#options.now() - started });
       await this.#options.event({ reason: 'PassFailed', message: `reconcile pass failed: ${error}` });
       return this.#result(revision, [], error);

@@ -39,6 +39,17 @@ export interface TrafficRouter {
   canary(): { color: Color; weight: number } | null;
 }
 
+/** A target's requests (and websockets) in flight. */
+export interface InFlight {
+  color: Color;
+  inFlight: number;
+}
+
+/** The proxy's router as the metrics read it: what runs on each target, draining ones included. */
+export interface TargetsInFlight {
+  snapshot(): { active: InFlight | null; preview: InFlight | null; draining: readonly InFlight[] };
+}
+
 export interface ReleaseBuilder {
   /** Builds and tests one tag; resolves with the final release record, never leaves it mid-way. */
   run(tag: string, signal: AbortSignal): Promise<ReleaseRecord>;
