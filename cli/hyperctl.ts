@@ -1,27 +1,24 @@
 // hyperctl: host administration. Verbs about the loop go through the admin socket (its file mode is
 // the auth); setup, upgrade, restart, logs and doctor act on this host's files and units directly.
 import { cac } from 'cac';
-import path from 'node:path';
 import { NEW_CONFIG_DEFAULTS } from '../host/new-config.js';
-import { checkUnitName, DEFAULT_UNIT, invokingUserEnv } from '../host/daemon-unit.js';
+import { DEFAULT_UNIT } from '../host/daemon-unit.js';
 import { backup, restore } from './hyperctl/backup.js';
 import { doctor } from './hyperctl/doctor.js';
 import { loadHost, type Host } from './hyperctl/host.js';
-import { DEFAULT_CONFIG, DEMO_CONFIG, findConfig } from './hyperctl/which-config.js';
+import { DEFAULT_CONFIG, DEMO_CONFIG } from './hyperctl/which-config.js';
 import { logs } from './hyperctl/logs.js';
 import { reconcile } from './hyperctl/reconcile.js';
 import { restart } from './hyperctl/restart.js';
 import { setup } from './hyperctl/setup.js';
+import { setupArgs } from './hyperctl/setup-args.js';
 import { status } from './hyperctl/status.js';
 import { upgrade } from './hyperctl/upgrade.js';
-import { rolesOf, usersAdd } from './hyperctl/users-add.js';
-import { usersList } from './hyperctl/users-list.js';
-import { usersPasswd } from './hyperctl/users-passwd.js';
-import { usersRemove } from './hyperctl/users-remove.js';
+import { users } from './hyperctl/users.js';
 import type { ApiClient } from './client.js';
-import { colorFlag, durationFlag, integerFlag, portsFlag, stringFlag } from './flags.js';
+import { colorFlag, durationFlag, integerFlag, stringFlag } from './flags.js';
 import { fail } from './failure.js';
-import { UsageError, type OutputOptions } from './output.js';
+import type { OutputOptions } from './output.js';
 import { runCli, runVerb } from './run.js';
 
 const DEFAULT_SOCKET = '/run/openhack/hypervisor.sock';
@@ -117,40 +114,6 @@ cli
     'hyperctl setup --user --config ~/.config/openhack/hypervisor.yaml --root ~/openhack --listen 127.0.0.1:8080',
   )
   .action((options) => local(options, () => setup(setupArgs(options), options)));
-
-const CONFIG_FLAGS = ['appName', 'appRepo', 'root', 'listen', 'preview', 'ports', 'adminSocket', 'driver'] as const;
-
-function setupArgs(o: Record<string, unknown>): Parameters<typeof setup>[0] {
-  const driver = stringFlag(o.driver, '--driver') ?? NEW_CONFIG_DEFAULTS.driver;
-  if (driver !== 'systemd' && driver !== 'process')
-    throw new UsageError(`--driver must be systemd or process, got ${JSON.stringify(driver)}`);
-  const preview = stringFlag(o.preview, '--preview') ?? NEW_CONFIG_DEFAULTS.preview;
-  const adminSocket =
-    stringFlag(o.adminSocket, '--admin-socket') ??
-    (o.user
-      ? path.join(invokingUserEnv().XDG_RUNTIME_DIR, 'openhack-hypervisor.sock')
-      : NEW_CONFIG_DEFAULTS.adminSocket);
-  return {
-    scope: o.user ? 'user' : 'system',
-    configPath: findConfig(o, { demo: false }).path,
-    unit: checkUnitName(stringFlag(o.unitName, '--unit-name') ?? DEFAULT_UNIT),
-    admin: stringFlag(o.admin, '--admin') ?? 'admin',
-    timeoutMs: durationFlag(o.timeout, '--timeout', '60s'),
-    newConfig: {
-      appName: stringFlag(o.appName, '--app-name') ?? NEW_CONFIG_DEFAULTS.appName,
-      appRepo: stringFlag(o.appRepo, '--app-repo') ?? NEW_CONFIG_DEFAULTS.appRepo,
-      root: path.resolve(stringFlag(o.root, '--root') ?? NEW_CONFIG_DEFAULTS.root),
-      listen: stringFlag(o.listen, '--listen') ?? NEW_CONFIG_DEFAULTS.listen,
-      preview: preview === 'false' ? null : preview,
-      ports: portsFlag(o.ports, NEW_CONFIG_DEFAULTS.ports),
-      adminSocket: path.resolve(adminSocket),
-      driver,
-    },
-    configFlags: CONFIG_FLAGS.filter((key) => o[key] !== undefined).map(
-      (key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
-    ),
-  };
-}
 
 cli
   .command(
@@ -273,29 +236,5 @@ cli
   .action((verb: string, name: string | undefined, options) =>
     throughSocket(options, (client) => users(client, verb, name, options)),
   );
-
-function users(
-  client: ApiClient,
-  verb: string,
-  name: string | undefined,
-  options: OutputOptions & { role?: unknown },
-): Promise<number> {
-  const needName = (): string => {
-    if (name === undefined) throw new UsageError(`hyperctl users ${verb} needs a NAME`);
-    return String(name);
-  };
-  switch (verb) {
-    case 'add':
-      return usersAdd(client, { name: needName(), roles: rolesOf(options.role) }, options);
-    case 'list':
-      return usersList(client, options);
-    case 'remove':
-      return usersRemove(client, needName(), options);
-    case 'passwd':
-      return usersPasswd(client, needName(), options);
-    default:
-      throw new UsageError(`unknown users verb ${JSON.stringify(verb)}: add, list, remove or passwd`);
-  }
-}
 
 await runCli(cli);
