@@ -23,7 +23,9 @@ export interface ApiDeps {
   store: Store;
   auth: AuthService;
   users: UserAdmin;
-  /** `<root>/logs`: release logs are `<logsDir>/<tag>/build.log` and `test.log`. */
+  /** Whether the smoke gate is on (config gates.smoke); off: POST /releases/:tag/smoke answers 409. */
+  smokeGate?: boolean;
+  /** `<root>/logs`: release logs are `<logsDir>/<tag>/build.log`, `test.log` and `smoke.log`. */
   logsDir: string;
   /** The log archive (archive/): a log whose local copy retention removed is read from it. */
   archivedLogs?: Pick<ArchivedLogs, 'open'>;

@@ -56,4 +56,20 @@ export const change = {
   201: { description: 'a new revision', ...json(ref('Change')) },
 };
 export const conflict = { 409: { ...ERROR, description: 'the color is not Ready' } };
-export const DEPLOYMENTS = { type: 'object', properties: { deployments: { type: 'array', items: ref('Deployment') } } };
+export const DEPLOYMENTS = {
+  type: 'object',
+  properties: {
+    deployments: { type: 'array', items: ref('Deployment') },
+    stats: {
+      type: 'object',
+      description:
+        'over the entries listed: failed = rolled back or a failed gate; restore = how long a failed one served',
+      properties: {
+        deployments: { type: 'integer' },
+        failed: { type: 'integer' },
+        changeFailureRate: { type: ['number', 'null'] },
+        medianTimeToRestoreMs: { type: ['number', 'null'] },
+      },
+    },
+  },
+};

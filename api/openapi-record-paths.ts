@@ -40,6 +40,36 @@ export const recordPaths: Record<string, Record<string, Operation>> = {
       },
     ),
   },
+  '/releases/{tag}/smoke': {
+    post: op(
+      'run the smoke gate again against the Ready color that runs the tag ' +
+        "(202: queued; the release's smoke field gets the result)",
+      'operator',
+      {
+        202: {
+          description: 'queued',
+          ...json({
+            type: 'object',
+            properties: {
+              tag: { type: 'string' },
+              color: { type: 'string', enum: ['blue', 'green'] },
+              smoke: { type: ['object', 'null'] },
+            },
+          }),
+        },
+      },
+      {
+        parameters: [pathParam('tag')],
+        responses: {
+          404: ERROR,
+          409: {
+            ...ERROR,
+            description: 'gate_off (no gates.smoke), not_running (no color runs the tag Ready), smoke_running',
+          },
+        },
+      },
+    ),
+  },
   '/notify/{name}/test': {
     post: op(
       'send a test message to a notification target, once; the answer says whether it was delivered',
@@ -56,7 +86,7 @@ export const recordPaths: Record<string, Record<string, Operation>> = {
   },
   '/releases/{tag}/logs/{kind}': {
     get: op(
-      'a build or test log as text; once retention removed the local copy, the archived one (archive.s3)',
+      'a build, test or smoke log as text; once retention removed the local copy, the archived one (archive.s3)',
       'viewer',
       {
         200: {
@@ -69,7 +99,12 @@ export const recordPaths: Record<string, Record<string, Operation>> = {
         503: { ...ERROR, description: 'the local copy is gone and the archive cannot be read now' },
       },
       {
-        parameters: [pathParam('tag'), pathParam('kind', { type: 'string', enum: ['build', 'test'] }), FOLLOW, SSE],
+        parameters: [
+          pathParam('tag'),
+          pathParam('kind', { type: 'string', enum: ['build', 'test', 'smoke'] }),
+          FOLLOW,
+          SSE,
+        ],
       },
     ),
   },

@@ -2,7 +2,7 @@
 // them. Types and header names only, so cli/ can depend on this file and on nothing else of api/ (see
 // .dependency-cruiser.cjs). The reconciler's status has its shape in common/status.ts.
 import type { ReconcilerStatus } from '../common/status.js';
-import type { Color, DesiredDoc, Phase, Role, Revision } from '../common/types.js';
+import type { Color, Deployment, DesiredDoc, Phase, Role, Revision } from '../common/types.js';
 
 /** GET /status */
 export interface StatusAnswer {
@@ -15,6 +15,20 @@ export interface StatusAnswer {
 export interface SwitchRequest {
   to?: Color;
   now?: boolean;
+}
+
+/** GET /deployments: the ledger, newest first, and two DORA measures over the entries listed. */
+export interface DeploymentsAnswer {
+  deployments: Deployment[];
+  stats: {
+    deployments: number;
+    /** Rolled back, or judged failed by a gate. */
+    failed: number;
+    /** failed / deployments; null with none. */
+    changeFailureRate: number | null;
+    /** How long a failed deployment served before traffic left it (the median); null while none ended. */
+    medianTimeToRestoreMs: number | null;
+  };
 }
 
 /** stage, switch, rollback, pause, resume and PUT /desired: the revision written (or kept). */

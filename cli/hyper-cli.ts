@@ -17,6 +17,7 @@ import { plan } from './hyper-cli/plan.js';
 import { releases } from './hyper-cli/releases.js';
 import { resume } from './hyper-cli/resume.js';
 import { rollback } from './hyper-cli/rollback.js';
+import { smoke } from './hyper-cli/smoke.js';
 import { stage } from './hyper-cli/stage.js';
 import { status } from './hyper-cli/status.js';
 import { switchTraffic } from './hyper-cli/switch.js';
@@ -47,6 +48,11 @@ async function endpoint(options: ServerOption): Promise<Endpoint> {
   const session = await readSession();
   const url = serverOf(options, session?.server);
   return session && session.server === url ? { url, token: session.token } : { url };
+}
+
+function logKind(options: { test?: boolean; smoke?: boolean }): 'build' | 'test' | 'smoke' {
+  if (options.test && options.smoke) throw new UsageError('--test and --smoke name different logs: give one');
+  return options.smoke ? 'smoke' : options.test ? 'test' : 'build';
 }
 
 const act = (options: ServerOption & { json?: boolean }, run: Parameters<typeof runVerb>[2]): Promise<void> =>
@@ -93,18 +99,16 @@ cli
   .action((options) => act(options, (client) => releases(client, options)));
 
 cli
-  .command('logs <tag>', 'the build log of a release (--test: its test log)')
+  .command('logs <tag>', 'the build log of a release (--test: its test log, --smoke: its smoke log)')
   .option('--test', 'the test log')
+  .option('--smoke', 'the log of its last smoke run')
   .option('--follow', 'keep printing while the step runs')
   .example('hyper-cli logs v26.11.27.1 --test')
+  .example('hyper-cli logs v26.11.27.1 --smoke')
   .example('hyper-cli logs v26.11.27.1 --follow')
   .action((tag: string, options) =>
     act(options, (client) =>
-      logs(
-        client,
-        { tag: String(tag), kind: options.test ? 'test' : 'build', follow: Boolean(options.follow) },
-        options,
-      ),
+      logs(client, { tag: String(tag), kind: logKind(options), follow: Boolean(options.follow) }, options),
     ),
   );
 
@@ -127,6 +131,16 @@ cli
         },
         options,
       ),
+    ),
+  );
+
+cli
+  .command('smoke <tag>', 'run the smoke gate again against the Ready color that runs the tag, and wait for it')
+  .option('--timeout <duration>', 'give up waiting (exit 4) after this long (default 10m)')
+  .example('hyper-cli smoke v26.11.27.1')
+  .action((tag: string, options) =>
+    act(options, (client) =>
+      smoke(client, { tag: String(tag), timeoutMs: durationFlag(options.timeout, '--timeout', '10m') }, options),
     ),
   );
 

@@ -39,6 +39,7 @@ const PHASE_COLORS: Record<string, string> = {
   Starting: '36',
   Building: '36',
   Testing: '36',
+  Verifying: '36',
   Degraded: '33',
   Failed: '31',
   Empty: '90',
@@ -119,6 +120,7 @@ export function problemsOf(status: ReconcilerStatus): string[] {
   for (const color of ['blue', 'green'] as Color[]) {
     const c = status.colors?.[color];
     if (c && (c.phase === 'Failed' || c.phase === 'Degraded')) problems.push(`${color} ${c.phase}: ${c.message}`);
+    else if (c?.smoke?.state === 'failed') problems.push(`${color} not promotable: ${c.smoke.message}`);
   }
   for (const c of status.conditions) {
     if (c.status === 'False' && c.type !== 'Ready') problems.push(`${c.type} ${c.reason}: ${c.message}`);

@@ -21,6 +21,19 @@ export interface ColorReport {
   port: number;
   unit: UnitState & { mainPid: number | null; nRestarts: number };
   health: { ready: boolean; version: string | null; reason: string } | null;
+  /** The smoke gate of the color's desired tag; null when the gate is off or the color is not Ready. */
+  smoke: SmokeReport | null;
+}
+
+/**
+ * Where the smoke gate of a Ready color stands: `queued` or `running` (the phase is Verifying), then
+ * `passed` or `failed` (the color stays Ready, but a failed one is not promotable).
+ */
+export interface SmokeReport {
+  state: 'queued' | 'running' | 'passed' | 'failed';
+  message: string;
+  /** The hyper-cli command that shows its log, once it has one. */
+  logCommand: string | null;
 }
 
 /** One action of the last pass: done, failed (why), or skipped because an earlier one failed (why). */
@@ -30,7 +43,8 @@ export type ActionSummary =
   | { kind: ActionKind; reason: string; result: 'skipped'; why: string };
 
 /** The kinds of the loop's actions (reconciler/types.ts `Action`). */
-export type ActionKind = 'build' | 'deploy' | 'start' | 'restart' | 'stop' | 'route' | 'canary' | 'end-canary';
+export type ActionKind =
+  'build' | 'smoke' | 'deploy' | 'start' | 'restart' | 'stop' | 'route' | 'canary' | 'end-canary';
 
 /** A canary rollout under way (gates.canary): who gets what share, at which step. */
 export interface CanaryReport {

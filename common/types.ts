@@ -66,6 +66,16 @@ export interface ReleaseRecord {
   origin?: ReleaseOrigin | null;
   /** Runs of this build cut short by a daemon restart in a row; a second one fails the release. */
   interruptions?: number;
+  /** The last run of the smoke gate against a color running this release; null: none yet (or run again). */
+  smoke?: SmokeResult | null;
+}
+
+/** One run of the smoke gate (gates.smoke): the script's StepResult, the color it ran against, and the outcome. */
+export interface SmokeResult extends StepResult {
+  color: Color;
+  passed: boolean;
+  /** How it ended, in words, e.g. `SMOKE exited with code 1`. */
+  summary: string;
 }
 
 /** `webhook`: a signed GitHub delivery (actor: the pusher); `operator`: a rebuild on demand. */
@@ -167,8 +177,8 @@ export interface Session {
   expiresAt: string;
 }
 
-/** A color's lifecycle as the reconciler concludes it. */
-export type Phase = 'Empty' | 'Building' | 'Testing' | 'Starting' | 'Ready' | 'Degraded' | 'Failed';
+/** A color's lifecycle as the reconciler concludes it; `Verifying`: Ready, while its smoke gate runs. */
+export type Phase = 'Empty' | 'Building' | 'Testing' | 'Starting' | 'Verifying' | 'Ready' | 'Degraded' | 'Failed';
 
 /**
  * Failed logins of one account name (known or not), kept in the store so a restart does not forgive

@@ -20,6 +20,7 @@ import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsO
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { Loop } from '../reconciler/loop.js';
 import { HypervisorMetrics } from '../reconciler/metrics.js';
+import { SmokeTests } from '../reconciler/smoke.js';
 import { openStore } from '../store/open-store.js';
 import { canaryOptions } from './canary.js';
 import { startDesiredSources } from './desired-sources.js';
@@ -101,6 +102,11 @@ async function assemble(
     status: (): ReconcilerStatus => reconciler.status(),
     activeColor: () => router.activeColor(),
   });
+  const gate = config.gates.smoke;
+  const smoke =
+    gate === null
+      ? undefined
+      : new SmokeTests({ root: config.root, gate, store, containment: stepContainment(config) });
   const reconciler: Loop = new Loop({
     config,
     store,
@@ -108,6 +114,7 @@ async function assemble(
     router,
     builder,
     buildLeftovers: builder,
+    smoke,
     canary: canaryOptions(config, desired, () => reconciler.status()),
     metrics,
   });
@@ -140,6 +147,7 @@ async function assemble(
     auth,
     users,
     logsDir: path.join(config.root, 'logs'),
+    smokeGate: smoke !== undefined,
     daemon: { version: DAEMON_VERSION, startedAt: new Date().toISOString(), driver: driver.kind, store: store.kind },
     readiness,
     webhooks: releases.webhooks,

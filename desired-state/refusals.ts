@@ -45,6 +45,34 @@ export class NotReadyError extends TransitionRefusedError {
   }
 }
 
+/** The color is Ready but failed a promotion gate: traffic does not move to it until it passes. */
+export class GateFailedError extends TransitionRefusedError {
+  readonly gate: string;
+  constructor(color: Color, gate: string, message: string, details: { tag: string | null; logCommand: string | null }) {
+    super('gate_failed', message, { color, gate, ...details });
+    this.gate = gate;
+  }
+}
+
+/** A smoke run needs a color that runs the tag and is Ready. */
+export class NotRunningError extends TransitionRefusedError {
+  constructor(tag: string, message: string) {
+    super('not_running', message, { tag });
+  }
+}
+
+/** A smoke run of the tag is queued or running already: its result comes soon. */
+export class SmokeRunningError extends TransitionRefusedError {
+  constructor(tag: string, color: Color, logCommand: string | null) {
+    const log = logCommand === null ? '' : `; follow it: ${logCommand} --follow`;
+    super('smoke_running', `a smoke test of ${tag} against ${color} is already under way${log}`, {
+      tag,
+      color,
+      logCommand,
+    });
+  }
+}
+
 /** No deployment to go back to: nothing serves, or only one color ever served. */
 export class NothingToRollBackError extends TransitionRefusedError {
   constructor(message: string) {

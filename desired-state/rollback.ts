@@ -4,7 +4,7 @@
 // the deployment ledger and the colors as the last pass saw them.
 import type { Color, Deployment, DesiredDoc } from '../common/types.js';
 import { NothingToRollBackError, RollbackTargetChangedError } from './refusals.js';
-import { requireReady, type ColorsFacts } from './transitions.js';
+import { requirePromotable, type ColorsFacts } from './transitions.js';
 
 export interface RollbackFacts {
   /** The deployment ledger, newest first (enough of it to reach the previous color). */
@@ -34,7 +34,7 @@ export function rollback(doc: DesiredDoc, facts: RollbackFacts): RolledBack {
   const to = previous.color;
   const result = { to, tag: previous.tag, from: serving.color, fromTag: serving.tag };
   checkUnchanged(doc, facts.colors, previous, serving);
-  requireReady(to, previous.tag, facts.colors, serving.color);
+  requirePromotable(to, previous.tag, facts.colors, serving.color);
   return { doc: doc.active === to ? doc : { ...doc, active: to }, ...result };
 }
 

@@ -11,7 +11,15 @@ import {
   type ReleaseRecord,
   type Revision,
 } from '../common/types.js';
-import { NotReadyError, ReleaseFailedError, UnknownTagError } from './refusals.js';
+import type { SmokeReport } from '../common/status.js';
+import {
+  GateFailedError,
+  NotReadyError,
+  NotRunningError,
+  ReleaseFailedError,
+  SmokeRunningError,
+  UnknownTagError,
+} from './refusals.js';
 import { compareTags, isNewerThanAll } from './tags.js';
 
 /** A color as the last reconcile pass saw it (reconciler/status.ts ColorReport has these fields). */
@@ -20,6 +28,8 @@ export interface ColorFacts {
   message: string;
   desiredTag: string | null;
   runningTag: string | null;
+  /** Its smoke gate; absent or null when the gate is off or the color is not Ready. */
+  smoke?: SmokeReport | null;
 }
 
 /** Per color; null before the first pass has reported. */
@@ -67,6 +77,11 @@ export function logCommand(release: ReleaseRecord): string | null {
   return null;
 }
 
+/** The hyper-cli command that shows a release's smoke log. */
+export function smokeLogCommand(tag: string): string {
+  return `hyper-cli logs ${tag} --smoke`;
+}
+
 /**
  * The color a new tag goes to: the inactive one; with none active, a color without a tag
  * (blue first). Null when a color already has the tag: staging it again changes nothing.
@@ -96,8 +111,58 @@ export function switchTo(doc: DesiredDoc, to: Color | undefined, colors: ColorsF
   const from = doc.active;
   const target = to ?? otherColor(from ?? 'green');
   if (target === from) return { doc, from, to: target };
-  requireReady(target, doc.colors[target].tag, colors, from);
+  requirePromotable(target, doc.colors[target].tag, colors, from);
   return { doc: { ...doc, active: target }, from, to: target };
+}
+
+/**
+ * Throws NotReadyError unless `color` was seen Ready running `tag` (a color whose smoke gate runs
+ * is Verifying, not Ready), and GateFailedError when its smoke gate failed: the rule of every move
+ * of traffic to a color (switch, autoPromote, rollback).
+ */
+export function requirePromotable(color: Color, tag: string | null, colors: ColorsFacts, from: Color | null): void {
+  requireReady(color, tag, colors, from);
+  const smoke = colors?.[color]?.smoke;
+  if (smoke?.state === 'failed') {
+    throw new GateFailedError(
+      color,
+      'smoke',
+      `${color} is not promotable: ${smoke.message}; traffic stays on ${from ?? 'nothing'}`,
+      {
+        tag,
+        logCommand: smoke.logCommand,
+      },
+    );
+  }
+}
+
+/**
+ * The color a new smoke run of `tag` goes against: one that runs the tag and is Ready (or Verifying
+ * with no run under way). Throws SmokeRunningError while one runs, NotRunningError when no color
+ * runs the tag Ready.
+ */
+export function smokeTarget(tag: string, colors: ColorsFacts): Color {
+  const runs = (['blue', 'green'] as const).filter(
+    (c) => colors?.[c]?.desiredTag === tag && colors[c].runningTag === tag,
+  );
+  const busy = runs.find((c) => colors?.[c]?.smoke?.state === 'running' || colors?.[c]?.smoke?.state === 'queued');
+  if (busy !== undefined) throw new SmokeRunningError(tag, busy, colors?.[busy]?.smoke?.logCommand ?? null);
+  const target = runs.find((c) => colors?.[c]?.phase === 'Ready' || colors?.[c]?.phase === 'Verifying');
+  if (target !== undefined) return target;
+  const seen = runs.map((c) => `${c} is ${colors?.[c]?.phase}: ${colors?.[c]?.message}`).join('; ');
+  const next = seen ? ` (${seen})` : `; stage it first: hyper-cli stage ${tag}`;
+  throw new NotRunningError(tag, `no color runs ${tag} Ready, so there is nothing to smoke test${next}`);
+}
+
+/** Whether `requirePromotable` would let traffic move to `color` at `tag`. */
+export function isPromotable(color: Color, tag: string | null, colors: ColorsFacts): boolean {
+  try {
+    requirePromotable(color, tag, colors, null);
+    return true;
+  } catch (err) {
+    if (err instanceof NotReadyError || err instanceof GateFailedError) return false;
+    throw err;
+  }
 }
 
 /** Throws NotReadyError unless `color` was seen Ready running `tag`. */

@@ -40,8 +40,8 @@ export const TRIGGERS: Readonly<Record<string, Row>> = {
   Deployed: (e) => (drifted(e) ? news('drift_corrected', e, { log: 'slot' }) : null),
   DiskLow: (e) => problem('disk_low', 'disk', e, { quiet: true }),
   DiskOk: (e) => answer('recovered', 'disk', e),
-  // Issue 13's gates add theirs here, e.g.
-  //   SmokeFailed: (e) => problem('smoke_failed', RELEASES, e, { once: perTag(e), log: 'smoke' }),
+  SmokeFailed: (e) => problem('smoke_failed', RELEASES, e, { once: perTag(e), log: 'smoke' }),
+  // Issue 13's other gates add theirs here, e.g.
   //   Verified: (e) => news('verified', e, { once: perTag(e) }),
   //   RolledBack: (e) => news('rolled_back', e),
 };

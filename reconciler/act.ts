@@ -16,6 +16,8 @@ export interface ActorDeps {
   router: TrafficRouter;
   /** Queues a build (and its BuildQueued event) unless one is queued or running. */
   build(tag: string, reason: string): void;
+  /** Queues the smoke gate of `tag` against `color` (its SmokeQueued event) unless it is queued or running. */
+  smoke(color: Color, tag: string, reason: string): void;
   observer: Pick<Observer, 'forget' | 'noteHealRestart'>;
   ports: Record<Color, number>;
   /**
@@ -80,6 +82,10 @@ async function perform(action: Action, deps: ActorDeps, drains: Array<Promise<un
   switch (action.kind) {
     case 'build': {
       deps.build(action.tag, action.reason);
+      return;
+    }
+    case 'smoke': {
+      deps.smoke(action.color, action.tag, action.reason);
       return;
     }
     case 'deploy': {

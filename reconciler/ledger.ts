@@ -3,7 +3,7 @@
 // action, or a new tag deployed in place on the serving color); the ledger writes only what changed.
 // After a restart the first route says the same again and the open entry is simply kept.
 import { DuplicateKeyError } from '../common/errors.js';
-import type { Color, Deployment, DeploymentEnd, NewEvent, Revision } from '../common/types.js';
+import type { Color, Deployment, DeploymentEnd, GateResult, NewEvent, Revision } from '../common/types.js';
 import type { Store } from '../store/store.js';
 
 /** What public traffic goes to now. */
@@ -11,6 +11,8 @@ export interface Serving {
   color: Color;
   tag: string;
   version: string | null;
+  /** The gates its release passed before the switch (the smoke gate), written with a new entry. */
+  gates?: GateResult[];
 }
 
 export interface LedgerChange {

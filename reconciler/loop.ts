@@ -18,6 +18,8 @@ import { PassRunner, type PassFinishedListener, type PassResult, type PlanPrevie
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
 import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
 import { Reconciler, type SetTimer } from './reconciler.js';
+import type { SmokeTester } from './smoke.js';
+import { SmokeJobs, smokeOnLedger } from './smoke-jobs.js';
 import { StatusBoard } from './status-board.js';
 
 export type LoopStore = Pick<
@@ -32,6 +34,7 @@ export type LoopStore = Pick<
   | 'openDeployments'
   | 'startDeployment'
   | 'endDeployment'
+  | 'recordGate'
 >;
 
 export interface LoopOptions {
@@ -42,6 +45,8 @@ export interface LoopOptions {
   builder: ReleaseBuilder;
   /** Clears what builds of a crashed daemon left (scripts, git, temp folders) before the first pass. */
   buildLeftovers?: BuildLeftovers;
+  /** The smoke gate (smoke.ts); without it the gate is off and a Ready color is promotable at once. */
+  smoke?: SmokeTester;
   /** The loop's clock: pass durations, status times, the observer's health memory. @default Date.now */
   now?: () => number;
   /** Starts the requeue timer. @default nodeTimer (reconciler.ts) */
@@ -57,6 +62,7 @@ export class Loop {
   readonly #events: EventLog;
   readonly #status: StatusBoard;
   readonly #builds: Builds;
+  readonly #smokes: SmokeJobs | null;
   readonly #passes: PassRunner;
   readonly #reconciler: Reconciler<PassResult>;
   readonly #canary: CanaryController | null;
@@ -76,12 +82,14 @@ export class Loop {
       wake: () => void this.trigger(),
       paused: () => this.#status.current().paused,
     });
+    this.#smokes = options.smoke ? this.#smokeJobs(options.smoke, event) : null;
     this.#passes = new PassRunner({
       config,
       store,
       driver,
       router,
       builds: this.#builds,
+      smokes: this.#smokes,
       status: this.#status,
       event,
       // The data plane moved traffic by itself: say so, and let a pass write the status that says it.
@@ -191,8 +199,23 @@ export class Loop {
     // The rollout stays in its file (a restart resumes it); only its timer must not outlive the loop.
     this.#canary?.stop();
     const passes = this.#reconciler.close();
-    await this.#builds.close();
+    await Promise.all([this.#builds.close(), this.#smokes?.close()]);
     await passes;
     await this.#passes.close();
+  }
+
+  /** Smoke runs in their own queue; a result also goes onto the ledger entry of what serves already. */
+  #smokeJobs(tester: SmokeTester, event: (e: NewEvent) => Promise<void>): SmokeJobs {
+    return new SmokeJobs(tester, {
+      event,
+      recorded: (request, result) =>
+        smokeOnLedger(this.#options.store, request, result).catch((err: unknown) =>
+          event({
+            reason: 'LedgerWriteFailed',
+            message: `the smoke result of ${request.tag} could not be put on its ledger entry: ${(err as Error).message}`,
+          }),
+        ),
+      finished: () => void this.trigger(),
+    });
   }
 }

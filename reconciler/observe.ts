@@ -37,6 +37,8 @@ export interface ObserverOptions {
   health: HealthConfig;
   getRelease(tag: string): Promise<ReleaseRecord | null>;
   jobs(): ReadonlySet<string>;
+  /** Tags whose smoke gate is queued or running. */
+  smokes(): ReadonlySet<string>;
   /** Time for the health watch's cadence and the histories. @default the system clock, read with `now` */
   clock?: WatchClock;
   /** The loop's clock, when no `clock` is given (the watch's timers stay the system's). @default Date.now */
@@ -115,6 +117,7 @@ export class Observer {
       outOfRouting: { blue: router.outOfRouting('blue'), green: router.outOfRouting('green') },
       releases,
       jobs: this.#options.jobs(),
+      smokes: this.#options.smokes(),
       missingArtifacts,
     };
   }

@@ -3,7 +3,7 @@
 // and never asks what woke it. A pass that cannot complete (the store or an observation failed)
 // writes its status too: PassFailed, with the revision it attempted.
 import type { ReconcilerStatus } from '../common/status.js';
-import type { Color, DesiredDoc, NewEvent, Revision } from '../common/types.js';
+import type { Color, DesiredDoc, GateResult, NewEvent, ReleaseRecord, Revision } from '../common/types.js';
 import type { Config } from '../config/config.js';
 import { emptyDesired } from '../desired-state/document.js';
 import type { Store } from '../store/store.js';
@@ -19,6 +19,7 @@ import { plan } from './plan.js';
 import type { TrafficRouter } from './ports.js';
 import type { StatusBoard } from './status-board.js';
 import type { Observed, Plan, PlanContext } from './types.js';
+import { smokeGateResult, type SmokeRequest } from './smoke.js';
 import { specFor } from './unit-spec.js';
 
 export interface PassResult {
@@ -46,6 +47,8 @@ export interface PassOptions {
   driver: UnitDriver;
   router: TrafficRouter;
   builds: { build(tag: string, reason: string): boolean; tags(): ReadonlySet<string> };
+  /** The smoke gate's runs (smoke-jobs.ts); null: the gate is off. */
+  smokes: { enqueue(request: SmokeRequest, reason: string): boolean; tags(): ReadonlySet<string> } | null;
   status: StatusBoard;
   /** Best effort (EventLog.record): never rejects, so a lost event never fails a pass. */
   event(event: NewEvent): Promise<void>;
@@ -83,6 +86,7 @@ export class PassRunner {
       health,
       getRelease: (tag) => store.getRelease(tag),
       jobs: () => builds.tags(),
+      smokes: () => options.smokes?.tags() ?? new Set(),
       now,
       ...(options.onFailover ? { onFailover: options.onFailover } : {}),
     });
@@ -92,6 +96,7 @@ export class PassRunner {
       startTimeoutMs: health.startTimeoutMs,
       healBackoffMs: (n) => Math.min(MAX_HEAL_BACKOFF_MS, 1000 * 2 ** n),
       canarySteps: options.canary ? options.canary.steps : null,
+      smokeGate: options.smokes !== null,
     };
   }
 
@@ -188,6 +193,10 @@ export class PassRunner {
       driver,
       router,
       build: (tag, reason) => void builds.build(tag, reason),
+      smoke: (color, tag, reason) => {
+        const version = observed.releases[tag]?.version ?? null;
+        if (version !== null) this.#options.smokes?.enqueue({ tag, version, color, port: this.#ports[color] }, reason);
+      },
       observer: this.#observer,
       ports: this.#ports,
       confirmReady: (color) => this.#observer.confirmReady(color),
@@ -196,11 +205,19 @@ export class PassRunner {
       // Traffic moves only to a color Ready at its desired tag, and a deploy installs that tag.
       served: (color) => {
         const tag = color === null ? null : desired.colors[color].tag;
+        const release = tag === null ? undefined : observed.releases[tag];
         const serving =
-          color === null || tag === null ? null : { color, tag, version: observed.releases[tag]?.version ?? null };
+          color === null || tag === null
+            ? null
+            : { color, tag, version: release?.version ?? null, gates: this.#gatesBefore(release) };
         return this.#ledgerWrite(() => this.#ledger.served(serving, revision));
       },
     };
+  }
+
+  /** The gates a release passed before its switch, for its ledger entry: the smoke run, when the gate is on. */
+  #gatesBefore(release: ReleaseRecord | undefined): GateResult[] {
+    return this.#options.smokes !== null && release?.smoke ? [smokeGateResult(release.smoke)] : [];
   }
 
   /** A ledger the store cannot write is said, and written by a later pass: it never fails an action. */

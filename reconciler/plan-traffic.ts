@@ -3,6 +3,7 @@
 // color that serves all traffic, and the stop of a color no tag is desired for. Pure, like plan().
 import { COLORS, otherColor, type Color } from '../common/types.js';
 import { isUp } from '../common/unit-state.js';
+import { carries, restoreTo } from './plan-gates.js';
 import type { ColorPlan } from './plan-unit.js';
 import type { Action, ColorStatus, PlanInput } from './types.js';
 
@@ -73,16 +74,20 @@ export interface RoutePlan {
 
 export function planRoute({ desired, observed }: PlanInput, perColor: Record<Color, ColorPlan>): RoutePlan {
   const want = desired.active;
-  // Traffic moves only to a color that is Ready at its desired tag; otherwise it stays where it is.
+  // Traffic moves only to a color that is Ready at its desired tag and passed its gates; otherwise
+  // it stays where it is.
   let active: Color | null;
   let waiting: string | null = null;
   if (want === null) {
     active = null;
-  } else if (perColor[want].ready) {
+  } else if (carries(want, observed.routed, perColor)) {
     active = want;
   } else {
-    active = observed.routed;
-    waiting = `traffic waits for ${want} to be Ready: ${perColor[want].status.message}`;
+    active = observed.routed ?? restoreTo(otherColor(want), perColor);
+    const { ready, status } = perColor[want];
+    waiting = ready
+      ? `traffic waits for ${want} to pass its gates: ${status.message}`
+      : `traffic waits for ${want} to be Ready: ${status.message}`;
   }
   // The preview listener serves the inactive color, when it is Ready at its desired tag.
   const inactive = active ? [otherColor(active)] : COLORS.filter((c) => c !== want);

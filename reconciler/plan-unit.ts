@@ -3,6 +3,7 @@
 import type { Color } from '../common/types.js';
 import { describeUnitState, isFailed, isLoaded, isUp } from '../common/unit-state.js';
 import type { UnitSpec } from '../units/driver.js';
+import type { GateState } from './plan-gates.js';
 import type { Action, ColorObservation, ColorStatus, PlanInput } from './types.js';
 
 /** What plan() concludes for one color before traffic is considered. */
@@ -11,6 +12,8 @@ export interface ColorPlan {
   status: ColorStatus;
   /** Ready at the tag the desired state names for it: the only kind of color traffic may move to. */
   ready: boolean;
+  /** A Ready color's promotion gates (plan-gates.ts); absent: none apply. */
+  gate?: GateState;
 }
 
 /** A color whose release has an artifact: install it, start it, wait for it, or heal it. */

@@ -3,6 +3,7 @@
 // is planned on its own (its release here, its unit in plan-unit.ts), then traffic (plan-traffic.ts).
 import { COLORS, type Color } from '../common/types.js';
 import { holdRoute, planCanary } from './plan-canary.js';
+import { carries, smokeGate } from './plan-gates.js';
 import { holdServingDeploy, markFailover, planRoute, planStop } from './plan-traffic.js';
 import { planUnit, type ColorPlan } from './plan-unit.js';
 import type { Action, Plan, PlanInput } from './types.js';
@@ -11,20 +12,22 @@ export function plan({ desired, observed, context }: PlanInput): Plan {
   const perColor = {} as Record<Color, ColorPlan>;
   for (const color of COLORS) perColor[color] = planColor(color, { desired, observed, context });
 
-  const canary = planCanary({ desired, observed, context }, (color) => perColor[color].ready);
+  // A rollout starts only towards a color that passed its gates; the color it leaves keeps its traffic.
+  const canary = planCanary({ desired, observed, context }, (color) => carries(color, observed.routed, perColor));
   const route = canary.hold
     ? holdRoute(canary.hold, observed, (color) => perColor[color].ready)
     : planRoute({ desired, observed, context }, perColor);
   markFailover(route.active, { desired, observed, context }, perColor);
   holdServingDeploy(route.active, desired, observed, perColor);
-  // Builds first (they only queue), then traffic moves (only ever to a Ready color), then units
-  // change, then retired colors stop: a color is never restarted while traffic could still leave it.
+  // Builds and smoke runs first (they only queue), then traffic moves (only ever to a Ready color),
+  // then units change, then retired colors stop: a color is never restarted while traffic could still leave it.
   const unitActions = COLORS.flatMap((color) => perColor[color].actions);
-  const actions: Action[] = unitActions.filter((a) => a.kind === 'build');
+  const queued = (a: Action): boolean => a.kind === 'build' || a.kind === 'smoke';
+  const actions: Action[] = unitActions.filter(queued);
   actions.push(...canary.before);
   if (route.action) actions.push(route.action);
   actions.push(...canary.after);
-  actions.push(...unitActions.filter((a) => a.kind !== 'build'));
+  actions.push(...unitActions.filter((a) => !queued(a)));
   for (const color of COLORS) {
     const stop = planStop(color, { desired, observed, context }, route.active);
     if (stop.action) actions.push(stop.action);
@@ -82,5 +85,8 @@ function planColor(color: Color, { desired, observed, context }: PlanInput): Col
   if (spec === null) {
     return { actions: [], ready: false, status: { phase: 'Failed', message: `release ${tag} has no artifact` } };
   }
-  return planUnit(color, spec, obs, context);
+  const unit = planUnit(color, spec, obs, context);
+  if (!unit.ready) return unit;
+  const gated = smokeGate(color, release, observed, context, unit.status);
+  return { actions: [...unit.actions, ...gated.actions], ready: true, status: gated.status, gate: gated.gate };
 }

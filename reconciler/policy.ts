@@ -13,7 +13,7 @@ import { otherColor, type Color, type DesiredDoc, type NewEvent, type Revision }
 import type { PolicyConfig } from '../config/config.js';
 import { emptyDesired } from '../desired-state/document.js';
 import type { ApplyMeta, ApplyResult, ChangeMeta } from '../desired-state/revisions.js';
-import { autoStage, autoStageCandidate, type History } from '../desired-state/transitions.js';
+import { autoStage, autoStageCandidate, isPromotable, type History } from '../desired-state/transitions.js';
 import type { Store } from '../store/store.js';
 import { EventLog } from '../store/event-log.js';
 
@@ -172,9 +172,6 @@ export function promotable(latest: Revision, status: ReconcilerStatus): Color | 
           ? 'green'
           : null;
   if (target === null) return null;
-  const tag = doc.colors[target].tag;
-  const report = status.colors?.[target];
-  return tag !== null && report?.phase === 'Ready' && report.runningTag === tag && report.desiredTag === tag
-    ? target
-    : null;
+  // The switch's own rule (transitions.ts): Ready at its tag, and no failed gate.
+  return isPromotable(target, doc.colors[target].tag, status.colors) ? target : null;
 }

@@ -138,6 +138,7 @@ export function colorReports(
         nRestarts: unit.nRestarts,
       },
       health,
+      smoke: result.colors[color].smoke ?? null,
     };
   };
   return { blue: report('blue'), green: report('green') };

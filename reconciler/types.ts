@@ -1,4 +1,5 @@
 // What the reconciler reads (observed state), decides (actions) and reports (status).
+import type { SmokeReport } from '../common/status.js';
 import type { Color, DesiredDoc, Phase, ReleaseRecord } from '../common/types.js';
 import type { UnitObservation, UnitSpec } from '../units/driver.js';
 import type { CanaryState } from './canary.js';
@@ -41,6 +42,8 @@ export interface Observed {
   releases: Record<string, ReleaseRecord | undefined>;
   /** Tags whose build/test job is queued or running. */
   jobs: ReadonlySet<string>;
+  /** Tags whose smoke gate is queued or running. @default none */
+  smokes?: ReadonlySet<string>;
   /** Succeeded releases (of the desired tags) whose artifact is gone from disk. */
   missingArtifacts: ReadonlySet<string>;
   /** The canary rollout under way (reconciler/canary.ts), if any. @default null */
@@ -53,6 +56,8 @@ export interface PlanContext {
   specFor(color: Color, release: ReleaseRecord): UnitSpec | null;
   failureThreshold: number;
   startTimeoutMs: number;
+  /** Whether a Ready color must pass the smoke gate (gates.smoke) before traffic moves to it. @default false */
+  smokeGate?: boolean;
   /** Backoff before the n-th self-heal restart in a row (n from 0). */
   healBackoffMs(n: number): number;
   /** gates.canary's steps: a switch moves traffic through them. @default null (a switch moves all at once) */
@@ -72,6 +77,7 @@ export interface Drift {
  */
 export type Action =
   | { kind: 'build'; tag: string; reason: string }
+  | { kind: 'smoke'; color: Color; tag: string; reason: string }
   | { kind: 'deploy'; color: Color; spec: UnitSpec; reason: string; drift?: Drift }
   | { kind: 'start'; color: Color; reason: string; drift?: Drift }
   | { kind: 'restart'; color: Color; reason: string }
@@ -83,6 +89,8 @@ export type Action =
 export interface ColorStatus {
   phase: Phase;
   message: string;
+  /** The smoke gate of a Ready color (absent: the gate is off or the color is not Ready). */
+  smoke?: SmokeReport;
 }
 
 export interface Plan {

@@ -16,6 +16,7 @@ import type {
   ReleaseRecord,
   Revision,
   Session,
+  SmokeResult,
   StepResult,
 } from '../common/types.js';
 import type { ReleasePatch } from './store.js';
@@ -105,6 +106,11 @@ export function copyRevision(r: Revision): Revision {
   return { number: r.number, doc: copyDesired(r.doc), source: r.source, author: r.author, time: r.time };
 }
 
+function copySmoke(smoke: SmokeResult | null | undefined): SmokeResult | null {
+  if (!smoke) return null;
+  return { ...copyStep(smoke)!, color: smoke.color, passed: smoke.passed === true, summary: smoke.summary };
+}
+
 function copyStep(step: StepResult | null | undefined): StepResult | null {
   if (!step) return null;
   return {
@@ -134,6 +140,7 @@ export function copyRelease(r: ReleaseRecord): ReleaseRecord {
     taggedAt: r.taggedAt ?? null,
     origin: r.origin ? { source: r.origin.source, actor: r.origin.actor } : null,
     interruptions: r.interruptions ?? 0,
+    smoke: copySmoke(r.smoke),
   };
 }
 
@@ -149,13 +156,16 @@ const RELEASE_PATCH_KEYS = [
   'taggedAt',
   'origin',
   'interruptions',
+  'smoke',
 ] as const;
 
 /** Only the patchable keys that are really set: a stray `tag` or an `undefined` must not overwrite anything. */
 export function releasePatchFields(patch: ReleasePatch): ReleasePatch {
   const fields: Record<string, unknown> = {};
   for (const key of RELEASE_PATCH_KEYS) {
-    if (patch[key] !== undefined) fields[key] = key === 'build' || key === 'test' ? copyStep(patch[key]) : patch[key];
+    if (patch[key] === undefined) continue;
+    fields[key] =
+      key === 'build' || key === 'test' ? copyStep(patch[key]) : key === 'smoke' ? copySmoke(patch[key]) : patch[key];
   }
   return fields as ReleasePatch;
 }

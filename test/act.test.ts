@@ -87,12 +87,14 @@ describe('act: a plan carried out on real units and a real router', function () 
       health: HEALTH,
       getRelease: (tag) => store.getRelease(tag),
       jobs: () => new Set(),
+      smokes: () => new Set(),
     });
     const log = new EventLog(events, 'reconciler', (line) => logged.push(line));
     return {
       driver,
       router: proxy.router,
       build: (tag) => void built.push(tag),
+      smoke: () => undefined,
       observer,
       ports,
       confirmReady: (color) => observer.confirmReady(color),

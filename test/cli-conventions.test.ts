@@ -122,7 +122,10 @@ describe('cli: --help, --json and exit codes of every command (real binaries, re
     await json(host.hyperCli(['switch', '--to', 'blue', '--json']), 'switch');
     await json(host.hyperCli(['plan', '--json']), 'plan');
     expect(await json(host.hyperCli(['events', '--json']), 'events')).to.be.an('array');
-    expect(await json(host.hyperCli(['history', '--json']), 'history')).to.have.nested.property('[0].color', 'blue');
+    expect(await json(host.hyperCli(['history', '--json']), 'history')).to.have.nested.property(
+      'deployments[0].color',
+      'blue',
+    );
     expect(await json(host.hyperCli(['pause', '--json']), 'pause')).to.include({ changed: true });
     expect(await json(host.hyperCli(['resume', '--json']), 'resume')).to.include({ changed: true });
     const desired = await json(host.hyperCli(['desired', 'get', '--json']), 'desired get');

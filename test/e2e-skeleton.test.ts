@@ -279,7 +279,9 @@ describe('walking skeleton, end to end (real systemd user manager)', function ()
     expect(deployments.slice(1).every((d) => d.endedAt !== null && d.endReason === 'switched')).to.equal(true);
     const listed = await cli('hyper-cli', ['history', '--server', publicUrl]);
     expect(listed.code, listed.stderr).to.equal(0);
-    expect(listed.stdout.split('\n')[1]).to.match(new RegExp(`^v${V2}\\s+green\\s+${OPERATOR}\\s+\\S+\\s+serving$`));
+    expect(listed.stdout.split('\n')[1]).to.match(
+      new RegExp(`^v${V2}\\s+green\\s+${OPERATOR}\\s+\\S+\\s+-\\s+serving$`),
+    );
   });
 
   it('refuses to roll back to blue once it runs a newer tag: 409 naming both tags, green keeps traffic', async () => {

@@ -79,6 +79,7 @@ describe('observer: health memory between passes (real backend, fake clock)', fu
       health: HEALTH,
       getRelease: async () => null,
       jobs: () => new Set(),
+      smokes: () => new Set(),
       // Never started, so the watch sets no timer of its own.
       clock: { now: () => clock, after: () => () => undefined },
     });

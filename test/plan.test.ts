@@ -9,6 +9,7 @@ const context: PlanContext = {
   failureThreshold: 3,
   startTimeoutMs: 60_000,
   healBackoffMs: (n) => 1000 * 2 ** n,
+  smokeGate: false,
 };
 
 function spec(color: Color, tag: string): UnitSpec {
@@ -88,6 +89,7 @@ function observed(o: Partial<Omit<Observed, 'releases'>> & { releases?: ReleaseR
     serving: o.serving ?? o.routed ?? null,
     outOfRouting: o.outOfRouting ?? { blue: null, green: null },
     jobs: o.jobs ?? new Set(),
+    smokes: o.smokes ?? new Set(),
     releases,
     missingArtifacts: o.missingArtifacts ?? new Set(),
   };

@@ -27,6 +27,7 @@ function report(phase: ColorReport['phase'], tag: string | null): ColorReport {
     port: 1,
     unit: { loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 1, nRestarts: 0 },
     health: null,
+    smoke: null,
   };
 }
 

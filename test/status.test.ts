@@ -62,6 +62,7 @@ function facts(overrides: Partial<PassFacts> = {}): PassFacts {
       outOfRouting: { blue: null, green: null },
       releases: {},
       jobs: new Set(),
+      smokes: new Set(),
       missingArtifacts: new Set(),
     },
     plan: converged,

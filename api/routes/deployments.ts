@@ -1,6 +1,8 @@
 // The deployment ledger (GET /hypervisor/deployments): which color served which tag to public
-// traffic, from when to when, made so by whom, and why it ended. Newest first.
+// traffic, from when to when, made so by whom, and why it ended. Newest first, with the
+// change-failure rate and the median time to restore over the entries listed.
 import { Router } from 'express';
+import { ledgerStats } from '../../reconciler/ledger-stats.js';
 import { allow } from '../auth/gate.js';
 import type { ApiDeps } from '../deps.js';
 import { queryInteger } from '../query.js';
@@ -8,7 +10,8 @@ import { queryInteger } from '../query.js';
 export function deploymentRoutes(deps: ApiDeps): Router {
   const router = Router();
   router.get('/deployments', allow('viewer'), async (req, res) => {
-    res.json({ deployments: await deps.store.listDeployments(queryInteger(req, 'limit', 100, 1, 1000)) });
+    const deployments = await deps.store.listDeployments(queryInteger(req, 'limit', 100, 1, 1000));
+    res.json({ deployments, stats: ledgerStats(deployments) });
   });
   return router;
 }

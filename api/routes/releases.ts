@@ -18,7 +18,7 @@ import { HttpError } from '../http-error.js';
 import { queryFlag, queryInteger } from '../query.js';
 import { LOG_HEADERS } from '../wire.js';
 
-const LOG_KINDS = ['build', 'test'] as const;
+const LOG_KINDS = ['build', 'test', 'smoke'] as const;
 const RUNNING = new Set(['pending', 'building', 'testing']);
 
 export function releaseRoutes(deps: ApiDeps): Router {
@@ -35,11 +35,16 @@ export function releaseRoutes(deps: ApiDeps): Router {
     const release = await releaseOf(deps, String(req.params.tag));
     const kind = String(req.params.kind);
     if (!(LOG_KINDS as readonly string[]).includes(kind))
-      throw new HttpError(404, 'not_found', `no log ${describeValue(kind)}; logs are build and test`);
+      throw new HttpError(404, 'not_found', `no log ${describeValue(kind)}; logs are build, test and smoke`);
     const file = path.join(deps.logsDir, release.tag, `${kind}.log`);
     const sse = wantsSse(req);
     const from = sse ? (lastEventId(req) ?? 0) : 0;
-    const follow = (queryFlag(req, 'follow') || sse) && RUNNING.has(release.status);
+    // A step's log grows while its release builds; the smoke log while a smoke run of it is under way.
+    const running = async (): Promise<boolean> =>
+      kind === 'smoke'
+        ? smokeUnderWay(deps, release.tag)
+        : RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
+    const follow = (queryFlag(req, 'follow') || sse) && (await running());
     if (!follow && !(await isFile(file))) {
       // Retention removes a local log only once the archive holds it: read it from there.
       const archived = await openArchived(deps, release, kind);
@@ -51,11 +56,17 @@ export function releaseRoutes(deps: ApiDeps): Router {
     res.set(LOG_HEADERS.source, 'local');
     const signal = followSignal(res, principalOf(res), stillAuthenticated(res));
     const sink = openSink(req, res, signal, true);
-    const growing = async (): Promise<boolean> =>
-      follow && RUNNING.has((await deps.store.getRelease(release.tag))?.status ?? '');
+    const growing = async (): Promise<boolean> => follow && (await running());
     await followFile(res, file, growing, signal, sink, from);
   });
   return router;
+}
+
+function smokeUnderWay(deps: ApiDeps, tag: string): boolean {
+  const colors = deps.reconciler.status().colors;
+  return Object.values(colors ?? {}).some(
+    (c) => c.desiredTag === tag && (c.smoke?.state === 'running' || c.smoke?.state === 'queued'),
+  );
 }
 
 async function releaseOf(deps: ApiDeps, rawTag: string): Promise<ReleaseRecord> {

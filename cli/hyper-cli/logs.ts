@@ -1,4 +1,4 @@
-// hyper-cli logs <tag> [--test] [--follow]: a release's build (or test) log; --follow prints it
+// hyper-cli logs <tag> [--test|--smoke] [--follow]: a release's build (or test, or smoke) log; --follow prints it
 // as it grows and returns when the step ends. With --json: one object, or (--follow) one per line.
 // A log whose local copy retention removed comes from the archive: stderr (or --json) says so.
 import { LOG_HEADERS } from '../../api/wire.js';
@@ -7,7 +7,7 @@ import type { OutputOptions } from '../output.js';
 
 export interface LogsArgs {
   tag: string;
-  kind: 'build' | 'test';
+  kind: 'build' | 'test' | 'smoke';
   follow: boolean;
 }
 

@@ -13,6 +13,7 @@ const RESULTS: ReleasePatch = {
   build: null,
   test: null,
   artifactPath: null,
+  smoke: null,
 };
 
 export type RecordStore = Pick<Store, 'getRelease' | 'createRelease' | 'updateRelease'>;

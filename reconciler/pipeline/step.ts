@@ -27,6 +27,8 @@ export interface StepSpec {
   containment: Containment;
   /** Where the running step is marked, so a daemon restarted after a crash can stop it (see leftovers.ts). */
   markFile?: string;
+  /** Variables the script gets besides cleanEnv()'s (the smoke gate's target, say). */
+  env?: Record<string, string>;
 }
 
 export interface StepRun {
@@ -66,7 +68,7 @@ export async function runStep(spec: StepSpec): Promise<StepRun> {
   const outcome = await supervise({
     argv: [spec.command, ...spec.args],
     cwd: spec.cwd,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...spec.env },
     timeoutMs: spec.timeoutMs,
     killGraceMs: spec.killGraceMs,
     signal: AbortSignal.any([spec.signal, logLost.signal]),
