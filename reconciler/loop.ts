@@ -212,7 +212,7 @@ export class Loop {
         smokeOnLedger(this.#options.store, request, result).catch((err: unknown) =>
           event({
             reason: 'LedgerWriteFailed',
-            message: `the smoke result of ${request.tag} could not be put on its ledger entry: ${(err as Error).message}`,
+            message: `the smoke result of ${request.tag} is not on its ledger entry: ${(err as Error).message}`,
           }),
         ),
       finished: () => void this.trigger(),
