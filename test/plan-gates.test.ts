@@ -95,6 +95,8 @@ function input(green: SmokeResult | null, o: { routed?: Color | null; smokes?: s
     colors: { blue: ready('blue', V1), green: ready('green', V2) },
     routed: o.routed === undefined ? 'blue' : o.routed,
     preview: null,
+    serving: o.routed === undefined ? 'blue' : o.routed,
+    outOfRouting: { blue: null, green: null },
     releases: { [V1]: release(V1, smokeRun(true, 'blue')), [V2]: release(V2, green) },
     jobs: new Set(),
     smokes: new Set(o.smokes ?? []),
