@@ -20,7 +20,7 @@ import { closeServer, createProxyServer, type ProxyServerOptions, type ProxyTlsO
 import { ReleasePipeline } from '../reconciler/pipeline.js';
 import { Loop } from '../reconciler/loop.js';
 import { HypervisorMetrics } from '../reconciler/metrics.js';
-import { SmokeTests } from '../reconciler/smoke.js';
+import { smokeTestsFor } from '../reconciler/smoke.js';
 import { openStore } from '../store/open-store.js';
 import { canaryOptions } from './canary.js';
 import { startDesiredSources } from './desired-sources.js';
@@ -102,11 +102,7 @@ async function assemble(
     status: (): ReconcilerStatus => reconciler.status(),
     activeColor: () => router.activeColor(),
   });
-  const gate = config.gates.smoke;
-  const smoke =
-    gate === null
-      ? undefined
-      : new SmokeTests({ root: config.root, gate, store, containment: stepContainment(config) });
+  const smoke = smokeTestsFor(config.gates.smoke, { root: config.root, store, containment: stepContainment(config) });
   const reconciler: Loop = new Loop({
     config,
     store,

@@ -76,6 +76,14 @@ export class SmokeTests implements SmokeTester {
   }
 }
 
+/** The smoke gate's runner when gates.smoke is set; undefined (the gate is off) otherwise. */
+export function smokeTestsFor(
+  gate: SmokeGateConfig | null,
+  options: Omit<SmokeTestsOptions, 'gate'>,
+): SmokeTests | undefined {
+  return gate === null ? undefined : new SmokeTests({ ...options, gate });
+}
+
 /** The smoke run as a gate of the deployment ledger. */
 export function smokeGateResult(smoke: SmokeResult): GateResult {
   const seconds = (smoke.durationMs / 1000).toFixed(1);
