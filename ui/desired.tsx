@@ -18,6 +18,11 @@ export function yamlOf(doc: DesiredDoc): string {
   return `active: ${doc.active ?? 'null'}\ncolors:\n${colors}\npaused: ${doc.paused}\n`;
 }
 
+/** The document on one line, for the history table. */
+const summary = (doc: DesiredDoc): string =>
+  `active ${doc.active ?? 'none'} · ${COLORS.map((c) => `${c} ${doc.colors[c].tag ?? 'none'}`).join(' · ')}` +
+  (doc.paused ? ' · paused' : '');
+
 /** One line per difference, in the API's words (`green: v1 -> v2`). */
 export function changesBetween(a: DesiredDoc, b: DesiredDoc): string[] {
   const lines: string[] = [];
@@ -142,7 +147,7 @@ function History({ revisions }: { revisions: Revision[] }) {
                 <td>{r.source}</td>
                 <td>{r.author}</td>
                 <td>{time(r.time)}</td>
-                <td class="mono">{yamlOf(r.doc).trim().replace(/\n/g, '; ')}</td>
+                <td class="mono">{summary(r.doc)}</td>
               </tr>
             ))}
           </tbody>
