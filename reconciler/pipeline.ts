@@ -42,6 +42,12 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
   readonly #pattern: RegExp;
   /** Tags being built by this pipeline: two runs of one tag would share their folders. */
   readonly #running = new Set<string>();
+  /**
+   * The clearing of leftovers in progress (settled when none): a run waits for it before it starts,
+   * since the clearing removes build folders and stops marked scripts of every tag not running when
+   * it began, and would take a run that started meanwhile for a leftover.
+   */
+  #clearing: Promise<unknown> = Promise.resolve();
 
   constructor(options: ReleasePipelineOptions) {
     this.#settings = validateOptions(options);
@@ -59,15 +65,30 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
 
   /**
    * Ends what builds of an earlier daemon left running (their scripts, their git) and removes their
-   * temporary folders; this daemon's own builds are left alone.
+   * temporary folders; this daemon's own builds are left alone, and none starts until it is done.
    */
-  async clearLeftovers(): Promise<LeftoversCleared> {
+  clearLeftovers(): Promise<LeftoversCleared> {
+    const clearing = this.#clearAfter(this.#clearing);
+    this.#clearing = clearing.catch(() => undefined);
+    return clearing;
+  }
+
+  async #clearAfter(previous: Promise<unknown>): Promise<LeftoversCleared> {
+    await previous;
     const { root, killGraceMs: graceMs, containment } = this.#settings;
     const running = new Set(this.#running);
     const tags = await stopLeftoverSteps(this.marksDir, { graceMs, containment, running });
     const gitProcesses = await stopOrphanGit(gitMarkOf(root), graceMs);
     const tempFolders = await removeBuildTemps(path.join(root, 'artifacts'), running);
     return { tags, gitProcesses, tempFolders };
+  }
+
+  /** Settles once no clearing of leftovers runs (a stop meanwhile is seen by the run's checkpoints). */
+  async #cleared(): Promise<void> {
+    for (let clearing = this.#clearing; ; clearing = this.#clearing) {
+      await clearing;
+      if (clearing === this.#clearing) return;
+    }
   }
 
   /** The folders builds write to that lie on a full file system, with the fix; null when there is room. */
@@ -84,6 +105,7 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
   async run(tag: string, signal: AbortSignal): Promise<ReleaseRecord> {
     assertReleaseTag(tag, this.#pattern);
     signal.throwIfAborted();
+    await this.#cleared();
     if (this.#running.has(tag)) throw new ConflictError(`${tag} is already being built`);
     this.#running.add(tag);
     try {
