@@ -77,6 +77,14 @@ describe('releases from GitHub, end to end (real daemon process, process units)'
   const start = async (): Promise<void> => {
     daemon = await startDaemonProcess(configPath, {}, publicUrl);
   };
+  /** Stops the daemon cleanly and starts it again with `line` in place of the BUILD line of its config. */
+  const restartWith = async (line: string): Promise<void> => {
+    const text = config!.text.replace(/^ {2}build: .*$/m, `  ${line}`);
+    expect(text).to.not.equal(config!.text);
+    await writeFile(configPath, text);
+    await daemon.stop();
+    await start();
+  };
   /** Kills the daemon as a crash would: no chance to record anything. */
   const crash = async (): Promise<void> => {
     daemon.child.kill('SIGKILL');
@@ -203,19 +211,26 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }`,
   });
 
   it('runs a build cut short by a daemon crash again once, stopping the scripts the crash left', async () => {
-    const sleep = `2.${randomInt(100_000, 999_999)}`;
-    await restoreScripts(repo, sleep);
+    // A BUILD that holds until a file appears, so nothing here hangs on how fast the host is: the
+    // first run (it leaves `ran`) holds until the daemon that restarts stops it; the run after the
+    // restart finds `ran` and passes. The timeout that the hung BUILD above proved is lifted first.
+    await restartWith('build: { script: BUILD, timeout: 10m }');
+    const hold = await holdingScripts(repo, scratch.dir, 'once');
     const tag = await repo.release('26.11.27.4');
-    await push(tag, 'bo');
-    await waitFor('BUILD to run', async () => (await processesMatching(`sleep ${sleep}`)).length > 0 || null, 20_000);
-    await crash();
-    await start();
-    const record = await finished(tag);
-    expect(record).to.include({ status: 'succeeded', interruptions: 0 });
-    const reasons = (await events()).filter((e) => e.data?.tag === tag).map((e) => e.reason);
-    expect(reasons).to.include.members(['BuildLeftoverStopped', 'BuildInterrupted', 'BuildSucceeded']);
-    expect(await processesMatching(`sleep ${sleep}`)).to.deep.equal([]);
-    await readyAt('green', tag);
+    try {
+      await push(tag, 'bo');
+      await waitFor('BUILD to hold', async () => (await processesMatching(hold.needle)).length > 0 || null, 20_000);
+      await crash();
+      await start();
+      const record = await finished(tag);
+      expect(record).to.include({ status: 'succeeded', interruptions: 0 });
+      const reasons = (await events()).filter((e) => e.data?.tag === tag).map((e) => e.reason);
+      expect(reasons).to.include.members(['BuildLeftoverStopped', 'BuildInterrupted', 'BuildSucceeded']);
+      expect(await processesMatching(hold.needle)).to.deep.equal([]);
+      await readyAt('green', tag);
+    } finally {
+      await hold.release();
+    }
   });
 
   it('keeps the checkouts and artifacts of the newest releases and of what the colors run', async () => {
@@ -235,31 +250,36 @@ policy: { autoStage: true, autoPromote: false, keepReleases: 2 }`,
   });
 
   it('fails a build cut short by a crash twice in a row instead of running it forever', async () => {
-    const sleep = `2.${randomInt(100_000, 999_999)}`;
-    await restoreScripts(repo, sleep);
+    // Every run holds (no `ran` shortcut): each crash leaves one, until the second restart gives up.
+    const hold = await holdingScripts(repo, scratch.dir, 'twice', { always: true });
     const tag = await repo.release('26.11.27.5');
     const before = await latestRevision();
-    await push(tag);
-    const seen = new Set<number>();
-    for (let crashes = 0; crashes < 2; crashes++) {
-      // A sleep not seen before: the run after a restart, not the leftover the restart stops.
-      const pids = await waitFor(
-        `BUILD to run (${crashes + 1})`,
-        async () => {
-          const now = await processesMatching(`sleep ${sleep}`);
-          return now.some((pid) => !seen.has(pid)) ? now : null;
-        },
-        20_000,
-      );
-      for (const pid of pids) seen.add(pid);
-      await crash();
-      await start();
+    try {
+      await push(tag);
+      const seen = new Set<number>();
+      for (let crashes = 0; crashes < 2; crashes++) {
+        // A holder not seen before: the run after a restart, not the leftover the restart stops.
+        const pids = await waitFor(
+          `BUILD to hold (${crashes + 1})`,
+          async () => {
+            const now = await processesMatching(hold.needle);
+            return now.some((pid) => !seen.has(pid)) ? now : null;
+          },
+          20_000,
+        );
+        for (const pid of pids) seen.add(pid);
+        await crash();
+        await start();
+      }
+      const record = await finished(tag, 10_000);
+      expect(record).to.include({ status: 'failed', interruptions: 2 });
+      expect(record.error).to.match(/stopped during this build 2 times in a row; rebuild it on demand/);
+      expect(await processesMatching(hold.needle)).to.deep.equal([]);
+      expect((await latestRevision()).number).to.equal(before.number);
+    } finally {
+      // Released: the rebuild on demand below runs the same BUILD.
+      await hold.release();
     }
-    const record = await finished(tag, 10_000);
-    expect(record).to.include({ status: 'failed', interruptions: 2 });
-    expect(record.error).to.match(/stopped during this build 2 times in a row; rebuild it on demand/);
-    expect(await processesMatching(`sleep ${sleep}`)).to.deep.equal([]);
-    expect((await latestRevision()).number).to.equal(before.number);
   });
 
   it('rebuilds a release on demand, at the same commit', async () => {
@@ -314,14 +334,42 @@ function onDisk(root: string, tag: string): { repo: boolean; artifact: boolean }
   return { repo: existsSync(path.join(root, 'repos', tag)), artifact: existsSync(path.join(root, 'artifacts', tag)) };
 }
 
-/** BUILD and TEST as the example has them, BUILD first sleeping `sleep` seconds (a slow build to interrupt). */
-async function restoreScripts(repo: ExampleRepo, sleep: string): Promise<void> {
+interface Hold {
+  /** In the command line of a holding BUILD's wait, and of nothing else. */
+  needle: string;
+  /** Lets every holder go (for the tests after; a holder the daemon failed to stop ends too). */
+  release(): Promise<void>;
+}
+
+/**
+ * Commits BUILD and TEST as the example has them, BUILD first holding until a gate file exists:
+ * on its first run only, or on every run with `always`. A hold is a shell waiting on the file, so
+ * it ends only when stopped or released, never on its own after some time.
+ */
+async function holdingScripts(
+  repo: ExampleRepo,
+  dir: string,
+  name: string,
+  options: { always?: boolean } = {},
+): Promise<Hold> {
+  const gate = path.join(dir, `gate-${name}-${randomInt(100_000, 999_999)}`);
+  const ran = `${gate}.ran`;
   const git = simpleGit(repo.path);
   const build = await git.show([`${V1}:BUILD`]);
+  const wait = `'until [ -e "$1" ]; do sleep 0.1; done', 'hold', ${JSON.stringify(gate)}`;
+  // BUILD declares its own `fs`: this runs in a block of its own.
+  const holdFirst = `{
+const fs = require('node:fs');
+if (${options.always ? 'true' : `!fs.existsSync(${JSON.stringify(ran)})`}) {
+  fs.writeFileSync(${JSON.stringify(ran)}, '');
+  require('node:child_process').execFileSync('sh', ['-c', ${wait}]);
+}
+}`;
   await repo.commitFile('TEST', await git.show([`${V1}:TEST`]), 'TEST passes again');
   await repo.commitFile(
     'BUILD',
-    build.replace("'use strict';", `'use strict';\nrequire('node:child_process').execFileSync('sleep', ['${sleep}']);`),
-    'slow BUILD',
+    build.replace("'use strict';", `'use strict';\n${holdFirst}`),
+    `BUILD holding (${name})`,
   );
+  return { needle: gate, release: () => writeFile(gate, '') };
 }
