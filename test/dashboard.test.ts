@@ -148,7 +148,7 @@ describe('dashboard: an operator in a real browser (real daemon, real builds)', 
     const screens: Array<[string, string, Locator]> = [
       ['Releases', '05-releases', main.getByRole('rowheader', { name: `v${V2}` })],
       ['Events', '06-events', main.getByRole('cell', { name: 'SwitchRequested', exact: true }).first()],
-      ['Traffic', '07-traffic', main.getByRole('status').filter({ hasText: 'No data' })],
+      ['Traffic', '07-traffic', main.getByRole('heading', { name: 'Requests per second' })],
       ['Desired state', '08-desired', main.getByRole('heading', { name: 'History' })],
     ];
     for (const [link, name, shown] of screens) {

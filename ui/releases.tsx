@@ -2,21 +2,18 @@
 // color, rebuild a release, run its smoke test again; each release's logs a click away.
 import { useState } from 'preact/hooks';
 import type { ChangeAnswer } from '../api/wire.js';
-import type { Color, ReleaseRecord, StepResult } from '../common/types.js';
+import type { Color, ReleaseRecord } from '../common/types.js';
 import { useAsk, type ActionSpec } from './actions.js';
 import { call } from './api.js';
 import { ago, step } from './format.js';
 import { useLoad } from './load.js';
 import { useMay } from './session.js';
 
-/** A smoke run as the smoke gate records it on a release (absent on daemons without the gate). */
-type WithSmoke = ReleaseRecord & { smoke?: (StepResult & { color: Color; passed: boolean; summary: string }) | null };
-
 const newestFirst = (a: ReleaseRecord, b: ReleaseRecord): number =>
   (b.taggedAt ?? b.createdAt).localeCompare(a.taggedAt ?? a.createdAt) || b.tag.localeCompare(a.tag);
 
 export function Releases() {
-  const list = useLoad(() => call<{ releases: WithSmoke[] }>('GET', '/releases?limit=200'));
+  const list = useLoad(() => call<{ releases: ReleaseRecord[] }>('GET', '/releases?limit=200'));
   const may = useMay('operator');
   const releases = [...(list.data?.releases ?? [])].sort(newestFirst);
   return (
@@ -49,7 +46,7 @@ export function Releases() {
   );
 }
 
-function ReleaseRow({ release, may }: { release: WithSmoke; may: boolean }) {
+function ReleaseRow({ release, may }: { release: ReleaseRecord; may: boolean }) {
   const ask = useAsk();
   const smoke = release.smoke;
   const logs = `#/releases/${encodeURIComponent(release.tag)}/logs`;

@@ -3,20 +3,9 @@
 // nothing (or predates the route) gets a plain "no data", not an error.
 import uPlot from 'uplot';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import type { TrafficAnswer, TrafficMinute } from '../api/wire.js';
 import type { Color } from '../common/types.js';
 import { ApiError, call } from './api.js';
-
-/** GET /hypervisor/traffic: per color, the last hour minute by minute, oldest first. */
-interface TrafficMinute {
-  start: string;
-  requests: number;
-  errors: number;
-  p99Seconds: number | null;
-}
-interface TrafficAnswer {
-  minutes: number;
-  colors: Record<Color, TrafficMinute[]>;
-}
 
 const REFRESH_MS = 15_000;
 const STROKE: Record<Color, string> = { blue: '#2563eb', green: '#16a34a' };
@@ -51,7 +40,7 @@ export function Traffic() {
     const timer = window.setInterval(load, REFRESH_MS);
     return () => window.clearInterval(timer);
   }, []);
-  const empty = answer !== null && answer.colors.blue.length + answer.colors.green.length === 0;
+  const empty = answer !== null && [...answer.colors.blue, ...answer.colors.green].every((m) => m.requests === 0);
   return (
     <div>
       <h1>Traffic</h1>
