@@ -30,6 +30,7 @@ import { startNotifications } from './notifications.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import { reportArchive, startLogArchive } from './log-archive.js';
 import { listenMetrics, watchLoopMetrics } from './metrics.js';
+import { startVerification } from './verify.js';
 import { Readiness } from './readiness.js';
 import { releaseFlow } from './release-flow.js';
 import type { Store } from '../store/store.js';
@@ -117,6 +118,7 @@ async function assemble(
   closers.unshift(() => reconciler.close());
   reportArchive(archive, reconciler, closers);
   watchLoopMetrics(reconciler, store, metrics);
+  startVerification(config, { store, desired, reconciler, meter, metrics }, closers);
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
   const notifications = await startNotifications(config, store, DAEMON_VERSION);

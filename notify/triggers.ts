@@ -41,9 +41,8 @@ export const TRIGGERS: Readonly<Record<string, Row>> = {
   DiskLow: (e) => problem('disk_low', 'disk', e, { quiet: true }),
   DiskOk: (e) => answer('recovered', 'disk', e),
   SmokeFailed: (e) => problem('smoke_failed', RELEASES, e, { once: perTag(e), log: 'smoke' }),
-  // Issue 13's other gates add theirs here, e.g.
-  //   Verified: (e) => news('verified', e, { once: perTag(e) }),
-  //   RolledBack: (e) => news('rolled_back', e),
+  Verified: (e) => news('verified', e, { once: perTag(e) }),
+  RolledBack: (e) => news('rolled_back', e, { once: `deployment-${String(e.data?.deployment)}` }),
 };
 
 /** What `event` means for notifications; null when nothing (no row, or the row says no). */

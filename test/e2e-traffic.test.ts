@@ -3,10 +3,10 @@
 // The metrics are read back with a real Prometheus text-format parser and held against the
 // requests this test sent.
 import { expect } from 'chai';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusAnswer, TrafficAnswer } from '../api/wire.js';
-import type { Color } from '../common/types.js';
+import type { Color, Deployment, EventRecord } from '../common/types.js';
 import { SystemdDriver } from '../units/systemd-driver.js';
 import { PASSWORD, request, type Answer } from './api-harness.js';
 import { runBin, scratchDir, startDaemonProcess, type DaemonProcess } from '../harness/daemon-process.js';
@@ -20,6 +20,8 @@ import { waitFor } from './harness/wait.js';
 
 const V1 = 'v26.11.27.0';
 const V2 = 'v26.11.27.1';
+/** gates.verify's window: long enough for the load below to reach minRequests, short for the test. */
+const WINDOW_S = 20;
 
 describe('traffic measured by the proxy (real daemon, real systemd units, real traffic)', function () {
   this.timeout(240_000);
@@ -32,6 +34,8 @@ describe('traffic measured by the proxy (real daemon, real systemd units, real t
   let metricsUrl: string;
   let socket: string;
   let viewer: string;
+  let envRoot: string;
+  let cliEnv: NodeJS.ProcessEnv;
 
   const admin = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
     const answer = await request<T>({ socketPath: socket }, method, route, body === undefined ? {} : { body });
@@ -60,6 +64,7 @@ describe('traffic measured by the proxy (real daemon, real systemd units, real t
     await repo.release(V1.slice(1));
     await repo.release(V2.slice(1));
     const metricsPort = await freePort();
+    envRoot = path.join(scratch.dir, 'env');
     const config = await writeTestConfig({
       appName: `traffic-${process.pid}`,
       dir: scratch.dir,
@@ -68,11 +73,12 @@ describe('traffic measured by the proxy (real daemon, real systemd units, real t
       preview: true,
       scriptTimeouts: { build: '2m', test: '2m' },
       intervals: { health: '500ms', reconcile: '1s' },
-      envRoot: path.join(scratch.dir, 'env'),
+      envRoot,
       extra: [
         'proxy: { drainTimeout: 2s }',
         'policy: { autoStage: false }',
         `metrics: { listen: '127.0.0.1:${metricsPort}' }`,
+        `gates: { verify: { window: ${WINDOW_S}s, minRequests: 20, maxErrorRate: 1%, maxP99: 2s } }`,
       ].join('\n'),
     });
     ({ appName, socket, publicUrl } = config);
@@ -81,7 +87,7 @@ describe('traffic measured by the proxy (real daemon, real systemd units, real t
     daemon = await startDaemonProcess(config.path, manager.env, publicUrl);
     await admin('POST', '/users', { username: 'vera', password: PASSWORD, roles: ['viewer'] });
     const session = path.join(scratch.dir, 'session.json');
-    const cliEnv = { ...process.env, HYPER_CLI_SESSION: session, HYPER_SERVER: publicUrl };
+    cliEnv = { ...process.env, HYPER_CLI_SESSION: session, HYPER_SERVER: publicUrl };
     const login = await runBin('hyper-cli', ['login', '--user', 'vera', '--password-stdin'], cliEnv, PASSWORD);
     expect(login.code, login.stderr + login.stdout).to.equal(0);
     viewer = (JSON.parse(await readFile(session, 'utf8')) as { token: string }).token;
@@ -156,5 +162,66 @@ describe('traffic measured by the proxy (real daemon, real systemd units, real t
     const busy = history.colors.blue.filter((m) => m.requests > 0);
     expect(busy.every((m) => m.p99Seconds !== null && m.p99Seconds > 0)).to.equal(true);
     expect(busy.reduce((sum, m) => sum + m.errors, 0)).to.equal(0);
+  });
+
+  it('rolls a release that answers 500 back to the color that served before, within the window', async () => {
+    // Green's release passes readiness (/ping and /version answer) but fails every ordinary path.
+    await writeFile(path.join(envRoot, `fault-${V2.slice(1)}`), '500');
+    await waitFor('green answering 500 on its own port', async () => {
+      const s = await status();
+      const res = await fetch(`http://127.0.0.1:${s.status.colors!.green.port}/`, {
+        signal: AbortSignal.timeout(2_000),
+      });
+      return res.status === 500 && ready(s, 'green', V2) ? true : null;
+    });
+    const switched = Date.now();
+    await admin('POST', '/switch', { to: 'green' });
+    const load = startLoad({ origin: publicUrl, path: '/', connections: 4, durationMs: 60_000, maxRequests: 2_000 });
+    try {
+      await waitFor(
+        'traffic back on blue',
+        async () => {
+          const s = await status();
+          return s.status.active === 'blue' && s.revision?.source === 'verify' ? s : null;
+        },
+        WINDOW_S * 1000,
+      );
+    } finally {
+      load.stop();
+    }
+    const sent = await load.done;
+    expect(Date.now() - switched).to.be.below(WINDOW_S * 1000);
+    expect(sent.failed, 'the 500s green answered before the rollback').to.be.above(0);
+    expect(await (await fetch(`${publicUrl}/version`)).text()).to.equal(V1.slice(1));
+
+    const { deployments } = await admin<{ deployments: Deployment[] }>('GET', '/deployments');
+    const failed = deployments.find((d) => d.color === 'green' && d.tag === V2)!;
+    expect(failed.endReason).to.equal('rolled_back');
+    const verdict = /^error rate (\d+(?:\.\d+)?)% \((\d+) of (\d+)\) > 1% over \d+ s$/.exec(failed.verdict ?? '');
+    expect(verdict, failed.verdict ?? 'no verdict').to.not.equal(null);
+    const [, rate, errors, requests] = verdict!.map(Number);
+    expect(rate).to.be.above(1);
+    expect(requests).to.be.at.least(20);
+    expect(rate).to.be.closeTo((100 * errors!) / requests!, 0.01);
+    expect(failed.gates.find((g) => g.name === 'verify')).to.deep.include({
+      result: 'failed',
+      verdict: failed.verdict,
+    });
+    expect(deployments[0]).to.deep.include({ color: 'blue', tag: V1, endedAt: null, source: 'verify' });
+
+    const revision = (await status()).revision!;
+    expect(revision).to.deep.include({ source: 'verify' });
+    expect(revision.doc.active).to.equal('blue');
+    const trail = (await admin<{ events: EventRecord[] }>('GET', '/events?limit=1000')).events;
+    const rolledBack = trail.find((e) => e.reason === 'RolledBack')!;
+    expect(rolledBack.message).to.contain(failed.verdict!);
+    expect(rolledBack.data).to.deep.include({ tag: V2, to: 'blue', toTag: V1, verdict: failed.verdict });
+    const history = await runBin('hyper-cli', ['history'], cliEnv);
+    expect(history.code, history.stderr).to.equal(0);
+    expect(history.stdout).to.contain(`(rolled_back): ${failed.verdict!}`);
+    const scrape = await scrapeListener();
+    expect(scrape.value('hypervisor_deploys_total', { outcome: 'rolled_back' })).to.equal(1);
+    expect(scrape.value('hypervisor_gate_results_total', { gate: 'verify', result: 'failed' })).to.equal(1);
+    expect(scrape.value('hypervisor_upstream_failures_total', { color: 'green' })).to.equal(0);
   });
 });

@@ -2,6 +2,8 @@
 // The example backend. It runs as
 //   <exe> --deployment <profile> --port <port> --env-root <path> --app-version <version>
 // and serves GET /ping, GET /version and GET /. BUILD turns this file into the release executable.
+// Fault mode, for trying the hypervisor's verification: while <env-root>/fault-<version> holds an
+// HTTP status (e.g. 500), every path but /ping and /version answers it, so the build stays Ready.
 'use strict';
 
 const fs = require('node:fs');
@@ -15,6 +17,8 @@ const VERSION_PATTERN = /^\d{2}\.\d{2}\.\d{2}\.\d+$/;
 const FLAGS = ['--deployment', '--port', '--env-root', '--app-version'];
 const USAGE = 'usage: server --deployment <profile> --port <port> --env-root <path> --app-version <version>';
 const SHUTDOWN_GRACE_MS = 5000;
+/** How long a look at the fault file is trusted: the file can be written while the server runs. */
+const FAULT_CHECK_MS = 200;
 
 class UsageError extends Error {}
 
@@ -77,12 +81,34 @@ function colorOf(port) {
   return { 8001: 'blue', 8002: 'green' }[port] ?? null;
 }
 
+/** The status <env-root>/fault-<version> asks every ordinary path to answer, or null; looked at every FAULT_CHECK_MS. */
+function faultOf(settings) {
+  const file = path.join(settings.envRoot, `fault-${settings.version}`);
+  let seen = { at: 0, status: null };
+  return () => {
+    const now = Date.now();
+    if (now - seen.at < FAULT_CHECK_MS) return seen.status;
+    let status = null;
+    try {
+      const value = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(value) && value >= 400 && value <= 599) status = value;
+    } catch {
+      // No file (or unreadable): no fault.
+    }
+    seen = { at: now, status };
+    return status;
+  };
+}
+
 function handler(settings) {
+  const fault = faultOf(settings);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
     if (url.pathname === '/ping') return send(res, 200, 'text/plain', 'pong');
     if (url.pathname === '/version') return send(res, 200, 'text/plain', settings.version);
+    const status = fault();
+    if (status !== null) return send(res, status, 'text/plain', `fault mode: ${status}\n`);
     if (url.pathname === '/') return send(res, 200, 'application/json', `${JSON.stringify(hello(settings, req))}\n`);
     return send(res, 404, 'text/plain', 'not found\n');
   };
