@@ -42,6 +42,9 @@ export type StepVerdict = { result: 'pass' | 'fail' | 'hold'; message: string };
 
 export type StepJudge = (judgement: StepJudgement) => StepVerdict | Promise<StepVerdict>;
 
+/** Told when a step (or a held step's next round) begins: a judge that compares readings takes its first here. */
+export type StepStarted = (step: Omit<StepJudgement, 'endedAt'>) => void;
+
 /**
  * restored: read back after a restart, not applied to the proxy yet. stepping: the split is live.
  * promoting: every step passed (or `--now`): the next pass switches all traffic.
@@ -58,6 +61,8 @@ export interface CanaryPorts {
   /** Gives `to` `weight` per cent of the public clients; null: every client to the active color. */
   split(to: { color: Color; weight: number } | null): Promise<unknown>;
   judge: StepJudge;
+  /** @default nothing */
+  stepStarted?: StepStarted;
   /** Every client is back on `from` already: make the desired state say so. Never rejects. */
   sendBack(rollout: Rollout, verdict: string): Promise<void>;
   persist(state: PersistedCanary | null): Promise<void>;
@@ -152,6 +157,10 @@ export class CanaryController {
 
   #schedule(): void {
     const at = this.#state;
+    if (at?.phase === 'stepping') {
+      const { from, to, tag, step, weight, startedAt } = at;
+      this.#ports.stepStarted?.({ from, to, tag, step, weight, startedAt });
+    }
     this.#cancelTimer = this.#settings.clock.after(this.#settings.stepDurationMs, async () => {
       this.#cancelTimer = null;
       if (this.#state === at) await this.#judge();

@@ -58,6 +58,7 @@ interface Rig {
   wakes: number;
   verdicts: StepVerdict[];
   paused: boolean;
+  started: Array<[number, number]>;
 }
 
 function rig(steps: number[] = [10, 50]): Rig {
@@ -72,6 +73,7 @@ function rig(steps: number[] = [10, 50]): Rig {
     wakes: 0,
     verdicts: [],
     paused: false,
+    started: [],
   };
   const controller = new CanaryController(
     { steps, stepDurationMs: MINUTE, clock },
@@ -86,6 +88,7 @@ function rig(steps: number[] = [10, 50]): Rig {
       event: async (event) => void r.events.push(event),
       wake: () => (r.wakes += 1),
       paused: () => r.paused,
+      stepStarted: (s) => void r.started.push([s.weight, s.startedAt]),
     },
   );
   return Object.assign(r, { controller }) as Rig;
@@ -161,6 +164,11 @@ describe('canary step controller (injected clock)', () => {
     await r.clock.advance(MINUTE);
     expect(r.judged).to.have.length(2);
     expect(r.controller.state()?.phase).to.equal('promoting');
+    expect(r.started, 'a judge is told when each round begins').to.deep.equal([
+      [10, r.judged[0]!.startedAt],
+      [10, r.judged[1]!.startedAt],
+    ]);
+    expect(r.judged[1]!.startedAt - r.judged[0]!.startedAt).to.equal(MINUTE);
   });
 
   it('while the loop is paused a step neither advances nor is judged; it goes on after resume', async () => {
