@@ -43,6 +43,8 @@ export const TRIGGERS: Readonly<Record<string, Row>> = {
   SmokeFailed: (e) => problem('smoke_failed', RELEASES, e, { once: perTag(e), log: 'smoke' }),
   Verified: (e) => news('verified', e, { once: perTag(e) }),
   RolledBack: (e) => news('rolled_back', e, { once: `deployment-${String(e.data?.deployment)}` }),
+  // A failed canary step: every client went back, and the desired state says so (daemon/canary.ts).
+  CanaryRolledBack: (e) => news('rolled_back', e, { once: `revision-${String(e.data?.revision)}` }),
 };
 
 /** What `event` means for notifications; null when nothing (no row, or the row says no). */

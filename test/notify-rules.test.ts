@@ -31,6 +31,16 @@ const target = (...on: NotificationKind[]): TargetRules => ({ on, quietPeriodMs:
 const nothingTold: Told = { last: null, lastProblem: null };
 
 describe('notify: the trigger table', () => {
+  it('maps a failed canary step (its desired revision back) to rolled_back, with the tag', () => {
+    const data = { from: 'blue', to: 'green', tag: 'v2', verdict: 'error rate 40% (4 of 10) > 1%', revision: 7 };
+    expect(noticeOf(event('CanaryRolledBack', data, 'blue'))).to.include({
+      kind: 'rolled_back',
+      tag: 'v2',
+      color: 'blue',
+      once: 'revision-7',
+    });
+  });
+
   it('maps a failed TEST to test_failed and any other failed step to build_failed, one per tag, with its log', () => {
     const test = noticeOf(event('BuildFailed', { tag: 'v1', status: 'failed', step: 'test' }))!;
     expect(test).to.include({ kind: 'test_failed', role: 'problem', subject: 'releases', quiet: false });
