@@ -1,11 +1,14 @@
-// What the loop needs for gates.canary, built from the daemon's parts: the judge of each step, how a
+// What the loop needs for gates.canary, built from the daemon's parts: the judge of each step (the
+// verification gate's judge over the proxy's measurements of the new color), how a
 // failed rollout makes the desired state say where traffic went back to, and the file a rollout
 // survives restarts in.
 import path from 'node:path';
 import type { ReconcilerStatus } from '../common/status.js';
 import type { Config } from '../config/config.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
-import type { Rollout, StepJudgement, StepVerdict } from '../reconciler/canary.js';
+import type { TrafficReadings } from '../common/traffic.js';
+import type { Rollout } from '../reconciler/canary.js';
+import { DEFAULT_STEP_THRESHOLDS, TrafficStepJudge } from '../reconciler/canary-judge.js';
 import { CanaryFile } from '../reconciler/canary-file.js';
 import type { CanaryOptions } from '../reconciler/canary-setup.js';
 
@@ -16,24 +19,16 @@ export function canaryOptions(
   config: Config,
   desired: DesiredStateService,
   status: () => ReconcilerStatus,
+  traffic: Pick<TrafficReadings, 'totals'>,
 ): CanaryOptions | undefined {
   if (config.gates.canary === null) return undefined;
+  const steps = new TrafficStepJudge(traffic, DEFAULT_STEP_THRESHOLDS, status);
   return {
-    judge: (step) => readinessJudge(status(), step),
+    judge: (step) => steps.judge(step),
+    stepStarted: (step) => steps.started(step),
     sendBack: (rollout, verdict) => sendBack(desired, rollout, verdict),
     file: new CanaryFile(path.join(config.root, 'canary.json')),
   };
-}
-
-/** A step passes while the new color stayed Ready at its tag, as the loop's probes saw it. */
-export function readinessJudge(status: ReconcilerStatus, step: StepJudgement): StepVerdict {
-  const seen = status.colors?.[step.to];
-  const seconds = Math.round((step.endedAt - step.startedAt) / 1000);
-  if (seen?.phase === 'Ready' && seen.runningTag === step.tag) {
-    return { result: 'pass', message: `${step.to} stayed Ready at ${step.tag} over ${seconds} s` };
-  }
-  const why = seen ? `${seen.phase}: ${seen.message}` : 'not observed';
-  return { result: 'fail', message: `${step.to} is not Ready at ${step.tag} (${why}) after ${seconds} s` };
 }
 
 /** The desired state follows the traffic back: `active` returns to `from`, unless someone moved it since. */

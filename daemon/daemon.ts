@@ -112,7 +112,7 @@ async function assemble(
     builder,
     buildLeftovers: builder,
     smoke,
-    canary: canaryOptions(config, desired, () => reconciler.status()),
+    canary: canaryOptions(config, desired, () => reconciler.status(), meter),
     metrics,
   });
   closers.unshift(() => reconciler.close());

@@ -4,13 +4,23 @@
 import type { CanaryReport } from '../common/status.js';
 import { otherColor, type Color, type NewEvent } from '../common/types.js';
 import type { CanaryGateConfig } from '../config/canary.js';
-import { CanaryController, systemClock, type CanaryState, type Clock, type Rollout, type StepJudge } from './canary.js';
+import {
+  CanaryController,
+  systemClock,
+  type CanaryState,
+  type Clock,
+  type Rollout,
+  type StepJudge,
+  type StepStarted,
+} from './canary.js';
 import type { CanaryFile } from './canary-file.js';
 import type { TrafficRouter } from './ports.js';
 
 /** What the composition root gives the reconciler for gates.canary. */
 export interface CanaryOptions {
   judge: StepJudge;
+  /** Told when each step begins (TrafficStepJudge.started). @default nothing */
+  stepStarted?: StepStarted;
   /** Every client is back on `from`: write the desired state that says so. Should not reject. */
   sendBack(rollout: Rollout, verdict: string): Promise<void>;
   file: CanaryFile;
@@ -37,6 +47,7 @@ export function makeCanary(
   return new CanaryController(settings, {
     split: (to) => w.router.setCanary(to && { color: to.color, port: w.ports[to.color], weight: to.weight }),
     judge: options.judge,
+    ...(options.stepStarted ? { stepStarted: options.stepStarted } : {}),
     sendBack: (rollout, verdict) =>
       options.sendBack(rollout, verdict).catch((err: unknown) =>
         w.event({

@@ -1,6 +1,6 @@
 // The daemon's canary parts against a real embedded store and real files: a failed rollout writes
 // the desired revision that sends traffic back (source `canary`, with its event in the same
-// transaction), never over a change someone made since; the readiness judge reads the loop's status;
+// transaction), never over a change someone made since; a step is judged from a real proxy meter;
 // the saved rollout survives as a file and a file that says nothing sensible is ignored.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,17 +8,18 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { ColorReport, ReconcilerStatus } from '../common/status.js';
 import { parseConfig } from '../config/config.js';
-import { canaryOptions, readinessJudge } from '../daemon/canary.js';
+import { canaryOptions } from '../daemon/canary.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { initialStatus } from '../reconciler/status.js';
 import { CanaryFile } from '../reconciler/canary-file.js';
+import { DEFAULT_STEP_THRESHOLDS, TrafficStepJudge } from '../reconciler/canary-judge.js';
+import { TrafficMeter } from '../proxy/meter.js';
 import { EmbeddedStore } from '../store/embedded.js';
 
 const PATTERN = /^v\d{2}\.\d{2}\.\d{2}\.\d+$/;
 const V1 = 'v26.11.27.0';
 const V2 = 'v26.11.27.1';
 const ROLLOUT = { from: 'blue', to: 'green', tag: V2 } as const;
-const STEP = { ...ROLLOUT, step: 0, weight: 10, startedAt: 0, endedAt: 60_000 };
 
 function statusWith(green: Partial<ColorReport>): ReconcilerStatus {
   const report = { phase: 'Ready', message: 'serving', desiredTag: V2, runningTag: V2 } as ColorReport;
@@ -43,7 +44,7 @@ describe('canary in the daemon (real store, real files)', () => {
 
   const options = () => {
     const yaml = `app: { name: demo, repo: ./b }\nroot: ${dir}\ngates: { canary: { steps: [10, 50] } }\n`;
-    return canaryOptions(parseConfig(yaml, dir), desired, () => initialStatus())!;
+    return canaryOptions(parseConfig(yaml, dir), desired, () => initialStatus(), new TrafficMeter())!;
   };
   const doc = (active: 'blue' | 'green') => ({
     active,
@@ -72,18 +73,44 @@ describe('canary in the daemon (real store, real files)', () => {
     expect((await desired.current())!.number).to.equal(before);
   });
 
-  it('the readiness judge passes a step while the new color stayed Ready at its tag, and says why not', () => {
-    expect(readinessJudge(statusWith({}), STEP)).to.deep.equal({
-      result: 'pass',
-      message: `green stayed Ready at ${V2} over 60 s`,
-    });
-    const sick = readinessJudge(statusWith({ phase: 'Degraded', message: '3 failed probes' }), STEP);
-    expect(sick).to.deep.equal({
+  it('judges a step by the proxy meter: errors of the new color fail it, in numbers; too few pass', () => {
+    let now = 0;
+    const meter = new TrafficMeter({ now: () => now, origin: 0 });
+    let status = statusWith({});
+    const steps = new TrafficStepJudge(meter, DEFAULT_STEP_THRESHOLDS, () => status);
+    const round = (startedAt: number) => ({ ...ROLLOUT, step: 0, weight: 10, startedAt });
+    const send = (n: number, code: number) => {
+      for (let i = 0; i < n; i++) meter.answered('green', 'GET', code, now - 5);
+    };
+    send(500, 500); // before the step: not its business
+    steps.started(round(1));
+    now = 60_000;
+    send(60, 200);
+    send(20, 500);
+    meter.answered('blue', 'GET', 500, now - 5);
+    expect(steps.judge({ ...round(1), endedAt: now })).to.deep.equal({
       result: 'fail',
-      message: `green is not Ready at ${V2} (Degraded: 3 failed probes) after 60 s`,
+      message: 'error rate 25% (20 of 80) > 1% over 60 s',
     });
-    expect(readinessJudge(statusWith({ runningTag: V1 }), STEP).result).to.equal('fail');
-    expect(readinessJudge(initialStatus(), STEP).result).to.equal('fail');
+    steps.started(round(2));
+    now = 120_000;
+    send(60, 200);
+    expect(steps.judge({ ...round(2), endedAt: now }).result).to.equal('pass');
+    steps.started(round(3));
+    send(3, 200);
+    expect(steps.judge({ ...round(3), endedAt: now })).to.deep.include({ result: 'pass' });
+    expect(steps.judge({ ...round(3), endedAt: now }).message).to.match(/^too few requests: 3 of 50/);
+    status = statusWith({ phase: 'Degraded', message: '3 failed probes' });
+    expect(steps.judge({ ...round(3), endedAt: now })).to.deep.equal({
+      result: 'fail',
+      message: `green is not Ready at ${V2} (Degraded: 3 failed probes)`,
+    });
+    expect(steps.judge({ ...round(9), endedAt: now }).result, 'no reading at its start').to.equal('fail');
+    status = statusWith({});
+    expect(steps.judge({ ...round(9), endedAt: now })).to.deep.equal({
+      result: 'hold',
+      message: 'no reading at the start of the step',
+    });
   });
 
   it('keeps a rollout in <root>/canary.json, and ignores a file that does not describe one', async () => {
@@ -108,6 +135,6 @@ describe('canary in the daemon (real store, real files)', () => {
 
   it('is off without gates.canary', () => {
     const config = parseConfig(`app: { name: demo, repo: ./b }\nroot: ${dir}\n`, dir);
-    expect(canaryOptions(config, desired, () => initialStatus())).to.equal(undefined);
+    expect(canaryOptions(config, desired, () => initialStatus(), new TrafficMeter())).to.equal(undefined);
   });
 });
