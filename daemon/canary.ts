@@ -22,7 +22,8 @@ export function canaryOptions(
   traffic: Pick<TrafficReadings, 'totals'>,
 ): CanaryOptions | undefined {
   if (config.gates.canary === null) return undefined;
-  const steps = new TrafficStepJudge(traffic, DEFAULT_STEP_THRESHOLDS, status);
+  // Each step is held against gates.verify's thresholds, or their documented defaults without that gate.
+  const steps = new TrafficStepJudge(traffic, config.gates.verify ?? DEFAULT_STEP_THRESHOLDS, status);
   return {
     judge: (step) => steps.judge(step),
     stepStarted: (step) => steps.started(step),

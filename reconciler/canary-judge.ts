@@ -1,5 +1,5 @@
 // Judges a canary step from the proxy's own measurements of the new color, with the verification
-// gate's judge (judge.ts) and its thresholds: a reading of the color's counters when the step
+// gate's judge (judge.ts) and its thresholds (gates.verify): a reading of the color's counters when the step
 // begins, another when its time is up, and the window between them held against the thresholds.
 // A color the loop no longer sees Ready fails the step whatever its traffic says.
 import type { ReconcilerStatus } from '../common/status.js';
