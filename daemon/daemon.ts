@@ -13,6 +13,7 @@ import type { ReconcilerStatus } from '../common/status.js';
 import type { StoreHealth } from '../common/types.js';
 import { guardWrite } from '../common/write-failure.js';
 import type { Config } from '../config/config.js';
+import type { ConfigSource } from '../config/overrides.js';
 import { DesiredStateService } from '../desired-state/revisions.js';
 import { TrafficMeter } from '../proxy/meter.js';
 import { Router } from '../proxy/router.js';
@@ -27,6 +28,7 @@ import { startDesiredSources } from './desired-sources.js';
 import { startDiskWatch } from './disk-watch.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
 import { startNotifications } from './notifications.js';
+import { LiveNotifications, runtimeConfig } from './config-changes.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import { reportArchive, startLogArchive } from './log-archive.js';
 import { listenMetrics, watchLoopMetrics } from './metrics.js';
@@ -60,13 +62,18 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, log: (line: string) => void = console.log): Promise<Daemon> {
+/** `source`: the config file and its runtime changes (config set); without it config set answers 503. */
+export async function startDaemon(
+  config: Config,
+  log: (line: string) => void = console.log,
+  source?: ConfigSource,
+): Promise<Daemon> {
   await prepareFolders(config);
   const driver = await makeDriver(config);
   const store = await openStore(config.store);
   const closers: Array<() => Promise<unknown>> = [() => store.close(), () => driver.close()];
   try {
-    return await assemble(config, store, driver, closers, log);
+    return await assemble(config, store, driver, closers, log, source);
   } catch (err) {
     await closeAll(closers);
     throw err;
@@ -79,6 +86,7 @@ async function assemble(
   driver: UnitDriver,
   closers: Array<() => Promise<unknown>>,
   log: (line: string) => void,
+  source?: ConfigSource,
 ): Promise<Daemon> {
   const desired = new DesiredStateService(store, config.app.tagPattern);
   const { drainTimeoutMs, connectTimeoutMs, responseTimeoutMs } = config.proxy;
@@ -121,7 +129,7 @@ async function assemble(
   startVerification(config, { store, desired, reconciler, meter, metrics }, closers);
   desired.onChange(() => void reconciler.trigger());
   watchStoreHealth(store, reconciler, log, closers);
-  const notifications = await startNotifications(config, store, DAEMON_VERSION);
+  const notifications = new LiveNotifications(await startNotifications(config, store, DAEMON_VERSION));
   closers.unshift(() => notifications.close());
   const disk = await startDiskWatch(config, reconciler, store, log);
   closers.unshift(() => disk.close());
@@ -151,6 +159,7 @@ async function assemble(
     webhooks: releases.webhooks,
     releases: releases.intake,
     notify: notifications.notifier,
+    config: runtimeConfig(config, source ?? null, { ...releases, store, notifications, version: DAEMON_VERSION }),
     dashboardDir: fileURLToPath(new URL('../ui/', import.meta.url)), // npm run build:ui: dist/ui/ by dist/daemon/
     archivedLogs: archive ?? undefined,
     metrics,

@@ -2,7 +2,7 @@
 // starts the daemon, and stops it on SIGTERM/SIGINT without stopping the backends.
 import { cac } from 'cac';
 import { HypervisorError } from '../common/errors.js';
-import { loadConfig } from '../config/config.js';
+import { loadConfigSource } from '../config/overrides.js';
 import { DAEMON_VERSION, startDaemon } from './daemon.js';
 import { guardOutput } from './output-guard.js';
 
@@ -48,7 +48,8 @@ if (!options.help && !options.version) {
 async function run(configPath: string): Promise<void> {
   guardOutput();
   try {
-    const daemon = await startDaemon(loadConfig(configPath));
+    const { config, source } = loadConfigSource(configPath);
+    const daemon = await startDaemon(config, console.log, source);
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config.js';
+import type { Channel } from '../notify/channel.js';
 import { openChannels } from '../notify/channels.js';
 import { Notifier } from '../notify/notifier.js';
 import type { Store } from '../store/store.js';
@@ -14,8 +15,14 @@ export interface Notifications {
   close(): Promise<void>;
 }
 
-export async function startNotifications(config: Config, store: Store, version: string): Promise<Notifications> {
-  const channels = await openChannels(config.notify, version);
+/** `channels`: opened already (a runtime change opens them first, so a bad secret file refuses it). */
+export async function startNotifications(
+  config: Config,
+  store: Store,
+  version: string,
+  channels?: Map<string, Channel>,
+): Promise<Notifications> {
+  channels ??= await openChannels(config.notify, version);
   const notifier = new Notifier({
     store,
     targets: config.notify,

@@ -30,7 +30,7 @@ export async function releaseFlow(
   config: Config,
   parts: ReleaseParts,
   closers: Array<() => Promise<unknown>>,
-): Promise<{ webhooks: ExpressRouter; intake: ReleaseIntake }> {
+): Promise<{ webhooks: ExpressRouter; intake: ReleaseIntake; policy: ReleasePolicy; retention: Retention }> {
   const { store, driver, desired, builder, reconciler } = parts;
   const secret = config.github.secretFile === null ? null : await readWebhookSecret(config.github.secretFile);
   const intake = new ReleaseIntake({
@@ -72,5 +72,5 @@ export async function releaseFlow(
     store,
     configRepo,
   });
-  return { webhooks, intake };
+  return { webhooks, intake, policy, retention };
 }

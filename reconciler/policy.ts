@@ -44,16 +44,23 @@ export class ReleasePolicy {
   #readySince: { key: string; at: number } | null = null;
   #closed = false;
   readonly #events: EventLog;
+  #policy: PolicyConfig;
 
   constructor(options: ReleasePolicyOptions) {
     this.#options = options;
+    this.#policy = options.policy;
     this.#now = options.now ?? Date.now;
     this.#events = new EventLog(options.store);
   }
 
+  /** `hyper-cli config set policy.*`: the next pass decides by the new policy, no restart. */
+  setPolicy(policy: PolicyConfig): void {
+    this.#policy = policy;
+  }
+
   /** A pass ended: stage a new release (autoStage), promote a staged one that stayed Ready (autoPromote). */
   passFinished(status: ReconcilerStatus): void {
-    const { autoStage: stage, autoPromote: promote } = this.#options.policy;
+    const { autoStage: stage, autoPromote: promote } = this.#policy;
     // Passes come often; a decision already waiting covers this one too.
     if (this.#closed || (!stage && !promote) || this.#work.size > 0) return;
     void this.#work.add(async () => {
@@ -122,7 +129,7 @@ export class ReleasePolicy {
     }
     const key = `${latest.number}:${target}`;
     if (this.#readySince?.key !== key) this.#readySince = { key, at: this.#now() };
-    if (this.#now() - this.#readySince.at < this.#options.policy.promoteDelayMs) return;
+    if (this.#now() - this.#readySince.at < this.#policy.promoteDelayMs) return;
     try {
       // Based on exactly that revision: anything written since (an operator, another host) wins.
       const result = await this.#options.desired.apply(
@@ -136,7 +143,7 @@ export class ReleasePolicy {
         color: target,
         actor: POLICY_SOURCE,
         message:
-          `${tag} on ${target} was Ready for ${this.#options.policy.promoteDelayMs} ms: ` +
+          `${tag} on ${target} was Ready for ${this.#policy.promoteDelayMs} ms: ` +
           `traffic switches to it (revision ${result.revision.number})`,
         data: { tag, revision: result.revision.number, from: latest.doc.active },
       });

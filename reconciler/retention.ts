@@ -41,11 +41,16 @@ export class Retention {
   readonly #options: RetentionOptions;
   #running: Promise<PruneReport> | null = null;
   #again = false;
+  #keep: number;
 
   constructor(options: RetentionOptions) {
-    if (!Number.isInteger(options.keep) || options.keep < 1)
-      throw new RangeError(`keep must be a positive integer, got ${options.keep}`);
     this.#options = options;
+    this.#keep = checkKeep(options.keep);
+  }
+
+  /** `hyper-cli config set policy.keepReleases`: the next prune keeps this many. */
+  setKeep(keep: number): void {
+    this.#keep = checkKeep(keep);
   }
 
   /** Prunes now; a call during a prune runs one more afterwards (calls in between share it). */
@@ -74,7 +79,7 @@ export class Retention {
     const onDisk = await this.#tagsOnDisk();
     const needed = await this.#needed();
     const ranked = await this.#newestFirst(onDisk);
-    const kept = new Set([...ranked.slice(0, this.#options.keep), ...ranked.filter((t) => needed.has(t))]);
+    const kept = new Set([...ranked.slice(0, this.#keep), ...ranked.filter((t) => needed.has(t))]);
     const removed: string[] = [];
     for (const tag of ranked) {
       // Checked again at the last moment: a build may have been queued since the list was made.
@@ -88,7 +93,7 @@ export class Retention {
         reason: 'ReleasesPruned',
         message:
           `removed the checkouts and artifacts of ${removed.join(', ')} (keeping the newest ` +
-          `${this.#options.keep} and what a color needs)`,
+          `${this.#keep} and what a color needs)`,
         data: { removed, kept: [...kept] },
       });
     }
@@ -156,4 +161,9 @@ export class Retention {
     const unknown = [...onDisk].filter((t) => !recorded.has(t)).sort();
     return [...order, ...unknown];
   }
+}
+
+function checkKeep(keep: number): number {
+  if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`keep must be a positive integer, got ${keep}`);
+  return keep;
 }
