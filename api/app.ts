@@ -9,7 +9,9 @@ import { errorHandler, HttpError, notFound } from './http-error.js';
 import { openApiDocument } from './openapi.js';
 import { actionRoutes } from './routes/actions.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
+import { configRoutes } from './routes/config.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { desiredRoutes } from './routes/desired.js';
 import { releaseActionRoutes } from './routes/release-actions.js';
@@ -64,6 +66,8 @@ export function apiRouter(deps: ApiDeps, channel: Channel): express.Router {
     trafficRoutes,
     userRoutes,
     notifyRoutes,
+    deliveryRoutes,
+    configRoutes,
   ]) {
     api.use(routes(deps));
   }

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import type { ArchivedLogs } from '../common/archive.js';
 import type { ReconcilerStatus } from '../common/status.js';
 import type { Color, ReleaseRecord } from '../common/types.js';
+import type { RuntimeConfigPort } from '../config/overrides.js';
 import type { DesiredStateService } from '../desired-state/revisions.js';
 import type { TagLookup } from '../reconciler/tag-lookup.js';
 import type { Store } from '../store/store.js';
@@ -52,6 +53,11 @@ export interface ApiDeps {
    * (NotFoundError for an unknown name); without it the route answers 503.
    */
   notify?: { test(name: string, actor: string): Promise<NotifyTestAnswer> };
+  /**
+   * The running config and its runtime changes (config get/set, config/overrides.ts); absent (in
+   * tests of the API alone), the routes answer 503.
+   */
+  config?: RuntimeConfigPort;
   /** The built dashboard (dist/ui/), served at /ui/ on the public listener; absent on the admin socket. */
   dashboardDir?: string;
   /** The Prometheus metrics (reconciler/metrics.ts); without it GET /metrics answers 503. */

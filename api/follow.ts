@@ -1,4 +1,5 @@
-// Streams that follow something as it grows or changes: a log file, the event trail, the status.
+// Streams that follow something as it grows or changes: a log file, the event trail (and the webhook
+// deliveries), the status.
 // Every stream has an end: the client leaving, the caller's session ending, or MAX_FOLLOW_MS,
 // whichever comes first.
 import type { Response } from 'express';
@@ -75,7 +76,7 @@ export async function followFile(
 }
 
 /** Events after `afterId` as they are written, polling the store (other hosts write to it too). */
-export async function followEvents(
+export function followEvents(
   res: Response,
   list: (afterId: number) => Promise<EventRecord[]>,
   afterId: number,
@@ -83,20 +84,41 @@ export async function followEvents(
   sink: FollowSink,
   pollMs = 500,
 ): Promise<void> {
-  let last = afterId;
+  return followAfter(res, { list, cursorOf: (e) => e.id, idOf: (e) => e.id }, afterId, signal, sink, pollMs);
+}
+
+/** How a stream of records reads what came after the last one it sent. */
+export interface Trail<T, C> {
+  list(after: C): Promise<T[]>;
+  cursorOf(record: T): C;
+  /** The SSE id a resumed stream starts after. */
+  idOf(record: T, sent: number): number;
+}
+
+/** Records after `start` as they are written (events, webhook deliveries), polling the store. */
+export async function followAfter<T, C>(
+  res: Response,
+  trail: Trail<T, C>,
+  start: C,
+  signal: AbortSignal,
+  sink: FollowSink,
+  pollMs = 500,
+): Promise<void> {
+  let last = start;
+  let sent = 0;
   let quietSince = Date.now();
   while (!signal.aborted) {
-    const events = await list(last);
-    for (const event of events) {
-      await sink.item(event, event.id);
-      last = event.id;
+    const records = await trail.list(last);
+    for (const record of records) {
+      await sink.item(record, trail.idOf(record, ++sent));
+      last = trail.cursorOf(record);
       quietSince = Date.now();
     }
     if (Date.now() - quietSince >= HEARTBEAT_MS) {
       await sink.heartbeat();
       quietSince = Date.now();
     }
-    if (events.length === 0 && !(await sleep(pollMs, signal))) break;
+    if (records.length === 0 && !(await sleep(pollMs, signal))) break;
   }
   res.end();
 }

@@ -2,6 +2,7 @@
 // the express routes and checks each one is described here with the role its guard demands
 // (`x-required-role`; absent means no token), and that nothing is described that is not routed.
 import { answer, body, change, conflict, ERROR, FOLLOW, op, query, ref, SSE, type Operation } from './openapi-parts.js';
+import { configPaths } from './openapi-config-paths.js';
 import { recordPaths } from './openapi-record-paths.js';
 import { schemas } from './openapi-schemas.js';
 import { trafficOperations } from './openapi-traffic.js';
@@ -171,6 +172,7 @@ const paths: Record<string, Record<string, Operation>> = {
       responses: trafficOperations.traffic.errors,
     }),
   },
+  ...configPaths,
 };
 
 export function openApiDocument(version: string): Record<string, unknown> {

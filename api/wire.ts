@@ -158,4 +158,29 @@ export interface TrafficMinute {
 export interface TrafficAnswer {
   minutes: number;
   colors: Record<Color, TrafficMinute[]>;
+
+/** GET /config: the running config, secret values redacted, and the keys changed at runtime. */
+export interface ConfigAnswer {
+  config: unknown;
+  /** Where runtime changes are kept (laid over the config file at every start). */
+  overridesFile: string | null;
+  overrides: Array<{ key: string; by: string; at: string }>;
+}
+
+/** PUT /config/:key: the change is saved and applied. */
+export interface ConfigSetAnswer {
+  key: string;
+  changed: true;
+  config: unknown;
+}
+
+/** GET /webhooks/github: one GitHub delivery as received, and what the hypervisor made of it. */
+export interface DeliveryAnswer {
+  deliveryId: string;
+  event: string;
+  /** The payload's ref (`refs/tags/v26.11.27.1`, `refs/heads/main`, a created tag's name), or null. */
+  ref: string | null;
+  /** In words: `release v26.11.27.1: succeeded`, `pong`, `ignored: ...`, `config repo pulled`. */
+  outcome: string;
+  receivedAt: string;
 }
