@@ -158,6 +158,7 @@ export interface TrafficMinute {
 export interface TrafficAnswer {
   minutes: number;
   colors: Record<Color, TrafficMinute[]>;
+}
 
 /** GET /config: the running config, secret values redacted, and the keys changed at runtime. */
 export interface ConfigAnswer {

@@ -3,6 +3,8 @@
 import { cac } from 'cac';
 import type { ApiClient, Endpoint } from './client.js';
 import { colorFlag, durationFlag, integerFlag, stringFlag } from './flags.js';
+import { configGet } from './hyper-cli/config-get.js';
+import { configSet } from './hyper-cli/config-set.js';
 import { desiredApply } from './hyper-cli/desired-apply.js';
 import { desiredDiff } from './hyper-cli/desired-diff.js';
 import { desiredGet } from './hyper-cli/desired-get.js';
@@ -21,6 +23,7 @@ import { smoke } from './hyper-cli/smoke.js';
 import { stage } from './hyper-cli/stage.js';
 import { status } from './hyper-cli/status.js';
 import { switchTraffic } from './hyper-cli/switch.js';
+import { webhooks } from './hyper-cli/webhooks.js';
 import { whoami } from './hyper-cli/whoami.js';
 import { UsageError, type OutputOptions } from './output.js';
 import { runCli, runVerb } from './run.js';
@@ -223,6 +226,32 @@ cli
     act(options, (client) => {
       if (String(verb) !== 'test') throw new UsageError(`unknown notify verb ${JSON.stringify(verb)}: test NAME`);
       return notifyTest(client, String(name), options);
+    }),
+  );
+
+cli
+  .command('webhooks', 'the GitHub deliveries taken, oldest first, with what each led to (--follow: new ones too)')
+  .option('--follow', 'keep printing new deliveries (with --json: one object per line)')
+  .option('--since <duration>', 'how far back, like 30m or 168h (default 24h)')
+  .example('hyper-cli webhooks')
+  .example('hyper-cli webhooks --follow --json')
+  .action((options) =>
+    act(options, (client) =>
+      webhooks(client, { follow: Boolean(options.follow), since: stringFlag(options.since, '--since') }, options),
+    ),
+  );
+
+cli
+  .command('config <verb> [key] [value]', 'the running config: get (secrets redacted) | set KEY VALUE (admins)')
+  .example('hyper-cli config get')
+  .example('hyper-cli config set policy.autoPromote true')
+  .example("hyper-cli config set notify.0.on '[build_failed, test_failed]'")
+  .action((verb: string, key: unknown, value: unknown, options) =>
+    act(options, (client) => {
+      if (String(verb) === 'get' && key === undefined) return configGet(client, options);
+      if (String(verb) === 'set' && key !== undefined && value !== undefined)
+        return configSet(client, String(key), String(value), options);
+      throw new UsageError(`usage: hyper-cli config get | hyper-cli config set KEY VALUE`);
     }),
   );
 

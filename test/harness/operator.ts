@@ -12,6 +12,8 @@ export interface OperatorLogin {
   sessionFile: string;
   username: string;
   password: string;
+  /** @default 'operator' */
+  role?: 'viewer' | 'operator' | 'admin';
 }
 
 /** Adds the operator, logs in with hyper-cli, and returns the token it cached. */
@@ -19,7 +21,7 @@ export async function loginOperator(o: OperatorLogin): Promise<string> {
   const env = { ...process.env, HYPER_CLI_SESSION: o.sessionFile };
   const added = await runBin(
     'hyperctl',
-    ['users', 'add', o.username, '--role', 'operator', '--socket', o.socket],
+    ['users', 'add', o.username, '--role', o.role ?? 'operator', '--socket', o.socket],
     env,
     o.password,
   );
