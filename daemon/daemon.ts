@@ -10,7 +10,6 @@ import { createAuth } from '../api/auth/setup.js';
 import type { ApiDeps } from '../api/deps.js';
 import { ensureDir, LOG_DIR_MODE, LOG_FILE_MODE, narrowMode } from '../common/file-modes.js';
 import type { ReconcilerStatus } from '../common/status.js';
-import type { StoreHealth } from '../common/types.js';
 import { guardWrite } from '../common/write-failure.js';
 import type { Config } from '../config/config.js';
 import type { ConfigSource } from '../config/overrides.js';
@@ -28,6 +27,7 @@ import { startDesiredSources } from './desired-sources.js';
 import { startDiskWatch } from './disk-watch.js';
 import { makeDriver, stepContainment } from './host-drivers.js';
 import { startNotifications } from './notifications.js';
+import { watchStoreHealth } from './store-health.js';
 import { LiveNotifications, runtimeConfig } from './config-changes.js';
 import { holdUntilFirstPass, listenAdmin, listenOrExplain } from './listeners.js';
 import { reportArchive, startLogArchive } from './log-archive.js';
@@ -231,23 +231,6 @@ async function assemble(
     metricsAddress,
     close: () => closeAll(closers),
   };
-}
-
-/** The store's integrity as a status condition, and one log line when it turns bad. */
-function watchStoreHealth(
-  store: Store,
-  reconciler: Loop,
-  log: (line: string) => void,
-  closers: Array<() => Promise<unknown>>,
-): void {
-  const report = (health: StoreHealth): void => {
-    reconciler.setStoreHealth(health);
-    if (health.state === 'damaged')
-      log(`store: ${health.detail}; writes are refused until it is repaired: ${health.fix}`);
-  };
-  report(store.health());
-  const unsubscribe = store.onHealthChange(report);
-  closers.unshift(async () => unsubscribe());
 }
 
 /** The `proxy:` limits every listener applies to its clients. */
