@@ -40,7 +40,15 @@ export const configPaths: Record<string, Record<string, Operation>> = {
     put: op(
       'change one key of policy, gates or notify at runtime, checked like the file, saved and audited',
       'admin',
-      answer({ type: 'object', properties: { key: str, changed: { const: true }, config: { type: 'object' } } }),
+      answer({
+        type: 'object',
+        properties: {
+          key: str,
+          changed: { const: true },
+          appliesAt: { enum: ['now', 'next start'], description: 'gates: at the next start in this version' },
+          config: { type: 'object' },
+        },
+      }),
       {
         parameters: [pathParam('key', { ...str, description: 'dotted, e.g. policy.autoPromote or notify.0.on' })],
         ...body({

@@ -172,6 +172,8 @@ export interface ConfigAnswer {
 export interface ConfigSetAnswer {
   key: string;
   changed: true;
+  /** `now`: policy and notify; `next start`: gates (the gate runners are built at start in this version). */
+  appliesAt: 'now' | 'next start';
   config: unknown;
 }
 

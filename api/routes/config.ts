@@ -31,12 +31,14 @@ export function configRoutes(deps: ApiDeps): Router {
         if (err instanceof NoConfigFileError) throw new HttpError(503, err.code, err.message);
         throw err;
       });
+    const appliesAt = key.split('.')[0] === 'gates' ? 'next start' : 'now';
+    const when = appliesAt === 'now' ? 'applied without a restart' : 'saved; applied at the next start';
     await audit(deps.store, res, {
       reason: 'ConfigChanged',
-      message: `${by} set ${key} to ${JSON.stringify(redactAt(key, value))} (applied without a restart)`,
+      message: `${by} set ${key} to ${JSON.stringify(redactAt(key, value))} (${when})`,
       data: { key },
     });
-    const answer: ConfigSetAnswer = { key, changed: true, config: redactConfig(runtime(deps).current()) };
+    const answer: ConfigSetAnswer = { key, changed: true, appliesAt, config: redactConfig(runtime(deps).current()) };
     res.json(answer);
   });
   return router;

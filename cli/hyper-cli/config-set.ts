@@ -14,6 +14,7 @@ export async function configSet(client: ApiClient, key: string, text: string, op
     throw new UsageError(`VALUE must be YAML (like true, 10m or [a, b]): ${(err as Error).message}`);
   }
   const answer = await client.put<ConfigSetAnswer>(`/config/${encodeURIComponent(key)}`, { value });
-  emit(options, answer, () => `${key} is now ${JSON.stringify(value)} (saved; applied without a restart)`);
+  const when = answer.appliesAt === 'now' ? 'applied without a restart' : 'applied at the next start';
+  emit(options, answer, () => `${key} is now ${JSON.stringify(value)} (saved; ${when})`);
   return 0;
 }
