@@ -111,7 +111,12 @@ async function assemble(
     status: (): ReconcilerStatus => reconciler.status(),
     activeColor: () => router.activeColor(),
   });
-  const smoke = smokeTestsFor(config.gates.smoke, { root: config.root, store, containment: stepContainment(config) });
+  const smoke = smokeTestsFor(config.gates.smoke, {
+    root: config.root,
+    store,
+    containment: stepContainment(config),
+    metrics,
+  });
   const reconciler: Loop = new Loop({
     config,
     store,

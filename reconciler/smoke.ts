@@ -8,6 +8,7 @@ import { environSweep, type Containment } from '../common/containment.js';
 import type { Color, GateResult, SmokeResult } from '../common/types.js';
 import type { SmokeGateConfig } from '../config/gates.js';
 import type { Store } from '../store/store.js';
+import type { LoopMetrics } from './metrics.js';
 import { DEFAULT_LOG_CAP_BYTES } from './pipeline/capped-log.js';
 import { describeOutcome, runStep } from './pipeline/step.js';
 
@@ -35,6 +36,8 @@ export interface SmokeTestsOptions {
   killGraceMs?: number;
   /** @default 5 MiB */
   logCapBytes?: number;
+  /** Counts each recorded result as hypervisor_gate_results_total{gate="smoke"}. */
+  metrics?: Pick<LoopMetrics, 'gate'>;
 }
 
 export class SmokeTests implements SmokeTester {
@@ -72,6 +75,7 @@ export class SmokeTests implements SmokeTester {
     const how = describeOutcome({ ...run.result, aborted: false, startError: run.startError }, gate.timeoutMs);
     const smoke: SmokeResult = { ...run.result, color, passed, summary: `${gate.command} ${how}` };
     await store.updateRelease(tag, { smoke });
+    this.#options.metrics?.gate('smoke', passed ? 'passed' : 'failed');
     return smoke;
   }
 }

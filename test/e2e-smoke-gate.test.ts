@@ -155,6 +155,10 @@ policy: { autoStage: true, autoPromote: true }`,
     expect(again.code, again.stdout + again.stderr).to.equal(1);
     expect(again.stdout).to.contain('smoke test of v26.11.27.1 against green queued');
     expect((await status()).revision!.doc.active).to.equal('blue');
+    // Every recorded run is counted: the failing ones match the SmokeFailed events one for one.
+    const smokeFailed = (await events()).filter((e) => e.reason === 'SmokeFailed').length;
+    const metrics = (await admin('GET', '/metrics')).text;
+    expect(metrics).to.contain(`hypervisor_gate_results_total{gate="smoke",result="failed"} ${smokeFailed}`);
   });
 
   it('a passing SMOKE lets autoPromote switch, and switch goes through', async () => {
