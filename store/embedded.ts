@@ -2,7 +2,7 @@
 // hood, so within one process every method runs to its end before the next starts; across processes
 // (daemon + hyperctl on one file) the write transactions are IMMEDIATE and uniqueness comes from keys.
 // Every write is one transaction with the events that describe it (embedded-connection.ts).
-import { DuplicateKeyError, NotFoundError, ValidationError } from '../common/errors.js';
+import { ValidationError } from '../common/errors.js';
 import type {
   Deployment,
   DeploymentEnd,
@@ -29,7 +29,9 @@ import type { ArchiveRecords } from './archive-records.js';
 import { EmbeddedArchiveRecords } from './embedded-archive.js';
 import { EmbeddedAuthTables } from './embedded-auth.js';
 import { SqliteConnection } from './embedded-connection.js';
+import { EmbeddedDeploymentLedger } from './embedded-deployments.js';
 import { EmbeddedNotifyTables } from './embedded-notify.js';
+import { EmbeddedReleaseTable } from './embedded-releases.js';
 import * as row from './embedded-rows.js';
 import type { HealthListener } from './health.js';
 import * as rec from './records.js';
@@ -43,6 +45,8 @@ export interface EmbeddedStoreOptions {
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   readonly #c: SqliteConnection;
+  readonly #releases: EmbeddedReleaseTable;
+  readonly #deployments: EmbeddedDeploymentLedger;
   readonly #auth: EmbeddedAuthTables;
   readonly #notify: EmbeddedNotifyTables;
   readonly archive: ArchiveRecords;
@@ -52,6 +56,8 @@ export class EmbeddedStore implements Store {
       throw new ValidationError('store.path', `must be a file path or ":memory:", got ${JSON.stringify(options.path)}`);
     }
     this.#c = new SqliteConnection(options.path);
+    this.#releases = new EmbeddedReleaseTable(this.#c);
+    this.#deployments = new EmbeddedDeploymentLedger(this.#c);
     this.#auth = new EmbeddedAuthTables(this.#c);
     this.#notify = new EmbeddedNotifyTables(this.#c);
     this.archive = new EmbeddedArchiveRecords(this.#c);
@@ -111,107 +117,48 @@ export class EmbeddedStore implements Store {
     return this.#c.read(() => this.#c.all<row.RevisionRow>(sql, rec.checkLimit(limit))).map(row.toRevision);
   }
 
-  // releases
+  // releases (embedded-releases.ts)
 
   async getRelease(tag: string): Promise<ReleaseRecord | null> {
-    const found = this.#c.read(() => this.#c.get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag));
-    return found && rec.copyRelease(JSON.parse(found.doc) as ReleaseRecord);
+    return this.#releases.getRelease(tag);
   }
 
   async createRelease(record: Omit<ReleaseRecord, 'createdAt' | 'updatedAt'>): Promise<ReleaseRecord> {
-    const release = rec.newRelease(record, rec.nowIso());
-    this.#c.write(() => {
-      try {
-        this.#c.run('INSERT INTO releases (tag, doc) VALUES (?, ?)', release.tag, JSON.stringify(release));
-      } catch (err) {
-        if (row.isUniqueViolation(err)) throw new DuplicateKeyError('tag', `release ${release.tag} already exists`);
-        throw err;
-      }
-    });
-    return release;
+    return this.#releases.createRelease(record);
   }
 
   async updateRelease(tag: string, patch: ReleasePatch): Promise<ReleaseRecord> {
-    return this.#c.write((): ReleaseRecord => {
-      const found = this.#c.get<{ doc: string }>('SELECT doc FROM releases WHERE tag = ?', tag);
-      if (!found) throw new NotFoundError(`release ${tag} does not exist`);
-      const current = JSON.parse(found.doc) as ReleaseRecord;
-      const next = rec.copyRelease({ ...current, ...rec.releasePatchFields(patch), updatedAt: rec.nowIso() });
-      this.#c.run('UPDATE releases SET doc = ? WHERE tag = ?', JSON.stringify(next), tag);
-      return next;
-    });
+    return this.#releases.updateRelease(tag, patch);
   }
 
   async listReleases(limit: number): Promise<ReleaseRecord[]> {
-    const sql = 'SELECT doc FROM releases ORDER BY seq DESC LIMIT ?';
-    const rows = this.#c.read(() => this.#c.all<{ doc: string }>(sql, rec.checkLimit(limit)));
-    return rows.map((found) => rec.copyRelease(JSON.parse(found.doc) as ReleaseRecord));
+    return this.#releases.listReleases(limit);
   }
 
   async deleteRelease(tag: string): Promise<void> {
-    this.#c.write(() => this.#c.run('DELETE FROM releases WHERE tag = ?', tag));
+    this.#releases.deleteRelease(tag);
   }
 
-  // deployments
+  // deployments (embedded-deployments.ts)
 
   async startDeployment(deployment: NewDeployment, events?: EventsFor<Deployment>): Promise<Deployment> {
-    return this.#c.write((): Deployment => {
-      const next = this.#c.get<{ n: number }>('SELECT COALESCE(MAX(id), 0) + 1 AS n FROM deployment_ledger')!.n;
-      const record = rec.newDeployment(next, deployment, rec.nowIso());
-      try {
-        this.#c.run(
-          'INSERT INTO deployment_ledger (id, revision, color, tag, ended_at, doc) VALUES (?, ?, ?, ?, NULL, ?)',
-          record.id,
-          record.revision,
-          record.color,
-          record.tag,
-          JSON.stringify(record),
-        );
-      } catch (err) {
-        if (row.isUniqueViolation(err)) throw rec.deploymentTaken(deployment);
-        throw err;
-      }
-      this.#c.insertEvents(events?.(record) ?? []);
-      return record;
-    });
+    return this.#deployments.startDeployment(deployment, events);
   }
 
   async endDeployment(id: number, reason: DeploymentEnd): Promise<Deployment | null> {
-    return this.#c.write((): Deployment | null => {
-      const sql = 'SELECT doc FROM deployment_ledger WHERE id = ? AND ended_at IS NULL';
-      const found = this.#c.get<{ doc: string }>(sql, id);
-      if (!found) return null;
-      const ended = rec.copyDeployment({ ...row.toDeployment(found), endedAt: rec.nowIso(), endReason: reason });
-      const update = 'UPDATE deployment_ledger SET ended_at = ?, doc = ? WHERE id = ?';
-      this.#c.run(update, ended.endedAt, JSON.stringify(ended), id);
-      return ended;
-    });
+    return this.#deployments.endDeployment(id, reason);
   }
 
   async recordGate(id: number, record: GateRecord, events?: EventsFor<Deployment>): Promise<Deployment | null> {
-    return this.#c.write((): Deployment | null => {
-      const found = this.#c.get<{ doc: string }>('SELECT doc FROM deployment_ledger WHERE id = ?', id);
-      if (!found) return null;
-      const next = rec.withGate(row.toDeployment(found), record, rec.nowIso());
-      this.#c.run(
-        'UPDATE deployment_ledger SET ended_at = ?, doc = ? WHERE id = ?',
-        next.endedAt,
-        JSON.stringify(next),
-        id,
-      );
-      this.#c.insertEvents(events?.(next) ?? []);
-      return next;
-    });
+    return this.#deployments.recordGate(id, record, events);
   }
 
   async openDeployments(): Promise<Deployment[]> {
-    const sql = 'SELECT doc FROM deployment_ledger WHERE ended_at IS NULL ORDER BY id DESC';
-    return this.#c.read(() => this.#c.all<{ doc: string }>(sql)).map(row.toDeployment);
+    return this.#deployments.openDeployments();
   }
 
   async listDeployments(limit: number): Promise<Deployment[]> {
-    const sql = 'SELECT doc FROM deployment_ledger ORDER BY id DESC LIMIT ?';
-    return this.#c.read(() => this.#c.all<{ doc: string }>(sql, rec.checkLimit(limit))).map(row.toDeployment);
+    return this.#deployments.listDeployments(limit);
   }
 
   // events
