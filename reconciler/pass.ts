@@ -2,64 +2,20 @@
 // status, announce the phases that changed. Level-triggered: it reads everything again each time
 // and never asks what woke it. A pass that cannot complete (the store or an observation failed)
 // writes its status too: PassFailed, with the revision it attempted.
-import type { ReconcilerStatus } from '../common/status.js';
-import type { Color, DesiredDoc, GateResult, NewEvent, ReleaseRecord, Revision } from '../common/types.js';
-import type { Config } from '../config/config.js';
+import type { Color, DesiredDoc, GateResult, ReleaseRecord, Revision } from '../common/types.js';
 import { emptyDesired } from '../desired-state/document.js';
-import type { Store } from '../store/store.js';
-import type { UnitDriver } from '../units/driver.js';
 import { act, type ActionOutcome, type ActorDeps } from './act.js';
-import type { CanaryController } from './canary.js';
 import { DeploymentLedger, type PromotedListener } from './ledger.js';
 import { Listeners } from './listeners.js';
-import type { LoopMetrics } from './metrics.js';
 import { Observer } from './observe.js';
+import type { PassFinishedListener, PassOptions, PassResult, PlanPreview } from './pass-types.js';
 import { PhaseEvents } from './phase-events.js';
 import { plan } from './plan.js';
-import type { TrafficRouter } from './ports.js';
-import type { StatusBoard } from './status-board.js';
-import type { Observed, Plan, PlanContext } from './types.js';
-import { smokeGateResult, type SmokeRequest } from './smoke.js';
+import type { Observed, PlanContext } from './types.js';
+import { smokeGateResult } from './smoke.js';
 import { specFor } from './unit-spec.js';
 
-export interface PassResult {
-  revision: number | null;
-  actions: ActionOutcome[];
-  waiting: string | null;
-  status: ReconcilerStatus;
-}
-
-/** What the next pass would do, from a fresh observation, without doing it (GET /hypervisor/plan). */
-export interface PlanPreview extends Plan {
-  revision: number | null;
-}
-
-export type PassFinishedListener = (result: PassResult) => void;
-
-export type PassStore = Pick<
-  Store,
-  'latestRevision' | 'getRelease' | 'listRevisions' | 'openDeployments' | 'startDeployment' | 'endDeployment'
->;
-
-export interface PassOptions {
-  config: Pick<Config, 'app' | 'colors' | 'root'>;
-  store: PassStore;
-  driver: UnitDriver;
-  router: TrafficRouter;
-  builds: { build(tag: string, reason: string): boolean; tags(): ReadonlySet<string> };
-  /** The smoke gate's runs (smoke-jobs.ts); null: the gate is off. */
-  smokes: { enqueue(request: SmokeRequest, reason: string): boolean; tags(): ReadonlySet<string> } | null;
-  status: StatusBoard;
-  /** Best effort (EventLog.record): never rejects, so a lost event never fails a pass. */
-  event(event: NewEvent): Promise<void>;
-  /** Each change of the data plane's failover (the health watch moved public traffic), as an event. */
-  onFailover?: (event: NewEvent) => void;
-  now(): number;
-  /** The canary step controller, when gates.canary is on. @default null */
-  canary?: CanaryController | null;
-  /** Counts passes and their duration (hypervisor_reconcile_total, _duration_seconds). */
-  metrics?: Pick<LoopMetrics, 'pass'>;
-}
+export type { PassFinishedListener, PassOptions, PassResult, PassStore, PlanPreview } from './pass-types.js';
 
 /** The longest wait between two self-heal restarts of a color in a row. */
 const MAX_HEAL_BACKOFF_MS = 5 * 60_000;
