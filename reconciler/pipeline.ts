@@ -9,31 +9,21 @@ import { statelessPattern } from '../common/git-names.js';
 import type { ReleaseRecord } from '../common/types.js';
 import { guardWrite, WriteFailedError } from '../common/write-failure.js';
 import type { ReleasePatch, Store } from '../store/store.js';
-import { replaceDir, requireExecutable, requireScript } from './pipeline/artifact.js';
+import { replaceDir, requireExecutable } from './pipeline/artifact.js';
 import { fullDiskNote } from './pipeline/disk-full.js';
 import { stopLeftoverSteps } from './pipeline/leftovers.js';
 import { RepoMirror } from './pipeline/mirror.js';
 import { validateOptions, type PipelineSettings, type ReleasePipelineOptions } from './pipeline/options.js';
 import { BUILD_TEMP_PREFIX, gitMarkOf, removeBuildTemps, stopOrphanGit } from './pipeline/orphans.js';
 import { startRecord } from './pipeline/record.js';
+import { releasePaths, runReleaseStep, type ReleasePaths, type StepKind } from './pipeline/release-step.js';
 import { prepareSource, versionMismatch } from './pipeline/source.js';
-import { describeOutcome, runStep, type StepRun } from './pipeline/step.js';
+import type { StepRun } from './pipeline/step.js';
 import { checkpoint, reasonOf, ReleaseStopped } from './pipeline/stopped.js';
 import { assertReleaseTag } from './pipeline/tag.js';
 import type { BuildLeftovers, LeftoversCleared, ReleaseBuilder } from './ports.js';
 
 export type { ReleasePipelineOptions };
-
-type StepKind = 'build' | 'test';
-
-interface ReleasePaths {
-  checkout: string;
-  artifactsRoot: string;
-  artifacts: string;
-  logs: string;
-  /** Marks of running script groups (see pipeline/leftovers.ts). */
-  marks: string;
-}
 
 export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
   readonly mirror: RepoMirror;
@@ -129,14 +119,7 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
   }
 
   #paths(tag: string): ReleasePaths {
-    const { root } = this.#settings;
-    return {
-      checkout: path.join(root, 'repos', tag),
-      artifactsRoot: path.join(root, 'artifacts'),
-      artifacts: path.join(root, 'artifacts', tag),
-      logs: path.join(root, 'logs', tag),
-      marks: this.marksDir,
-    };
+    return releasePaths(this.#settings.root, tag, this.marksDir);
   }
 
   /**
@@ -188,39 +171,9 @@ export class ReleasePipeline implements ReleaseBuilder, BuildLeftovers {
     checkpoint(signal);
   }
 
-  /** Runs `./<script> args` in the checkout and records its StepResult; throws ReleaseStopped unless it exited 0. */
-  async #step(kind: StepKind, tag: string, paths: ReleasePaths, args: string[], signal: AbortSignal): Promise<StepRun> {
-    const config = kind === 'build' ? this.#settings.appBuild : this.#settings.appTest;
-    await requireScript(paths.checkout, config.script, tag);
-    const logPath = path.join(paths.logs, `${kind}.log`);
-    const run = await runStep({
-      name: config.script,
-      command: `./${config.script}`,
-      args,
-      cwd: paths.checkout,
-      timeoutMs: config.timeoutMs,
-      killGraceMs: this.#settings.killGraceMs,
-      logPath,
-      logCapBytes: this.#settings.logCapBytes,
-      signal,
-      containment: this.#settings.containment,
-      markFile: path.join(paths.marks, `${tag}.json`),
-    }).catch((err: unknown) => {
-      if (!(err instanceof WriteFailedError)) throw err;
-      throw new ReleaseStopped('failed', `${config.script} did not run: its log cannot be written: ${err.message}`, {
-        cause: err,
-      });
-    });
-    // Whatever the outcome, the log is complete: a failed step's log is the one most worth keeping.
-    this.#settings.stepLogs.stepEnded(tag, kind, logPath);
-    await this.#store.updateRelease(tag, kind === 'build' ? { build: run.result } : { test: run.result });
-    if (run.writeFailure !== null) {
-      const message = `${config.script} was stopped: its log cannot be written: ${run.writeFailure.message}`;
-      throw new ReleaseStopped('failed', message, { cause: run.writeFailure });
-    }
-    if (run.result.exitCode === 0 && !run.result.timedOut && !run.aborted) return run;
-    const how = describeOutcome({ ...run.result, aborted: run.aborted, startError: run.startError }, config.timeoutMs);
-    throw new ReleaseStopped(run.aborted ? 'interrupted' : 'failed', `${config.script} ${how} (log: ${logPath})`);
+  /** Runs BUILD or TEST and records it (pipeline/release-step.ts); throws ReleaseStopped unless it exited 0. */
+  #step(kind: StepKind, tag: string, paths: ReleasePaths, args: string[], signal: AbortSignal): Promise<StepRun> {
+    return runReleaseStep(this.#settings, this.#store, kind, tag, paths, args, signal);
   }
 
   async #conclude(tag: string, err: unknown, signal: AbortSignal): Promise<ReleaseRecord> {
