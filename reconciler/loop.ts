@@ -4,58 +4,21 @@
 // each method here belongs to one of those parts and only passes the call on.
 import type { ReconcilerStatus } from '../common/status.js';
 import type { Color, NewEvent, StoreHealth } from '../common/types.js';
-import type { Config } from '../config/config.js';
 import { EventLog } from '../store/event-log.js';
-import type { Store } from '../store/store.js';
-import type { UnitDriver } from '../units/driver.js';
+import type { LoopOptions } from './loop-options.js';
 import { Builds, type BuildFinishedListener } from './builds.js';
 import type { NewCondition } from './conditions.js';
 import type { CanaryController } from './canary.js';
-import { canaryReport, currentWeights, makeCanary, type CanaryOptions } from './canary-setup.js';
+import { canaryReport, currentWeights, makeCanary } from './canary-setup.js';
 import type { PromotedListener } from './ledger.js';
-import type { LoopMetrics } from './metrics.js';
 import { PassRunner, type PassFinishedListener, type PassResult, type PlanPreview } from './pass.js';
 import { clearBuildLeftovers, recoverBuilds } from './pipeline/recovery.js';
-import type { BuildLeftovers, ReleaseBuilder, TrafficRouter } from './ports.js';
-import { Reconciler, type SetTimer } from './reconciler.js';
+import { Reconciler } from './reconciler.js';
 import type { SmokeTester } from './smoke.js';
 import { SmokeJobs, smokeOnLedger } from './smoke-jobs.js';
 import { StatusBoard } from './status-board.js';
 
-export type LoopStore = Pick<
-  Store,
-  | 'latestRevision'
-  | 'getRelease'
-  | 'createRelease'
-  | 'updateRelease'
-  | 'listReleases'
-  | 'appendEvent'
-  | 'listRevisions'
-  | 'openDeployments'
-  | 'startDeployment'
-  | 'endDeployment'
-  | 'recordGate'
->;
-
-export interface LoopOptions {
-  config: Pick<Config, 'app' | 'colors' | 'root' | 'reconcile'> & { gates?: Pick<Config['gates'], 'canary'> };
-  store: LoopStore;
-  driver: UnitDriver;
-  router: TrafficRouter;
-  builder: ReleaseBuilder;
-  /** Clears what builds of a crashed daemon left (scripts, git, temp folders) before the first pass. */
-  buildLeftovers?: BuildLeftovers;
-  /** The smoke gate (smoke.ts); without it the gate is off and a Ready color is promotable at once. */
-  smoke?: SmokeTester;
-  /** The loop's clock: pass durations, status times, the observer's health memory. @default Date.now */
-  now?: () => number;
-  /** Starts the requeue timer. @default nodeTimer (reconciler.ts) */
-  timer?: SetTimer;
-  /** The judge and the rest gates.canary needs; without it (or the config) a switch moves all at once. */
-  canary?: CanaryOptions;
-  /** Counts passes and their duration (reconciler/metrics.ts). */
-  metrics?: Pick<LoopMetrics, 'pass'>;
-}
+export type { LoopOptions, LoopStore } from './loop-options.js';
 
 export class Loop {
   readonly #options: LoopOptions;
