@@ -50,6 +50,7 @@ describe('dashboard: an operator in a real browser (real daemon, real builds)', 
 
   const version = async (): Promise<string> => (await fetch(`${hv.url}/version`)).text();
   const region = (color: string) => page.getByRole('region', { name: color, exact: true });
+  const share = (color: string) => region(color).locator('dt:text-is("Traffic share") + dd');
   const confirm = async (): Promise<void> => {
     await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
@@ -113,6 +114,11 @@ describe('dashboard: an operator in a real browser (real daemon, real builds)', 
     await waitUntil(version, (v) => v === V2, { what: `the public port answering ${V2}`, timeoutMs: SLOW_MS });
     await region('green').getByText('active', { exact: true }).waitFor();
     await region('blue').getByRole('button', { name: 'Switch to blue' }).waitFor();
+    // The share each color gets comes from the status's weights, live.
+    await share('green')
+      .filter({ hasText: /^100%$/ })
+      .waitFor();
+    await share('blue').filter({ hasText: /^0%$/ }).waitFor();
   });
 
   it('rolls back in one click and a confirmation: the public port answers the old version again', async () => {

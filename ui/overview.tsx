@@ -106,7 +106,7 @@ function ColorCard({ color, answer, since }: { color: Color; answer: StatusAnswe
       <h2 id={`color-${color}`}>{color}</h2>
       {active && <span class="badge ok">active</span>}
       {answer.status.preview === color && <span class="badge">preview</span>}
-      {report ? <Facts report={report} active={active} since={since} /> : <p>Not observed yet.</p>}
+      {report ? <Facts report={report} share={shareOf(answer, color)} since={since} /> : <p>Not observed yet.</p>}
       {may && switchable && (
         <button
           type="button"
@@ -129,7 +129,17 @@ function ColorCard({ color, answer, since }: { color: Color; answer: StatusAnswe
   );
 }
 
-function Facts({ report, active, since }: { report: ColorReport; active: boolean; since: string | null }) {
+/**
+ * The per cent of public clients the color gets now: the status's weights, which a canary step or a
+ * failover moves; without them (an older daemon answering), all of it to the active color.
+ */
+function shareOf(answer: StatusAnswer, color: Color): number {
+  const weights = answer.status.weights;
+  if (weights) return weights[color];
+  return answer.status.active === color ? 100 : 0;
+}
+
+function Facts({ report, share, since }: { report: ColorReport; share: number; since: string | null }) {
   const { unit, health } = report;
   return (
     <dl>
@@ -152,7 +162,7 @@ function Facts({ report, active, since }: { report: ColorReport; active: boolean
       <dt>Serving since</dt>
       <dd>{since ? `${time(since)} (${ago(since).replace(' ago', '')})` : '—'}</dd>
       <dt>Traffic share</dt>
-      <dd>{active ? '100%' : '0%'}</dd>
+      <dd>{share}%</dd>
       <dt>Message</dt>
       <dd>{report.message || '—'}</dd>
     </dl>
