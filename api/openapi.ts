@@ -7,7 +7,7 @@ import { recordPaths } from './openapi-record-paths.js';
 import { schemas } from './openapi-schemas.js';
 import { trafficOperations } from './openapi-traffic.js';
 
-const paths: Record<string, Record<string, Operation>> = {
+const ownPaths: Record<string, Record<string, Operation>> = {
   '/healthz': {
     get: op('the daemon itself: 200 once every listener and the loop are up', null, answer({ type: 'object' }), {
       responses: { 503: { ...ERROR, description: 'starting or stopping; the message says what is not up yet' } },
@@ -161,7 +161,6 @@ const paths: Record<string, Record<string, Operation>> = {
   '/pause': { post: op('observe and report, change nothing (writes paused: true)', 'operator', change) },
   '/resume': { post: op('act again (writes paused: false)', 'operator', change) },
   '/reconcile': { post: op('run a reconcile pass now and report what it did', 'operator', answer({ type: 'object' })) },
-  ...recordPaths,
   '/metrics': {
     get: op(trafficOperations.metrics.summary, 'viewer', trafficOperations.metrics.ok, {
       responses: trafficOperations.metrics.errors,
@@ -172,8 +171,30 @@ const paths: Record<string, Record<string, Operation>> = {
       responses: trafficOperations.traffic.errors,
     }),
   },
-  ...configPaths,
 };
+
+type Paths = Record<string, Record<string, Operation>>;
+
+/**
+ * The paths of the parts, merged per path: a spread would let a later part's `get` of a path replace
+ * an earlier part's `post` of the same path (it once hid POST /webhooks/github). Two parts describing
+ * the same method of one path is a mistake in this file, refused when the module loads.
+ */
+function mergePaths(...parts: Paths[]): Paths {
+  const merged: Paths = {};
+  for (const part of parts) {
+    for (const [route, operations] of Object.entries(part)) {
+      const existing = (merged[route] ??= {});
+      for (const [method, operation] of Object.entries(operations)) {
+        if (method in existing) throw new Error(`OpenAPI: ${method.toUpperCase()} ${route} is described twice`);
+        existing[method] = operation;
+      }
+    }
+  }
+  return merged;
+}
+
+const paths = mergePaths(ownPaths, recordPaths, configPaths);
 
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
