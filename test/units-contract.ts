@@ -123,7 +123,12 @@ export function unitsContract(name: string, makeDriver: MakeDriver): void {
       await driver.start('blue');
       const o = await untilRunning('blue running');
       // The exact argv, with the space, % and $ of the paths intact: the quoting survived systemd.
-      expect(await runsCommand(o.mainPid!, backendArgv(spec))).to.equal(true);
+      // systemd names the MainPID at fork; until its execve the pid still shows systemd's command line.
+      await waitUntil(
+        () => runsCommand(o.mainPid!, backendArgv(spec)),
+        (runs) => runs,
+        { what: `MainPID ${o.mainPid} to run the backend's argv` },
+      );
       expect(await untilReady()).to.include({ ready: true, version: spec.version });
       const log = await waitUntil(
         () => readFile(spec.logFile, 'utf8'),
