@@ -7,8 +7,8 @@ import { rollback } from '../desired-state/rollback.js';
 import { smokeTarget, switchTo, type ColorsFacts } from '../desired-state/transitions.js';
 import { ledgerStats } from '../reconciler/ledger-stats.js';
 import { plan } from '../reconciler/plan.js';
-import type { ColorObservation, Observed, PlanContext } from '../reconciler/types.js';
-import type { UnitSpec } from '../units/driver.js';
+import type { Observed, PlanContext } from '../reconciler/types.js';
+import { running as ready, spec } from './harness/plan-fixtures.js';
 
 const V1 = 'v26.11.27.0';
 const V2 = 'v26.11.27.1';
@@ -20,20 +20,6 @@ const context: PlanContext = {
   healBackoffMs: () => 1000,
   smokeGate: true,
 };
-
-function spec(color: Color, tag: string): UnitSpec {
-  const version = tag.slice(1);
-  return {
-    color,
-    tag,
-    version,
-    executable: `/var/openhack/artifacts/${tag}/${version}`,
-    port: color === 'blue' ? 8001 : 8002,
-    deployment: 'prod',
-    envRoot: '/var/openhack/env',
-    logFile: `/var/openhack/logs/${color}.log`,
-  };
-}
 
 function smokeRun(passed: boolean, color: Color = 'green'): SmokeResult {
   return {
@@ -64,27 +50,6 @@ function release(tag: string, smoke: SmokeResult | null): ReleaseRecord {
     createdAt: '',
     updatedAt: '',
     smoke,
-  };
-}
-
-function ready(color: Color, tag: string): ColorObservation {
-  return {
-    unit: {
-      color,
-      loadState: 'loaded',
-      activeState: 'active',
-      subState: 'running',
-      mainPid: 100,
-      nRestarts: 0,
-      installed: spec(color, tag),
-      drift: null,
-    },
-    health: { ready: true, version: tag.slice(1), reason: 'ok' },
-    consecutiveFailures: 0,
-    wasReady: true,
-    runningForMs: 10_000,
-    healRestarts: 0,
-    sinceHealRestartMs: null,
   };
 }
 

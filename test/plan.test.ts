@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { type Color, type DesiredDoc, type ReleaseRecord, type ReleaseStatus } from '../common/types.js';
 import { plan } from '../reconciler/plan.js';
 import type { ColorObservation, Observed, PlanContext } from '../reconciler/types.js';
-import { notInstalled, type UnitSpec } from '../units/driver.js';
+import { notInstalled } from '../units/driver.js';
+import { running, spec } from './harness/plan-fixtures.js';
 
 const context: PlanContext = {
   specFor: (color, release) => (release.artifactPath === null ? null : spec(color, release.tag)),
@@ -11,20 +12,6 @@ const context: PlanContext = {
   healBackoffMs: (n) => 1000 * 2 ** n,
   smokeGate: false,
 };
-
-function spec(color: Color, tag: string): UnitSpec {
-  const version = tag.slice(1);
-  return {
-    color,
-    tag,
-    version,
-    executable: `/var/openhack/artifacts/${tag}/${version}`,
-    port: color === 'blue' ? 8001 : 8002,
-    deployment: 'prod',
-    envRoot: '/var/openhack/env',
-    logFile: `/var/openhack/logs/${color}.log`,
-  };
-}
 
 function release(tag: string, status: ReleaseStatus = 'succeeded'): ReleaseRecord {
   return {
@@ -51,28 +38,6 @@ function absent(color: Color): ColorObservation {
     runningForMs: 0,
     healRestarts: 0,
     sinceHealRestartMs: null,
-  };
-}
-
-function running(color: Color, tag: string, extra: Partial<ColorObservation> = {}): ColorObservation {
-  return {
-    unit: {
-      color,
-      loadState: 'loaded',
-      activeState: 'active',
-      subState: 'running',
-      mainPid: 100,
-      nRestarts: 0,
-      installed: spec(color, tag),
-      drift: null,
-    },
-    health: { ready: true, version: tag.slice(1), reason: 'ok' },
-    consecutiveFailures: 0,
-    wasReady: true,
-    runningForMs: 10_000,
-    healRestarts: 0,
-    sinceHealRestartMs: null,
-    ...extra,
   };
 }
 
